@@ -1,0 +1,158 @@
+//! `make ftest NAME=confluence [DATA_SIZE=small|medium|large] [FLAVOUR=server|data-center|cloud]`
+//!
+//! The functional test, as Elastic's `make ftest` runs it but without Docker: start the
+//! Confluence simulator and Elasticsearch, run a full sync with the real binary, check the
+//! exact count of each document type and a sample document's fields; then remove 5 spaces,
+//! edit and trash some pages, run a second full sync and check the updates and deletions.
+//! Prints one line and exits non-zero on any mismatch.
+
+mod common;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, ensure, Context};
+use common::World;
+use serde_json::Value;
+use sim::confluence::model::parse_api_id;
+use sim::confluence::{Catalog, ContentKind, Flavour, SimConfig, Size};
+
+const INDEX: &str = "search-confluence-ftest";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let size = args.get(1).map(String::as_str).unwrap_or("small");
+    let flavour = args.get(2).map(String::as_str).unwrap_or("server");
+    match run(size, flavour).await {
+        Ok(line) => {
+            println!("ftest confluence: PASS — {line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("ftest confluence: FAIL — {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(size: &str, flavour: &str) -> anyhow::Result<String> {
+    let size = Size::parse(size).with_context(|| format!("DATA_SIZE {size:?}: expected small, medium or large"))?;
+    let flavour =
+        Flavour::parse(flavour).with_context(|| format!("FLAVOUR {flavour:?}: expected server, data-center or cloud"))?;
+    let mut sim = SimConfig::new(flavour, size);
+    sim.latency = Duration::from_millis(5);
+    let world = World::start(sim).await?;
+    let config = world.write_config("config.yml", &world.config_yaml(INDEX, &[]))?;
+
+    // First full sync.
+    let first = world.sync(&config, "full").await?;
+    ensure!(first.success, "first full sync failed:\n{}", tail(&first.stderr));
+    world.refresh(INDEX).await?;
+    let catalog = world.confluence.catalog();
+    check_counts(&world, &catalog).await.context("after the first sync")?;
+    check_sample(&world, &catalog).await?;
+
+    // Change the site: remove 5 spaces, edit 3 pages and trash 3 others in the remaining ones.
+    let site = world.confluence.site();
+    let removed: Vec<String> = catalog.spaces.iter().take(5).map(|s| s.key.clone()).collect();
+    for key in &removed {
+        site.remove_space(key).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let remaining_pages: Vec<_> =
+        catalog.indexed(ContentKind::Page).filter(|p| !removed.contains(&p.space_key)).take(6).cloned().collect();
+    ensure!(remaining_pages.len() == 6, "the site has too few pages outside the removed spaces");
+    let (edited, trashed) = remaining_pages.split_at(3);
+    for page in edited {
+        let id = parse_api_id(&page.id).context("page id")?;
+        site.edit(id, Some(&format!("{} (edited)", page.title)), None).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    for page in trashed {
+        site.trash(parse_api_id(&page.id).context("page id")?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+
+    // Second full sync.
+    let second = world.sync(&config, "full").await?;
+    ensure!(second.success, "second full sync failed:\n{}", tail(&second.stderr));
+    world.refresh(INDEX).await?;
+    let after = world.confluence.catalog();
+    check_counts(&world, &after).await.context("after the second sync")?;
+    for page in edited {
+        let doc = world.get(INDEX, &page.id).await?.with_context(|| format!("edited page {} is missing", page.id))?;
+        ensure!(
+            doc["title"].as_str() == Some(format!("{} (edited)", page.title).as_str()),
+            "edited page {} has title {}",
+            page.id,
+            doc["title"]
+        );
+    }
+    for page in trashed {
+        ensure!(world.get(INDEX, &page.id).await?.is_none(), "trashed page {} is still indexed", page.id);
+    }
+    for key in &removed {
+        let left = world.count(INDEX, serde_json::json!({"term": {"space_key": key}})).await?;
+        ensure!(left == 0, "{left} documents of removed space {key} are still indexed");
+    }
+    Ok(format!(
+        "{flavour:?}/{size:?}: first sync {} documents in {:.1}s; second sync {} documents in {:.1}s \
+         (5 spaces removed, 3 pages edited, 3 trashed)",
+        catalog.documents(),
+        first.elapsed.as_secs_f64(),
+        after.documents(),
+        second.elapsed.as_secs_f64()
+    ))
+}
+
+/// The exact number of documents of each type.
+async fn check_counts(world: &World, catalog: &Catalog) -> anyhow::Result<()> {
+    let spaces = catalog.spaces.iter().filter(|s| s.indexed).count() as u64;
+    let expected = [
+        ("Space", spaces),
+        ("page", catalog.indexed(ContentKind::Page).count() as u64),
+        ("blogpost", catalog.indexed(ContentKind::BlogPost).count() as u64),
+        ("attachment", catalog.indexed(ContentKind::Attachment).count() as u64),
+    ];
+    let mut wrong = Vec::new();
+    for (doc_type, want) in expected {
+        let got = world.count_type(INDEX, doc_type).await?;
+        if got != want {
+            wrong.push(format!("{doc_type}: indexed {got}, expected {want}"));
+        }
+    }
+    let total = world.count(INDEX, serde_json::json!({"match_all": {}})).await?;
+    if total != catalog.documents() as u64 {
+        wrong.push(format!("total: indexed {total}, expected {}", catalog.documents()));
+    }
+    if !wrong.is_empty() {
+        bail!("{}", wrong.join("; "));
+    }
+    Ok(())
+}
+
+/// A page's fields are those of Elastic's connector.
+async fn check_sample(world: &World, catalog: &Catalog) -> anyhow::Result<()> {
+    let page = catalog.indexed(ContentKind::Page).next().context("no page in the catalog")?;
+    let doc = world.get(INDEX, &page.id).await?.with_context(|| format!("page {} is not indexed", page.id))?;
+    let text = |field: &str| doc.get(field).and_then(Value::as_str).unwrap_or("");
+    ensure!(text("type") == "page", "type is {:?}", doc.get("type"));
+    ensure!(text("title") == page.title, "title {:?} != {:?}", text("title"), page.title);
+    ensure!(text("id") == page.id, "id is {:?}", doc.get("id"));
+    ensure!(!text("space").is_empty(), "space is empty");
+    ensure!(!text("body").is_empty(), "body is empty");
+    ensure!(text("url").starts_with("http"), "url is {:?}", doc.get("url"));
+    ensure!(!text("author").is_empty(), "author is empty");
+    ensure!(!text("createdDate").is_empty(), "createdDate is empty");
+    let ts = chrono::DateTime::parse_from_rfc3339(text("_timestamp")).context("_timestamp is not a date")?;
+    ensure!(
+        ts.timestamp_millis() == page.last_modified.timestamp_millis(),
+        "_timestamp {ts} != last modified {}",
+        page.last_modified
+    );
+    ensure!(doc.get("ancestors").is_some_and(Value::is_array), "ancestors is not a list");
+    Ok(())
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}

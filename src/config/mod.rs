@@ -1,0 +1,307 @@
+//! Reading and validating `config.yml`.
+//!
+//! The file speaks the Elastic connector's keys (`elasticsearch.*`, `service.*`,
+//! `connectors`, `extraction_service.*`) plus a `confluence` section for standalone mode.
+//! [`load`] reads it in layers ([`layers`]), checks every key against the [`schema`] and
+//! collects *all* problems before giving up ([`validate`]), then checks the settings that
+//! depend on each other. Unknown keys are warnings; anything invalid stops start-up with
+//! every problem listed under its key path.
+
+pub mod layers;
+mod model;
+pub mod schema;
+mod secret;
+pub mod validate;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+pub use model::*;
+pub use secret::Secret;
+
+/// One thing wrong with the configuration, at a key path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key path, e.g. `elasticsearch.bulk.chunk_size`.
+    pub path: String,
+    /// What is wrong, in the user's words. Never holds a secret's value.
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem at `path`.
+    pub fn new(path: &str, message: impl Into<String>) -> Self {
+        Problem { path: path.to_string(), message: message.into() }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {reason}")]
+    Read {
+        /// The path given.
+        path: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// The file is not valid YAML (or an override could not be applied).
+    #[error("config file is not valid YAML: {0}")]
+    Parse(String),
+    /// One or more values are invalid (the warnings found on the way come along).
+    #[error("{}", problems_text(.0, .1))]
+    Invalid(Vec<Problem>, Vec<String>),
+}
+
+fn problems_text(problems: &[Problem], warnings: &[String]) -> String {
+    let mut text = match problems.len() {
+        1 => "config has 1 problem:".to_string(),
+        n => format!("config has {n} problems:"),
+    };
+    for p in problems {
+        text.push_str("\n  - ");
+        text.push_str(&p.to_string());
+    }
+    for w in warnings {
+        text.push_str("\n  warning: ");
+        text.push_str(w);
+    }
+    text
+}
+
+/// A configuration that passed validation, with the warnings worth logging.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The configuration.
+    pub config: Config,
+    /// Unknown keys and similar, each a full sentence.
+    pub warnings: Vec<String>,
+}
+
+/// Reads `path` with the process environment for `${VAR}` and overrides.
+pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    load_with_env(path, &env)
+}
+
+/// Reads `path` with the given environment.
+pub fn load_with_env(path: &Path, env: &HashMap<String, String>) -> Result<Loaded, ConfigError> {
+    from_tree(layers::read(path, env)?)
+}
+
+/// Reads a configuration from YAML text with the given environment.
+pub fn load_str(text: &str, env: &HashMap<String, String>) -> Result<Loaded, ConfigError> {
+    from_tree(layers::read_str(text, env)?)
+}
+
+fn from_tree(mut tree: serde_json::Value) -> Result<Loaded, ConfigError> {
+    let checked = validate::check(&mut tree);
+    if !checked.errors.is_empty() {
+        return Err(ConfigError::Invalid(checked.errors, checked.warnings));
+    }
+    let config: Config = match serde_json::from_value(tree) {
+        Ok(config) => config,
+        Err(e) => {
+            let problem = Problem::new("(config)", format!("could not be read: {e}"));
+            return Err(ConfigError::Invalid(vec![problem], checked.warnings));
+        }
+    };
+    let problems = cross_checks(&config);
+    if !problems.is_empty() {
+        return Err(ConfigError::Invalid(problems, checked.warnings));
+    }
+    Ok(Loaded { config, warnings: checked.warnings })
+}
+
+/// Settings that are required or wrong only in combination with others.
+fn cross_checks(config: &Config) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let Some(source) = &config.confluence else {
+        if config.managed_connectors().is_empty() {
+            problems.push(Problem::new(
+                "confluence",
+                "missing: write the Confluence source settings (see config.yml.example), \
+                 or list Kibana-managed connectors under `connectors`",
+            ));
+        }
+        return problems;
+    };
+    let mut require = |present: bool, path: &str, why: &str| {
+        if !present {
+            problems.push(Problem::new(path, format!("required {why}")));
+        }
+    };
+    let text = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    let secret = |v: &Option<Secret>| v.as_ref().is_some_and(|s| !s.is_empty());
+
+    require(text(&source.confluence_url), "confluence.confluence_url", "(e.g. https://example.atlassian.net)");
+    require(
+        !source.spaces.is_empty() || !source.sync_rules.advanced.is_empty(),
+        "confluence.spaces",
+        "(space keys such as DEV, OPS — or * for every space)",
+    );
+    match source.data_source {
+        DataSource::ConfluenceCloud => {
+            let why = "when data_source is confluence_cloud";
+            match source.cloud_auth_method {
+                CloudAuthMethod::ApiToken | CloudAuthMethod::ScopedApiToken => {
+                    require(text(&source.account_email), "confluence.account_email", why);
+                    require(secret(&source.api_token), "confluence.api_token", why);
+                }
+                CloudAuthMethod::Oauth => {
+                    require(
+                        secret(&source.oauth_access_token),
+                        "confluence.oauth_access_token",
+                        "when cloud_auth_method is oauth",
+                    );
+                }
+            }
+        }
+        DataSource::ConfluenceServer => {
+            let why = "when data_source is confluence_server";
+            require(text(&source.username), "confluence.username", why);
+            require(secret(&source.password), "confluence.password", why);
+        }
+        DataSource::ConfluenceDataCenter => match source.data_center_auth_method {
+            DataCenterAuthMethod::Basic => {
+                let why = "when data_source is confluence_data_center with basic authentication";
+                require(text(&source.data_center_username), "confluence.data_center_username", why);
+                require(secret(&source.data_center_password), "confluence.data_center_password", why);
+            }
+            DataCenterAuthMethod::PersonalAccessToken => require(
+                secret(&source.data_center_personal_access_token),
+                "confluence.data_center_personal_access_token",
+                "when data_center_auth_method is personal_access_token",
+            ),
+        },
+    }
+    if source.ssl_enabled {
+        require(text(&source.ssl_ca), "confluence.ssl_ca", "when ssl_enabled is true (PEM text or a file path)");
+    }
+    if source.use_text_extraction_service {
+        require(
+            config.extraction_service.as_ref().is_some_and(|e| text(&e.host)),
+            "extraction_service.host",
+            "when confluence.use_text_extraction_service is true",
+        );
+    }
+    if source.spaces.len() > 1 && source.spaces.iter().any(|s| s == "*") {
+        problems.push(Problem::new("confluence.spaces", "* means every space; list keys or *, not both"));
+    }
+    if source.index_name.trim().is_empty() {
+        problems.push(Problem::new("confluence.index_name", "must not be empty"));
+    }
+    problems
+}
+
+impl Config {
+    /// The connectors of managed mode: `connectors`, or else the deprecated top-level
+    /// `connector_id` + `service_type` (as Elastic's service reads them).
+    pub fn managed_connectors(&self) -> Vec<ConnectorEntry> {
+        if !self.connectors.is_empty() {
+            return self.connectors.clone();
+        }
+        match &self.connector_id {
+            Some(id) if !id.is_empty() => vec![ConnectorEntry {
+                connector_id: id.clone(),
+                service_type: self.service_type.clone(),
+                api_key: None,
+            }],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The standalone source settings; `None` in managed mode.
+    pub fn standalone(&self) -> Option<&ConfluenceConfig> {
+        self.confluence.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL_SERVER: &str = "confluence:\n  confluence_url: http://wiki:8090\n  username: admin\n  password: pw\n  spaces: DEV\n";
+
+    fn env() -> HashMap<String, String> {
+        HashMap::new()
+    }
+
+    #[test]
+    fn a_minimal_server_config_loads_with_defaults() {
+        let loaded = load_str(MINIMAL_SERVER, &env()).unwrap();
+        let source = loaded.config.confluence.unwrap();
+        assert_eq!(source.data_source, DataSource::ConfluenceServer);
+        assert_eq!(source.spaces, ["DEV"]);
+        assert_eq!(source.index_name, "search-confluence");
+        assert_eq!(source.retry_count, 3);
+        assert_eq!(loaded.config.elasticsearch.bulk.chunk_size, 500);
+        assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn three_mistakes_are_all_reported_with_their_paths() {
+        let text = "elasticsearch.bulk.chunk_size: zero\nservice:\n  max_file_download_size: -1\nconfluence:\n  data_source: confluence_clod\n";
+        let err = load_str(text, &env()).unwrap_err();
+        let ConfigError::Invalid(problems, _) = &err else { panic!("{err}") };
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["elasticsearch.bulk.chunk_size", "service.max_file_download_size", "confluence.data_source"]
+        );
+        assert!(err.to_string().starts_with("config has 3 problems:"), "{err}");
+    }
+
+    #[test]
+    fn credentials_are_required_per_flavour() {
+        let cloud = "confluence:\n  data_source: confluence_cloud\n  confluence_url: https://x.atlassian.net\n  spaces: '*'\n";
+        let err = load_str(cloud, &env()).unwrap_err().to_string();
+        assert!(err.contains("confluence.account_email: required when data_source is confluence_cloud"), "{err}");
+        assert!(err.contains("confluence.api_token: required"), "{err}");
+
+        let dc = "confluence:\n  data_source: confluence_data_center\n  data_center_auth_method: personal_access_token\n  confluence_url: https://wiki\n  spaces: '*'\n";
+        let err = load_str(dc, &env()).unwrap_err().to_string();
+        assert!(err.contains("confluence.data_center_personal_access_token: required"), "{err}");
+    }
+
+    #[test]
+    fn no_source_and_no_connectors_is_an_error() {
+        let err = load_str("elasticsearch:\n  host: http://es:9200\n", &env()).unwrap_err().to_string();
+        assert!(err.contains("confluence: missing"), "{err}");
+        assert!(load_str("connectors:\n  - connector_id: abc\n    service_type: confluence\n", &env()).is_ok());
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_or_errors() {
+        let text = "elasticsearch:\n  api_key: ES-KEY-123456\n  password: ES-PW-654321\nconfluence:\n  data_source: confluence_cloud\n  confluence_url: https://x.atlassian.net\n  account_email: a@b.c\n  api_token: CONF-TOKEN-999\n  spaces: '*'\n";
+        let loaded = load_str(text, &env()).unwrap();
+        let shown = format!("{:?}", loaded.config);
+        for secret in ["ES-KEY-123456", "ES-PW-654321", "CONF-TOKEN-999"] {
+            assert!(!shown.contains(secret), "{secret} leaked in {shown}");
+        }
+        let bad = text.replace("spaces: '*'", "spaces: '*'\n  retry_count: many");
+        let err = load_str(&bad, &env()).unwrap_err().to_string();
+        for secret in ["ES-KEY-123456", "ES-PW-654321", "CONF-TOKEN-999"] {
+            assert!(!err.contains(secret), "{secret} leaked in {err}");
+        }
+    }
+
+    #[test]
+    fn the_example_file_documents_every_key_and_loads() {
+        let example = include_str!("../../config.yml.example");
+        for key in schema::KEYS {
+            let leaf = key.path.rsplit('.').next().unwrap_or(key.path);
+            assert!(example.contains(&format!("{leaf}:")), "config.yml.example does not mention {}", key.path);
+        }
+        let loaded = load_str(example, &env()).unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    }
+}

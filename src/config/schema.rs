@@ -1,0 +1,257 @@
+//! Every key `config.yml` may hold: its path, type, default and one line of meaning.
+//!
+//! This table is the single source of truth for validation (types, ranges, choices), for the
+//! defaults filled in before the typed config is built, and for the unknown-key suggestions.
+//! The Elastic connector's keys keep its names and defaults (`elastic-connector.md` §1), so a
+//! `config.yml` written for it loads here; the `confluence` section holds the standalone
+//! source settings (the 18 fields of Elastic's Confluence connector plus ours).
+
+/// What a key holds, and the checks its value must pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// Any scalar, kept as a string (numbers and booleans are turned into text).
+    Text,
+    /// A string that must never be printed.
+    Secret,
+    /// An absolute `http://` or `https://` URL.
+    Url,
+    /// `true` or `false`.
+    Bool,
+    /// A whole number within the bounds.
+    Int {
+        /// Smallest allowed value.
+        min: i64,
+        /// Largest allowed value.
+        max: i64,
+    },
+    /// A number within the bounds.
+    Float {
+        /// Smallest allowed value.
+        min: f64,
+        /// Largest allowed value.
+        max: f64,
+    },
+    /// One of the listed words, compared case-insensitively.
+    OneOf(&'static [&'static str]),
+    /// A list of strings, or one comma-separated string (`"DEV, OPS"`).
+    List,
+    /// A map of string to string (HTTP headers).
+    TextMap,
+    /// A schedule: a Quartz cron expression (`0 0 * * * ?`) or an interval (`30m`, `1h`).
+    Schedule,
+    /// `connectors:` — a list of `{connector_id, service_type, api_key}`.
+    Connectors,
+    /// Advanced sync rules — a list of `{query: <CQL>}`.
+    AdvancedRules,
+    /// Basic sync rules — a list of rule objects.
+    BasicRules,
+    /// Accepted as written, not checked (Elastic's `sources` map).
+    Any,
+}
+
+/// One key of `config.yml`.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    /// Dotted path from the top of the file.
+    pub path: &'static str,
+    /// What it holds.
+    pub kind: Kind,
+    /// Default as JSON text, or `None` when the key is optional and has no default.
+    pub default: Option<&'static str>,
+    /// One line of meaning, used in messages.
+    pub doc: &'static str,
+}
+
+/// A map of keys, e.g. `elasticsearch.bulk`.
+#[derive(Debug, Clone, Copy)]
+pub struct Section {
+    /// Dotted path from the top of the file.
+    pub path: &'static str,
+    /// True when the section is absent unless the user writes it (its defaults are then
+    /// filled in); false when it always exists with its defaults.
+    pub optional: bool,
+}
+
+const LOG_LEVELS: &[&str] = &[
+    "trace", "debug", "info", "warning", "warn", "error", "critical", "notset",
+];
+
+/// The sections, parents before children.
+pub const SECTIONS: &[Section] = &[
+    Section { path: "elasticsearch", optional: false },
+    Section { path: "elasticsearch.bulk", optional: false },
+    Section { path: "elasticsearch.bulk.error_monitor", optional: false },
+    Section { path: "service", optional: false },
+    Section { path: "extraction_service", optional: true },
+    Section { path: "confluence", optional: true },
+    Section { path: "confluence.pipeline", optional: false },
+    Section { path: "confluence.sync_rules", optional: false },
+    Section { path: "confluence.schedules", optional: false },
+];
+
+macro_rules! key {
+    ($path:literal, $kind:expr, $default:expr, $doc:literal) => {
+        Key { path: $path, kind: $kind, default: $default, doc: $doc }
+    };
+}
+
+const fn int(min: i64, max: i64) -> Kind {
+    Kind::Int { min, max }
+}
+
+const POSITIVE: Kind = int(1, i64::MAX);
+const NON_NEGATIVE: Kind = int(0, i64::MAX);
+
+/// Every key, in the order of `config.yml.example`.
+pub const KEYS: &[Key] = &[
+    // elasticsearch
+    key!("elasticsearch.host", Kind::Url, Some(r#""http://localhost:9200""#), "Elasticsearch URL"),
+    key!("elasticsearch.api_key", Kind::Secret, None, "API key; wins over username/password"),
+    key!("elasticsearch.username", Kind::Text, Some(r#""elastic""#), "basic auth user"),
+    key!("elasticsearch.password", Kind::Secret, Some(r#""changeme""#), "basic auth password"),
+    key!("elasticsearch.ssl", Kind::Bool, Some("true"), "apply verify_certs and ca_certs"),
+    key!("elasticsearch.verify_certs", Kind::Bool, Some("true"), "verify the server certificate"),
+    key!("elasticsearch.ca_certs", Kind::Text, None, "path to a PEM CA bundle"),
+    key!("elasticsearch.retry_on_timeout", Kind::Bool, Some("true"), "retry requests that time out"),
+    key!("elasticsearch.request_timeout", POSITIVE, Some("240"), "seconds per request"),
+    key!("elasticsearch.max_wait_duration", NON_NEGATIVE, Some("240"), "seconds to wait for Elasticsearch at start"),
+    key!("elasticsearch.initial_backoff_duration", NON_NEGATIVE, Some("1"), "first wait, seconds, while Elasticsearch is unreachable at start"),
+    key!("elasticsearch.backoff_multiplier", POSITIVE, Some("2"), "growth of that wait"),
+    key!("elasticsearch.log_level", Kind::OneOf(LOG_LEVELS), Some(r#""info""#), "log level of the HTTP transport"),
+    key!("elasticsearch.max_retries", NON_NEGATIVE, Some("5"), "retries of a failed request"),
+    key!("elasticsearch.retry_interval", Kind::Float { min: 0.0, max: 3600.0 }, Some("10"), "seconds; linear backoff base"),
+    key!("elasticsearch.headers", Kind::TextMap, Some("{}"), "extra HTTP headers"),
+    key!("elasticsearch.feature_use_connectors_api", Kind::Bool, Some("true"), "managed mode: use the _connector API"),
+    key!("elasticsearch.bulk.display_every", POSITIVE, Some("100"), "log progress every N documents"),
+    key!("elasticsearch.bulk.queue_max_size", POSITIVE, Some("1024"), "documents queued before the crawl waits"),
+    key!("elasticsearch.bulk.queue_max_mem_size", POSITIVE, Some("25"), "MiB queued before the crawl waits"),
+    key!("elasticsearch.bulk.queue_refresh_interval", POSITIVE, Some("1"), "accepted for compatibility"),
+    key!("elasticsearch.bulk.queue_refresh_timeout", POSITIVE, Some("1300"), "accepted for compatibility"),
+    key!("elasticsearch.bulk.chunk_max_mem_size", Kind::Float { min: 0.001, max: 100.0 }, Some("3"), "MiB per _bulk request"),
+    key!("elasticsearch.bulk.max_text_document_size", NON_NEGATIVE, Some("3"), "MiB; larger text documents are reported and skipped (0 = no limit)"),
+    key!("elasticsearch.bulk.chunk_size", POSITIVE, Some("500"), "NDJSON lines per _bulk request"),
+    key!("elasticsearch.bulk.max_concurrency", int(1, 64), Some("5"), "_bulk requests in flight"),
+    key!("elasticsearch.bulk.concurrent_downloads", int(1, 100), Some("10"), "attachment downloads at once (the confluence section's value wins)"),
+    key!("elasticsearch.bulk.max_retries", NON_NEGATIVE, Some("5"), "retries of a failed _bulk item"),
+    key!("elasticsearch.bulk.retry_interval", Kind::Float { min: 0.0, max: 3600.0 }, Some("10"), "seconds between _bulk item retries"),
+    key!("elasticsearch.bulk.enable_operations_logging", Kind::Bool, Some("false"), "log every _bulk item result at debug level"),
+    key!("elasticsearch.bulk.error_monitor.enabled", Kind::Bool, Some("true"), "fail a sync after too many item errors"),
+    key!("elasticsearch.bulk.error_monitor.max_total_errors", POSITIVE, Some("1000"), "item errors before the sync fails"),
+    key!("elasticsearch.bulk.error_monitor.max_consecutive_errors", POSITIVE, Some("10"), "consecutive item errors before the sync fails"),
+    key!("elasticsearch.bulk.error_monitor.max_error_rate", Kind::Float { min: 0.0, max: 1.0 }, Some("0.15"), "error rate over the window before the sync fails"),
+    key!("elasticsearch.bulk.error_monitor.error_window_size", POSITIVE, Some("100"), "items in that window"),
+    key!("elasticsearch.bulk.error_monitor.error_queue_size", POSITIVE, Some("10"), "recent errors kept for the report"),
+    // service
+    key!("service.idling", POSITIVE, Some("30"), "seconds between polls of the worker"),
+    key!("service.heartbeat", POSITIVE, Some("300"), "seconds between connector check-ins"),
+    key!("service.preflight_max_attempts", POSITIVE, Some("10"), "attempts to reach Elasticsearch at start"),
+    key!("service.preflight_idle", POSITIVE, Some("30"), "seconds between those attempts"),
+    key!("service.max_errors", POSITIVE, Some("20"), "errors in max_errors_span before the service stops"),
+    key!("service.max_errors_span", POSITIVE, Some("600"), "seconds"),
+    key!("service.max_concurrent_content_syncs", POSITIVE, Some("1"), "content syncs at once"),
+    key!("service.max_concurrent_access_control_syncs", POSITIVE, Some("1"), "access-control syncs at once"),
+    key!("service.max_concurrent_scheduling_tasks", POSITIVE, Some("4"), "accepted for compatibility"),
+    key!("service.max_file_download_size", POSITIVE, Some("10485760"), "bytes; larger attachments are not downloaded"),
+    key!("service.job_cleanup_interval", POSITIVE, Some("300"), "seconds"),
+    key!("service.log_level", Kind::OneOf(LOG_LEVELS), Some(r#""INFO""#), "log level (the CLI's --log-level wins)"),
+    key!("service.log_format", Kind::OneOf(&["text", "json"]), Some(r#""text""#), "text lines, or ECS JSON"),
+    key!("service.shutdown_timeout", POSITIVE, Some("30"), "seconds a shutdown may take"),
+    key!("service.fips_mode", Kind::Bool, Some("false"), "accepted for compatibility"),
+    key!("service.worker_mode", Kind::Bool, Some("false"), "accepted for compatibility"),
+    key!("service.service_types", Kind::List, Some("[]"), "managed mode: native service types"),
+    // managed mode
+    key!("connectors", Kind::Connectors, Some("[]"), "managed mode: [{connector_id, service_type, api_key}]"),
+    key!("connector_id", Kind::Text, None, "deprecated single-connector form"),
+    key!("service_type", Kind::Text, None, "deprecated single-connector form"),
+    key!("sources", Kind::Any, None, "accepted for compatibility"),
+    // extraction service
+    key!("extraction_service.host", Kind::Url, None, "URL of a data extraction service"),
+    key!("extraction_service.timeout", POSITIVE, Some("30"), "seconds per extraction"),
+    key!("extraction_service.use_file_pointers", Kind::Bool, Some("false"), "send file paths instead of bytes"),
+    key!("extraction_service.stream_chunk_size", POSITIVE, Some("65536"), "bytes per streamed chunk"),
+    key!("extraction_service.shared_volume_dir", Kind::Text, Some(r#""/app/files""#), "directory shared with the service"),
+    // confluence: the 18 fields of Elastic's Confluence connector
+    key!("confluence.data_source", Kind::OneOf(&["confluence_cloud", "confluence_server", "confluence_data_center"]), Some(r#""confluence_server""#), "which Confluence"),
+    key!("confluence.username", Kind::Text, None, "Server: username"),
+    key!("confluence.password", Kind::Secret, None, "Server: password"),
+    key!("confluence.data_center_auth_method", Kind::OneOf(&["basic", "personal_access_token"]), Some(r#""basic""#), "Data Center: how to sign in"),
+    key!("confluence.data_center_username", Kind::Text, None, "Data Center: username"),
+    key!("confluence.data_center_password", Kind::Secret, None, "Data Center: password"),
+    key!("confluence.data_center_personal_access_token", Kind::Secret, None, "Data Center: personal access token"),
+    key!("confluence.account_email", Kind::Text, None, "Cloud: Atlassian account email"),
+    key!("confluence.api_token", Kind::Secret, None, "Cloud: API token"),
+    key!("confluence.confluence_url", Kind::Url, None, "site URL, e.g. https://example.atlassian.net"),
+    key!("confluence.spaces", Kind::List, None, "space keys, or * for all"),
+    key!("confluence.index_labels", Kind::Bool, Some("false"), "index labels"),
+    key!("confluence.ssl_enabled", Kind::Bool, Some("false"), "trust ssl_ca in addition to the system roots"),
+    key!("confluence.ssl_ca", Kind::Text, None, "PEM text of a CA certificate, or a path to one"),
+    key!("confluence.retry_count", int(0, 100), Some("3"), "retries per request"),
+    key!("confluence.concurrent_downloads", int(1, 50), Some("50"), "attachment downloads at once"),
+    key!("confluence.use_document_level_security", Kind::Bool, Some("false"), "record who may read each document"),
+    key!("confluence.use_text_extraction_service", Kind::Bool, Some("false"), "extract attachment text with extraction_service"),
+    // confluence: ours
+    key!("confluence.index_comments", Kind::Bool, Some("false"), "index footer comments as documents"),
+    key!("confluence.cloud_auth_method", Kind::OneOf(&["api_token", "scoped_api_token", "oauth"]), Some(r#""api_token""#), "Cloud: site API token, scoped token or OAuth through api.atlassian.com"),
+    key!("confluence.cloud_id", Kind::Text, None, "Cloud: site id for api.atlassian.com (discovered when absent)"),
+    key!("confluence.oauth_access_token", Kind::Secret, None, "Cloud: OAuth 2.0 access token"),
+    key!("confluence.ssl_insecure_skip_verify", Kind::Bool, Some("false"), "do not verify Confluence's certificate (unsafe)"),
+    key!("confluence.proxy", Kind::Url, None, "outbound HTTP(S) proxy"),
+    key!("confluence.connect_timeout", POSITIVE, Some("10"), "seconds to connect"),
+    key!("confluence.read_timeout", POSITIVE, Some("60"), "seconds to wait for a response"),
+    key!("confluence.max_retry_after", POSITIVE, Some("60"), "cap, in seconds, on a server's Retry-After"),
+    key!("confluence.requests_per_second", Kind::Float { min: 0.0, max: 100000.0 }, None, "ceiling on requests per second"),
+    key!("confluence.max_concurrent_requests", int(1, 256), Some("10"), "Confluence requests in flight"),
+    key!("confluence.max_concurrent_spaces", int(1, 64), Some("4"), "spaces crawled at once"),
+    key!("confluence.index_name", Kind::Text, Some(r#""search-confluence""#), "content index"),
+    key!("confluence.use_existing_index", Kind::Bool, Some("false"), "write into an existing index or template untouched"),
+    key!("confluence.pipeline.name", Kind::Text, Some(r#""search-default-ingestion""#), "ingest pipeline ('' for none)"),
+    key!("confluence.pipeline.extract_binary_content", Kind::Bool, Some("true"), "send attachments as _attachment"),
+    key!("confluence.pipeline.reduce_whitespace", Kind::Bool, Some("true"), "collapse whitespace in body"),
+    key!("confluence.pipeline.run_ml_inference", Kind::Bool, Some("true"), "passed through to the pipeline"),
+    key!("confluence.sync_rules.advanced", Kind::AdvancedRules, Some("[]"), "CQL rules: [{query: ...}]"),
+    key!("confluence.sync_rules.basic", Kind::BasicRules, Some("[]"), "include/exclude rules"),
+    key!("confluence.schedules.full", Kind::Schedule, None, "when to run a full sync"),
+    key!("confluence.schedules.incremental", Kind::Schedule, None, "when to run an incremental sync"),
+    key!("confluence.schedules.access_control", Kind::Schedule, None, "when to run an access-control sync"),
+];
+
+/// The key at `path`, if any.
+pub fn key(path: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.path == path)
+}
+
+/// The section at `path`, if any.
+pub fn section(path: &str) -> Option<&'static Section> {
+    SECTIONS.iter().find(|s| s.path == path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_json_and_keys_sit_in_known_sections() {
+        for k in KEYS {
+            if let Some(d) = k.default {
+                assert!(serde_json::from_str::<serde_json::Value>(d).is_ok(), "{}", k.path);
+            }
+            if let Some((parent, _)) = k.path.rsplit_once('.') {
+                assert!(section(parent).is_some(), "{} has no section", k.path);
+            }
+        }
+    }
+
+    #[test]
+    fn the_eighteen_elastic_fields_are_all_here() {
+        let fields = [
+            "data_source", "username", "password", "data_center_auth_method",
+            "data_center_username", "data_center_password", "data_center_personal_access_token",
+            "account_email", "api_token", "confluence_url", "spaces", "index_labels",
+            "ssl_enabled", "ssl_ca", "retry_count", "concurrent_downloads",
+            "use_document_level_security", "use_text_extraction_service",
+        ];
+        for f in fields {
+            assert!(key(&format!("confluence.{f}")).is_some(), "{f}");
+        }
+    }
+}

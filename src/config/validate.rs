@@ -1,0 +1,526 @@
+//! Checking the whole tree against the [schema](super::schema) and filling in defaults.
+//!
+//! Every problem is collected, none stops the walk, so a user fixes a `config.yml` in one
+//! round. Values written as text (as environment overrides always are) are turned into the
+//! number, boolean or list the key expects. Unknown keys are warnings that name the closest
+//! known key. A secret's value never appears in a message.
+
+use serde_json::{Map, Value};
+
+use super::schema::{self, Kind, Key, KEYS, SECTIONS};
+use super::Problem;
+
+/// The outcome of checking a tree.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Problems that stop start-up.
+    pub errors: Vec<Problem>,
+    /// Unknown keys and other things worth a warning.
+    pub warnings: Vec<String>,
+}
+
+/// Checks `tree` in place: normalises values and fills defaults.
+pub fn check(tree: &mut Value) -> Checked {
+    let mut out = Checked::default();
+    if tree.is_null() {
+        *tree = Value::Object(Map::new());
+    }
+    match tree {
+        Value::Object(map) => check_map("", map, &mut out),
+        _ => out.errors.push(Problem::new("(top)", "expected a map of settings")),
+    }
+    // Report in the order of the schema (and of config.yml.example), not of the map.
+    out.errors.sort_by_key(|p| schema_rank(&p.path));
+    out.warnings.sort();
+    out
+}
+
+/// Position of `path` (or of its first key, for a section) in the schema.
+fn schema_rank(path: &str) -> usize {
+    let section_prefix = format!("{path}.");
+    KEYS.iter()
+        .position(|k| k.path == path || k.path.starts_with(&section_prefix))
+        .unwrap_or(usize::MAX)
+}
+
+fn join(parent: &str, child: &str) -> String {
+    if parent.is_empty() {
+        child.to_string()
+    } else {
+        format!("{parent}.{child}")
+    }
+}
+
+fn parent_of(path: &str) -> &str {
+    path.rsplit_once('.').map_or("", |(p, _)| p)
+}
+
+fn leaf_of(path: &str) -> &str {
+    path.rsplit_once('.').map_or(path, |(_, l)| l)
+}
+
+fn check_map(path: &str, map: &mut Map<String, Value>, out: &mut Checked) {
+    let names: Vec<String> = map.keys().cloned().collect();
+    for name in names {
+        let child = join(path, &name);
+        if let Some(section) = schema::section(&child) {
+            let value = map.get_mut(&name);
+            match value {
+                Some(v) if v.is_null() => {
+                    if section.optional {
+                        map.remove(&name);
+                    } else {
+                        *v = Value::Object(Map::new());
+                    }
+                }
+                Some(Value::Object(_)) => {}
+                Some(_) => {
+                    out.errors.push(Problem::new(&child, "expected a map of settings"));
+                    map.remove(&name);
+                    continue;
+                }
+                None => {}
+            }
+            if let Some(Value::Object(inner)) = map.get_mut(&name) {
+                check_map(&child, inner, out);
+            }
+        } else if let Some(key) = schema::key(&child) {
+            let Some(value) = map.get_mut(&name) else { continue };
+            if value.is_null() {
+                // Written but empty (`api_key:`): the same as not written.
+                map.remove(&name);
+                continue;
+            }
+            if let Err(message) = normalise(key, value, out) {
+                out.errors.push(Problem::new(&child, message));
+                map.remove(&name);
+            }
+        } else {
+            out.warnings.push(unknown_key_warning(&child));
+        }
+    }
+    fill_defaults(path, map, out);
+}
+
+fn fill_defaults(path: &str, map: &mut Map<String, Value>, out: &mut Checked) {
+    for key in KEYS.iter().filter(|k| parent_of(k.path) == path) {
+        let leaf = leaf_of(key.path);
+        if map.contains_key(leaf) {
+            continue;
+        }
+        if let Some(default) = key.default {
+            if let Ok(value) = serde_json::from_str(default) {
+                map.insert(leaf.to_string(), value);
+            }
+        }
+    }
+    for section in SECTIONS.iter().filter(|s| parent_of(s.path) == path && !s.optional) {
+        let leaf = leaf_of(section.path);
+        if !map.contains_key(leaf) {
+            let mut inner = Map::new();
+            check_map(section.path, &mut inner, out);
+            map.insert(leaf.to_string(), Value::Object(inner));
+        }
+    }
+}
+
+/// What a value looks like, for messages (never the value of a secret).
+fn describe(key: &Key, value: &Value) -> String {
+    if key.kind == Kind::Secret {
+        return match value {
+            Value::Array(_) => "a list".into(),
+            Value::Object(_) => "a map".into(),
+            _ => "a value".into(),
+        };
+    }
+    match value {
+        Value::String(s) => format!("{s:?}"),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a map".into(),
+        other => other.to_string(),
+    }
+}
+
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Turns `value` into the shape `key` expects, or says why it cannot.
+fn normalise(key: &Key, value: &mut Value, out: &mut Checked) -> Result<(), String> {
+    match key.kind {
+        Kind::Text | Kind::Secret => {
+            let text = scalar_text(value)
+                .ok_or_else(|| format!("expected text, found {}", describe(key, value)))?;
+            *value = Value::String(text);
+        }
+        Kind::Url => {
+            let text = scalar_text(value)
+                .ok_or_else(|| format!("expected a URL, found {}", describe(key, value)))?;
+            let trimmed = text.trim();
+            match url::Url::parse(trimmed) {
+                Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
+                    *value = Value::String(trimmed.to_string());
+                }
+                Ok(u) => {
+                    return Err(format!(
+                        "{text:?} is not an http(s) URL (scheme {:?}); write e.g. https://host:port",
+                        u.scheme()
+                    ))
+                }
+                Err(e) => return Err(format!("{text:?} is not a URL ({e}); write e.g. https://host:port")),
+            }
+        }
+        Kind::Bool => {
+            let parsed = match value {
+                Value::Bool(b) => Some(*b),
+                Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+                    "true" | "yes" | "on" | "1" => Some(true),
+                    "false" | "no" | "off" | "0" => Some(false),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let b = parsed.ok_or_else(|| format!("expected true or false, found {}", describe(key, value)))?;
+            *value = Value::Bool(b);
+        }
+        Kind::Int { min, max } => {
+            let parsed = match value {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.trim().parse::<i64>().ok(),
+                _ => None,
+            };
+            let n = parsed.ok_or_else(|| format!("expected a whole number, found {}", describe(key, value)))?;
+            if n < min || n > max {
+                return Err(range_message(n as f64, min as f64, max as f64, i64::MAX as f64));
+            }
+            *value = Value::from(n);
+        }
+        Kind::Float { min, max } => {
+            let parsed = match value {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.trim().parse::<f64>().ok(),
+                _ => None,
+            };
+            let n = parsed
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| format!("expected a number, found {}", describe(key, value)))?;
+            if n < min || n > max {
+                return Err(range_message(n, min, max, f64::MAX));
+            }
+            *value = Value::from(n);
+        }
+        Kind::OneOf(choices) => {
+            let text = scalar_text(value).unwrap_or_default().trim().to_ascii_lowercase();
+            if !choices.contains(&text.as_str()) {
+                return Err(format!(
+                    "{} is not one of: {}",
+                    describe(key, value),
+                    choices.join(", ")
+                ));
+            }
+            *value = Value::String(text);
+        }
+        Kind::List => {
+            let items: Vec<String> = match value {
+                Value::String(s) => s.split(',').map(|p| p.trim().to_string()).collect(),
+                Value::Array(items) => {
+                    let mut texts = Vec::new();
+                    for item in items.iter() {
+                        texts.push(scalar_text(item).ok_or_else(|| {
+                            "expected a list of text items, found a nested list or map".to_string()
+                        })?);
+                    }
+                    texts.into_iter().map(|t| t.trim().to_string()).collect()
+                }
+                _ => return Err(format!("expected a list, found {}", describe(key, value))),
+            };
+            // A trailing comma must not produce an empty item (Elastic #3090).
+            *value = Value::Array(items.into_iter().filter(|i| !i.is_empty()).map(Value::String).collect());
+        }
+        Kind::TextMap => {
+            let Value::Object(map) = value else {
+                return Err(format!("expected a map of names to values, found {}", describe(key, value)));
+            };
+            for (name, v) in map.iter_mut() {
+                let text = scalar_text(v).ok_or_else(|| format!("{name}: expected text"))?;
+                *v = Value::String(text);
+            }
+        }
+        Kind::Schedule => {
+            let text = scalar_text(value)
+                .ok_or_else(|| format!("expected a cron expression or an interval, found {}", describe(key, value)))?;
+            crate::schedule::Schedule::parse(&text).map_err(|e| e.to_string())?;
+            *value = Value::String(text.trim().to_string());
+        }
+        Kind::Connectors => normalise_connectors(key, value, out)?,
+        Kind::AdvancedRules => normalise_advanced_rules(value)?,
+        Kind::BasicRules => normalise_basic_rules(value)?,
+        Kind::Any => {}
+    }
+    Ok(())
+}
+
+fn range_message(n: f64, min: f64, max: f64, unbounded: f64) -> String {
+    if max >= unbounded {
+        format!("{n} is too small: the least allowed is {min}")
+    } else {
+        format!("{n} is out of range: allowed {min} to {max}")
+    }
+}
+
+fn normalise_connectors(key: &Key, value: &mut Value, out: &mut Checked) -> Result<(), String> {
+    let Value::Array(entries) = value else {
+        return Err(format!("expected a list of connectors, found {}", describe(key, value)));
+    };
+    let mut kept = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let Value::Object(map) = entry else {
+            return Err(format!("[{i}]: expected {{connector_id, service_type, api_key}}"));
+        };
+        let mut clean = Map::new();
+        for (name, v) in map {
+            match name.as_str() {
+                "connector_id" | "service_type" | "api_key" => {
+                    let text = scalar_text(v).ok_or_else(|| format!("[{i}].{name}: expected text"))?;
+                    clean.insert(name.clone(), Value::String(text));
+                }
+                other => out.warnings.push(format!(
+                    "connectors[{i}].{other}: unknown key, ignored (known: connector_id, service_type, api_key)"
+                )),
+            }
+        }
+        if clean.get("connector_id").and_then(Value::as_str).unwrap_or("").is_empty() {
+            out.warnings.push(format!("connectors[{i}]: no connector_id, entry skipped"));
+            continue;
+        }
+        kept.push(Value::Object(clean));
+    }
+    *value = Value::Array(kept);
+    Ok(())
+}
+
+/// Advanced rules: a JSON array of objects, each exactly `{"query": "<non-empty CQL>"}`.
+/// Kibana stores them as JSON text, so a string holding that JSON is accepted too.
+fn normalise_advanced_rules(value: &mut Value) -> Result<(), String> {
+    if let Value::String(text) = value {
+        let parsed: Value = serde_json::from_str(text)
+            .map_err(|e| format!("not valid JSON: {e}; expected [{{\"query\": \"<CQL>\"}}]"))?;
+        *value = parsed;
+    }
+    let Value::Array(rules) = value else {
+        return Err("expected a list of {query: <CQL>} objects".into());
+    };
+    let mut problems = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let Value::Object(map) = rule else {
+            problems.push(format!("[{i}]: expected an object {{query: <CQL>}}"));
+            continue;
+        };
+        for name in map.keys().filter(|k| k.as_str() != "query") {
+            problems.push(format!("[{i}]: unknown key {name:?}; a rule holds only \"query\""));
+        }
+        match map.get("query") {
+            Some(Value::String(q)) if !q.trim().is_empty() => match confluence_cql::parse(q) {
+                Ok(query) => {
+                    for e in confluence_cql::validate_fields(&query) {
+                        problems.push(format!("[{i}].query: {e}"));
+                    }
+                }
+                Err(e) => problems.push(format!("[{i}].query: {e}")),
+            },
+            Some(Value::String(_)) => problems.push(format!("[{i}].query: is empty")),
+            Some(_) => problems.push(format!("[{i}].query: expected text")),
+            None => problems.push(format!("[{i}]: missing \"query\"")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+const BASIC_POLICIES: &[&str] = &["include", "exclude"];
+const BASIC_RULES: &[&str] = &["equals", "contains", "starts_with", "ends_with", "regex", "<", ">"];
+
+/// Basic rules: the shape Elastic's framework accepts; rule semantics live with the rules.
+fn normalise_basic_rules(value: &mut Value) -> Result<(), String> {
+    let Value::Array(rules) = value else {
+        return Err("expected a list of rules {id, policy, field, rule, value, order}".into());
+    };
+    let mut problems = Vec::new();
+    for (i, rule) in rules.iter_mut().enumerate() {
+        let Value::Object(map) = rule else {
+            problems.push(format!("[{i}]: expected a rule object"));
+            continue;
+        };
+        let id = map.get("id").and_then(scalar_text).unwrap_or_else(|| format!("#{i}"));
+        for name in ["id", "field", "value"] {
+            match map.get(name).and_then(scalar_text) {
+                Some(t) if !t.is_empty() => {
+                    map.insert(name.into(), Value::String(t));
+                }
+                _ => problems.push(format!("rule {id}: {name} is required and must be non-empty text")),
+            }
+        }
+        for (name, choices) in [("policy", BASIC_POLICIES), ("rule", BASIC_RULES)] {
+            let text = map.get(name).and_then(scalar_text).unwrap_or_default().to_lowercase();
+            if choices.contains(&text.as_str()) {
+                map.insert(name.into(), Value::String(text));
+            } else {
+                problems.push(format!("rule {id}: {name} must be one of {}", choices.join(", ")));
+            }
+        }
+        match map.get("order") {
+            Some(Value::Number(n)) if n.is_i64() => {}
+            Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
+                let n: i64 = s.trim().parse().unwrap_or_default();
+                map.insert("order".into(), Value::from(n));
+            }
+            _ => problems.push(format!("rule {id}: order is required and must be a whole number")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+fn unknown_key_warning(path: &str) -> String {
+    match closest_known(path) {
+        Some(known) => format!("unknown key {path} is ignored; did you mean {known}?"),
+        None => format!("unknown key {path} is ignored"),
+    }
+}
+
+/// The known key or section path nearest to `path`, when it is near enough to be a typo.
+fn closest_known(path: &str) -> Option<&'static str> {
+    let candidates = KEYS.iter().map(|k| k.path).chain(SECTIONS.iter().map(|s| s.path));
+    let leaf = leaf_of(path);
+    candidates
+        .map(|c| {
+            let whole = edit_distance(path, c);
+            // A right leaf under the wrong section is also a useful suggestion.
+            let by_leaf = edit_distance(leaf, leaf_of(c)) + usize::from(parent_of(path) != parent_of(c));
+            (whole.min(by_leaf), c)
+        })
+        .filter(|(d, _)| *d <= (leaf.chars().count() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fills_defaults_and_coerces_text() {
+        let mut tree = json!({"elasticsearch": {"bulk": {"chunk_size": "42"}}, "confluence": {"spaces": "DEV, OPS,"}});
+        let checked = check(&mut tree);
+        assert!(checked.errors.is_empty(), "{:?}", checked.errors);
+        assert_eq!(tree["elasticsearch"]["bulk"]["chunk_size"], json!(42));
+        assert_eq!(tree["elasticsearch"]["bulk"]["max_concurrency"], json!(5));
+        assert_eq!(tree["elasticsearch"]["host"], json!("http://localhost:9200"));
+        assert_eq!(tree["confluence"]["spaces"], json!(["DEV", "OPS"]));
+        assert_eq!(tree["confluence"]["concurrent_downloads"], json!(50));
+        assert_eq!(tree["service"]["max_file_download_size"], json!(10485760));
+        assert!(tree.get("extraction_service").is_none());
+    }
+
+    #[test]
+    fn collects_every_problem_with_its_path() {
+        let mut tree = json!({
+            "elasticsearch": {"bulk": {"chunk_size": "lots"}, "host": "not a url"},
+            "confluence": {"data_source": "confluence_clod", "concurrent_downloads": 51},
+        });
+        let checked = check(&mut tree);
+        let paths: Vec<&str> = checked.errors.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["elasticsearch.host", "elasticsearch.bulk.chunk_size", "confluence.data_source", "confluence.concurrent_downloads"],
+            "{:?}",
+            checked.errors
+        );
+        assert!(checked.errors[2].message.contains("confluence_cloud"));
+        assert!(checked.errors[3].message.contains("1 to 50"), "{}", checked.errors[3].message);
+    }
+
+    #[test]
+    fn unknown_keys_warn_with_the_closest_key() {
+        let mut tree = json!({"elasticsearch": {"bulk": {"chunk_sise": 3}}, "confluence": {"index_lables": true}, "zzz": 1});
+        let checked = check(&mut tree);
+        assert!(checked.errors.is_empty());
+        assert_eq!(
+            checked.warnings,
+            [
+                "unknown key confluence.index_lables is ignored; did you mean confluence.index_labels?",
+                "unknown key elasticsearch.bulk.chunk_sise is ignored; did you mean elasticsearch.bulk.chunk_size?",
+                "unknown key zzz is ignored",
+            ]
+        );
+    }
+
+    #[test]
+    fn secrets_are_not_echoed_in_messages() {
+        let mut tree = json!({"confluence": {"api_token": ["s3cr3t-token"]}});
+        let checked = check(&mut tree);
+        assert_eq!(checked.errors.len(), 1);
+        assert!(!checked.errors[0].message.contains("s3cr3t"));
+    }
+
+    #[test]
+    fn advanced_rules_accept_json_text_and_report_each_bad_rule() {
+        let mut good = json!({"confluence": {"sync_rules": {"advanced": "[{\"query\": \"space = DEV\"}]"}}});
+        assert!(check(&mut good).errors.is_empty());
+        assert_eq!(good["confluence"]["sync_rules"]["advanced"], json!([{"query": "space = DEV"}]));
+
+        let mut bad = json!({"confluence": {"sync_rules": {"advanced": [
+            {"query": ""}, {"qurey": "x"}, {"query": "space = DEV AND (type = page"}, {"query": "lastmodifed > now('-1d')"}
+        ]}}});
+        let checked = check(&mut bad);
+        assert_eq!(checked.errors.len(), 1);
+        let m = &checked.errors[0].message;
+        assert!(m.contains("[0].query: is empty") && m.contains("[1]: unknown key \"qurey\""), "{m}");
+        assert!(m.contains("[2].query: CQL: expected ')' to close the '(' at position 16"), "{m}");
+        assert!(m.contains("[3].query:") && m.contains("lastmodified"), "{m}");
+    }
+
+    #[test]
+    fn connectors_without_id_are_skipped_with_a_warning() {
+        let mut tree = json!({"connectors": [{"connector_id": 12, "service_type": "confluence"}, {"service_type": "x"}]});
+        let checked = check(&mut tree);
+        assert!(checked.errors.is_empty());
+        assert_eq!(tree["connectors"], json!([{"connector_id": "12", "service_type": "confluence"}]));
+        assert_eq!(checked.warnings, ["connectors[1]: no connector_id, entry skipped"]);
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+}

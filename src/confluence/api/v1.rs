@@ -1,0 +1,309 @@
+//! The classic `rest/api` shapes (Server/DC everywhere; Cloud content search and search).
+
+use serde::Deserialize;
+
+use super::{id_string, opt_id_string, opt_u64};
+
+/// `_links` of an object or a page of results.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Links {
+    /// Next page, relative to `base` (absent on the last page).
+    pub next: Option<String>,
+    /// The REST base, e.g. `https://x.atlassian.net/wiki`.
+    pub base: Option<String>,
+    /// Web UI path.
+    pub webui: Option<String>,
+    /// Binary download path of an attachment.
+    pub download: Option<String>,
+}
+
+/// A paginated expansion (`metadata.labels`, restriction subjects, `children.attachment`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Expansion<T> {
+    /// This page of the expansion.
+    pub results: Vec<T>,
+    /// Offset of the page.
+    pub start: Option<u64>,
+    /// Page size asked for.
+    pub limit: Option<u64>,
+    /// Size of the returned page (not a total).
+    pub size: Option<u64>,
+    /// Links; `next` means more items exist than were expanded.
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+impl<T> Default for Expansion<T> {
+    fn default() -> Self {
+        Expansion { results: Vec::new(), start: None, limit: None, size: None, links: Links::default() }
+    }
+}
+
+impl<T> Expansion<T> {
+    /// True when the expansion holds every item (no next page and not a full page).
+    pub fn is_complete(&self) -> bool {
+        self.links.next.is_none()
+            && !matches!((self.size, self.limit), (Some(size), Some(limit)) if limit > 0 && size >= limit)
+    }
+}
+
+/// A space.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Space {
+    /// Numeric id (sent as a number).
+    #[serde(deserialize_with = "id_string")]
+    pub id: String,
+    /// Space key.
+    pub key: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// `global` or `personal`.
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    /// `current` or `archived`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Links.
+    #[serde(rename = "_links", default)]
+    pub links: Links,
+}
+
+/// A user reference (Cloud: accountId; Server/DC: username/userKey).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct User {
+    /// `known`, `unknown`, `anonymous`, `user`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Cloud account id.
+    pub account_id: Option<String>,
+    /// Server/DC username.
+    pub username: Option<String>,
+    /// Server/DC user key.
+    pub user_key: Option<String>,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Public name (Cloud).
+    pub public_name: Option<String>,
+    /// Email (often hidden on Cloud).
+    pub email: Option<String>,
+}
+
+/// A group reference (Cloud has an id; Server/DC only a name).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Group {
+    /// Group name.
+    pub name: Option<String>,
+    /// Cloud group id.
+    #[serde(deserialize_with = "opt_id_string")]
+    pub id: Option<String>,
+}
+
+/// `history` expansion.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct History {
+    /// Creator.
+    pub created_by: Option<User>,
+    /// Creation instant (ISO-8601).
+    pub created_date: Option<String>,
+    /// Last update (`history.lastUpdated`).
+    pub last_updated: Option<Version>,
+}
+
+/// A version (`version` or `history.lastUpdated`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Version {
+    /// Version number.
+    #[serde(deserialize_with = "opt_u64")]
+    pub number: Option<u64>,
+    /// When it was made (ISO-8601).
+    pub when: Option<String>,
+    /// Who made it.
+    pub by: Option<User>,
+}
+
+/// `body` expansion.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Body {
+    /// Storage format.
+    pub storage: Option<Storage>,
+}
+
+/// A body representation.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Storage {
+    /// The XHTML.
+    pub value: String,
+}
+
+/// A label.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Label {
+    /// Label id.
+    #[serde(deserialize_with = "opt_id_string")]
+    pub id: Option<String>,
+    /// Label name.
+    pub name: String,
+    /// `global`, `my`, `team`, `system`.
+    pub prefix: Option<String>,
+}
+
+/// `metadata` expansion.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Metadata {
+    /// `metadata.labels`.
+    pub labels: Option<Expansion<Label>>,
+    /// Attachment media type.
+    pub media_type: Option<String>,
+}
+
+/// `restrictions` expansion (read only).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Restrictions {
+    /// `restrictions.read`.
+    pub read: Option<RestrictionOperation>,
+}
+
+/// One operation's restrictions (also the shape of `restriction/byOperation/read`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RestrictionOperation {
+    /// The subjects.
+    pub restrictions: Option<RestrictionSubjects>,
+}
+
+/// Users and groups of a restriction.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RestrictionSubjects {
+    /// Users.
+    pub user: Option<Expansion<User>>,
+    /// Groups.
+    pub group: Option<Expansion<Group>>,
+}
+
+/// Attachment `extensions`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Extensions {
+    /// Media type.
+    pub media_type: Option<String>,
+    /// Size in bytes (declared; never trusted for limits).
+    #[serde(deserialize_with = "opt_u64")]
+    pub file_size: Option<u64>,
+    /// Upload comment.
+    pub comment: Option<String>,
+}
+
+/// The space of a content (`space` expansion).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SpaceRef {
+    /// Space id.
+    #[serde(deserialize_with = "opt_id_string")]
+    pub id: Option<String>,
+    /// Space key.
+    pub key: Option<String>,
+    /// Space name.
+    pub name: Option<String>,
+}
+
+/// An ancestor or container reference.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ContentRef {
+    /// Content id.
+    #[serde(deserialize_with = "id_string")]
+    pub id: String,
+    /// `page`, `blogpost`, ...
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+}
+
+/// A content item (page, blog post, comment, attachment) from `content/search`,
+/// `child/attachment`, `child/comment`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Content {
+    /// Content id.
+    #[serde(deserialize_with = "id_string")]
+    pub id: String,
+    /// `page`, `blogpost`, `comment`, `attachment`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// `current`, `archived`, `draft`, `trashed`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Title (the file name for attachments).
+    #[serde(default)]
+    pub title: String,
+    /// `space` expansion.
+    #[serde(default)]
+    pub space: Option<SpaceRef>,
+    /// `history` expansion.
+    #[serde(default)]
+    pub history: Option<History>,
+    /// `version` expansion.
+    #[serde(default)]
+    pub version: Option<Version>,
+    /// `ancestors` expansion (root first).
+    #[serde(default)]
+    pub ancestors: Vec<ContentRef>,
+    /// `body` expansion.
+    #[serde(default)]
+    pub body: Option<Body>,
+    /// `metadata` expansion.
+    #[serde(default)]
+    pub metadata: Option<Metadata>,
+    /// `restrictions` expansion.
+    #[serde(default)]
+    pub restrictions: Option<Restrictions>,
+    /// Attachment extensions.
+    #[serde(default)]
+    pub extensions: Option<Extensions>,
+    /// Attachment / comment container.
+    #[serde(default)]
+    pub container: Option<ContentRef>,
+    /// Links.
+    #[serde(rename = "_links", default)]
+    pub links: Links,
+}
+
+/// One hit of `rest/api/search`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResult {
+    /// The content, for content hits.
+    #[serde(default)]
+    pub content: Option<Content>,
+    /// The space, for space hits.
+    #[serde(default)]
+    pub space: Option<Space>,
+    /// Title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Excerpt.
+    #[serde(default)]
+    pub excerpt: Option<String>,
+    /// UI URL (relative).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `content`, `space`, `user`.
+    #[serde(default)]
+    pub entity_type: Option<String>,
+    /// Last modification (ISO-8601).
+    #[serde(default)]
+    pub last_modified: Option<String>,
+}

@@ -1,0 +1,170 @@
+//! Downloading attachment bytes with a hard size limit.
+//!
+//! Cloud: `GET /wiki/rest/api/content/{pageId}/child/attachment/{attId}/download` answers 302
+//! to a signed URL on the media host; the client follows it itself and sends neither the
+//! `Authorization` header nor cookies there (see [`super::client`]). The legacy
+//! `/download/attachments/…` links answer 401 to API tokens on Cloud, so they are not used.
+//! Server/DC: the attachment's `_links.download`, relative to the base.
+//!
+//! The body is streamed and counted; the transfer is aborted with
+//! [`ConfluenceError::TooLarge`] as soon as it passes the limit, whatever `fileSize` or
+//! `Content-Length` claimed. A body that breaks off is retried from the start.
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+
+use super::client::ConfluenceClient;
+use super::error::{display_url, ConfluenceError};
+use super::options::Flavour;
+
+/// What identifies an attachment's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRef {
+    /// Attachment id (`att123` on Cloud v2, `123` on v1 — both accepted).
+    pub id: String,
+    /// Id of the page / blog post holding it.
+    pub container_id: String,
+    /// `_links.download` (Server/DC: the path used; Cloud: ignored).
+    pub download_path: Option<String>,
+}
+
+/// A downloaded attachment.
+#[derive(Debug, Clone)]
+pub struct Download {
+    /// The bytes (never more than the limit).
+    pub bytes: Bytes,
+    /// `Content-Type` of the final response, when given.
+    pub content_type: Option<String>,
+}
+
+impl ConfluenceClient {
+    /// Downloads an attachment, failing with [`ConfluenceError::TooLarge`] as soon as more
+    /// than `max_bytes` arrive.
+    pub async fn download(
+        &self,
+        attachment: &AttachmentRef,
+        max_bytes: u64,
+    ) -> Result<Download, ConfluenceError> {
+        let (url, route) = match self.flavour() {
+            Flavour::Cloud => {
+                // v2 ids carry an `att` prefix; the v1 download route wants the number.
+                let id = attachment.id.strip_prefix("att").unwrap_or(&attachment.id);
+                (
+                    self.url(
+                        &[
+                            "rest",
+                            "api",
+                            "content",
+                            &attachment.container_id,
+                            "child",
+                            "attachment",
+                            id,
+                            "download",
+                        ],
+                        &[],
+                    ),
+                    "GET /rest/api/content/{id}/child/attachment/{attId}/download",
+                )
+            }
+            Flavour::Server | Flavour::DataCenter => {
+                let path =
+                    attachment.download_path.as_deref().filter(|p| !p.is_empty()).ok_or_else(|| {
+                        ConfluenceError::Redirect {
+                            url: display_url(self.api_root()),
+                            detail: format!("attachment {} has no download link", attachment.id),
+                        }
+                    })?;
+                (self.resolve_link(path), "GET /download/attachments/{id}/{file}")
+            }
+        };
+        self.run(&url, route, false, |response| async move {
+            let final_url = response.url().clone();
+            let content_type = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let too_large = || ConfluenceError::TooLarge { url: display_url(&final_url), limit: max_bytes };
+            if response.content_length().is_some_and(|length| length > max_bytes) {
+                return Err(too_large());
+            }
+            let mut body = BytesMut::new();
+            let mut stream = response.bytes_stream();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| match ConfluenceError::from_transport(&final_url, &e) {
+                    ConfluenceError::Network { detail, .. } => {
+                        ConfluenceError::Truncated { url: display_url(&final_url), detail }
+                    }
+                    other => other,
+                })?;
+                if body.len() as u64 + chunk.len() as u64 > max_bytes {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Download { bytes: body.freeze(), content_type })
+        })
+        .await
+        .inspect(|download| self.count_bytes(download.bytes.len() as u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::confluence::client::tests::test_client;
+    use crate::confluence::test_server::serve;
+    use axum::body::Body;
+    use axum::response::Response;
+
+    #[tokio::test]
+    async fn cloud_download_follows_the_redirect_without_the_credential() {
+        let (media, media_log) = serve(|_, _| Response::new(Body::from("file-bytes"))).await;
+        let location = format!("{}/file/f1/binary?token=signed", media.origin);
+        let (site, site_log) = serve(move |_, _| {
+            Response::builder()
+                .status(302)
+                .header("location", location.clone())
+                .header("set-cookie", "s=1")
+                .body(Body::empty())
+                .unwrap()
+        })
+        .await;
+        let client = test_client(&site.origin, Flavour::Cloud).await;
+        let attachment = AttachmentRef { id: "att42".into(), container_id: "7".into(), download_path: None };
+        let download = client.download(&attachment, 1024).await.unwrap();
+        assert_eq!(&download.bytes[..], b"file-bytes");
+        let site_seen = site_log.lock().unwrap().clone();
+        assert_eq!(site_seen[0].target, "/wiki/rest/api/content/7/child/attachment/42/download");
+        assert!(site_seen[0].authorization.as_deref().is_some_and(|a| a.starts_with("Basic ")));
+        let media_seen = media_log.lock().unwrap().clone();
+        assert_eq!(media_seen[0].target, "/file/f1/binary?token=signed");
+        assert_eq!(media_seen[0].authorization, None, "the token never leaves the site's origin");
+        assert!(client
+            .stats()
+            .by_route
+            .contains_key(&("GET /rest/api/content/{id}/child/attachment/{attId}/download", 302)));
+    }
+
+    #[tokio::test]
+    async fn the_size_limit_is_enforced_while_streaming() {
+        // No Content-Length: 16 chunks of 1 KiB, streamed.
+        let (server, _log) = serve(|_, _| {
+            let chunks: Vec<Result<bytes::Bytes, std::io::Error>> =
+                (0..16).map(|_| Ok(bytes::Bytes::from(vec![b'x'; 1024]))).collect();
+            Response::new(Body::from_stream(futures::stream::iter(chunks)))
+        })
+        .await;
+        let client = test_client(&server.origin, Flavour::DataCenter).await;
+        let attachment = AttachmentRef {
+            id: "9".into(),
+            container_id: "7".into(),
+            download_path: Some("/download/attachments/7/a.bin?version=1".into()),
+        };
+        let error = client.download(&attachment, 4096).await.unwrap_err();
+        assert!(matches!(error, ConfluenceError::TooLarge { limit: 4096, .. }), "{error}");
+        assert!(!error.to_string().contains("version=1"), "no query in errors");
+        let whole = client.download(&attachment, 16 * 1024).await.unwrap();
+        assert_eq!(whole.bytes.len(), 16 * 1024);
+    }
+}

@@ -1,0 +1,32 @@
+//! The Confluence REST client: transport, pagination, typed listings and downloads.
+//!
+//! [`ConfluenceClient`] is built from plain [`ClientOptions`] and is the only way the
+//! connector talks to Confluence. Its listings ([`listing`]) are streams of typed items that
+//! hide the differences between Cloud (v2 cursors, v1 CQL cursors) and Server/Data Center
+//! (offset pagination with hidden page caps), and fail loudly rather than end early: a
+//! listing either yields every item or ends with an error, never silently short.
+
+pub mod api;
+pub mod client;
+pub mod download;
+pub mod error;
+pub mod listing;
+pub mod model;
+pub mod options;
+pub mod paging;
+pub mod rate_limit;
+pub mod retry;
+pub mod server_info;
+pub mod stats;
+#[cfg(test)]
+mod test_server;
+
+pub use crate::config::Secret;
+pub use client::ConfluenceClient;
+pub use download::{AttachmentRef, Download};
+pub use error::ConfluenceError;
+pub use listing::{ContentOptions, Listing};
+pub use model::*;
+pub use options::{Auth, ClientOptions, Flavour, GatewayCredential};
+pub use server_info::ServerInfo;
+pub use stats::{RequestStats, StatsSnapshot};

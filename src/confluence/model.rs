@@ -1,0 +1,478 @@
+//! The connector's view of Confluence objects, the same for Cloud, Server and Data Center.
+//!
+//! Listings convert the wire types of [`super::api`] into these, so the sync never branches
+//! on the API version. What an API does not give is `None` (not an empty value that would
+//! look like "no labels"), e.g. Cloud v2 pages carry no ancestor titles and no author names,
+//! only ids ([`Content::parent_id`], [`Content::author_id`]); see [`Ancestry`] for rebuilding
+//! ancestor titles from one listing.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::api::{v1, v2};
+use super::download::AttachmentRef;
+
+/// A space.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Space {
+    /// Space id.
+    pub id: String,
+    /// Space key.
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// `global` or `personal`, when known.
+    pub kind: Option<String>,
+    /// `current` or `archived`, when known.
+    pub status: Option<String>,
+    /// Web UI path (relative; resolve with `ConfluenceClient::web_url`).
+    pub webui: Option<String>,
+}
+
+/// Page or blog post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContentType {
+    /// A page.
+    Page,
+    /// A blog post.
+    BlogPost,
+}
+
+impl ContentType {
+    /// The v1 / CQL name (`page`, `blogpost`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContentType::Page => "page",
+            ContentType::BlogPost => "blogpost",
+        }
+    }
+
+    fn v2_segment(self) -> &'static str {
+        match self {
+            ContentType::Page => "pages",
+            ContentType::BlogPost => "blogposts",
+        }
+    }
+
+    /// The v2 path segment (`pages`, `blogposts`).
+    pub(crate) fn plural(self) -> &'static str {
+        self.v2_segment()
+    }
+
+    fn from_v1(kind: &str) -> Option<ContentType> {
+        match kind {
+            "page" => Some(ContentType::Page),
+            "blogpost" => Some(ContentType::BlogPost),
+            _ => None,
+        }
+    }
+}
+
+/// An ancestor of a page, root first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ancestor {
+    /// Content id.
+    pub id: String,
+    /// Title (None when the API gave only the id).
+    pub title: Option<String>,
+}
+
+/// A user as Confluence names them in restrictions and authorship.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserRef {
+    /// Cloud account id.
+    pub account_id: Option<String>,
+    /// Server/DC username.
+    pub username: Option<String>,
+    /// Server/DC user key.
+    pub user_key: Option<String>,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Email, when visible.
+    pub email: Option<String>,
+}
+
+/// A group as named in restrictions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupRef {
+    /// Group name.
+    pub name: Option<String>,
+    /// Cloud group id.
+    pub id: Option<String>,
+}
+
+/// Read restrictions set directly on a content (not inherited ones).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadRestrictions {
+    /// Users allowed.
+    pub users: Vec<UserRef>,
+    /// Groups allowed.
+    pub groups: Vec<GroupRef>,
+    /// False when the expansion was paginated and only its first page is here: call
+    /// `ConfluenceClient::read_restrictions` for the full lists.
+    pub complete: bool,
+}
+
+impl ReadRestrictions {
+    /// True when nobody is named (the content is not restricted itself).
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.groups.is_empty()
+    }
+}
+
+/// A page or blog post.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Content {
+    /// Content id.
+    pub id: String,
+    /// Page or blog post.
+    pub content_type: ContentType,
+    /// `current`, `archived`, ...
+    pub status: Option<String>,
+    /// Title.
+    pub title: String,
+    /// Space id (v2; v1 when `space` is expanded).
+    pub space_id: Option<String>,
+    /// Space key (v1 only).
+    pub space_key: Option<String>,
+    /// Space name (v1 only).
+    pub space_name: Option<String>,
+    /// Parent page id (v2; on v1 the last ancestor).
+    pub parent_id: Option<String>,
+    /// Ancestors root first, when the API gave them (v1 `ancestors` expansion); empty on v2.
+    pub ancestors: Vec<Ancestor>,
+    /// Creator: Cloud account id (v2 `authorId`, v1 `history.createdBy.accountId`).
+    pub author_id: Option<String>,
+    /// Creator's display name (v1 only).
+    pub author_name: Option<String>,
+    /// Creation instant.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Last modification instant (current version).
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Current version number.
+    pub version: Option<u64>,
+    /// Storage-format body, when asked for.
+    pub body_storage: Option<String>,
+    /// Label names, when they came with the listing (None = not fetched).
+    pub labels: Option<Vec<String>>,
+    /// Read restrictions, when asked for (Server/DC content search; Cloud CQL search).
+    pub read_restrictions: Option<ReadRestrictions>,
+    /// Web UI path (resolve with `ConfluenceClient::web_url`).
+    pub webui: Option<String>,
+}
+
+/// An attachment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attachment {
+    /// Attachment id.
+    pub id: String,
+    /// File name.
+    pub title: String,
+    /// Media type.
+    pub media_type: Option<String>,
+    /// Declared size in bytes (informational; downloads enforce their own limit).
+    pub file_size: Option<u64>,
+    /// Id of the page / blog post it belongs to.
+    pub container_id: String,
+    /// Creation instant.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Last modification (current version).
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Version number.
+    pub version: Option<u64>,
+    /// Web UI path.
+    pub webui: Option<String>,
+    /// What [`super::ConfluenceClient::download`] needs.
+    pub download: AttachmentRef,
+}
+
+/// A footer comment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    /// Comment id.
+    pub id: String,
+    /// Id of the page / blog post it is on.
+    pub container_id: String,
+    /// Storage-format body.
+    pub body_storage: Option<String>,
+    /// Author (Cloud account id or Server/DC username).
+    pub author_id: Option<String>,
+    /// Last modification.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Version number.
+    pub version: Option<u64>,
+    /// Web UI path.
+    pub webui: Option<String>,
+}
+
+/// A label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    /// Name.
+    pub name: String,
+    /// Prefix (`global`, `my`, `team`), when given.
+    pub prefix: Option<String>,
+}
+
+/// Parses an ISO-8601 instant leniently (None when absent or odd).
+pub(crate) fn instant(text: Option<&str>) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text?.trim()).ok().map(|t| t.with_timezone(&Utc))
+}
+
+impl From<v1::Space> for Space {
+    fn from(space: v1::Space) -> Self {
+        Space {
+            id: space.id,
+            key: space.key,
+            name: space.name,
+            kind: space.kind,
+            status: space.status,
+            webui: space.links.webui,
+        }
+    }
+}
+
+impl From<v2::Space> for Space {
+    fn from(space: v2::Space) -> Self {
+        Space {
+            id: space.id,
+            key: space.key,
+            name: space.name,
+            kind: space.kind,
+            status: space.status,
+            webui: space.links.webui,
+        }
+    }
+}
+
+impl From<&v1::User> for UserRef {
+    fn from(user: &v1::User) -> Self {
+        UserRef {
+            account_id: user.account_id.clone(),
+            username: user.username.clone(),
+            user_key: user.user_key.clone(),
+            display_name: user.display_name.clone().or_else(|| user.public_name.clone()),
+            email: user.email.clone().filter(|e| !e.is_empty()),
+        }
+    }
+}
+
+/// Read restrictions from a v1 `restrictions.read` (or `byOperation/read`) object.
+pub(crate) fn read_restrictions(operation: &v1::RestrictionOperation) -> ReadRestrictions {
+    let subjects = operation.restrictions.clone().unwrap_or_default();
+    let users = subjects.user.unwrap_or_default();
+    let groups = subjects.group.unwrap_or_default();
+    ReadRestrictions {
+        complete: users.is_complete() && groups.is_complete(),
+        users: users.results.iter().map(UserRef::from).collect(),
+        groups: groups.results.iter().map(|g| GroupRef { name: g.name.clone(), id: g.id.clone() }).collect(),
+    }
+}
+
+impl Content {
+    /// Converts a v1 content; None for types other than page and blog post.
+    pub(crate) fn from_v1(content: v1::Content) -> Option<Content> {
+        let content_type = ContentType::from_v1(&content.kind)?;
+        let history = content.history.unwrap_or_default();
+        let created_by = history.created_by.unwrap_or_default();
+        let version = content.version.or(history.last_updated).unwrap_or_default();
+        let labels = content
+            .metadata
+            .and_then(|m| m.labels)
+            .filter(|labels| labels.is_complete())
+            .map(|labels| labels.results.into_iter().map(|l| l.name).collect());
+        let space = content.space.unwrap_or_default();
+        Some(Content {
+            id: content.id,
+            content_type,
+            status: content.status,
+            title: content.title,
+            space_id: space.id,
+            space_key: space.key,
+            space_name: space.name,
+            parent_id: content.ancestors.last().map(|a| a.id.clone()),
+            ancestors: content.ancestors.into_iter().map(|a| Ancestor { id: a.id, title: a.title }).collect(),
+            author_id: created_by.account_id.clone().or_else(|| created_by.username.clone()),
+            author_name: created_by.display_name.or(created_by.public_name).or(created_by.username),
+            created_at: instant(history.created_date.as_deref()),
+            updated_at: instant(version.when.as_deref()),
+            version: version.number,
+            body_storage: content.body.and_then(|b| b.storage).map(|s| s.value),
+            labels,
+            read_restrictions: content.restrictions.and_then(|r| r.read).map(|read| read_restrictions(&read)),
+            webui: content.links.webui,
+        })
+    }
+
+    /// Converts a v2 page or blog post.
+    pub(crate) fn from_v2(content: v2::Content, content_type: ContentType) -> Content {
+        let version = content.version.unwrap_or_default();
+        Content {
+            id: content.id,
+            content_type,
+            status: content.status,
+            title: content.title,
+            space_id: content.space_id,
+            space_key: None,
+            space_name: None,
+            parent_id: content.parent_id,
+            ancestors: Vec::new(),
+            author_id: content.author_id,
+            author_name: None,
+            created_at: instant(content.created_at.as_deref()),
+            updated_at: instant(version.created_at.as_deref()),
+            version: version.number,
+            body_storage: content.body.and_then(|b| b.storage).map(|s| s.value),
+            labels: None,
+            read_restrictions: None,
+            webui: content.links.webui,
+        }
+    }
+}
+
+impl Attachment {
+    /// Converts a v1 attachment of `container_id`.
+    pub(crate) fn from_v1(attachment: v1::Content, container_id: &str) -> Attachment {
+        let extensions = attachment.extensions.unwrap_or_default();
+        let history = attachment.history.unwrap_or_default();
+        let version = attachment.version.unwrap_or_default();
+        let container_id = attachment.container.map(|c| c.id).unwrap_or_else(|| container_id.to_string());
+        Attachment {
+            download: AttachmentRef {
+                id: attachment.id.clone(),
+                container_id: container_id.clone(),
+                download_path: attachment.links.download,
+            },
+            id: attachment.id,
+            title: attachment.title,
+            media_type: extensions.media_type.or_else(|| attachment.metadata.and_then(|m| m.media_type)),
+            file_size: extensions.file_size,
+            container_id,
+            created_at: instant(history.created_date.as_deref()),
+            updated_at: instant(version.when.as_deref()),
+            version: version.number,
+            webui: attachment.links.webui,
+        }
+    }
+
+    /// Converts a v2 attachment of `container_id`.
+    pub(crate) fn from_v2(attachment: v2::Attachment, container_id: &str) -> Attachment {
+        let version = attachment.version.unwrap_or_default();
+        let container_id =
+            attachment.page_id.or(attachment.blog_post_id).unwrap_or_else(|| container_id.to_string());
+        Attachment {
+            download: AttachmentRef {
+                id: attachment.id.clone(),
+                container_id: container_id.clone(),
+                download_path: attachment.download_link.or(attachment.links.download),
+            },
+            id: attachment.id,
+            title: attachment.title,
+            media_type: attachment.media_type,
+            file_size: attachment.file_size,
+            container_id,
+            created_at: instant(attachment.created_at.as_deref()),
+            updated_at: instant(version.created_at.as_deref()),
+            version: version.number,
+            webui: attachment.webui_link.or(attachment.links.webui),
+        }
+    }
+}
+
+/// Rebuilds ancestor chains from the parent ids of one listing (Cloud v2 gives `parentId`
+/// but no ancestor titles). Record every page of a space, then ask for a page's ancestors:
+/// parents that were not recorded (another space, restricted, trashed) end the chain with an
+/// untitled [`Ancestor`]. Cycles cannot loop: a chain stops at the first repeated id.
+#[derive(Debug, Default)]
+pub struct Ancestry {
+    pages: HashMap<String, (String, Option<String>)>,
+}
+
+impl Ancestry {
+    /// Remembers a page's title and parent.
+    pub fn record(&mut self, content: &Content) {
+        self.pages.insert(content.id.clone(), (content.title.clone(), content.parent_id.clone()));
+    }
+
+    /// The ancestors of `parent_id`'s child, root first.
+    pub fn ancestors(&self, parent_id: Option<&str>) -> Vec<Ancestor> {
+        let mut chain = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut next = parent_id.map(str::to_string);
+        while let Some(id) = next {
+            if !seen.insert(id.clone()) {
+                break;
+            }
+            match self.pages.get(&id) {
+                Some((title, parent)) => {
+                    chain.push(Ancestor { id, title: Some(title.clone()) });
+                    next = parent.clone();
+                }
+                None => {
+                    chain.push(Ancestor { id, title: None });
+                    next = None;
+                }
+            }
+        }
+        chain.reverse();
+        chain
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(id: &str, title: &str, parent: Option<&str>) -> Content {
+        Content::from_v2(
+            v2::Content {
+                id: id.into(),
+                status: None,
+                title: title.into(),
+                space_id: None,
+                parent_id: parent.map(str::to_string),
+                parent_type: None,
+                author_id: None,
+                owner_id: None,
+                created_at: None,
+                version: None,
+                body: None,
+                links: v2::Links::default(),
+            },
+            ContentType::Page,
+        )
+    }
+
+    #[test]
+    fn ancestry_rebuilds_chains_root_first_and_survives_cycles() {
+        let mut ancestry = Ancestry::default();
+        ancestry.record(&page("1", "Home", None));
+        ancestry.record(&page("2", "Guide", Some("1")));
+        ancestry.record(&page("3", "Loop", Some("4")));
+        ancestry.record(&page("4", "Pool", Some("3")));
+        let chain = ancestry.ancestors(Some("2"));
+        assert_eq!(chain.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["1", "2"]);
+        assert_eq!(chain[0].title.as_deref(), Some("Home"));
+        let outside = ancestry.ancestors(Some("99"));
+        assert_eq!(outside, vec![Ancestor { id: "99".into(), title: None }]);
+        assert_eq!(ancestry.ancestors(Some("3")).len(), 2);
+    }
+
+    #[test]
+    fn v1_content_with_missing_optional_fields_still_converts() {
+        let content: v1::Content = serde_json::from_str(r#"{"id":"5","type":"page","title":"T"}"#).unwrap();
+        let content = Content::from_v1(content).unwrap();
+        assert_eq!(content.labels, None);
+        assert_eq!(content.version, None);
+        let paged_labels: v1::Content = serde_json::from_str(
+            r#"{"id":5,"type":"blogpost","metadata":{"labels":{"results":[{"name":"a"}],"size":1,"limit":1}},
+                "version":{"number":"3","when":"2024-01-02T03:04:05.000+01:00"}}"#,
+        )
+        .unwrap();
+        let content = Content::from_v1(paged_labels).unwrap();
+        assert_eq!(content.labels, None, "a full expansion page may hide more labels");
+        assert_eq!(content.version, Some(3));
+        assert_eq!(content.updated_at.unwrap().to_rfc3339(), "2024-01-02T02:04:05+00:00");
+    }
+}

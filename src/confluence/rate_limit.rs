@@ -1,0 +1,90 @@
+//! Pacing of one client's requests: a ceiling, a shared pause, and a concurrency bound.
+//!
+//! Three independent brakes, all shared by every request of a client:
+//! - a "paused until" instant: when Confluence answers 429 (or Server/DC's 403 "rate limit"),
+//!   every request — not only the one that was refused — waits until the `Retry-After`
+//!   instant, because the quota is per user, not per request;
+//! - a `governor` token bucket for the configured `requests_per_second` ceiling;
+//! - a semaphore bounding requests in flight (`max_concurrent_requests`).
+
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::Instant;
+
+/// The pacing state of one client.
+#[derive(Debug)]
+pub struct Throttle {
+    paused_until: Mutex<Option<Instant>>,
+    limiter: Option<DefaultDirectRateLimiter>,
+    in_flight: Semaphore,
+}
+
+impl Throttle {
+    /// A throttle with an optional requests-per-second ceiling and a concurrency bound.
+    pub fn new(requests_per_second: Option<u32>, max_concurrent: usize) -> Self {
+        let limiter = requests_per_second
+            .and_then(NonZeroU32::new)
+            .map(|rate| RateLimiter::direct(Quota::per_second(rate).allow_burst(NonZeroU32::MIN)));
+        Throttle { paused_until: Mutex::new(None), limiter, in_flight: Semaphore::new(max_concurrent.max(1)) }
+    }
+
+    /// Pauses every request of the client for `wait` (extends, never shortens, a pause).
+    pub fn pause_for(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut paused = self.paused_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if paused.is_none_or(|current| current < until) {
+            *paused = Some(until);
+        }
+    }
+
+    /// The instant requests are paused until, if in the future.
+    pub fn paused_until(&self) -> Option<Instant> {
+        let paused = *self.paused_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        paused.filter(|until| *until > Instant::now())
+    }
+
+    /// Waits for the pause, the rate ceiling and a free slot; the permit is held for the
+    /// duration of the request.
+    pub async fn admit(&self) -> SemaphorePermit<'_> {
+        // A pause may be extended while we sleep, hence the loop.
+        while let Some(until) = self.paused_until() {
+            tokio::time::sleep_until(until).await;
+        }
+        if let Some(limiter) = &self.limiter {
+            limiter.until_ready().await;
+        }
+        // The semaphore lives as long as the throttle and is never closed, so acquiring
+        // cannot fail.
+        self.in_flight.acquire().await.expect("the request semaphore is never closed")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_pause_holds_every_request_and_is_never_shortened() {
+        let throttle = Throttle::new(None, 2);
+        throttle.pause_for(Duration::from_millis(150));
+        throttle.pause_for(Duration::from_millis(10));
+        let started = std::time::Instant::now();
+        let _permit = throttle.admit().await;
+        assert!(started.elapsed() >= Duration::from_millis(140), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn the_ceiling_spaces_requests() {
+        let throttle = Throttle::new(Some(20), 4);
+        let started = std::time::Instant::now();
+        for _ in 0..5 {
+            drop(throttle.admit().await);
+        }
+        // 5 requests at 20/s with a burst of 1 need at least 4 intervals of 50 ms.
+        assert!(started.elapsed() >= Duration::from_millis(190), "{:?}", started.elapsed());
+    }
+}

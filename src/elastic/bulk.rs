@@ -1,0 +1,228 @@
+//! Bulk operations and their NDJSON encoding.
+//!
+//! An [`Operation`] becomes one or two `_bulk` lines written straight into the batch's
+//! buffer with `serde_json::to_writer` — no intermediate `String` per document:
+//!
+//! ```text
+//! {"index":{"_id":"123"}}
+//! {"title":"Home",...}
+//! {"delete":{"_id":"456"}}
+//! ```
+//!
+//! The index is named once in the request path (`POST /{index}/_bulk`), not on every line.
+//! An `_id` longer than 512 bytes (Elasticsearch's limit) is replaced by the MD5 hex of it,
+//! as the Elastic connector does, so the same document always gets the same id.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::Write;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use md5::{Digest, Md5};
+use serde::Serialize;
+
+use super::error::ElasticError;
+
+/// Elasticsearch's limit on the UTF-8 length of `_id`.
+pub const MAX_ID_BYTES: usize = 512;
+
+/// The kind of a bulk operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpKind {
+    /// Index (create or replace) a document.
+    Index,
+    /// Delete a document.
+    Delete,
+}
+
+impl OpKind {
+    /// The `_bulk` action name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpKind::Index => "index",
+            OpKind::Delete => "delete",
+        }
+    }
+
+    /// NDJSON lines the operation takes.
+    pub fn lines(self) -> usize {
+        match self {
+            OpKind::Index => 2,
+            OpKind::Delete => 1,
+        }
+    }
+}
+
+impl fmt::Display for OpKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A document source to index.
+#[derive(Debug, Clone)]
+pub enum Document {
+    /// A JSON value, serialized into the bulk buffer.
+    Json(serde_json::Value),
+    /// An already serialized JSON object on one line, copied as is.
+    Raw(Bytes),
+}
+
+impl Document {
+    /// Serializes any document (e.g. the sync's `Indexed` view) once, into bytes the sink
+    /// copies into its buffer.
+    pub fn serialize<T: Serialize + ?Sized>(id: &str, doc: &T) -> Result<Document, ElasticError> {
+        serde_json::to_vec(doc).map(|v| Document::Raw(Bytes::from(v))).map_err(|e| ElasticError::Document {
+            id: id.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Pre-serialized JSON; refused when it holds a raw newline (it would break NDJSON).
+    pub fn raw(id: &str, json: Bytes) -> Result<Document, ElasticError> {
+        let json = match json.last() {
+            Some(b'\n') => json.slice(..json.len() - 1),
+            _ => json,
+        };
+        if json.contains(&b'\n') {
+            return Err(ElasticError::Document {
+                id: id.to_string(),
+                reason: "pre-serialized JSON must be on one line".to_string(),
+            });
+        }
+        Ok(Document::Raw(json))
+    }
+}
+
+/// One change to the content index.
+#[derive(Debug, Clone)]
+pub enum Operation {
+    /// Index `doc` under `id` (replacing any previous version).
+    Index {
+        /// `_id`.
+        id: String,
+        /// `_source`.
+        doc: Document,
+    },
+    /// Delete the document `id`.
+    Delete {
+        /// `_id`.
+        id: String,
+    },
+}
+
+impl Operation {
+    /// The id as given by the caller.
+    pub fn id(&self) -> &str {
+        match self {
+            Operation::Index { id, .. } | Operation::Delete { id } => id,
+        }
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> OpKind {
+        match self {
+            Operation::Index { .. } => OpKind::Index,
+            Operation::Delete { .. } => OpKind::Delete,
+        }
+    }
+}
+
+/// The `_id` Elasticsearch gets for `id`: itself, or its MD5 hex when over 512 bytes.
+pub fn elasticsearch_id(id: &str) -> Cow<'_, str> {
+    if id.len() <= MAX_ID_BYTES {
+        return Cow::Borrowed(id);
+    }
+    let digest = Md5::digest(id.as_bytes());
+    let mut hex = String::with_capacity(32);
+    for byte in digest {
+        hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 0xf)]));
+    }
+    Cow::Owned(hex)
+}
+
+#[derive(Serialize)]
+struct ActionMeta<'a> {
+    #[serde(rename = "_id")]
+    id: &'a str,
+}
+
+#[derive(Serialize)]
+enum Action<'a> {
+    #[serde(rename = "index")]
+    Index(ActionMeta<'a>),
+    #[serde(rename = "delete")]
+    Delete(ActionMeta<'a>),
+}
+
+/// Appends the NDJSON lines of `op` to `buf`. On error `buf` is left as it was.
+pub fn encode(op: &Operation, buf: &mut BytesMut) -> Result<(), ElasticError> {
+    let start = buf.len();
+    let result = encode_lines(op, buf);
+    if result.is_err() {
+        buf.truncate(start);
+    }
+    result.map_err(|e| ElasticError::Document { id: op.id().to_string(), reason: e.to_string() })
+}
+
+fn encode_lines(op: &Operation, buf: &mut BytesMut) -> Result<(), serde_json::Error> {
+    let id = elasticsearch_id(op.id());
+    let action = match op {
+        Operation::Index { .. } => Action::Index(ActionMeta { id: &id }),
+        Operation::Delete { .. } => Action::Delete(ActionMeta { id: &id }),
+    };
+    let mut writer = buf.writer();
+    serde_json::to_writer(&mut writer, &action)?;
+    writer.write_all(b"\n").map_err(serde_json::Error::io)?;
+    if let Operation::Index { doc, .. } = op {
+        match doc {
+            Document::Json(value) => serde_json::to_writer(&mut writer, value)?,
+            Document::Raw(bytes) => writer.write_all(bytes).map_err(serde_json::Error::io)?,
+        }
+        writer.write_all(b"\n").map_err(serde_json::Error::io)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn encoded(op: &Operation) -> String {
+        let mut buf = BytesMut::new();
+        encode(op, &mut buf).unwrap();
+        String::from_utf8(buf.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn index_and_delete_lines() {
+        let index = Operation::Index { id: "p-1".into(), doc: Document::Json(json!({"title": "Home\nPage", "n": 1})) };
+        assert_eq!(encoded(&index), "{\"index\":{\"_id\":\"p-1\"}}\n{\"title\":\"Home\\nPage\",\"n\":1}\n");
+        assert_eq!(encoded(&Operation::Delete { id: "p\"2".into() }), "{\"delete\":{\"_id\":\"p\\\"2\"}}\n");
+    }
+
+    #[test]
+    fn raw_documents_are_copied_and_must_be_one_line() {
+        let doc = Document::raw("a", Bytes::from_static(b"{\"x\":1}\n")).unwrap();
+        assert_eq!(encoded(&Operation::Index { id: "a".into(), doc }), "{\"index\":{\"_id\":\"a\"}}\n{\"x\":1}\n");
+        let err = Document::raw("b", Bytes::from_static(b"{\n\"x\":1}")).unwrap_err();
+        assert!(err.to_string().contains("document [b]"), "{err}");
+        let doc = Document::serialize("c", &json!({"y": [1, 2]})).unwrap();
+        assert_eq!(encoded(&Operation::Index { id: "c".into(), doc }), "{\"index\":{\"_id\":\"c\"}}\n{\"y\":[1,2]}\n");
+    }
+
+    #[test]
+    fn long_ids_become_their_md5() {
+        let short = "x".repeat(512);
+        assert_eq!(elasticsearch_id(&short), short.as_str());
+        // 171 three-byte characters = 513 bytes: over the limit although only 171 chars.
+        let long = "€".repeat(171);
+        // Expected values from Python's hashlib.md5(...).hexdigest(), like the reference.
+        assert_eq!(elasticsearch_id(&long), "eeebaf1fe0816f79765fadb91ef3b79d");
+        assert_eq!(elasticsearch_id(&"a".repeat(513)), "6649c3e827e44f7bf539768bddf76435");
+        let line = encoded(&Operation::Delete { id: long });
+        assert_eq!(line, "{\"delete\":{\"_id\":\"eeebaf1fe0816f79765fadb91ef3b79d\"}}\n");
+    }
+}

@@ -1,0 +1,1 @@
+//! Elasticsearch: index setup, the bulk sink, and sync state.

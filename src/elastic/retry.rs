@@ -1,0 +1,95 @@
+//! Which failures are worth another try, and how long to wait before it.
+//!
+//! One place for the retry policy, as data: a request that got no answer (timeout,
+//! connection error) or a 429/500/502/503/504 is sent again; a bulk item rejected with 429
+//! or any 5xx is sent again *alone* (re-batched with the other rejected items) — unlike the
+//! Elastic connector and Vector, which never retry items or retry whole batches. Anything
+//! else (mapping errors, illegal arguments, 4xx) is final. Waits grow linearly like the
+//! reference's `TransientElasticsearchRetrier`: interval × attempt (10, 20, 30 s …).
+
+use std::time::Duration;
+
+use super::bulk::OpKind;
+
+/// Retries allowed and the back-off between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// Back-off base: retry *n* waits `interval × n`.
+    pub interval: Duration,
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `retry` (1-based).
+    pub fn delay(&self, retry: u32) -> Duration {
+        self.interval.saturating_mul(retry.max(1))
+    }
+}
+
+/// Whether a whole request answered with `status` is sent again.
+pub fn request_status_is_transient(status: u16) -> bool {
+    matches!(status, 429 | 500 | 502 | 503 | 504)
+}
+
+/// What became of one bulk item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemVerdict {
+    /// Indexed (created or updated).
+    Indexed,
+    /// Deleted.
+    Deleted,
+    /// A delete of a document that was not there: nothing left to do.
+    AlreadyDeleted,
+    /// Rejected for now (429, 5xx): send it again.
+    Retry,
+    /// Rejected for good.
+    Failed,
+}
+
+/// The verdict for an item of kind `op` that answered `status`.
+pub fn item_verdict(op: OpKind, status: u16) -> ItemVerdict {
+    match (op, status) {
+        (OpKind::Index, 200..=299) => ItemVerdict::Indexed,
+        (OpKind::Delete, 200..=299) => ItemVerdict::Deleted,
+        (OpKind::Delete, 404) => ItemVerdict::AlreadyDeleted,
+        (_, 429) | (_, 500..=599) => ItemVerdict::Retry,
+        _ => ItemVerdict::Failed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_is_linear_and_scales() {
+        let p = RetryPolicy { max_retries: 5, interval: Duration::from_secs(10) };
+        let waits: Vec<u64> = (1..=4).map(|n| p.delay(n).as_secs()).collect();
+        assert_eq!(waits, [10, 20, 30, 40]);
+        let fast = RetryPolicy { max_retries: 5, interval: Duration::from_millis(2) };
+        assert_eq!(fast.delay(3), Duration::from_millis(6));
+    }
+
+    #[test]
+    fn transient_request_statuses() {
+        for s in [429, 500, 502, 503, 504] {
+            assert!(request_status_is_transient(s), "{s}");
+        }
+        for s in [200, 400, 401, 403, 404, 409, 413, 501] {
+            assert!(!request_status_is_transient(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn item_verdicts() {
+        assert_eq!(item_verdict(OpKind::Index, 201), ItemVerdict::Indexed);
+        assert_eq!(item_verdict(OpKind::Index, 200), ItemVerdict::Indexed);
+        assert_eq!(item_verdict(OpKind::Delete, 200), ItemVerdict::Deleted);
+        assert_eq!(item_verdict(OpKind::Delete, 404), ItemVerdict::AlreadyDeleted);
+        assert_eq!(item_verdict(OpKind::Index, 404), ItemVerdict::Failed);
+        assert_eq!(item_verdict(OpKind::Index, 429), ItemVerdict::Retry);
+        assert_eq!(item_verdict(OpKind::Delete, 503), ItemVerdict::Retry);
+        assert_eq!(item_verdict(OpKind::Index, 400), ItemVerdict::Failed);
+    }
+}

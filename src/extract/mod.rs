@@ -1,0 +1,8 @@
+//! Turning Confluence storage-format bodies and attachments into the text that is indexed.
+//!
+//! [`storage`] reads page, blog post and comment bodies (XHTML with Confluence macros, or
+//! plain HTML); [`text_file`] decides which attachments can be read as text and decodes them.
+//! Binary documents (PDF, Office) are left to the extraction service or the ingest pipeline.
+
+pub mod storage;
+pub mod text_file;

@@ -1,0 +1,123 @@
+//! `confluence-connector`: the command line.
+//!
+//! Three commands: `run` (the long-running service), `sync` (one sync, then exit) and
+//! `check` (validate the config and reach both ends). An invalid `config.yml` exits with
+//! code 2 and every problem listed; any other failure exits with code 1 and one line saying
+//! why.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use confluence_connector::cli;
+use confluence_connector::config::{self, ConfigError};
+use confluence_connector::logging::{self, LogFormat};
+
+const EXAMPLES: &str = "\
+Examples:
+  confluence-connector check -c config.yml
+      Validate config.yml, reach Confluence and Elasticsearch, print what was found.
+  confluence-connector sync --kind full -c config.yml
+      Run one full sync, then exit (0 only if it completed).
+  confluence-connector sync --kind incremental -c config.yml --log-format json
+      One incremental sync, logging ECS JSON lines.
+  confluence-connector run -c config.yml
+      Run scheduled syncs until SIGTERM.
+
+Environment:
+  CONFLUENCE_CONNECTOR__<PATH>   overrides a config key, `__` between levels
+                                 (CONFLUENCE_CONNECTOR__CONFLUENCE__API_TOKEN=...)
+  RUST_LOG                       log filter when neither --log-level nor service.log_level is set";
+
+/// Copies Confluence (Cloud, Server, Data Center) into Elasticsearch.
+#[derive(Debug, Parser)]
+#[command(name = "confluence-connector", version, about, after_help = EXAMPLES)]
+struct Cli {
+    /// Path to config.yml.
+    #[arg(short, long, global = true, default_value = "config.yml", value_name = "FILE")]
+    config: PathBuf,
+    /// Log level (trace, debug, info, warning, error); wins over service.log_level.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    log_level: Option<String>,
+    /// Log format; wins over service.log_format.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<FormatArg>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the long-running service: scheduled syncs until SIGTERM/SIGINT.
+    Run,
+    /// Run one sync, then exit: 0 when it completed, non-zero with the reason otherwise.
+    Sync {
+        /// Which sync.
+        #[arg(long, value_enum)]
+        kind: cli::SyncKindArg,
+    },
+    /// Validate the config, reach Confluence and Elasticsearch, and print what was found.
+    Check {
+        /// Print nothing on success (for health checks).
+        #[arg(long)]
+        quiet: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(level) = &cli.log_level {
+        if logging::level_directive(level).is_none() {
+            eprintln!("error: --log-level {level:?} is not one of trace, debug, info, warning, error");
+            return ExitCode::from(2);
+        }
+    }
+    let loaded = match config::load(&cli.config) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("error: {}: {e}", cli.config.display());
+            // Every configuration problem is a usage error: exit code 2.
+            let _: &ConfigError = &e;
+            return ExitCode::from(2);
+        }
+    };
+    let format = match cli.log_format {
+        Some(FormatArg::Json) => LogFormat::Json,
+        Some(FormatArg::Text) => LogFormat::Text,
+        None => LogFormat::parse(&loaded.config.service.log_format).unwrap_or(LogFormat::Text),
+    };
+    logging::init(format, logging::filter(cli.log_level.as_deref(), Some(&loaded.config.service.log_level)));
+    for warning in &loaded.warnings {
+        tracing::warn!("{}: {warning}", cli.config.display());
+    }
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = loaded.config;
+    let outcome = runtime.block_on(async move {
+        match cli.command {
+            Command::Check { quiet } => cli::check(&config, quiet).await,
+            Command::Sync { kind } => cli::sync(&config, kind).await,
+            Command::Run => cli::run(&config).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! The crawl: spaces → pages and blog posts → their attachments, labels and comments, as a
+//! stream of [`CrawlEvent`]s.
+//!
+//! Spaces are crawled concurrently (`max_concurrent_spaces`); within a space, pages stream
+//! page by page while the attachments, labels and comments of each are listed with bounded
+//! concurrency. Everything goes through one bounded channel, so memory is set by its
+//! capacity, not by the size of the site. A listing that fails after its retries is reported
+//! as [`CrawlEvent::SpaceFailed`] and the space is never declared complete: the sync then
+//! deletes nothing in it.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::{stream, StreamExt, TryStreamExt};
+use tokio::sync::mpsc;
+
+use crate::confluence::{
+    Ancestry, Attachment, AttachmentRef, Comment, ConfluenceClient, ConfluenceError, Content, ContentType,
+    Flavour, Space,
+};
+use crate::extract::storage::storage_to_text;
+
+use super::document::{DocType, Document};
+
+/// What to crawl.
+#[derive(Debug, Clone)]
+pub struct CrawlSettings {
+    /// Space keys, or empty / `*` for all.
+    pub spaces: Vec<String>,
+    /// Fetch label names.
+    pub index_labels: bool,
+    /// Index footer comments.
+    pub index_comments: bool,
+    /// Spaces crawled at once.
+    pub max_concurrent_spaces: usize,
+    /// Attachment/label/comment listings in flight per space.
+    pub per_space_concurrency: usize,
+    /// `_timestamp` of space documents (spaces carry no modification date).
+    pub started_at: DateTime<Utc>,
+}
+
+/// One thing the crawl found or finished.
+#[derive(Debug)]
+pub enum CrawlEvent {
+    /// The list of spaces completed; these are the keys in scope.
+    SpaceList(Vec<String>),
+    /// Listing the spaces failed: nothing is in scope.
+    SpaceListFailed(ConfluenceError),
+    /// A document; attachments carry what a download needs.
+    Document(Box<Document>, Option<AttachmentRef>),
+    /// Every listing of this space completed.
+    SpaceDone(String),
+    /// A listing of this space failed after its retries.
+    SpaceFailed(String, ConfluenceError),
+}
+
+/// Formats an instant as Elastic's connector does (`2023-01-24T04:07:19.672Z`).
+pub fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Crawls everything in scope, sending events until done or until the receiver is gone.
+pub async fn crawl(client: Arc<ConfluenceClient>, settings: Arc<CrawlSettings>, tx: mpsc::Sender<CrawlEvent>) {
+    let keys: Vec<String> = settings.spaces.iter().filter(|k| k.as_str() != "*").cloned().collect();
+    let spaces: Vec<Space> = match client.spaces(&keys).try_collect().await {
+        Ok(spaces) => spaces,
+        Err(e) => {
+            let _ = tx.send(CrawlEvent::SpaceListFailed(e)).await;
+            return;
+        }
+    };
+    if tx.send(CrawlEvent::SpaceList(spaces.iter().map(|s| s.key.clone()).collect())).await.is_err() {
+        return;
+    }
+    stream::iter(spaces)
+        .for_each_concurrent(settings.max_concurrent_spaces.max(1), |space| {
+            let (client, settings, tx) = (client.clone(), settings.clone(), tx.clone());
+            async move {
+                let key = space.key.clone();
+                let event = match crawl_space(&client, &settings, &space, &tx).await {
+                    Ok(()) => CrawlEvent::SpaceDone(key),
+                    Err(e) => CrawlEvent::SpaceFailed(key, e),
+                };
+                let _ = tx.send(event).await;
+            }
+        })
+        .await;
+}
+
+/// Sends a document; `Err` only when the sync stopped listening.
+async fn emit(tx: &mpsc::Sender<CrawlEvent>, doc: Document, download: Option<AttachmentRef>) -> Result<(), Stop> {
+    tx.send(CrawlEvent::Document(Box::new(doc), download)).await.map_err(|_| Stop)
+}
+
+/// The receiver is gone: the sync ended (failed or cancelled).
+struct Stop;
+
+async fn crawl_space(
+    client: &ConfluenceClient,
+    settings: &CrawlSettings,
+    space: &Space,
+    tx: &mpsc::Sender<CrawlEvent>,
+) -> Result<(), ConfluenceError> {
+    let space_doc = Document {
+        id: space.id.clone(),
+        doc_type: DocType::Space,
+        timestamp: iso(settings.started_at),
+        title: space.name.clone(),
+        space_key: space.key.clone(),
+        space_name: None,
+        url: space.webui.as_deref().map(|w| client.web_url(w)).unwrap_or_default(),
+        body: None,
+        ancestors: None,
+        author: None,
+        created_date: None,
+        labels: None,
+        size: None,
+        container: None,
+        attachment_base64: None,
+        allow_access_control: None,
+    };
+    if emit(tx, space_doc, None).await.is_err() {
+        return Ok(());
+    }
+    for content_type in [ContentType::Page, ContentType::BlogPost] {
+        // Cloud v2 lists parent ids, not ancestor titles: a cheap pass without bodies first
+        // (250 a page) gives every page's title and parent.
+        let ancestry = if client.flavour() == Flavour::Cloud && content_type == ContentType::Page {
+            let mut ancestry = Ancestry::default();
+            let mut pages = client.contents(space, content_type, Default::default());
+            while let Some(page) = pages.next().await {
+                ancestry.record(&page?);
+            }
+            Some(ancestry)
+        } else {
+            None
+        };
+        let options = crate::confluence::listing::ContentOptions {
+            body: true,
+            labels: settings.index_labels,
+            restrictions: false,
+            ..Default::default()
+        };
+        // Stops at the first failed listing and returns its error.
+        client
+            .contents(space, content_type, options)
+            .map(|item| async {
+                let content = item?;
+                crawl_content(client, settings, space, content, ancestry.as_ref(), tx).await
+            })
+            .buffer_unordered(settings.per_space_concurrency.max(1))
+            .try_for_each(|()| futures::future::ready(Ok(())))
+            .await?;
+    }
+    Ok(())
+}
+
+/// One page or blog post and everything attached to it.
+async fn crawl_content(
+    client: &ConfluenceClient,
+    settings: &CrawlSettings,
+    space: &Space,
+    content: Content,
+    ancestry: Option<&Ancestry>,
+    tx: &mpsc::Sender<CrawlEvent>,
+) -> Result<(), ConfluenceError> {
+    let labels = match (&content.labels, settings.index_labels) {
+        (Some(labels), true) => Some(labels.clone()),
+        (None, true) => Some(
+            client.labels(&content.id, content.content_type).map_ok(|l| l.name).try_collect::<Vec<_>>().await?,
+        ),
+        (_, false) => None,
+    };
+    let attachments: Vec<Attachment> =
+        client.attachments(&content.id, content.content_type).try_collect().await?;
+    let comments: Vec<Comment> = if settings.index_comments {
+        client.footer_comments(&content.id, content.content_type).try_collect().await?
+    } else {
+        Vec::new()
+    };
+
+    let container_type = doc_type(content.content_type);
+    let space_name = content.space_name.clone().unwrap_or_else(|| space.name.clone());
+    let ancestors: Vec<String> = match ancestry {
+        Some(a) => a.ancestors(content.parent_id.as_deref()).into_iter().filter_map(|a| a.title).collect(),
+        None => content.ancestors.iter().filter_map(|a| a.title.clone()).collect(),
+    };
+    let url = content.webui.as_deref().map(|w| client.web_url(w)).unwrap_or_default();
+    let page_doc = Document {
+        id: content.id.clone(),
+        doc_type: container_type,
+        timestamp: content.updated_at.map(iso).unwrap_or_default(),
+        title: content.title.clone(),
+        space_key: space.key.clone(),
+        space_name: Some(space_name.clone()),
+        url,
+        body: Some(content.body_storage.as_deref().map(storage_to_text).unwrap_or_default()),
+        ancestors: Some(ancestors),
+        author: content.author_name.clone().or_else(|| content.author_id.clone()),
+        created_date: content.created_at.map(iso),
+        labels,
+        size: None,
+        container: None,
+        attachment_base64: None,
+        allow_access_control: None,
+    };
+    if emit(tx, page_doc, None).await.is_err() {
+        return Ok(());
+    }
+    for attachment in attachments {
+        let doc = Document {
+            id: attachment.id.clone(),
+            doc_type: DocType::Attachment,
+            timestamp: attachment.updated_at.or(attachment.created_at).map(iso).unwrap_or_default(),
+            title: attachment.title.clone(),
+            space_key: space.key.clone(),
+            space_name: Some(space_name.clone()),
+            url: attachment.webui.as_deref().map(|w| client.web_url(w)).unwrap_or_default(),
+            body: None,
+            ancestors: None,
+            author: None,
+            created_date: attachment.created_at.map(iso),
+            labels: None,
+            size: attachment.file_size,
+            container: Some((container_type, content.title.clone())),
+            attachment_base64: None,
+            allow_access_control: None,
+        };
+        if emit(tx, doc, Some(attachment.download.clone())).await.is_err() {
+            return Ok(());
+        }
+    }
+    for comment in comments {
+        let doc = Document {
+            id: comment.id.clone(),
+            doc_type: DocType::Comment,
+            timestamp: comment.updated_at.map(iso).unwrap_or_default(),
+            title: content.title.clone(),
+            space_key: space.key.clone(),
+            space_name: Some(space_name.clone()),
+            url: comment.webui.as_deref().map(|w| client.web_url(w)).unwrap_or_default(),
+            body: Some(comment.body_storage.as_deref().map(storage_to_text).unwrap_or_default()),
+            ancestors: None,
+            author: comment.author_id.clone(),
+            created_date: None,
+            labels: None,
+            size: None,
+            container: Some((container_type, content.title.clone())),
+            attachment_base64: None,
+            allow_access_control: None,
+        };
+        if emit(tx, doc, None).await.is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+fn doc_type(t: ContentType) -> DocType {
+    match t {
+        ContentType::Page => DocType::Page,
+        ContentType::BlogPost => DocType::BlogPost,
+    }
+}

@@ -1,0 +1,190 @@
+//! A full sync: index everything in scope, skip what has not changed, and delete what is
+//! gone — only where the listing completed.
+//!
+//! The story:
+//! 1. make sure the content index exists, and read the `_id`, `_timestamp` and `space_key`
+//!    of every document already in it;
+//! 2. crawl Confluence (a separate task feeding a bounded channel);
+//! 3. for each document: if the index holds it with the same `_timestamp`, skip it — no
+//!    re-index, no re-download; otherwise download its attachment content if it has one
+//!    (bounded by `concurrent_downloads`) and send it to the bulk sink;
+//! 4. delete the indexed documents the crawl did not see, inside the scopes whose listings
+//!    completed ([`Scope`]); keep the others and end the sync as incomplete.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::confluence::ConfluenceClient;
+use crate::elastic::bulk::{elasticsearch_id, Document as Source, Operation};
+use crate::elastic::existing::ExistingDocs;
+use crate::elastic::sink::Sink;
+use crate::rules::BasicRules;
+
+use super::attachment::{self, ContentOutcome, ContentPolicy};
+use super::crawl::{self, CrawlEvent, CrawlSettings};
+use super::document::{Document, Indexed, PipelineFlags};
+use super::report::SyncReport;
+use super::scope::Scope;
+
+/// Everything a content sync needs, built once by the caller.
+pub struct ContentSync {
+    /// The Confluence client.
+    pub client: Arc<ConfluenceClient>,
+    /// What to crawl.
+    pub crawl: Arc<CrawlSettings>,
+    /// Attachment content handling.
+    pub content: ContentPolicy,
+    /// Attachment downloads at once.
+    pub concurrent_downloads: usize,
+    /// Flags for the ingest pipeline.
+    pub flags: PipelineFlags,
+    /// Basic sync rules (empty when none).
+    pub rules: Arc<BasicRules>,
+    /// Capacity of the crawl → sync channel.
+    pub queue_size: usize,
+}
+
+/// What a document becomes on its way to the sink.
+enum Verdict {
+    Unchanged,
+    Filtered,
+    Write { created: bool },
+}
+
+impl ContentSync {
+    /// Runs a full sync into `sink`, deleting from `existing` what the crawl did not see.
+    /// The returned report says whether the sync completed.
+    pub async fn full(&self, mut existing: ExistingDocs, sink: &Sink) -> SyncReport {
+        let started = Instant::now();
+        let mut report = SyncReport::default();
+        let mut scope = Scope::new();
+        let (tx, mut rx) = mpsc::channel(self.queue_size.max(1));
+        let crawler = tokio::spawn(crawl::crawl(self.client.clone(), self.crawl.clone(), tx));
+        let downloads = Arc::new(Semaphore::new(self.concurrent_downloads.max(1)));
+        let mut pending: JoinSet<Result<(Document, ContentOutcome), (Document, String)>> = JoinSet::new();
+
+        while let Some(event) = rx.recv().await {
+            match event {
+                CrawlEvent::SpaceList(keys) => scope.space_list_completed(keys),
+                CrawlEvent::SpaceListFailed(e) => {
+                    report.listing_failures.push(format!("listing spaces: {e}"));
+                }
+                CrawlEvent::SpaceDone(key) => scope.space_completed(&key),
+                CrawlEvent::SpaceFailed(key, e) => {
+                    scope.listing_failed();
+                    report.listing_failures.push(format!("space {key}: {e}"));
+                }
+                CrawlEvent::Document(doc, download) => {
+                    report.seen += 1;
+                    match self.verdict(&doc, &mut existing) {
+                        Verdict::Unchanged => report.unchanged += 1,
+                        Verdict::Filtered => report.filtered += 1,
+                        Verdict::Write { created } => {
+                            if created {
+                                report.created += 1;
+                            } else {
+                                report.updated += 1;
+                            }
+                            match download {
+                                Some(reference) => {
+                                    let (client, policy) = (self.client.clone(), self.content);
+                                    let permit = downloads.clone().acquire_owned().await;
+                                    let mut doc = *doc;
+                                    pending.spawn(async move {
+                                        let _permit = permit;
+                                        match attachment::fill(&client, &mut doc, &reference, policy).await {
+                                            Ok(outcome) => Ok((doc, outcome)),
+                                            Err(e) => Err((doc, e.to_string())),
+                                        }
+                                    });
+                                }
+                                None => self.send(sink, &doc, &mut report).await,
+                            }
+                        }
+                    }
+                }
+            }
+            // Hand finished downloads to the sink as they come, keeping memory bounded.
+            while let Some(done) = pending.try_join_next() {
+                self.downloaded(done, sink, &mut report).await;
+            }
+        }
+        while let Some(done) = pending.join_next().await {
+            self.downloaded(done, sink, &mut report).await;
+        }
+        if let Err(e) = crawler.await {
+            report.listing_failures.push(format!("the crawl stopped: {e}"));
+        }
+
+        for (id, space_key) in existing.remaining() {
+            if scope.may_delete(space_key) {
+                sink.send(Operation::Delete { id: id.to_string() }).await;
+                report.deleted += 1;
+            } else {
+                report.kept_unverified += 1;
+            }
+        }
+        let stats = self.client.stats();
+        report.confluence_requests = stats.requests;
+        report.confluence_retries = stats.retries;
+        report.duration = started.elapsed();
+        report
+    }
+
+    fn verdict(&self, doc: &Document, existing: &mut ExistingDocs) -> Verdict {
+        if !self.rules.is_empty() {
+            if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(Indexed { doc, flags: self.flags }) {
+                if !self.rules.should_index(&map) {
+                    // Left in `existing`: if it was indexed before, it is deleted at the end.
+                    return Verdict::Filtered;
+                }
+            }
+        }
+        match existing.take(&elasticsearch_id(&doc.id)) {
+            Some(ts) if Some(ts) == timestamp_millis(&doc.timestamp) => Verdict::Unchanged,
+            Some(_) => Verdict::Write { created: false },
+            None => Verdict::Write { created: true },
+        }
+    }
+
+    async fn downloaded(
+        &self,
+        done: Result<Result<(Document, ContentOutcome), (Document, String)>, tokio::task::JoinError>,
+        sink: &Sink,
+        report: &mut SyncReport,
+    ) {
+        match done {
+            Ok(Ok((doc, outcome))) => {
+                match outcome {
+                    ContentOutcome::Extracted { bytes } => {
+                        report.downloaded += 1;
+                        report.downloaded_bytes += bytes;
+                    }
+                    ContentOutcome::TooLarge => report.too_large += 1,
+                    ContentOutcome::Skipped => {}
+                }
+                self.send(sink, &doc, report).await;
+            }
+            Ok(Err((doc, reason))) => {
+                // Not indexed: the next sync sees it as new or changed and tries again.
+                report.failed.push(format!("{} (attachment {:?}): download failed: {reason}", doc.id, doc.title));
+            }
+            Err(e) => report.failed.push(format!("a download task ended abnormally: {e}")),
+        }
+    }
+
+    async fn send(&self, sink: &Sink, doc: &Document, report: &mut SyncReport) {
+        match Source::serialize(&doc.id, &Indexed { doc, flags: self.flags }) {
+            Ok(source) => sink.send(Operation::Index { id: doc.id.clone(), doc: source }).await,
+            Err(e) => report.failed.push(format!("{} ({}): {e}", doc.id, doc.doc_type.as_str())),
+        }
+    }
+}
+
+/// Milliseconds since the epoch of an ISO 8601 timestamp.
+pub fn timestamp_millis(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| t.timestamp_millis())
+}

@@ -1,0 +1,104 @@
+//! Which deletions a full sync may make: only inside scopes whose listing completed.
+//!
+//! A full sync deletes the indexed documents it did not see. That is right only where it
+//! looked everywhere: a listing that failed (after its retries) leaves its scope untouched,
+//! and a failed list of spaces leaves everything untouched. This is the rule whose absence
+//! made Elastic's connector delete documents after a partial crawl (elastic/connectors#2393).
+
+use std::collections::HashSet;
+
+/// What the crawl managed to list completely.
+#[derive(Debug, Default, Clone)]
+pub struct Scope {
+    /// The list of spaces itself completed; without it nothing may be deleted.
+    space_list_complete: bool,
+    /// Keys of the spaces the sync covers (configured and existing).
+    in_scope: HashSet<String>,
+    /// Keys of the spaces whose every listing (content, attachments…) completed.
+    completed: HashSet<String>,
+    /// Any listing failed somewhere.
+    any_failure: bool,
+}
+
+impl Scope {
+    /// An empty scope: nothing listed yet, so nothing may be deleted.
+    pub fn new() -> Self {
+        Scope::default()
+    }
+
+    /// The list of spaces completed; these are the spaces the sync covers.
+    pub fn space_list_completed(&mut self, keys: impl IntoIterator<Item = String>) {
+        self.space_list_complete = true;
+        self.in_scope.extend(keys);
+    }
+
+    /// Every listing of this space completed.
+    pub fn space_completed(&mut self, key: &str) {
+        self.completed.insert(key.to_string());
+    }
+
+    /// A listing failed; its space (when known) keeps its documents.
+    pub fn listing_failed(&mut self) {
+        self.any_failure = true;
+    }
+
+    /// True when nothing failed.
+    pub fn is_complete(&self) -> bool {
+        self.space_list_complete && !self.any_failure && self.in_scope.iter().all(|k| self.completed.contains(k))
+    }
+
+    /// Whether an indexed document the crawl did not see may be deleted.
+    ///
+    /// `space_key` is the key the document was indexed under; `None` for documents indexed
+    /// without one (by another tool), which only a wholly complete crawl may delete.
+    pub fn may_delete(&self, space_key: Option<&str>) -> bool {
+        if !self.space_list_complete {
+            return false;
+        }
+        match space_key {
+            None => self.is_complete(),
+            // A space that is gone, or no longer configured: the complete space list says so.
+            Some(key) if !self.in_scope.contains(key) => true,
+            Some(key) => self.completed.contains(key),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(spaces: &[&str], completed: &[&str]) -> Scope {
+        let mut s = Scope::new();
+        s.space_list_completed(spaces.iter().map(|k| k.to_string()));
+        for k in completed {
+            s.space_completed(k);
+        }
+        s
+    }
+
+    #[test]
+    fn nothing_is_deleted_before_the_space_list_completes() {
+        let s = Scope::new();
+        assert!(!s.may_delete(Some("DEV")));
+        assert!(!s.may_delete(None));
+    }
+
+    #[test]
+    fn a_failed_space_keeps_its_documents_while_others_are_reconciled() {
+        let mut s = scope(&["DEV", "OPS"], &["DEV"]);
+        s.listing_failed();
+        assert!(s.may_delete(Some("DEV")));
+        assert!(!s.may_delete(Some("OPS")));
+        assert!(!s.may_delete(None), "unknown-space documents need a complete crawl");
+        assert!(!s.is_complete());
+    }
+
+    #[test]
+    fn documents_of_removed_spaces_go_when_the_space_list_completed() {
+        let s = scope(&["DEV"], &["DEV"]);
+        assert!(s.may_delete(Some("GONE")));
+        assert!(s.is_complete());
+        assert!(s.may_delete(None));
+    }
+}

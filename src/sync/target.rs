@@ -1,0 +1,34 @@
+//! From `elasticsearch.*` (and the connector's pipeline settings) to Elasticsearch options.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{Config, PipelineConfig};
+use crate::elastic::options::{BulkOptions, ElasticOptions};
+
+/// The Elasticsearch options the configuration describes.
+pub fn elastic_options(config: &Config, pipeline: Option<&PipelineConfig>) -> ElasticOptions {
+    let es = &config.elasticsearch;
+    let bulk = &es.bulk;
+    ElasticOptions {
+        host: es.host.clone(),
+        api_key: es.api_key.clone().filter(|k| !k.is_empty()),
+        username: Some(es.username.clone()),
+        password: Some(es.password.clone()),
+        ssl: es.ssl,
+        verify_certs: es.verify_certs,
+        ca_certs: es.ca_certs.as_ref().map(PathBuf::from),
+        request_timeout: Duration::from_secs(es.request_timeout),
+        max_retries: es.max_retries,
+        retry_interval: Duration::from_secs_f64(es.retry_interval),
+        headers: es.headers.clone(),
+        bulk: BulkOptions {
+            chunk_size: bulk.chunk_size,
+            chunk_max_mem_size: (bulk.chunk_max_mem_size * 1024.0 * 1024.0) as usize,
+            max_concurrency: bulk.max_concurrency,
+            display_every: bulk.display_every,
+            queue_size: bulk.queue_max_size,
+            pipeline: pipeline.map(|p| p.name.trim().to_string()).filter(|n| !n.is_empty()),
+        },
+    }
+}

@@ -1,0 +1,91 @@
+//! The command line as a user meets it: exit codes, one-line errors, and no secret in any
+//! output, even at debug level.
+
+use std::process::Command;
+
+const SECRETS: [&str; 3] = ["SECRET-ES-KEY-42", "SECRET-CONF-TOKEN-42", "SECRET-PASSWORD-42"];
+
+fn connector(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_confluence-connector")).args(args).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn write(dir: &tempfile::TempDir, text: &str) -> String {
+    let path = dir.path().join("config.yml");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn check_against_unreachable_hosts_fails_with_one_line_each_and_leaks_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (es, wiki) = (closed_port(), closed_port());
+    let config = write(
+        &dir,
+        &format!(
+            "elasticsearch:\n  host: http://127.0.0.1:{es}\n  api_key: SECRET-ES-KEY-42\n  password: SECRET-PASSWORD-42\n\
+             confluence:\n  data_source: confluence_cloud\n  confluence_url: http://127.0.0.1:{wiki}\n  account_email: a@b.c\n  \
+             api_token: ${{TOKEN}}\n  spaces: '*'\n  retry_count: 0\n"
+        ),
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_confluence-connector"))
+        .args(["check", "-c", &config, "--log-level", "trace"])
+        .env("TOKEN", "SECRET-CONF-TOKEN-42")
+        .output()
+        .unwrap();
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 2, "{stderr}");
+    assert!(errors[0].contains(&format!("elasticsearch: cannot reach http://127.0.0.1:{es}")), "{stderr}");
+    assert!(errors[1].contains(&format!("confluence: cannot reach http://127.0.0.1:{wiki}")), "{stderr}");
+    for secret in SECRETS {
+        assert!(!stdout.contains(secret) && !stderr.contains(secret), "{secret} leaked:\n{stdout}\n{stderr}");
+    }
+}
+
+#[test]
+fn a_config_with_three_mistakes_lists_all_three_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        &dir,
+        "elasticsearch.bulk.chunk_size: lots\nservice:\n  max_file_download_size: -1\nconfluence:\n  \
+         data_source: confluence_clod\n  api_token: SECRET-CONF-TOKEN-42\n  confluense_url: x\n",
+    );
+    let (code, _, stderr) = connector(&["check", "-c", &config]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("config has 3 problems"), "{stderr}");
+    for path in ["elasticsearch.bulk.chunk_size:", "service.max_file_download_size:", "confluence.data_source:"] {
+        assert!(stderr.contains(path), "{path} missing:\n{stderr}");
+    }
+    assert!(stderr.contains("did you mean confluence.confluence_url?"), "{stderr}");
+    assert!(!stderr.contains("SECRET-CONF-TOKEN-42"), "{stderr}");
+}
+
+#[test]
+fn a_missing_config_file_says_which() {
+    let (code, _, stderr) = connector(&["check", "-c", "/nonexistent/config.yml"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot read config file /nonexistent/config.yml"), "{stderr}");
+}
+
+#[test]
+fn help_has_examples_and_version_prints() {
+    let (code, stdout, _) = connector(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("Examples:") && stdout.contains("sync --kind full"), "{stdout}");
+    let (code, stdout, _) = connector(&["--version"]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("confluence-connector "), "{stdout}");
+}

@@ -1,0 +1,222 @@
+//! What a simulated site is: its flavour (Cloud, Server, Data Center), how much content it
+//! holds, the seed that makes it reproducible, and the behaviours a test can switch (latency,
+//! quirks, search-index lag). Everything the simulator generates follows from a
+//! [`SimConfig`], so two simulators started with the same config serve byte-identical sites.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Which Confluence product the simulator imitates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Flavour {
+    /// Confluence Cloud: everything under `/wiki`, v1 + v2 REST, accountIds, API tokens.
+    Cloud,
+    /// Confluence Server: v1 REST only, basic auth, usernames and userKeys.
+    Server,
+    /// Confluence Data Center: as Server, plus personal access tokens and (from 9.1) the
+    /// space-permissions REST API.
+    DataCenter,
+}
+
+impl Flavour {
+    /// Parses the command-line spelling (`cloud`, `server`, `data-center`).
+    pub fn parse(text: &str) -> Option<Flavour> {
+        match text.to_ascii_lowercase().replace('_', "-").as_str() {
+            "cloud" => Some(Flavour::Cloud),
+            "server" => Some(Flavour::Server),
+            "data-center" | "datacenter" | "dc" => Some(Flavour::DataCenter),
+            _ => None,
+        }
+    }
+
+    /// `true` for Server and Data Center (the self-hosted products).
+    pub fn is_self_hosted(self) -> bool {
+        !matches!(self, Flavour::Cloud)
+    }
+}
+
+impl fmt::Display for Flavour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Flavour::Cloud => "cloud",
+            Flavour::Server => "server",
+            Flavour::DataCenter => "data-center",
+        })
+    }
+}
+
+/// How much content a generated site holds (the same shapes as Elastic's ftest fixture).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Size {
+    /// 10 spaces × (25 pages + 25 blog posts) × 2 attachments = 1,510 documents.
+    Small,
+    /// 10 spaces × (50 pages + 50 blog posts) × 4 attachments = 5,010 documents.
+    Medium,
+    /// 10 spaces × (500 pages + 500 blog posts) × 4 attachments = 50,010 documents.
+    Large,
+}
+
+impl Size {
+    /// Parses the command-line spelling (`small`, `medium`, `large`).
+    pub fn parse(text: &str) -> Option<Size> {
+        match text.to_ascii_lowercase().as_str() {
+            "small" => Some(Size::Small),
+            "medium" => Some(Size::Medium),
+            "large" => Some(Size::Large),
+            _ => None,
+        }
+    }
+
+    /// (spaces, pages per space, blog posts per space, attachments per page or blog post).
+    pub fn shape(self) -> (u32, u64, u64, u32) {
+        match self {
+            Size::Small => (10, 25, 25, 2),
+            Size::Medium => (10, 50, 50, 4),
+            Size::Large => (10, 500, 500, 4),
+        }
+    }
+}
+
+/// Everything that defines a simulated site and how it behaves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The product imitated.
+    pub flavour: Flavour,
+    /// The generated content volume (ignored when `pages` is set).
+    pub size: Size,
+    /// Overrides `size`: this many pages (no blog posts, one attachment every tenth page),
+    /// spread over 10 spaces; bodies are derived from (seed, id) on each request.
+    pub pages: Option<u64>,
+    /// Seed of every generated name, date, body and file.
+    pub seed: u64,
+    /// Added to every request before it is answered.
+    pub latency: Duration,
+    /// `""` or e.g. `"/confluence"` (Server/DC only; Cloud always serves under `/wiki`).
+    pub context_path: String,
+    /// The site's time zone: DC timestamps carry its offset and CQL dates are read in it.
+    pub time_zone: chrono_tz::Tz,
+    /// Data Center version (major, minor); the space-permissions REST API exists from 9.1.
+    pub dc_version: (u32, u32),
+    /// Whether the Extender for Confluence plugin is installed (Server/DC); 404 otherwise.
+    pub extender: bool,
+    /// Whether the known Server/DC pagination bugs are imitated (page-size caps, wrong
+    /// `_links.next`). Default `true`.
+    pub quirks: bool,
+    /// How long CQL search lags behind edits (zero: searches see edits at once).
+    pub search_lag: Duration,
+    /// Port of the main listener (0 = a free port chosen by the system).
+    pub port: u16,
+}
+
+impl SimConfig {
+    /// A site of the given flavour and size with the defaults: seed 42, no latency, no
+    /// context path, time zone Australia/Sydney, DC 9.2, no Extender, quirks on, no lag.
+    pub fn new(flavour: Flavour, size: Size) -> Self {
+        SimConfig {
+            flavour,
+            size,
+            pages: None,
+            seed: 42,
+            latency: Duration::ZERO,
+            context_path: String::new(),
+            time_zone: chrono_tz::Australia::Sydney,
+            dc_version: (9, 2),
+            extender: false,
+            quirks: true,
+            search_lag: Duration::ZERO,
+            port: 0,
+        }
+    }
+
+    /// The context path normalised to `""` or `"/name"` (always `""` for Cloud).
+    pub fn normalized_context_path(&self) -> String {
+        if self.flavour == Flavour::Cloud {
+            return String::new();
+        }
+        let trimmed = self.context_path.trim_matches('/');
+        if trimmed.is_empty() {
+            String::new()
+        } else {
+            format!("/{trimmed}")
+        }
+    }
+}
+
+/// The credentials the simulator accepts. `Debug` hides every secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// Cloud: the account e-mail of the site administrator.
+    pub email: String,
+    /// Cloud: the API token for `email`.
+    pub api_token: String,
+    /// Server/DC: the administrator's username.
+    pub username: String,
+    /// Server/DC: the administrator's password.
+    pub password: String,
+    /// Data Center: a personal access token of the administrator (`Authorization: Bearer`).
+    pub pat: String,
+    /// Server/DC: a username that is not a site administrator (sees CONFSERVER-99908).
+    pub user_username: String,
+    /// Password of `user_username`.
+    pub user_password: String,
+    /// Cloud: the regular user's e-mail.
+    pub user_email: String,
+    /// Cloud: the regular user's API token.
+    pub user_api_token: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("email", &self.email)
+            .field("api_token", &"<redacted>")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("pat", &"<redacted>")
+            .field("user_username", &self.user_username)
+            .field("user_password", &"<redacted>")
+            .field("user_email", &self.user_email)
+            .field("user_api_token", &"<redacted>")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flavour_and_size_parse_command_line_spellings() {
+        assert_eq!(Flavour::parse("data-center"), Some(Flavour::DataCenter));
+        assert_eq!(Flavour::parse("Cloud"), Some(Flavour::Cloud));
+        assert_eq!(Flavour::parse("jira"), None);
+        assert_eq!(Size::parse("medium"), Some(Size::Medium));
+        assert_eq!(Size::parse("huge"), None);
+    }
+
+    #[test]
+    fn context_path_is_normalised_and_ignored_on_cloud() {
+        let mut config = SimConfig::new(Flavour::Server, Size::Small);
+        config.context_path = "confluence/".into();
+        assert_eq!(config.normalized_context_path(), "/confluence");
+        config.flavour = Flavour::Cloud;
+        assert_eq!(config.normalized_context_path(), "");
+    }
+
+    #[test]
+    fn credentials_debug_hides_secrets() {
+        let credentials = Credentials {
+            email: "a@b".into(),
+            api_token: "tok-secret".into(),
+            username: "admin".into(),
+            password: "pw-secret".into(),
+            pat: "pat-secret".into(),
+            user_username: "u".into(),
+            user_password: "upw-secret".into(),
+            user_email: "u@b".into(),
+            user_api_token: "utok-secret".into(),
+        };
+        let shown = format!("{credentials:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+}
