@@ -1,12 +1,16 @@
 //! The commands behind `confluence-connector run | sync | check`.
 
 mod check;
+mod sync;
 
 use std::fmt;
-
 use clap::ValueEnum;
 
+use std::time::Duration;
+
 use crate::config::Config;
+use crate::schedule::Schedule;
+use crate::service::{self, Shutdown, Stopped, SyncKind, Timetable};
 
 pub use check::check;
 
@@ -43,12 +47,57 @@ impl fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
-/// One sync, then return.
-pub async fn sync(_config: &Config, kind: SyncKindArg) -> Result<(), CliError> {
-    Err(CliError::Unsupported(format!("sync --kind {kind:?} is being wired in")))
+/// One sync, then return: `Ok` only when it completed.
+pub async fn sync(config: &Config, kind: SyncKindArg) -> Result<(), CliError> {
+    let kind = match kind {
+        SyncKindArg::Full => SyncKind::Full,
+        SyncKindArg::Incremental => SyncKind::Incremental,
+        SyncKindArg::AccessControl => SyncKind::AccessControl,
+    };
+    sync::sync_once(config, kind).await.map(|_| ())
 }
 
-/// The long-running service.
-pub async fn run(_config: &Config) -> Result<(), CliError> {
-    Err(CliError::Unsupported("run is being wired in".into()))
+/// The long-running service: the configured schedules until SIGTERM/SIGINT.
+pub async fn run(config: &Config) -> Result<(), CliError> {
+    let source = config.standalone().ok_or_else(|| {
+        CliError::Unsupported(
+            "managed mode (`connectors:` driven from Kibana) is not supported by this version: \
+             put the source settings in the `confluence` section of config.yml"
+                .into(),
+        )
+    })?;
+    let now = chrono::Utc::now();
+    let mut timetable = Timetable::new();
+    let schedules = [
+        (SyncKind::Full, &source.schedules.full, "full"),
+        (SyncKind::Incremental, &source.schedules.incremental, "incremental"),
+        (SyncKind::AccessControl, &source.schedules.access_control, "access_control"),
+    ];
+    for (kind, text, name) in schedules {
+        let Some(text) = text else { continue };
+        if kind != SyncKind::Full {
+            return Err(CliError::Unsupported(format!(
+                "confluence.schedules.{name}: {name} syncs are not available in this version; \
+                 remove this schedule (full syncs skip unchanged documents)"
+            )));
+        }
+        // Validated when the config was loaded.
+        let schedule = Schedule::parse(text).map_err(|e| CliError::Sync(format!("confluence.schedules.{name}: {e}")))?;
+        tracing::info!(kind = name, schedule = %schedule, "scheduled");
+        timetable.add(kind, schedule, now);
+    }
+    if timetable.is_empty() {
+        return Err(CliError::Unsupported(
+            "nothing to run: set confluence.schedules.full (e.g. \"0 0 * * * ?\" or 1h)".into(),
+        ));
+    }
+    let grace = Duration::from_secs(config.service.shutdown_timeout);
+    let stopped = service::run(timetable, Shutdown::on_signals(), grace, |kind| async move {
+        sync::sync_once(config, kind).await.map_err(|e| e.to_string())
+    })
+    .await;
+    match stopped {
+        Stopped::Shutdown | Stopped::NothingScheduled => Ok(()),
+        Stopped::TimedOut => Err(CliError::Sync("a sync was still running when the shutdown timeout passed".into())),
+    }
 }

@@ -20,6 +20,11 @@ use super::options::Flavour;
 use super::paging::{items, Paging};
 
 /// A stream of listed items; it ends with an error item rather than silently short.
+///
+/// An `Err(ConfluenceError::Item { .. })` is one malformed item and the listing goes on;
+/// any other error is the last item of the stream (a page could not be fetched after every
+/// retry, or pagination stopped advancing): the listing is then incomplete, and the sync
+/// must not delete what it did not see.
 pub type Listing<T> = std::pin::Pin<Box<dyn Stream<Item = Result<T, ConfluenceError>> + Send>>;
 
 /// What to fetch along with pages and blog posts.

@@ -7,8 +7,10 @@
 pub mod attachment;
 pub mod crawl;
 pub mod document;
+pub mod full;
 
 pub mod report;
 pub mod scope;
 pub mod source;
+pub mod target;
 

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+pub use super::v1::{Body, Storage};
 use super::{id_string, opt_id_string, opt_u64};
 
 /// `_links` of a v2 object.
@@ -58,22 +59,6 @@ pub struct Version {
     pub created_at: Option<String>,
     /// Who made it.
     pub author_id: Option<String>,
-}
-
-/// A body in v2 (`body-format=storage`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Body {
-    /// Storage format.
-    pub storage: Option<Storage>,
-}
-
-/// A body representation.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Storage {
-    /// The XHTML.
-    pub value: String,
 }
 
 /// A page or blog post.

@@ -1,0 +1,133 @@
+//! `sync --kind …` and the syncs `run` starts: build both ends from the config, run one
+//! sync, report it.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::config::{Config, ConfluenceConfig};
+use crate::confluence::ConfluenceClient;
+use crate::elastic;
+use crate::service::SyncKind;
+use crate::sync::attachment::ContentPolicy;
+use crate::sync::crawl::CrawlSettings;
+use crate::sync::document::PipelineFlags;
+use crate::sync::full::ContentSync;
+use crate::sync::report::SyncReport;
+use crate::sync::source::client_options;
+use crate::sync::target::elastic_options;
+
+use super::CliError;
+
+/// The standalone source, or why there is none.
+fn standalone(config: &Config) -> Result<&ConfluenceConfig, CliError> {
+    config.standalone().ok_or_else(|| {
+        CliError::Unsupported(
+            "managed mode (`connectors:` driven from Kibana) is not supported by this version: \
+             put the source settings in the `confluence` section of config.yml"
+                .into(),
+        )
+    })
+}
+
+/// Runs one sync of `kind`; `Ok` carries the report's summary line.
+pub async fn sync_once(config: &Config, kind: SyncKind) -> Result<String, CliError> {
+    let source = standalone(config)?;
+    match kind {
+        SyncKind::Full => {}
+        SyncKind::Incremental => {
+            return Err(CliError::Unsupported(
+                "incremental syncs are not available in this version; a full sync already skips \
+                 unchanged documents (run --kind full)"
+                    .into(),
+            ))
+        }
+        SyncKind::AccessControl => {
+            return Err(CliError::Unsupported(
+                "access-control syncs are not available in this version".into(),
+            ))
+        }
+    }
+    if source.use_text_extraction_service {
+        tracing::warn!(
+            "use_text_extraction_service is not supported by this version: attachment content goes \
+             through the ingest pipeline (_attachment) instead"
+        );
+    }
+    if !source.sync_rules.advanced.is_empty() {
+        return Err(CliError::Unsupported(
+            "advanced sync rules (CQL) are validated but not yet executed by this version; remove \
+             confluence.sync_rules.advanced to sync by spaces"
+                .into(),
+        ));
+    }
+    if !source.sync_rules.basic.is_empty() {
+        return Err(CliError::Unsupported(
+            "basic sync rules are validated but not yet applied by this version; remove \
+             confluence.sync_rules.basic"
+                .into(),
+        ));
+    }
+
+    let es_options = elastic_options(config, Some(&source.pipeline));
+    let es = elastic::client::connect(&es_options).map_err(|e| CliError::Sync(e.to_string()))?;
+    let index = source.index_name.as_str();
+    let mode = if source.use_existing_index {
+        elastic::index::IndexMode::UseExisting
+    } else {
+        elastic::index::IndexMode::CreateIfMissing
+    };
+    elastic::index::ensure_content_index(&es, index, mode).await.map_err(|e| CliError::Sync(e.to_string()))?;
+    let existing =
+        elastic::existing::load_existing(&es, index).await.map_err(|e| CliError::Sync(e.to_string()))?;
+    tracing::info!(index, documents = existing.len(), "read the ids already indexed");
+
+    let client = ConfluenceClient::new(client_options(source)).await.map_err(|e| CliError::Sync(e.to_string()))?;
+    let content = ContentSync {
+        client: Arc::new(client),
+        crawl: Arc::new(CrawlSettings {
+            spaces: source.spaces.clone(),
+            index_labels: source.index_labels,
+            index_comments: source.index_comments,
+            max_concurrent_spaces: source.max_concurrent_spaces,
+            per_space_concurrency: (source.max_concurrent_requests / source.max_concurrent_spaces.max(1)).max(2),
+            started_at: Utc::now(),
+        }),
+        content: ContentPolicy {
+            max_bytes: config.service.max_file_download_size,
+            extract_binary_content: source.pipeline.extract_binary_content,
+        },
+        concurrent_downloads: source.concurrent_downloads,
+        flags: PipelineFlags {
+            extract_binary_content: source.pipeline.extract_binary_content,
+            reduce_whitespace: source.pipeline.reduce_whitespace,
+            run_ml_inference: source.pipeline.run_ml_inference,
+        },
+        queue_size: config.elasticsearch.bulk.queue_max_size,
+    };
+    let sink = elastic::sink::Sink::start(es.clone(), index, &es_options);
+    let mut report = content.full(existing, &sink).await;
+    let written = sink.finish().await;
+    merge(&mut report, &written);
+    tracing::info!("full sync of {index}: {report}");
+    for failure in report.failed.iter().take(50) {
+        tracing::warn!("failed: {failure}");
+    }
+    if report.completed() {
+        Ok(report.to_string())
+    } else {
+        Err(CliError::Sync(format!(
+            "full sync incomplete: {} listing(s) failed, nothing was deleted in their scope: {}",
+            report.listing_failures.len(),
+            report.listing_failures.join("; ")
+        )))
+    }
+}
+
+/// Adds what the sink saw to the sync's report.
+fn merge(report: &mut SyncReport, written: &elastic::sink::SinkReport) {
+    report.bulk_requests = written.requests;
+    for failure in &written.failed {
+        report.failed.push(failure.to_string());
+    }
+}
