@@ -41,7 +41,9 @@ ftest:
 
 ## bench: benchmarks; tables on stdout, JSON under target/bench/
 bench:
+	@command -v /usr/bin/time >/dev/null || (apt-get update -qq && apt-get install -y -qq time) || true
 	$(CARGO) bench --bench storage_text
+	$(CARGO) bench --bench full_sync -- medium runs=3 latency-ms=50
 
 docker-build:
 	docker build -f docker/Dockerfile -t $(IMAGE) .

@@ -137,10 +137,13 @@ fn page(rng: &mut Xorshift, out: &mut String) {
 }
 
 fn main() {
+    // `cargo bench` passes --bench; under `cargo test` this is a quick smoke run.
+    let benching = std::env::args().any(|a| a == "--bench");
+    let corpus_bytes = if benching { CORPUS_BYTES } else { CORPUS_BYTES / 50 };
     let mut rng = Xorshift(0x9E37_79B9_7F4A_7C15);
     let mut pages = Vec::new();
     let mut total = 0;
-    while total < CORPUS_BYTES {
+    while total < corpus_bytes {
         let mut p = String::new();
         page(&mut rng, &mut p);
         total += p.len();
@@ -173,6 +176,9 @@ fn main() {
         "{{\"median_mb_per_s\": {median:.2}, \"runs\": [{}], \"corpus_bytes\": {total}}}\n",
         runs_json.join(", ")
     );
+    if !benching {
+        return;
+    }
     if let Err(e) =
         std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(dir.join("storage_text.json"), json))
     {

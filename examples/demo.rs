@@ -50,7 +50,13 @@ async fn run() -> anyhow::Result<()> {
         Some(hit) => {
             let source = &hit["_source"];
             let body: String = source["body"].as_str().unwrap_or("").chars().take(160).collect();
-            println!("\nSample hit for \"release\":\n  title: {}\n  space: {}\n  url:   {}\n  body:  {}…", source["title"], source["space"], source["url"], body.replace('\n', " "));
+            println!(
+                "\nSample hit for \"release\":\n  title: {}\n  space: {}\n  url:   {}\n  body:  {}…",
+                source["title"],
+                source["space"],
+                source["url"],
+                body.replace('\n', " ")
+            );
         }
         None => println!("\nNo hit for \"release\"."),
     }

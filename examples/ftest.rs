@@ -37,9 +37,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run(size: &str, flavour: &str) -> anyhow::Result<String> {
-    let size = Size::parse(size).with_context(|| format!("DATA_SIZE {size:?}: expected small, medium or large"))?;
-    let flavour =
-        Flavour::parse(flavour).with_context(|| format!("FLAVOUR {flavour:?}: expected server, data-center or cloud"))?;
+    let size =
+        Size::parse(size).with_context(|| format!("DATA_SIZE {size:?}: expected small, medium or large"))?;
+    let flavour = Flavour::parse(flavour)
+        .with_context(|| format!("FLAVOUR {flavour:?}: expected server, data-center or cloud"))?;
     let mut sim = SimConfig::new(flavour, size);
     sim.latency = Duration::from_millis(5);
     let world = World::start(sim).await?;
@@ -59,8 +60,12 @@ async fn run(size: &str, flavour: &str) -> anyhow::Result<String> {
     for key in &removed {
         site.remove_space(key).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    let remaining_pages: Vec<_> =
-        catalog.indexed(ContentKind::Page).filter(|p| !removed.contains(&p.space_key)).take(6).cloned().collect();
+    let remaining_pages: Vec<_> = catalog
+        .indexed(ContentKind::Page)
+        .filter(|p| !removed.contains(&p.space_key))
+        .take(6)
+        .cloned()
+        .collect();
     ensure!(remaining_pages.len() == 6, "the site has too few pages outside the removed spaces");
     let (edited, trashed) = remaining_pages.split_at(3);
     for page in edited {
@@ -78,7 +83,10 @@ async fn run(size: &str, flavour: &str) -> anyhow::Result<String> {
     let after = world.confluence.catalog();
     check_counts(&world, &after).await.context("after the second sync")?;
     for page in edited {
-        let doc = world.get(INDEX, &page.id).await?.with_context(|| format!("edited page {} is missing", page.id))?;
+        let doc = world
+            .get(INDEX, &page.id)
+            .await?
+            .with_context(|| format!("edited page {} is missing", page.id))?;
         ensure!(
             doc["title"].as_str() == Some(format!("{} (edited)", page.title).as_str()),
             "edited page {} has title {}",
@@ -132,7 +140,8 @@ async fn check_counts(world: &World, catalog: &Catalog) -> anyhow::Result<()> {
 /// A page's fields are those of Elastic's connector.
 async fn check_sample(world: &World, catalog: &Catalog) -> anyhow::Result<()> {
     let page = catalog.indexed(ContentKind::Page).next().context("no page in the catalog")?;
-    let doc = world.get(INDEX, &page.id).await?.with_context(|| format!("page {} is not indexed", page.id))?;
+    let doc =
+        world.get(INDEX, &page.id).await?.with_context(|| format!("page {} is not indexed", page.id))?;
     let text = |field: &str| doc.get(field).and_then(Value::as_str).unwrap_or("");
     ensure!(text("type") == "page", "type is {:?}", doc.get("type"));
     ensure!(text("title") == page.title, "title {:?} != {:?}", text("title"), page.title);

@@ -11,6 +11,7 @@ pub mod confluence;
 pub mod elastic;
 pub mod extract;
 pub mod logging;
+pub mod rules;
 pub mod schedule;
 pub mod service;
 pub mod sync;

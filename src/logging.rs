@@ -75,7 +75,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         writeln!(writer, "{}", ecs_line(event))
     }
 }
@@ -159,10 +164,8 @@ mod tests {
     #[test]
     fn json_lines_follow_ecs() {
         let buffer = Buffer::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(buffer.clone())
-            .event_format(EcsFormat)
-            .finish();
+        let subscriber =
+            tracing_subscriber::fmt().with_writer(buffer.clone()).event_format(EcsFormat).finish();
         tracing::subscriber::with_default(subscriber, || {
             tracing::warn!(space = "DEV", pages = 3u64, "space listed");
         });

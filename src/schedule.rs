@@ -52,7 +52,8 @@ impl fmt::Display for ScheduleError {
 
 impl std::error::Error for ScheduleError {}
 
-const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+const MONTHS: [&str; 12] =
+    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
 const WEEKDAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 const FIRST_YEAR: u32 = 1970;
 const LAST_YEAR: u32 = 2199;
@@ -251,9 +252,9 @@ fn value(text: &str, min: u32, max: u32, names: &[&str]) -> Result<u32, String> 
     let upper = text.to_ascii_uppercase();
     let v = match names.iter().position(|n| *n == upper) {
         Some(i) => i as u32 + 1,
-        None => text
-            .parse::<u32>()
-            .map_err(|_| format!("{text:?} is not a number{}", if names.is_empty() { "" } else { " or a name" }))?,
+        None => text.parse::<u32>().map_err(|_| {
+            format!("{text:?} is not a number{}", if names.is_empty() { "" } else { " or a name" })
+        })?,
     };
     if v < min || v > max {
         return Err(format!("{v} is out of range {min}-{max}"));

@@ -43,8 +43,7 @@ fn check_against_unreachable_hosts_fails_with_one_line_each_and_leaks_nothing() 
         .env("TOKEN", "SECRET-CONF-TOKEN-42")
         .output()
         .unwrap();
-    let (stdout, stderr) =
-        (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
     assert_eq!(errors.len(), 2, "{stderr}");
@@ -66,7 +65,9 @@ fn a_config_with_three_mistakes_lists_all_three_and_exits_2() {
     let (code, _, stderr) = connector(&["check", "-c", &config]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("config has 3 problems"), "{stderr}");
-    for path in ["elasticsearch.bulk.chunk_size:", "service.max_file_download_size:", "confluence.data_source:"] {
+    for path in
+        ["elasticsearch.bulk.chunk_size:", "service.max_file_download_size:", "confluence.data_source:"]
+    {
         assert!(stderr.contains(path), "{path} missing:\n{stderr}");
     }
     assert!(stderr.contains("did you mean confluence.confluence_url?"), "{stderr}");

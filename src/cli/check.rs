@@ -79,12 +79,16 @@ async fn elasticsearch_version(config: &Config) -> Result<String, String> {
     })?;
     let status = response.status();
     if status == reqwest::StatusCode::UNAUTHORIZED {
-        return Err(format!("401 Unauthorized from {}: check elasticsearch.api_key, or username and password", es.host));
+        return Err(format!(
+            "401 Unauthorized from {}: check elasticsearch.api_key, or username and password",
+            es.host
+        ));
     }
     if !status.is_success() {
         return Err(format!("{status} from {}", es.host));
     }
-    let body: serde_json::Value = response.json().await.map_err(|e| format!("{} did not answer like Elasticsearch: {e}", es.host))?;
+    let body: serde_json::Value =
+        response.json().await.map_err(|e| format!("{} did not answer like Elasticsearch: {e}", es.host))?;
     body["version"]["number"]
         .as_str()
         .map(str::to_string)

@@ -1,10 +1,10 @@
 //! The commands behind `confluence-connector run | sync | check`.
 
 mod check;
-mod sync;
+pub mod sync;
 
-use std::fmt;
 use clap::ValueEnum;
+use std::fmt;
 
 use std::time::Duration;
 
@@ -82,7 +82,8 @@ pub async fn run(config: &Config) -> Result<(), CliError> {
             )));
         }
         // Validated when the config was loaded.
-        let schedule = Schedule::parse(text).map_err(|e| CliError::Sync(format!("confluence.schedules.{name}: {e}")))?;
+        let schedule =
+            Schedule::parse(text).map_err(|e| CliError::Sync(format!("confluence.schedules.{name}: {e}")))?;
         tracing::info!(kind = name, schedule = %schedule, "scheduled");
         timetable.add(kind, schedule, now);
     }
@@ -98,6 +99,8 @@ pub async fn run(config: &Config) -> Result<(), CliError> {
     .await;
     match stopped {
         Stopped::Shutdown | Stopped::NothingScheduled => Ok(()),
-        Stopped::TimedOut => Err(CliError::Sync("a sync was still running when the shutdown timeout passed".into())),
+        Stopped::TimedOut => {
+            Err(CliError::Sync("a sync was still running when the shutdown timeout passed".into()))
+        }
     }
 }

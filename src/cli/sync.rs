@@ -30,8 +30,24 @@ fn standalone(config: &Config) -> Result<&ConfluenceConfig, CliError> {
     })
 }
 
-/// Runs one sync of `kind`; `Ok` carries the report's summary line.
+/// Runs one sync of `kind`; `Ok` carries the report's summary line, and only when the sync
+/// completed.
 pub async fn sync_once(config: &Config, kind: SyncKind) -> Result<String, CliError> {
+    let report = run_sync(config, kind).await?;
+    if report.completed() {
+        Ok(report.to_string())
+    } else {
+        Err(CliError::Sync(format!(
+            "sync incomplete: {} listing(s) failed, nothing was deleted in their scope: {}",
+            report.listing_failures.len(),
+            report.listing_failures.join("; ")
+        )))
+    }
+}
+
+/// Runs one sync of `kind` and returns its report, complete or not; `Err` when the sync
+/// could not start or run at all.
+pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, CliError> {
     let source = standalone(config)?;
     match kind {
         SyncKind::Full => {}
@@ -77,12 +93,15 @@ pub async fn sync_once(config: &Config, kind: SyncKind) -> Result<String, CliErr
     } else {
         elastic::index::IndexMode::CreateIfMissing
     };
-    elastic::index::ensure_content_index(&es, index, mode).await.map_err(|e| CliError::Sync(e.to_string()))?;
+    elastic::index::ensure_content_index(&es, index, mode)
+        .await
+        .map_err(|e| CliError::Sync(e.to_string()))?;
     let existing =
         elastic::existing::load_existing(&es, index).await.map_err(|e| CliError::Sync(e.to_string()))?;
     tracing::info!(index, documents = existing.len(), "read the ids already indexed");
 
-    let client = ConfluenceClient::new(client_options(source)).await.map_err(|e| CliError::Sync(e.to_string()))?;
+    let client =
+        ConfluenceClient::new(client_options(source)).await.map_err(|e| CliError::Sync(e.to_string()))?;
     let content = ContentSync {
         client: Arc::new(client),
         crawl: Arc::new(CrawlSettings {
@@ -90,7 +109,8 @@ pub async fn sync_once(config: &Config, kind: SyncKind) -> Result<String, CliErr
             index_labels: source.index_labels,
             index_comments: source.index_comments,
             max_concurrent_spaces: source.max_concurrent_spaces,
-            per_space_concurrency: (source.max_concurrent_requests / source.max_concurrent_spaces.max(1)).max(2),
+            per_space_concurrency: (source.max_concurrent_requests / source.max_concurrent_spaces.max(1))
+                .max(2),
             started_at: Utc::now(),
         }),
         content: ContentPolicy {
@@ -113,15 +133,7 @@ pub async fn sync_once(config: &Config, kind: SyncKind) -> Result<String, CliErr
     for failure in report.failed.iter().take(50) {
         tracing::warn!("failed: {failure}");
     }
-    if report.completed() {
-        Ok(report.to_string())
-    } else {
-        Err(CliError::Sync(format!(
-            "full sync incomplete: {} listing(s) failed, nothing was deleted in their scope: {}",
-            report.listing_failures.len(),
-            report.listing_failures.join("; ")
-        )))
-    }
+    Ok(report)
 }
 
 /// Adds what the sink saw to the sync's report.

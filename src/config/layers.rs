@@ -27,10 +27,8 @@ pub const ENV_PREFIX: &str = "CONFLUENCE_CONNECTOR";
 
 /// Reads the file at `path` and the environment into one JSON tree.
 pub fn read(path: &Path, env: &HashMap<String, String>) -> Result<Value, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::Read { path: path.display().to_string(), reason: e.to_string() })?;
     read_str(&text, env)
 }
 
@@ -54,9 +52,7 @@ pub fn read_str(text: &str, env: &HashMap<String, String>) -> Result<Value, Conf
         .add_source(env_layer)
         .build()
         .map_err(|e| ConfigError::Parse(e.to_string()))?;
-    layered
-        .try_deserialize::<Value>()
-        .map_err(|e| ConfigError::Parse(e.to_string()))
+    layered.try_deserialize::<Value>().map_err(|e| ConfigError::Parse(e.to_string()))
 }
 
 /// Parses YAML with the `config` crate's parser, keeping keys exactly as written.
@@ -64,14 +60,12 @@ fn parse_yaml(text: &str) -> Result<Value, ConfigError> {
     if text.trim().is_empty() {
         return Ok(Value::Object(Default::default()));
     }
-    let map: Map<String, config::Value> = File::from_str(text, FileFormat::Yaml)
-        .collect()
-        .map_err(|e| ConfigError::Parse(e.to_string()))?;
+    let map: Map<String, config::Value> =
+        File::from_str(text, FileFormat::Yaml).collect().map_err(|e| ConfigError::Parse(e.to_string()))?;
     let mut out = serde_json::Map::new();
     for (key, value) in map {
-        let value = value
-            .try_deserialize::<Value>()
-            .map_err(|e| ConfigError::Parse(format!("{key}: {e}")))?;
+        let value =
+            value.try_deserialize::<Value>().map_err(|e| ConfigError::Parse(format!("{key}: {e}")))?;
         out.insert(key, value);
     }
     Ok(Value::Object(out))
@@ -174,9 +168,7 @@ fn merge_at(target: &mut Value, parts: &[&str], value: Value) {
             }
         }
     } else {
-        let child = map
-            .entry((*first).to_string())
-            .or_insert_with(|| Value::Object(Default::default()));
+        let child = map.entry((*first).to_string()).or_insert_with(|| Value::Object(Default::default()));
         merge_at(child, rest, value);
     }
 }

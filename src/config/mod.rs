@@ -142,7 +142,11 @@ fn cross_checks(config: &Config) -> Vec<Problem> {
     let text = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
     let secret = |v: &Option<Secret>| v.as_ref().is_some_and(|s| !s.is_empty());
 
-    require(text(&source.confluence_url), "confluence.confluence_url", "(e.g. https://example.atlassian.net)");
+    require(
+        text(&source.confluence_url),
+        "confluence.confluence_url",
+        "(e.g. https://example.atlassian.net)",
+    );
     require(
         !source.spaces.is_empty() || !source.sync_rules.advanced.is_empty(),
         "confluence.spaces",
@@ -184,7 +188,11 @@ fn cross_checks(config: &Config) -> Vec<Problem> {
         },
     }
     if source.ssl_enabled {
-        require(text(&source.ssl_ca), "confluence.ssl_ca", "when ssl_enabled is true (PEM text or a file path)");
+        require(
+            text(&source.ssl_ca),
+            "confluence.ssl_ca",
+            "when ssl_enabled is true (PEM text or a file path)",
+        );
     }
     if source.use_text_extraction_service {
         require(
@@ -229,7 +237,8 @@ impl Config {
 mod tests {
     use super::*;
 
-    const MINIMAL_SERVER: &str = "confluence:\n  confluence_url: http://wiki:8090\n  username: admin\n  password: pw\n  spaces: DEV\n";
+    const MINIMAL_SERVER: &str =
+        "confluence:\n  confluence_url: http://wiki:8090\n  username: admin\n  password: pw\n  spaces: DEV\n";
 
     fn env() -> HashMap<String, String> {
         HashMap::new()
@@ -264,7 +273,10 @@ mod tests {
     fn credentials_are_required_per_flavour() {
         let cloud = "confluence:\n  data_source: confluence_cloud\n  confluence_url: https://x.atlassian.net\n  spaces: '*'\n";
         let err = load_str(cloud, &env()).unwrap_err().to_string();
-        assert!(err.contains("confluence.account_email: required when data_source is confluence_cloud"), "{err}");
+        assert!(
+            err.contains("confluence.account_email: required when data_source is confluence_cloud"),
+            "{err}"
+        );
         assert!(err.contains("confluence.api_token: required"), "{err}");
 
         let dc = "confluence:\n  data_source: confluence_data_center\n  data_center_auth_method: personal_access_token\n  confluence_url: https://wiki\n  spaces: '*'\n";
@@ -276,7 +288,9 @@ mod tests {
     fn no_source_and_no_connectors_is_an_error() {
         let err = load_str("elasticsearch:\n  host: http://es:9200\n", &env()).unwrap_err().to_string();
         assert!(err.contains("confluence: missing"), "{err}");
-        assert!(load_str("connectors:\n  - connector_id: abc\n    service_type: confluence\n", &env()).is_ok());
+        assert!(
+            load_str("connectors:\n  - connector_id: abc\n    service_type: confluence\n", &env()).is_ok()
+        );
     }
 
     #[test]
@@ -299,7 +313,11 @@ mod tests {
         let example = include_str!("../../config.yml.example");
         for key in schema::KEYS {
             let leaf = key.path.rsplit('.').next().unwrap_or(key.path);
-            assert!(example.contains(&format!("{leaf}:")), "config.yml.example does not mention {}", key.path);
+            assert!(
+                example.contains(&format!("{leaf}:")),
+                "config.yml.example does not mention {}",
+                key.path
+            );
         }
         let loaded = load_str(example, &env()).unwrap();
         assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);

@@ -72,9 +72,7 @@ pub struct Section {
     pub optional: bool,
 }
 
-const LOG_LEVELS: &[&str] = &[
-    "trace", "debug", "info", "warning", "warn", "error", "critical", "notset",
-];
+const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warning", "warn", "error", "critical", "notset"];
 
 /// The sections, parents before children.
 pub const SECTIONS: &[Section] = &[
@@ -114,33 +112,113 @@ pub const KEYS: &[Key] = &[
     key!("elasticsearch.ca_certs", Kind::Text, None, "path to a PEM CA bundle"),
     key!("elasticsearch.retry_on_timeout", Kind::Bool, Some("true"), "retry requests that time out"),
     key!("elasticsearch.request_timeout", POSITIVE, Some("240"), "seconds per request"),
-    key!("elasticsearch.max_wait_duration", NON_NEGATIVE, Some("240"), "seconds to wait for Elasticsearch at start"),
-    key!("elasticsearch.initial_backoff_duration", NON_NEGATIVE, Some("1"), "first wait, seconds, while Elasticsearch is unreachable at start"),
+    key!(
+        "elasticsearch.max_wait_duration",
+        NON_NEGATIVE,
+        Some("240"),
+        "seconds to wait for Elasticsearch at start"
+    ),
+    key!(
+        "elasticsearch.initial_backoff_duration",
+        NON_NEGATIVE,
+        Some("1"),
+        "first wait, seconds, while Elasticsearch is unreachable at start"
+    ),
     key!("elasticsearch.backoff_multiplier", POSITIVE, Some("2"), "growth of that wait"),
-    key!("elasticsearch.log_level", Kind::OneOf(LOG_LEVELS), Some(r#""info""#), "log level of the HTTP transport"),
+    key!(
+        "elasticsearch.log_level",
+        Kind::OneOf(LOG_LEVELS),
+        Some(r#""info""#),
+        "log level of the HTTP transport"
+    ),
     key!("elasticsearch.max_retries", NON_NEGATIVE, Some("5"), "retries of a failed request"),
-    key!("elasticsearch.retry_interval", Kind::Float { min: 0.0, max: 3600.0 }, Some("10"), "seconds; linear backoff base"),
+    key!(
+        "elasticsearch.retry_interval",
+        Kind::Float { min: 0.0, max: 3600.0 },
+        Some("10"),
+        "seconds; linear backoff base"
+    ),
     key!("elasticsearch.headers", Kind::TextMap, Some("{}"), "extra HTTP headers"),
-    key!("elasticsearch.feature_use_connectors_api", Kind::Bool, Some("true"), "managed mode: use the _connector API"),
+    key!(
+        "elasticsearch.feature_use_connectors_api",
+        Kind::Bool,
+        Some("true"),
+        "managed mode: use the _connector API"
+    ),
     key!("elasticsearch.bulk.display_every", POSITIVE, Some("100"), "log progress every N documents"),
-    key!("elasticsearch.bulk.queue_max_size", POSITIVE, Some("1024"), "documents queued before the crawl waits"),
+    key!(
+        "elasticsearch.bulk.queue_max_size",
+        POSITIVE,
+        Some("1024"),
+        "documents queued before the crawl waits"
+    ),
     key!("elasticsearch.bulk.queue_max_mem_size", POSITIVE, Some("25"), "MiB queued before the crawl waits"),
     key!("elasticsearch.bulk.queue_refresh_interval", POSITIVE, Some("1"), "accepted for compatibility"),
     key!("elasticsearch.bulk.queue_refresh_timeout", POSITIVE, Some("1300"), "accepted for compatibility"),
-    key!("elasticsearch.bulk.chunk_max_mem_size", Kind::Float { min: 0.001, max: 100.0 }, Some("3"), "MiB per _bulk request"),
-    key!("elasticsearch.bulk.max_text_document_size", NON_NEGATIVE, Some("3"), "MiB; larger text documents are reported and skipped (0 = no limit)"),
+    key!(
+        "elasticsearch.bulk.chunk_max_mem_size",
+        Kind::Float { min: 0.001, max: 100.0 },
+        Some("3"),
+        "MiB per _bulk request"
+    ),
+    key!(
+        "elasticsearch.bulk.max_text_document_size",
+        NON_NEGATIVE,
+        Some("3"),
+        "MiB; larger text documents are reported and skipped (0 = no limit)"
+    ),
     key!("elasticsearch.bulk.chunk_size", POSITIVE, Some("500"), "NDJSON lines per _bulk request"),
     key!("elasticsearch.bulk.max_concurrency", int(1, 64), Some("5"), "_bulk requests in flight"),
-    key!("elasticsearch.bulk.concurrent_downloads", int(1, 100), Some("10"), "attachment downloads at once (the confluence section's value wins)"),
+    key!(
+        "elasticsearch.bulk.concurrent_downloads",
+        int(1, 100),
+        Some("10"),
+        "attachment downloads at once (the confluence section's value wins)"
+    ),
     key!("elasticsearch.bulk.max_retries", NON_NEGATIVE, Some("5"), "retries of a failed _bulk item"),
-    key!("elasticsearch.bulk.retry_interval", Kind::Float { min: 0.0, max: 3600.0 }, Some("10"), "seconds between _bulk item retries"),
-    key!("elasticsearch.bulk.enable_operations_logging", Kind::Bool, Some("false"), "log every _bulk item result at debug level"),
-    key!("elasticsearch.bulk.error_monitor.enabled", Kind::Bool, Some("true"), "fail a sync after too many item errors"),
-    key!("elasticsearch.bulk.error_monitor.max_total_errors", POSITIVE, Some("1000"), "item errors before the sync fails"),
-    key!("elasticsearch.bulk.error_monitor.max_consecutive_errors", POSITIVE, Some("10"), "consecutive item errors before the sync fails"),
-    key!("elasticsearch.bulk.error_monitor.max_error_rate", Kind::Float { min: 0.0, max: 1.0 }, Some("0.15"), "error rate over the window before the sync fails"),
+    key!(
+        "elasticsearch.bulk.retry_interval",
+        Kind::Float { min: 0.0, max: 3600.0 },
+        Some("10"),
+        "seconds between _bulk item retries"
+    ),
+    key!(
+        "elasticsearch.bulk.enable_operations_logging",
+        Kind::Bool,
+        Some("false"),
+        "log every _bulk item result at debug level"
+    ),
+    key!(
+        "elasticsearch.bulk.error_monitor.enabled",
+        Kind::Bool,
+        Some("true"),
+        "fail a sync after too many item errors"
+    ),
+    key!(
+        "elasticsearch.bulk.error_monitor.max_total_errors",
+        POSITIVE,
+        Some("1000"),
+        "item errors before the sync fails"
+    ),
+    key!(
+        "elasticsearch.bulk.error_monitor.max_consecutive_errors",
+        POSITIVE,
+        Some("10"),
+        "consecutive item errors before the sync fails"
+    ),
+    key!(
+        "elasticsearch.bulk.error_monitor.max_error_rate",
+        Kind::Float { min: 0.0, max: 1.0 },
+        Some("0.15"),
+        "error rate over the window before the sync fails"
+    ),
     key!("elasticsearch.bulk.error_monitor.error_window_size", POSITIVE, Some("100"), "items in that window"),
-    key!("elasticsearch.bulk.error_monitor.error_queue_size", POSITIVE, Some("10"), "recent errors kept for the report"),
+    key!(
+        "elasticsearch.bulk.error_monitor.error_queue_size",
+        POSITIVE,
+        Some("10"),
+        "recent errors kept for the report"
+    ),
     // service
     key!("service.idling", POSITIVE, Some("30"), "seconds between polls of the worker"),
     key!("service.heartbeat", POSITIVE, Some("300"), "seconds between connector check-ins"),
@@ -151,9 +229,19 @@ pub const KEYS: &[Key] = &[
     key!("service.max_concurrent_content_syncs", POSITIVE, Some("1"), "content syncs at once"),
     key!("service.max_concurrent_access_control_syncs", POSITIVE, Some("1"), "access-control syncs at once"),
     key!("service.max_concurrent_scheduling_tasks", POSITIVE, Some("4"), "accepted for compatibility"),
-    key!("service.max_file_download_size", POSITIVE, Some("10485760"), "bytes; larger attachments are not downloaded"),
+    key!(
+        "service.max_file_download_size",
+        POSITIVE,
+        Some("10485760"),
+        "bytes; larger attachments are not downloaded"
+    ),
     key!("service.job_cleanup_interval", POSITIVE, Some("300"), "seconds"),
-    key!("service.log_level", Kind::OneOf(LOG_LEVELS), Some(r#""INFO""#), "log level (the CLI's --log-level wins)"),
+    key!(
+        "service.log_level",
+        Kind::OneOf(LOG_LEVELS),
+        Some(r#""INFO""#),
+        "log level (the CLI's --log-level wins)"
+    ),
     key!("service.log_format", Kind::OneOf(&["text", "json"]), Some(r#""text""#), "text lines, or ECS JSON"),
     key!("service.shutdown_timeout", POSITIVE, Some("30"), "seconds a shutdown may take"),
     key!("service.fips_mode", Kind::Bool, Some("false"), "accepted for compatibility"),
@@ -167,17 +255,42 @@ pub const KEYS: &[Key] = &[
     // extraction service
     key!("extraction_service.host", Kind::Url, None, "URL of a data extraction service"),
     key!("extraction_service.timeout", POSITIVE, Some("30"), "seconds per extraction"),
-    key!("extraction_service.use_file_pointers", Kind::Bool, Some("false"), "send file paths instead of bytes"),
+    key!(
+        "extraction_service.use_file_pointers",
+        Kind::Bool,
+        Some("false"),
+        "send file paths instead of bytes"
+    ),
     key!("extraction_service.stream_chunk_size", POSITIVE, Some("65536"), "bytes per streamed chunk"),
-    key!("extraction_service.shared_volume_dir", Kind::Text, Some(r#""/app/files""#), "directory shared with the service"),
+    key!(
+        "extraction_service.shared_volume_dir",
+        Kind::Text,
+        Some(r#""/app/files""#),
+        "directory shared with the service"
+    ),
     // confluence: the 18 fields of Elastic's Confluence connector
-    key!("confluence.data_source", Kind::OneOf(&["confluence_cloud", "confluence_server", "confluence_data_center"]), Some(r#""confluence_server""#), "which Confluence"),
+    key!(
+        "confluence.data_source",
+        Kind::OneOf(&["confluence_cloud", "confluence_server", "confluence_data_center"]),
+        Some(r#""confluence_server""#),
+        "which Confluence"
+    ),
     key!("confluence.username", Kind::Text, None, "Server: username"),
     key!("confluence.password", Kind::Secret, None, "Server: password"),
-    key!("confluence.data_center_auth_method", Kind::OneOf(&["basic", "personal_access_token"]), Some(r#""basic""#), "Data Center: how to sign in"),
+    key!(
+        "confluence.data_center_auth_method",
+        Kind::OneOf(&["basic", "personal_access_token"]),
+        Some(r#""basic""#),
+        "Data Center: how to sign in"
+    ),
     key!("confluence.data_center_username", Kind::Text, None, "Data Center: username"),
     key!("confluence.data_center_password", Kind::Secret, None, "Data Center: password"),
-    key!("confluence.data_center_personal_access_token", Kind::Secret, None, "Data Center: personal access token"),
+    key!(
+        "confluence.data_center_personal_access_token",
+        Kind::Secret,
+        None,
+        "Data Center: personal access token"
+    ),
     key!("confluence.account_email", Kind::Text, None, "Cloud: Atlassian account email"),
     key!("confluence.api_token", Kind::Secret, None, "Cloud: API token"),
     key!("confluence.confluence_url", Kind::Url, None, "site URL, e.g. https://example.atlassian.net"),
@@ -187,25 +300,70 @@ pub const KEYS: &[Key] = &[
     key!("confluence.ssl_ca", Kind::Text, None, "PEM text of a CA certificate, or a path to one"),
     key!("confluence.retry_count", int(0, 100), Some("3"), "retries per request"),
     key!("confluence.concurrent_downloads", int(1, 50), Some("50"), "attachment downloads at once"),
-    key!("confluence.use_document_level_security", Kind::Bool, Some("false"), "record who may read each document"),
-    key!("confluence.use_text_extraction_service", Kind::Bool, Some("false"), "extract attachment text with extraction_service"),
+    key!(
+        "confluence.use_document_level_security",
+        Kind::Bool,
+        Some("false"),
+        "record who may read each document"
+    ),
+    key!(
+        "confluence.use_text_extraction_service",
+        Kind::Bool,
+        Some("false"),
+        "extract attachment text with extraction_service"
+    ),
     // confluence: ours
     key!("confluence.index_comments", Kind::Bool, Some("false"), "index footer comments as documents"),
-    key!("confluence.cloud_auth_method", Kind::OneOf(&["api_token", "scoped_api_token", "oauth"]), Some(r#""api_token""#), "Cloud: site API token, scoped token or OAuth through api.atlassian.com"),
-    key!("confluence.cloud_id", Kind::Text, None, "Cloud: site id for api.atlassian.com (discovered when absent)"),
+    key!(
+        "confluence.cloud_auth_method",
+        Kind::OneOf(&["api_token", "scoped_api_token", "oauth"]),
+        Some(r#""api_token""#),
+        "Cloud: site API token, scoped token or OAuth through api.atlassian.com"
+    ),
+    key!(
+        "confluence.cloud_id",
+        Kind::Text,
+        None,
+        "Cloud: site id for api.atlassian.com (discovered when absent)"
+    ),
     key!("confluence.oauth_access_token", Kind::Secret, None, "Cloud: OAuth 2.0 access token"),
-    key!("confluence.ssl_insecure_skip_verify", Kind::Bool, Some("false"), "do not verify Confluence's certificate (unsafe)"),
+    key!(
+        "confluence.ssl_insecure_skip_verify",
+        Kind::Bool,
+        Some("false"),
+        "do not verify Confluence's certificate (unsafe)"
+    ),
     key!("confluence.proxy", Kind::Url, None, "outbound HTTP(S) proxy"),
     key!("confluence.connect_timeout", POSITIVE, Some("10"), "seconds to connect"),
     key!("confluence.read_timeout", POSITIVE, Some("60"), "seconds to wait for a response"),
     key!("confluence.max_retry_after", POSITIVE, Some("60"), "cap, in seconds, on a server's Retry-After"),
-    key!("confluence.requests_per_second", Kind::Float { min: 0.0, max: 100000.0 }, None, "ceiling on requests per second"),
+    key!(
+        "confluence.requests_per_second",
+        Kind::Float { min: 0.0, max: 100000.0 },
+        None,
+        "ceiling on requests per second"
+    ),
     key!("confluence.max_concurrent_requests", int(1, 256), Some("10"), "Confluence requests in flight"),
     key!("confluence.max_concurrent_spaces", int(1, 64), Some("4"), "spaces crawled at once"),
     key!("confluence.index_name", Kind::Text, Some(r#""search-confluence""#), "content index"),
-    key!("confluence.use_existing_index", Kind::Bool, Some("false"), "write into an existing index or template untouched"),
-    key!("confluence.pipeline.name", Kind::Text, Some(r#""search-default-ingestion""#), "ingest pipeline ('' for none)"),
-    key!("confluence.pipeline.extract_binary_content", Kind::Bool, Some("true"), "send attachments as _attachment"),
+    key!(
+        "confluence.use_existing_index",
+        Kind::Bool,
+        Some("false"),
+        "write into an existing index or template untouched"
+    ),
+    key!(
+        "confluence.pipeline.name",
+        Kind::Text,
+        Some(r#""search-default-ingestion""#),
+        "ingest pipeline ('' for none)"
+    ),
+    key!(
+        "confluence.pipeline.extract_binary_content",
+        Kind::Bool,
+        Some("true"),
+        "send attachments as _attachment"
+    ),
     key!("confluence.pipeline.reduce_whitespace", Kind::Bool, Some("true"), "collapse whitespace in body"),
     key!("confluence.pipeline.run_ml_inference", Kind::Bool, Some("true"), "passed through to the pipeline"),
     key!("confluence.sync_rules.advanced", Kind::AdvancedRules, Some("[]"), "CQL rules: [{query: ...}]"),
@@ -244,11 +402,24 @@ mod tests {
     #[test]
     fn the_eighteen_elastic_fields_are_all_here() {
         let fields = [
-            "data_source", "username", "password", "data_center_auth_method",
-            "data_center_username", "data_center_password", "data_center_personal_access_token",
-            "account_email", "api_token", "confluence_url", "spaces", "index_labels",
-            "ssl_enabled", "ssl_ca", "retry_count", "concurrent_downloads",
-            "use_document_level_security", "use_text_extraction_service",
+            "data_source",
+            "username",
+            "password",
+            "data_center_auth_method",
+            "data_center_username",
+            "data_center_password",
+            "data_center_personal_access_token",
+            "account_email",
+            "api_token",
+            "confluence_url",
+            "spaces",
+            "index_labels",
+            "ssl_enabled",
+            "ssl_ca",
+            "retry_count",
+            "concurrent_downloads",
+            "use_document_level_security",
+            "use_text_extraction_service",
         ];
         for f in fields {
             assert!(key(&format!("confluence.{f}")).is_some(), "{f}");

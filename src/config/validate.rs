@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::{self, Kind, Key, KEYS, SECTIONS};
+use super::schema::{self, Key, Kind, KEYS, SECTIONS};
 use super::Problem;
 
 /// The outcome of checking a tree.
@@ -38,9 +38,7 @@ pub fn check(tree: &mut Value) -> Checked {
 /// Position of `path` (or of its first key, for a section) in the schema.
 fn schema_rank(path: &str) -> usize {
     let section_prefix = format!("{path}.");
-    KEYS.iter()
-        .position(|k| k.path == path || k.path.starts_with(&section_prefix))
-        .unwrap_or(usize::MAX)
+    KEYS.iter().position(|k| k.path == path || k.path.starts_with(&section_prefix)).unwrap_or(usize::MAX)
 }
 
 fn join(parent: &str, child: &str) -> String {
@@ -154,8 +152,8 @@ fn scalar_text(value: &Value) -> Option<String> {
 fn normalise(key: &Key, value: &mut Value, out: &mut Checked) -> Result<(), String> {
     match key.kind {
         Kind::Text | Kind::Secret => {
-            let text = scalar_text(value)
-                .ok_or_else(|| format!("expected text, found {}", describe(key, value)))?;
+            let text =
+                scalar_text(value).ok_or_else(|| format!("expected text, found {}", describe(key, value)))?;
             *value = Value::String(text);
         }
         Kind::Url => {
@@ -185,7 +183,8 @@ fn normalise(key: &Key, value: &mut Value, out: &mut Checked) -> Result<(), Stri
                 },
                 _ => None,
             };
-            let b = parsed.ok_or_else(|| format!("expected true or false, found {}", describe(key, value)))?;
+            let b =
+                parsed.ok_or_else(|| format!("expected true or false, found {}", describe(key, value)))?;
             *value = Value::Bool(b);
         }
         Kind::Int { min, max } => {
@@ -194,7 +193,8 @@ fn normalise(key: &Key, value: &mut Value, out: &mut Checked) -> Result<(), Stri
                 Value::String(s) => s.trim().parse::<i64>().ok(),
                 _ => None,
             };
-            let n = parsed.ok_or_else(|| format!("expected a whole number, found {}", describe(key, value)))?;
+            let n =
+                parsed.ok_or_else(|| format!("expected a whole number, found {}", describe(key, value)))?;
             if n < min || n > max {
                 return Err(range_message(n as f64, min as f64, max as f64, i64::MAX as f64));
             }
@@ -217,11 +217,7 @@ fn normalise(key: &Key, value: &mut Value, out: &mut Checked) -> Result<(), Stri
         Kind::OneOf(choices) => {
             let text = scalar_text(value).unwrap_or_default().trim().to_ascii_lowercase();
             if !choices.contains(&text.as_str()) {
-                return Err(format!(
-                    "{} is not one of: {}",
-                    describe(key, value),
-                    choices.join(", ")
-                ));
+                return Err(format!("{} is not one of: {}", describe(key, value), choices.join(", ")));
             }
             *value = Value::String(text);
         }
@@ -252,8 +248,9 @@ fn normalise(key: &Key, value: &mut Value, out: &mut Checked) -> Result<(), Stri
             }
         }
         Kind::Schedule => {
-            let text = scalar_text(value)
-                .ok_or_else(|| format!("expected a cron expression or an interval, found {}", describe(key, value)))?;
+            let text = scalar_text(value).ok_or_else(|| {
+                format!("expected a cron expression or an interval, found {}", describe(key, value))
+            })?;
             crate::schedule::Schedule::parse(&text).map_err(|e| e.to_string())?;
             *value = Value::String(text.trim().to_string());
         }
@@ -438,7 +435,8 @@ mod tests {
 
     #[test]
     fn fills_defaults_and_coerces_text() {
-        let mut tree = json!({"elasticsearch": {"bulk": {"chunk_size": "42"}}, "confluence": {"spaces": "DEV, OPS,"}});
+        let mut tree =
+            json!({"elasticsearch": {"bulk": {"chunk_size": "42"}}, "confluence": {"spaces": "DEV, OPS,"}});
         let checked = check(&mut tree);
         assert!(checked.errors.is_empty(), "{:?}", checked.errors);
         assert_eq!(tree["elasticsearch"]["bulk"]["chunk_size"], json!(42));
@@ -460,7 +458,12 @@ mod tests {
         let paths: Vec<&str> = checked.errors.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(
             paths,
-            ["elasticsearch.host", "elasticsearch.bulk.chunk_size", "confluence.data_source", "confluence.concurrent_downloads"],
+            [
+                "elasticsearch.host",
+                "elasticsearch.bulk.chunk_size",
+                "confluence.data_source",
+                "confluence.concurrent_downloads"
+            ],
             "{:?}",
             checked.errors
         );

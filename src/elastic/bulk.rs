@@ -72,10 +72,9 @@ impl Document {
     /// Serializes any document (e.g. the sync's `Indexed` view) once, into bytes the sink
     /// copies into its buffer.
     pub fn serialize<T: Serialize + ?Sized>(id: &str, doc: &T) -> Result<Document, ElasticError> {
-        serde_json::to_vec(doc).map(|v| Document::Raw(Bytes::from(v))).map_err(|e| ElasticError::Document {
-            id: id.to_string(),
-            reason: e.to_string(),
-        })
+        serde_json::to_vec(doc)
+            .map(|v| Document::Raw(Bytes::from(v)))
+            .map_err(|e| ElasticError::Document { id: id.to_string(), reason: e.to_string() })
     }
 
     /// Pre-serialized JSON; refused when it holds a raw newline (it would break NDJSON).
@@ -198,19 +197,28 @@ mod tests {
 
     #[test]
     fn index_and_delete_lines() {
-        let index = Operation::Index { id: "p-1".into(), doc: Document::Json(json!({"title": "Home\nPage", "n": 1})) };
-        assert_eq!(encoded(&index), "{\"index\":{\"_id\":\"p-1\"}}\n{\"title\":\"Home\\nPage\",\"n\":1}\n");
+        let index = Operation::Index {
+            id: "p-1".into(),
+            doc: Document::Json(json!({"n": 1, "title": "Home\nPage"})),
+        };
+        assert_eq!(encoded(&index), "{\"index\":{\"_id\":\"p-1\"}}\n{\"n\":1,\"title\":\"Home\\nPage\"}\n");
         assert_eq!(encoded(&Operation::Delete { id: "p\"2".into() }), "{\"delete\":{\"_id\":\"p\\\"2\"}}\n");
     }
 
     #[test]
     fn raw_documents_are_copied_and_must_be_one_line() {
         let doc = Document::raw("a", Bytes::from_static(b"{\"x\":1}\n")).unwrap();
-        assert_eq!(encoded(&Operation::Index { id: "a".into(), doc }), "{\"index\":{\"_id\":\"a\"}}\n{\"x\":1}\n");
+        assert_eq!(
+            encoded(&Operation::Index { id: "a".into(), doc }),
+            "{\"index\":{\"_id\":\"a\"}}\n{\"x\":1}\n"
+        );
         let err = Document::raw("b", Bytes::from_static(b"{\n\"x\":1}")).unwrap_err();
         assert!(err.to_string().contains("document [b]"), "{err}");
         let doc = Document::serialize("c", &json!({"y": [1, 2]})).unwrap();
-        assert_eq!(encoded(&Operation::Index { id: "c".into(), doc }), "{\"index\":{\"_id\":\"c\"}}\n{\"y\":[1,2]}\n");
+        assert_eq!(
+            encoded(&Operation::Index { id: "c".into(), doc }),
+            "{\"index\":{\"_id\":\"c\"}}\n{\"y\":[1,2]}\n"
+        );
     }
 
     #[test]

@@ -13,13 +13,16 @@ use super::options::{user_agent, ElasticOptions};
 /// Builds the client: single node, credentials (API key wins), TLS, headers, timeout.
 pub fn connect(options: &ElasticOptions) -> Result<Elasticsearch, ElasticError> {
     let invalid = |key: &str, reason: String| ElasticError::InvalidOption { key: key.to_string(), reason };
-    let url = Url::parse(&options.host).map_err(|e| invalid("host", format!("{:?} is not a URL: {e}", options.host)))?;
+    let url = Url::parse(&options.host)
+        .map_err(|e| invalid("host", format!("{:?} is not a URL: {e}", options.host)))?;
     let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url))
         .timeout(options.request_timeout)
         .disable_proxy();
     builder = match (&options.api_key, &options.username, &options.password) {
         (Some(key), _, _) => builder.auth(Credentials::EncodedApiKey(key.expose().to_string())),
-        (None, Some(user), Some(password)) => builder.auth(Credentials::Basic(user.clone(), password.expose().to_string())),
+        (None, Some(user), Some(password)) => {
+            builder.auth(Credentials::Basic(user.clone(), password.expose().to_string()))
+        }
         _ => builder,
     };
     if options.ssl {
@@ -29,16 +32,15 @@ pub fn connect(options: &ElasticOptions) -> Result<Elasticsearch, ElasticError> 
         } else if let Some(path) = &options.ca_certs {
             let pem = std::fs::read(path)
                 .map_err(|e| invalid("ca_certs", format!("cannot read {}: {e}", path.display())))?;
-            let cert = Certificate::from_pem(&pem)
-                .map_err(|e| invalid("ca_certs", format!("{} is not a PEM certificate: {e}", path.display())))?;
+            let cert = Certificate::from_pem(&pem).map_err(|e| {
+                invalid("ca_certs", format!("{} is not a PEM certificate: {e}", path.display()))
+            })?;
             builder = builder.cert_validation(CertificateValidation::Full(cert));
         }
     }
     let mut headers = HeaderMap::new();
-    headers.insert(
-        HeaderName::from_static("x-elastic-product-origin"),
-        HeaderValue::from_static("connectors"),
-    );
+    headers
+        .insert(HeaderName::from_static("x-elastic-product-origin"), HeaderValue::from_static("connectors"));
     for (name, value) in &options.headers {
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|e| invalid("headers", format!("{name:?} is not a header name: {e}")))?;
@@ -49,7 +51,8 @@ pub fn connect(options: &ElasticOptions) -> Result<Elasticsearch, ElasticError> 
         .headers(headers)
         .header(
             elasticsearch::http::headers::USER_AGENT,
-            HeaderValue::from_str(&user_agent()).unwrap_or_else(|_| HeaderValue::from_static("confluence-connector")),
+            HeaderValue::from_str(&user_agent())
+                .unwrap_or_else(|_| HeaderValue::from_static("confluence-connector")),
         )
         .build()
         .map_err(|e| ElasticError::Transport {

@@ -4,8 +4,6 @@
 //! where there is one, the likely fix. Credentials never appear: URLs are printed without
 //! user info and secrets are only ever held in [`Secret`](crate::config::Secret).
 
-use std::time::Duration;
-
 /// An Elasticsearch operation that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ElasticError {
@@ -113,15 +111,6 @@ impl ElasticError {
     }
 }
 
-/// A duration in words for log lines and messages (`1.5s`, `250ms`).
-pub(crate) fn human_duration(d: Duration) -> String {
-    if d.as_millis() < 1000 {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,14 +125,13 @@ mod tests {
             reason: "unable to authenticate".into(),
         };
         let text = e.to_string();
-        assert!(text.starts_with("POST http://es:9200/search-x/_bulk answered 401 security_exception: unable to authenticate"), "{text}");
+        assert!(
+            text.starts_with(
+                "POST http://es:9200/search-x/_bulk answered 401 security_exception: unable to authenticate"
+            ),
+            "{text}"
+        );
         assert!(text.contains("elasticsearch.api_key"), "{text}");
         assert_eq!(e.status(), Some(401));
-    }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
-        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
     }
 }

@@ -56,9 +56,9 @@ impl ExistingDocs {
 
     /// Documents not taken: `(id, space_key)`.
     pub fn remaining(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
-        self.docs.iter().map(|(id, (_, space))| {
-            (id.as_ref(), self.spaces.get(*space as usize).map(AsRef::as_ref))
-        })
+        self.docs
+            .iter()
+            .map(|(id, (_, space))| (id.as_ref(), self.spaces.get(*space as usize).map(AsRef::as_ref)))
     }
 
     /// How many are left.
@@ -75,14 +75,23 @@ impl ExistingDocs {
 /// Reads every document of `index` (none when the index does not exist).
 pub async fn load_existing(es: &Elasticsearch, index: &str) -> Result<ExistingDocs, ElasticError> {
     let mut existing = ExistingDocs::default();
-    let open = send_json(es, Method::Post, &format!("/{index}/_pit?keep_alive={KEEP_ALIVE}"), None, HeaderMap::new()).await?;
+    let open = send_json(
+        es,
+        Method::Post,
+        &format!("/{index}/_pit?keep_alive={KEEP_ALIVE}"),
+        None,
+        HeaderMap::new(),
+    )
+    .await?;
     let mut pit = match open {
         Answer::NotFound => return Ok(existing),
-        Answer::Ok(body) => body["id"].as_str().map(str::to_string).ok_or_else(|| ElasticError::Response {
-            method: "POST".into(),
-            url: format!("/{index}/_pit"),
-            reason: "no point-in-time id in the answer".into(),
-        })?,
+        Answer::Ok(body) => {
+            body["id"].as_str().map(str::to_string).ok_or_else(|| ElasticError::Response {
+                method: "POST".into(),
+                url: format!("/{index}/_pit"),
+                reason: "no point-in-time id in the answer".into(),
+            })?
+        }
     };
     let mut search_after: Option<Value> = None;
     let result = loop {

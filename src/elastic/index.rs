@@ -55,14 +55,21 @@ pub fn content_mappings() -> Value {
 }
 
 /// Makes sure `index` can be written to.
-pub async fn ensure_content_index(es: &Elasticsearch, index: &str, mode: IndexMode) -> Result<(), ElasticError> {
+pub async fn ensure_content_index(
+    es: &Elasticsearch,
+    index: &str,
+    mode: IndexMode,
+) -> Result<(), ElasticError> {
     let path = format!("/{index}");
     let exists = send_json(es, Method::Head, &path, None, HeaderMap::new()).await?;
     match (exists, mode) {
         (Answer::Ok(_), _) => Ok(()),
         (Answer::NotFound, IndexMode::UseExisting) => {
             // A template may create it on the first write: nothing to do, as asked.
-            tracing::info!(index, "index does not exist yet; it will be created by its template on first write");
+            tracing::info!(
+                index,
+                "index does not exist yet; it will be created by its template on first write"
+            );
             Ok(())
         }
         (Answer::NotFound, IndexMode::CreateIfMissing) => {
@@ -73,7 +80,11 @@ pub async fn ensure_content_index(es: &Elasticsearch, index: &str, mode: IndexMo
                     Ok(())
                 }
                 // Created meanwhile by another process: fine.
-                Err(ElasticError::Status { error_type: Some(t), .. }) if t == "resource_already_exists_exception" => Ok(()),
+                Err(ElasticError::Status { error_type: Some(t), .. })
+                    if t == "resource_already_exists_exception" =>
+                {
+                    Ok(())
+                }
                 Err(e) => Err(e),
             }
         }

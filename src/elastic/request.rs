@@ -48,19 +48,24 @@ pub async fn send_json(
     if bytes.is_some() {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
-    let response = es
-        .send::<Vec<u8>, ()>(method, path, headers, None, bytes, None)
-        .await
-        .map_err(|e| ElasticError::Transport { method: name.into(), url: url.clone(), attempts: 1, reason: e.to_string() })?;
+    let response = es.send::<Vec<u8>, ()>(method, path, headers, None, bytes, None).await.map_err(|e| {
+        ElasticError::Transport { method: name.into(), url: url.clone(), attempts: 1, reason: e.to_string() }
+    })?;
     let status = response.status_code().as_u16();
-    let text = response
-        .text()
-        .await
-        .map_err(|e| ElasticError::Transport { method: name.into(), url: url.clone(), attempts: 1, reason: e.to_string() })?;
+    let text = response.text().await.map_err(|e| ElasticError::Transport {
+        method: name.into(),
+        url: url.clone(),
+        attempts: 1,
+        reason: e.to_string(),
+    })?;
     if status == 404 {
         return Ok(Answer::NotFound);
     }
-    let value: Value = if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let value: Value = if text.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     if (200..300).contains(&status) {
         return Ok(Answer::Ok(value));
     }

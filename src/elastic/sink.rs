@@ -275,13 +275,20 @@ async fn send_batch(target: &Target, batch: Batch) -> SinkReport {
                 tokio::time::sleep(target.policy.delay(retry)).await;
                 continue;
             }
-            fail_all(&mut report, &ops, status, "request_failed", &format!("_bulk failed after {} attempts: {}", retry + 1, short(&text)));
+            fail_all(
+                &mut report,
+                &ops,
+                status,
+                "request_failed",
+                &format!("_bulk failed after {} attempts: {}", retry + 1, short(&text)),
+            );
             return report;
         }
         if !(200..300).contains(&status) {
             let error: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
             let error_type = error["error"]["type"].as_str().unwrap_or("request_rejected").to_string();
-            let reason = error["error"]["reason"].as_str().map(str::to_string).unwrap_or_else(|| short(&text));
+            let reason =
+                error["error"]["reason"].as_str().map(str::to_string).unwrap_or_else(|| short(&text));
             fail_all(&mut report, &ops, status, &error_type, &reason);
             return report;
         }
@@ -295,7 +302,12 @@ async fn send_batch(target: &Target, batch: Batch) -> SinkReport {
         let mut again = Vec::new();
         for (i, op) in ops.into_iter().enumerate() {
             let Some(item) = response.items.get(i).and_then(|m| m.values().next()) else {
-                report.failed.push(failure(&op, 0, "missing_item", "no result for this item in the _bulk answer"));
+                report.failed.push(failure(
+                    &op,
+                    0,
+                    "missing_item",
+                    "no result for this item in the _bulk answer",
+                ));
                 continue;
             };
             match item_verdict(op.kind(), item.status) {
@@ -335,7 +347,13 @@ async fn send_batch(target: &Target, batch: Batch) -> SinkReport {
 }
 
 fn failure(op: &Operation, status: u16, error_type: &str, reason: &str) -> ItemFailure {
-    ItemFailure { id: op.id().to_string(), op: op.kind(), status, error_type: error_type.into(), reason: reason.into() }
+    ItemFailure {
+        id: op.id().to_string(),
+        op: op.kind(),
+        status,
+        error_type: error_type.into(),
+        reason: reason.into(),
+    }
 }
 
 fn fail_all(report: &mut SinkReport, ops: &[Operation], status: u16, error_type: &str, reason: &str) {
@@ -371,7 +389,8 @@ mod tests {
     #[test]
     fn item_failures_read_well() {
         let op = Operation::Index { id: "42".into(), doc: Document::Json(json!({})) };
-        let f = failure(&op, 400, "document_parsing_exception", "failed to parse field [size] of type [long]");
+        let f =
+            failure(&op, 400, "document_parsing_exception", "failed to parse field [size] of type [long]");
         assert_eq!(
             f.to_string(),
             "index 42 (400): document_parsing_exception: failed to parse field [size] of type [long]"

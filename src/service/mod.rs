@@ -29,7 +29,12 @@ pub enum Stopped {
 
 /// Runs the timetable until shutdown. `sync` runs one sync of a kind and says whether it
 /// completed (a failed sync is logged; the service goes on).
-pub async fn run<F, Fut>(mut timetable: Timetable, mut shutdown: Shutdown, grace: Duration, sync: F) -> Stopped
+pub async fn run<F, Fut>(
+    mut timetable: Timetable,
+    mut shutdown: Shutdown,
+    grace: Duration,
+    sync: F,
+) -> Stopped
 where
     F: Fn(SyncKind) -> Fut,
     Fut: Future<Output = Result<String, String>>,
@@ -85,7 +90,11 @@ mod tests {
     #[tokio::test]
     async fn runs_due_syncs_and_stops_on_shutdown() {
         let mut timetable = Timetable::new();
-        timetable.add(SyncKind::Full, Schedule::parse("1s").unwrap(), Utc::now() - chrono::Duration::seconds(5));
+        timetable.add(
+            SyncKind::Full,
+            Schedule::parse("1s").unwrap(),
+            Utc::now() - chrono::Duration::seconds(5),
+        );
         let (tx, shutdown) = Shutdown::manual();
         let runs = Arc::new(AtomicU32::new(0));
         let counter = runs.clone();
@@ -106,7 +115,11 @@ mod tests {
     #[tokio::test]
     async fn a_sync_in_flight_gets_the_grace_period_then_is_left() {
         let mut timetable = Timetable::new();
-        timetable.add(SyncKind::Full, Schedule::parse("1s").unwrap(), Utc::now() - chrono::Duration::seconds(5));
+        timetable.add(
+            SyncKind::Full,
+            Schedule::parse("1s").unwrap(),
+            Utc::now() - chrono::Duration::seconds(5),
+        );
         let (tx, shutdown) = Shutdown::manual();
         let stopped = run(timetable, shutdown, Duration::from_millis(50), move |_kind| {
             let tx = tx.clone();
@@ -123,7 +136,8 @@ mod tests {
     #[tokio::test]
     async fn nothing_scheduled_returns_at_once() {
         let (_tx, shutdown) = Shutdown::manual();
-        let stopped = run(Timetable::new(), shutdown, Duration::from_secs(1), |_| async { Ok(String::new()) }).await;
+        let stopped =
+            run(Timetable::new(), shutdown, Duration::from_secs(1), |_| async { Ok(String::new()) }).await;
         assert_eq!(stopped, Stopped::NothingScheduled);
     }
 }

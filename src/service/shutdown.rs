@@ -18,7 +18,9 @@ impl Shutdown {
         let (tx, rx) = watch::channel(false);
         tokio::spawn(async move {
             wait_for_signal().await;
-            tracing::warn!("shutdown requested: finishing the sync in flight (a second signal exits at once)");
+            tracing::warn!(
+                "shutdown requested: finishing the sync in flight (a second signal exits at once)"
+            );
             let _ = tx.send(true);
             wait_for_signal().await;
             tracing::error!("second signal: exiting now");

@@ -53,10 +53,7 @@ impl Timetable {
     /// The earliest run: which kind, and when. Ties go to the kind added first (full
     /// before incremental), so a full sync is never starved.
     pub fn next(&self) -> Option<(SyncKind, DateTime<Utc>)> {
-        self.entries
-            .iter()
-            .filter_map(|e| e.next.map(|t| (e.kind, t)))
-            .min_by_key(|(_, t)| *t)
+        self.entries.iter().filter_map(|e| e.next.map(|t| (e.kind, t))).min_by_key(|(_, t)| *t)
     }
 
     /// A run of `kind` finished at `finished`: its next run is the schedule's first time

@@ -60,7 +60,11 @@ pub fn iso(t: DateTime<Utc>) -> String {
 }
 
 /// Crawls everything in scope, sending events until done or until the receiver is gone.
-pub async fn crawl(client: Arc<ConfluenceClient>, settings: Arc<CrawlSettings>, tx: mpsc::Sender<CrawlEvent>) {
+pub async fn crawl(
+    client: Arc<ConfluenceClient>,
+    settings: Arc<CrawlSettings>,
+    tx: mpsc::Sender<CrawlEvent>,
+) {
     let keys: Vec<String> = settings.spaces.iter().filter(|k| k.as_str() != "*").cloned().collect();
     let spaces: Vec<Space> = match client.spaces(&keys).try_collect().await {
         Ok(spaces) => spaces,
@@ -88,7 +92,11 @@ pub async fn crawl(client: Arc<ConfluenceClient>, settings: Arc<CrawlSettings>, 
 }
 
 /// Sends a document; `Err` only when the sync stopped listening.
-async fn emit(tx: &mpsc::Sender<CrawlEvent>, doc: Document, download: Option<AttachmentRef>) -> Result<(), Stop> {
+async fn emit(
+    tx: &mpsc::Sender<CrawlEvent>,
+    doc: Document,
+    download: Option<AttachmentRef>,
+) -> Result<(), Stop> {
     tx.send(CrawlEvent::Document(Box::new(doc), download)).await.map_err(|_| Stop)
 }
 
@@ -167,7 +175,11 @@ async fn crawl_content(
     let labels = match (&content.labels, settings.index_labels) {
         (Some(labels), true) => Some(labels.clone()),
         (None, true) => Some(
-            client.labels(&content.id, content.content_type).map_ok(|l| l.name).try_collect::<Vec<_>>().await?,
+            client
+                .labels(&content.id, content.content_type)
+                .map_ok(|l| l.name)
+                .try_collect::<Vec<_>>()
+                .await?,
         ),
         (_, false) => None,
     };

@@ -44,6 +44,10 @@ pub struct ContentSync {
     pub queue_size: usize,
 }
 
+/// A finished download task: the document with its content, or the document and why the
+/// download failed.
+type DownloadDone = Result<Result<(Document, ContentOutcome), (Document, String)>, tokio::task::JoinError>;
+
 /// What a document becomes on its way to the sink.
 enum Verdict {
     Unchanged,
@@ -137,12 +141,7 @@ impl ContentSync {
         }
     }
 
-    async fn downloaded(
-        &self,
-        done: Result<Result<(Document, ContentOutcome), (Document, String)>, tokio::task::JoinError>,
-        sink: &Sink,
-        report: &mut SyncReport,
-    ) {
+    async fn downloaded(&self, done: DownloadDone, sink: &Sink, report: &mut SyncReport) {
         match done {
             Ok(Ok((doc, outcome))) => {
                 match outcome {
@@ -157,7 +156,9 @@ impl ContentSync {
             }
             Ok(Err((doc, reason))) => {
                 // Not indexed: the next sync sees it as new or changed and tries again.
-                report.failed.push(format!("{} (attachment {:?}): download failed: {reason}", doc.id, doc.title));
+                report
+                    .failed
+                    .push(format!("{} (attachment {:?}): download failed: {reason}", doc.id, doc.title));
             }
             Err(e) => report.failed.push(format!("a download task ended abnormally: {e}")),
         }

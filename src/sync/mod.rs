@@ -13,4 +13,3 @@ pub mod report;
 pub mod scope;
 pub mod source;
 pub mod target;
-

@@ -44,7 +44,9 @@ impl Scope {
 
     /// True when nothing failed.
     pub fn is_complete(&self) -> bool {
-        self.space_list_complete && !self.any_failure && self.in_scope.iter().all(|k| self.completed.contains(k))
+        self.space_list_complete
+            && !self.any_failure
+            && self.in_scope.iter().all(|k| self.completed.contains(k))
     }
 
     /// Whether an indexed document the crawl did not see may be deleted.

@@ -13,9 +13,10 @@ pub fn client_options(source: &ConfluenceConfig) -> ClientOptions {
     let (flavour, auth) = match source.data_source {
         DataSource::ConfluenceCloud => {
             let auth = match source.cloud_auth_method {
-                CloudAuthMethod::ApiToken => {
-                    Auth::CloudApiToken { email: text(&source.account_email), token: secret(&source.api_token) }
-                }
+                CloudAuthMethod::ApiToken => Auth::CloudApiToken {
+                    email: text(&source.account_email),
+                    token: secret(&source.api_token),
+                },
                 CloudAuthMethod::ScopedApiToken => Auth::CloudGateway {
                     cloud_id: source.cloud_id.clone(),
                     credential: GatewayCredential::ApiToken {
@@ -30,9 +31,10 @@ pub fn client_options(source: &ConfluenceConfig) -> ClientOptions {
             };
             (Flavour::Cloud, auth)
         }
-        DataSource::ConfluenceServer => {
-            (Flavour::Server, Auth::Basic { username: text(&source.username), password: secret(&source.password) })
-        }
+        DataSource::ConfluenceServer => (
+            Flavour::Server,
+            Auth::Basic { username: text(&source.username), password: secret(&source.password) },
+        ),
         DataSource::ConfluenceDataCenter => {
             let auth = match source.data_center_auth_method {
                 DataCenterAuthMethod::Basic => Auth::Basic {

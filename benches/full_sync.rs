@@ -1,0 +1,132 @@
+//! `make bench`: full syncs of simulated sites with 50 ms of latency per Confluence request,
+//! run with the release binary exactly as a user runs it.
+//!
+//! For each site: the median of several runs of wall time, documents per second, requests
+//! made, CPU seconds and peak RSS of the connector process, and the latency lower bound —
+//! requests × latency ÷ the requests allowed in flight (`max_concurrent_requests`) — with the
+//! ratio of wall time to it. Printed as a table and written to `target/bench/full_sync.json`.
+//!
+//! `cargo bench --bench full_sync -- [medium|large|pages=N]… [runs=N] [latency-ms=N]`
+
+#[path = "../examples/common/mod.rs"]
+mod common;
+
+use std::time::Duration;
+
+use common::World;
+use serde_json::json;
+use sim::confluence::{Flavour, SimConfig, Size};
+
+const MAX_CONCURRENT_REQUESTS: u64 = 10;
+
+struct Case {
+    name: String,
+    size: Size,
+    pages: Option<u64>,
+}
+
+#[derive(Default)]
+struct Run {
+    wall: f64,
+    cpu: f64,
+    rss_mib: f64,
+    requests: u64,
+    documents: u64,
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // `cargo bench` passes --bench; under `cargo test` this is a quick smoke run of one
+    // small sync without latency, which checks that the benchmark still works.
+    let benching = std::env::args().any(|a| a == "--bench");
+    let mut cases = Vec::new();
+    let mut runs = if benching { 3usize } else { 1 };
+    let mut latency_ms = if benching { 50u64 } else { 0 };
+    for arg in std::env::args().skip(1).filter(|a| !a.starts_with("--")) {
+        if let Some(n) = arg.strip_prefix("runs=") {
+            runs = n.parse()?;
+        } else if let Some(n) = arg.strip_prefix("latency-ms=") {
+            latency_ms = n.parse()?;
+        } else if let Some(n) = arg.strip_prefix("pages=") {
+            cases.push(Case { name: format!("{n} pages"), size: Size::Small, pages: Some(n.parse()?) });
+        } else if let Some(size) = Size::parse(&arg) {
+            cases.push(Case { name: arg.clone(), size, pages: None });
+        }
+    }
+    if cases.is_empty() {
+        let (name, size) = if benching { ("medium", Size::Medium) } else { ("small", Size::Small) };
+        cases.push(Case { name: name.into(), size, pages: None });
+    }
+
+    let mut rows = Vec::new();
+    println!(
+        "{:<14} {:>8} {:>9} {:>9} {:>11} {:>7} {:>9} {:>8} {:>10} {:>9}",
+        "site", "docs", "requests", "wall s", "bound s", "ratio", "docs/s", "cpu s", "cpu ms/doc", "rss MiB"
+    );
+    for case in &cases {
+        let mut results = Vec::new();
+        for _ in 0..runs {
+            results.push(run_once(case, latency_ms).await?);
+        }
+        let wall = median(results.iter().map(|r| r.wall).collect());
+        let cpu = median(results.iter().map(|r| r.cpu).collect());
+        let rss = median(results.iter().map(|r| r.rss_mib).collect());
+        let requests = median(results.iter().map(|r| r.requests as f64).collect());
+        let documents = results.first().map(|r| r.documents).unwrap_or(0) as f64;
+        let bound =
+            (requests * latency_ms as f64 / 1000.0 / MAX_CONCURRENT_REQUESTS as f64).max(f64::MIN_POSITIVE);
+        println!(
+            "{:<14} {:>8} {:>9} {:>9.1} {:>11.1} {:>7.2} {:>9.0} {:>8.2} {:>10.3} {:>9.1}",
+            case.name,
+            documents,
+            requests,
+            wall,
+            bound,
+            wall / bound,
+            documents / wall,
+            cpu,
+            cpu * 1000.0 / documents.max(1.0),
+            rss
+        );
+        rows.push(json!({
+            "site": case.name, "runs": runs, "latency_ms": latency_ms, "documents": documents,
+            "requests": requests, "wall_s_median": wall, "lower_bound_s": bound, "ratio": wall / bound,
+            "docs_per_s": documents / wall, "cpu_s_median": cpu, "cpu_ms_per_doc": cpu * 1000.0 / documents.max(1.0),
+            "peak_rss_mib_median": rss,
+            "wall_s_runs": results.iter().map(|r| r.wall).collect::<Vec<_>>(),
+        }));
+    }
+    if benching {
+        std::fs::create_dir_all("target/bench")?;
+        std::fs::write("target/bench/full_sync.json", serde_json::to_string_pretty(&rows)?)?;
+        println!("written: target/bench/full_sync.json");
+    }
+    Ok(())
+}
+
+async fn run_once(case: &Case, latency_ms: u64) -> anyhow::Result<Run> {
+    let mut config = SimConfig::new(Flavour::Server, case.size);
+    config.pages = case.pages;
+    config.latency = Duration::from_millis(latency_ms);
+    let world = World::start(config).await?;
+    let yaml =
+        world.config_yaml("search-bench", &[&format!("max_concurrent_requests: {MAX_CONCURRENT_REQUESTS}")]);
+    let path = world.write_config("config.yml", &yaml)?;
+    world.confluence.requests().reset();
+    let run = world.sync(&path, "full").await?;
+    anyhow::ensure!(run.success, "the sync failed:\n{}", run.stderr);
+    world.refresh("search-bench").await?;
+    let documents = world.count("search-bench", json!({"match_all": {}})).await?;
+    Ok(Run {
+        wall: run.elapsed.as_secs_f64(),
+        cpu: run.cpu_seconds.unwrap_or(0.0),
+        rss_mib: run.max_rss_kib.unwrap_or(0) as f64 / 1024.0,
+        requests: world.confluence.requests().total(),
+        documents,
+    })
+}
