@@ -168,3 +168,18 @@ async fn a_removed_space_is_deleted_with_everything_in_it() {
     assert_eq!(report.deleted, in_space, "{report}");
     assert_eq!(world.count(json!({"term": {"space_key": key}})).await, 0);
 }
+
+#[tokio::test]
+async fn documents_a_basic_rule_now_excludes_are_filtered_and_removed() {
+    let world = World::start(Flavour::Server, "basic-rules").await;
+    assert!(run_sync(&world.config(""), SyncKind::Full).await.unwrap().completed());
+    let attachments = world.confluence.catalog().indexed(ContentKind::Attachment).count() as u64;
+    assert!(attachments > 0);
+    let rules = "  sync_rules:\n    basic:\n      - {id: no-files, policy: exclude, field: type, rule: equals, value: attachment, order: 1}\n";
+    let report = run_sync(&world.config(rules), SyncKind::Full).await.unwrap();
+    assert!(report.completed(), "{report}");
+    assert_eq!(report.filtered, attachments, "{report}");
+    assert_eq!(report.deleted, attachments, "{report}");
+    assert_eq!(world.count(json!({"term": {"type": "attachment"}})).await, 0);
+    assert_eq!(report.downloaded, 0, "filtered attachments are not downloaded: {report}");
+}

@@ -8,6 +8,7 @@ use chrono::Utc;
 use crate::config::{Config, ConfluenceConfig};
 use crate::confluence::ConfluenceClient;
 use crate::elastic;
+use crate::rules::BasicRules;
 use crate::service::SyncKind;
 use crate::sync::attachment::ContentPolicy;
 use crate::sync::crawl::CrawlSettings;
@@ -77,13 +78,10 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
                 .into(),
         ));
     }
-    if !source.sync_rules.basic.is_empty() {
-        return Err(CliError::Unsupported(
-            "basic sync rules are validated but not yet applied by this version; remove \
-             confluence.sync_rules.basic"
-                .into(),
-        ));
-    }
+    // Checked when the config was loaded; compiled again here for the sync.
+    let rules = BasicRules::compile(&source.sync_rules.basic).map_err(|errors| {
+        CliError::Sync(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+    })?;
 
     let es_options = elastic_options(config, Some(&source.pipeline));
     let es = elastic::client::connect(&es_options).map_err(|e| CliError::Sync(e.to_string()))?;
@@ -123,6 +121,7 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
             reduce_whitespace: source.pipeline.reduce_whitespace,
             run_ml_inference: source.pipeline.run_ml_inference,
         },
+        rules: Arc::new(rules),
         queue_size: config.elasticsearch.bulk.queue_max_size,
     };
     let sink = elastic::sink::Sink::start(es.clone(), index, &es_options);

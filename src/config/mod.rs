@@ -204,6 +204,11 @@ fn cross_checks(config: &Config) -> Vec<Problem> {
     if source.spaces.len() > 1 && source.spaces.iter().any(|s| s == "*") {
         problems.push(Problem::new("confluence.spaces", "* means every space; list keys or *, not both"));
     }
+    if let Err(errors) = crate::rules::BasicRules::compile(&source.sync_rules.basic) {
+        for e in errors {
+            problems.push(Problem::new("confluence.sync_rules.basic", e.to_string()));
+        }
+    }
     if source.index_name.trim().is_empty() {
         problems.push(Problem::new("confluence.index_name", "must not be empty"));
     }

@@ -75,6 +75,14 @@ impl ExistingDocs {
 /// Reads every document of `index` (none when the index does not exist).
 pub async fn load_existing(es: &Elasticsearch, index: &str) -> Result<ExistingDocs, ElasticError> {
     let mut existing = ExistingDocs::default();
+    // Search is near-real-time: without a refresh, documents written in the last second (by
+    // a sync that just ended) are invisible, and would be re-created instead of skipped, or
+    // never deleted.
+    if let Answer::NotFound =
+        send_json(es, Method::Post, &format!("/{index}/_refresh"), None, HeaderMap::new()).await?
+    {
+        return Ok(existing);
+    }
     let open = send_json(
         es,
         Method::Post,

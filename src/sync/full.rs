@@ -21,6 +21,7 @@ use crate::confluence::ConfluenceClient;
 use crate::elastic::bulk::{elasticsearch_id, Document as Source, Operation};
 use crate::elastic::existing::ExistingDocs;
 use crate::elastic::sink::Sink;
+use crate::rules::BasicRules;
 
 use super::attachment::{self, ContentOutcome, ContentPolicy};
 use super::crawl::{self, CrawlEvent, CrawlSettings};
@@ -40,6 +41,8 @@ pub struct ContentSync {
     pub concurrent_downloads: usize,
     /// Flags for the ingest pipeline.
     pub flags: PipelineFlags,
+    /// Basic sync rules (empty when none).
+    pub rules: Arc<BasicRules>,
     /// Capacity of the crawl → sync channel.
     pub queue_size: usize,
 }
@@ -51,6 +54,7 @@ type DownloadDone = Result<Result<(Document, ContentOutcome), (Document, String)
 /// What a document becomes on its way to the sink.
 enum Verdict {
     Unchanged,
+    Filtered,
     Write { created: bool },
 }
 
@@ -81,6 +85,7 @@ impl ContentSync {
                     report.seen += 1;
                     match self.verdict(&doc, &mut existing) {
                         Verdict::Unchanged => report.unchanged += 1,
+                        Verdict::Filtered => report.filtered += 1,
                         Verdict::Write { created } => {
                             if created {
                                 report.created += 1;
@@ -134,6 +139,16 @@ impl ContentSync {
     }
 
     fn verdict(&self, doc: &Document, existing: &mut ExistingDocs) -> Verdict {
+        if !self.rules.is_empty() {
+            if let Ok(serde_json::Value::Object(map)) =
+                serde_json::to_value(Indexed { doc, flags: self.flags })
+            {
+                if !self.rules.should_index(&map) {
+                    // Left in `existing`: if it was indexed before, it is deleted at the end.
+                    return Verdict::Filtered;
+                }
+            }
+        }
         match existing.take(&elasticsearch_id(&doc.id)) {
             Some(ts) if Some(ts) == timestamp_millis(&doc.timestamp) => Verdict::Unchanged,
             Some(_) => Verdict::Write { created: false },
