@@ -80,14 +80,20 @@ async fn main() -> anyhow::Result<()> {
         let documents = results.first().map(|r| r.documents).unwrap_or(0) as f64;
         let bound =
             (requests * latency_ms as f64 / 1000.0 / MAX_CONCURRENT_REQUESTS as f64).max(f64::MIN_POSITIVE);
+        // Without latency there is no lower bound to compare with.
+        let (bound_text, ratio_text) = if latency_ms == 0 {
+            ("-".to_string(), "-".to_string())
+        } else {
+            (format!("{bound:.1}"), format!("{:.2}", wall / bound))
+        };
         println!(
-            "{:<14} {:>8} {:>9} {:>9.1} {:>11.1} {:>7.2} {:>9.0} {:>8.2} {:>10.3} {:>9.1}",
+            "{:<14} {:>8} {:>9} {:>9.1} {:>11} {:>7} {:>9.0} {:>8.2} {:>10.3} {:>9.1}",
             case.name,
             documents,
             requests,
             wall,
-            bound,
-            wall / bound,
+            bound_text,
+            ratio_text,
             documents / wall,
             cpu,
             cpu * 1000.0 / documents.max(1.0),

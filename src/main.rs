@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use confluence_connector::cli;
-use confluence_connector::config::{self, ConfigError};
+use confluence_connector::config;
 use confluence_connector::logging::{self, LogFormat};
 
 const EXAMPLES: &str = "\
@@ -83,8 +83,7 @@ fn main() -> ExitCode {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("error: {}: {e}", cli.config.display());
-            // Every configuration problem is a usage error: exit code 2.
-            let _: &ConfigError = &e;
+            // Every configuration problem (unreadable, not YAML, invalid) is exit code 2.
             return ExitCode::from(2);
         }
     };

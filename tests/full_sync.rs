@@ -10,81 +10,52 @@ use confluence_connector::service::SyncKind;
 use serde_json::{json, Value};
 use sim::confluence::model::parse_api_id;
 use sim::confluence::{ConfluenceSim, ContentKind, FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger};
-use sim::elastic::EsTarget;
 
+#[path = "../examples/common/mod.rs"]
+mod common;
+use common::World as World0;
+
+/// The shared test world (also behind `make demo` and `make ftest`), with a unique index.
 struct World {
-    confluence: ConfluenceSim,
-    es: EsTarget,
+    inner: World0,
     index: String,
-    http: reqwest::Client,
 }
 
 impl World {
     async fn start(flavour: Flavour, index: &str) -> World {
-        let confluence = ConfluenceSim::start(SimConfig::new(flavour, Size::Small)).await.unwrap();
-        let es = EsTarget::from_env_or_sim().await.unwrap();
+        let inner = World0::start(SimConfig::new(flavour, Size::Small)).await.unwrap();
         // Unique per run, so tests can share a real cluster.
-        let index = format!("{index}-{}", std::process::id());
-        World { confluence, es, index, http: reqwest::Client::new() }
+        World { inner, index: format!("{index}-{}", std::process::id()) }
     }
 
-    fn config(&self, extra: &str) -> Config {
-        let c = self.confluence.credentials();
-        let source = match self.confluence.config().flavour {
-            Flavour::Cloud => format!("  data_source: confluence_cloud\n  account_email: {}\n  api_token: {}\n", c.email, c.api_token),
-            Flavour::Server => format!("  data_source: confluence_server\n  username: {}\n  password: {}\n", c.username, c.password),
-            Flavour::DataCenter => format!(
-                "  data_source: confluence_data_center\n  data_center_auth_method: personal_access_token\n  data_center_personal_access_token: {}\n",
-                c.pat
-            ),
-        };
-        let mut es = format!("elasticsearch:\n  host: {}\n", self.es.url);
-        if let Some(k) = &self.es.api_key {
-            es.push_str(&format!("  api_key: {k}\n"));
-        }
-        if let (Some(u), Some(p)) = (&self.es.username, &self.es.password) {
-            es.push_str(&format!("  username: {u}\n  password: {p}\n"));
-        }
-        let text = format!(
-            "{es}confluence:\n{source}  confluence_url: {}\n  spaces: '*'\n  index_name: {}\n  retry_count: 1\n{extra}",
-            self.confluence.url(),
-            self.index
-        );
+    fn config(&self, extra: &[&str]) -> Config {
+        let mut lines = vec!["retry_count: 1"];
+        lines.extend_from_slice(extra);
+        let text = self.inner.config_yaml(&self.index, &lines);
         config::load_str(&text, &HashMap::new()).unwrap().config
     }
 
-    async fn es(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self.http.request(method, format!("{}{}", self.es.url.trim_end_matches('/'), path));
-        if let Some(auth) = self.es.authorization() {
-            req = req.header("Authorization", auth);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        req.send().await.unwrap().json().await.unwrap_or(Value::Null)
+    fn confluence(&self) -> &ConfluenceSim {
+        &self.inner.confluence
     }
 
     async fn count(&self, query: Value) -> u64 {
-        self.es(reqwest::Method::POST, &format!("/{}/_refresh", self.index), None).await;
-        let r = self
-            .es(reqwest::Method::POST, &format!("/{}/_count", self.index), Some(json!({"query": query})))
-            .await;
-        r["count"].as_u64().unwrap_or_else(|| panic!("{r}"))
+        self.inner.refresh(&self.index).await.unwrap();
+        self.inner.count(&self.index, query).await.unwrap()
     }
 
     async fn exists(&self, id: &str) -> bool {
-        let r = self.es(reqwest::Method::GET, &format!("/{}/_doc/{id}", self.index), None).await;
-        r["found"].as_bool().unwrap_or(false)
+        self.inner.get(&self.index, id).await.unwrap().is_some()
     }
 }
 
 async fn every_document_is_indexed(flavour: Flavour) {
     let world = World::start(flavour, "full-sync").await;
-    let config = world.config("");
+    let config = world.config(&[]);
     let report = run_sync(&config, SyncKind::Full).await.unwrap();
     assert!(report.completed(), "{report}");
     assert!(report.failed.is_empty(), "{:?}", report.failed);
-    let catalog = world.confluence.catalog();
+    let catalog = world.confluence().catalog();
     assert_eq!(world.count(json!({"match_all": {}})).await, catalog.documents() as u64, "{report}");
     for (kind, doc_type) in [
         (ContentKind::Page, "page"),
@@ -123,14 +94,14 @@ async fn cloud_every_document_is_indexed() {
 #[tokio::test]
 async fn a_listing_that_fails_deletes_nothing_and_the_sync_is_reported_incomplete() {
     let world = World::start(Flavour::Server, "partial").await;
-    let config = world.config("");
+    let config = world.config(&[]);
     assert!(run_sync(&config, SyncKind::Full).await.unwrap().completed());
 
     // Trash a page, then make every content listing fail for good.
-    let catalog = world.confluence.catalog();
+    let catalog = world.confluence().catalog();
     let page = catalog.indexed(ContentKind::Page).next().unwrap().clone();
-    world.confluence.site().trash(parse_api_id(&page.id).unwrap()).unwrap();
-    world.confluence.faults().add(FaultRule::on(
+    world.confluence().site().trash(parse_api_id(&page.id).unwrap()).unwrap();
+    world.confluence().faults().add(FaultRule::on(
         "/rest/api/content/search",
         Trigger::Always,
         FaultKind::Status(500),
@@ -147,7 +118,7 @@ async fn a_listing_that_fails_deletes_nothing_and_the_sync_is_reported_incomplet
     assert_eq!(world.count(json!({"match_all": {}})).await, catalog.documents() as u64);
 
     // Once the listing works again, the next sync reconciles.
-    world.confluence.faults().clear();
+    world.confluence().faults().clear();
     let report = run_sync(&config, SyncKind::Full).await.unwrap();
     assert!(report.completed(), "{report}");
     assert!(!world.exists(&page.id).await);
@@ -156,13 +127,13 @@ async fn a_listing_that_fails_deletes_nothing_and_the_sync_is_reported_incomplet
 #[tokio::test]
 async fn a_removed_space_is_deleted_with_everything_in_it() {
     let world = World::start(Flavour::DataCenter, "removed-space").await;
-    let config = world.config("");
+    let config = world.config(&[]);
     assert!(run_sync(&config, SyncKind::Full).await.unwrap().completed());
-    let catalog = world.confluence.catalog();
+    let catalog = world.confluence().catalog();
     let key = catalog.spaces[0].key.clone();
     let in_space = catalog.documents_in(&[key.as_str()]) as u64;
     assert!(in_space > 1);
-    world.confluence.site().remove_space(&key).unwrap();
+    world.confluence().site().remove_space(&key).unwrap();
     let report = run_sync(&config, SyncKind::Full).await.unwrap();
     assert!(report.completed(), "{report}");
     assert_eq!(report.deleted, in_space, "{report}");
@@ -172,11 +143,15 @@ async fn a_removed_space_is_deleted_with_everything_in_it() {
 #[tokio::test]
 async fn documents_a_basic_rule_now_excludes_are_filtered_and_removed() {
     let world = World::start(Flavour::Server, "basic-rules").await;
-    assert!(run_sync(&world.config(""), SyncKind::Full).await.unwrap().completed());
-    let attachments = world.confluence.catalog().indexed(ContentKind::Attachment).count() as u64;
+    assert!(run_sync(&world.config(&[]), SyncKind::Full).await.unwrap().completed());
+    let attachments = world.confluence().catalog().indexed(ContentKind::Attachment).count() as u64;
     assert!(attachments > 0);
-    let rules = "  sync_rules:\n    basic:\n      - {id: no-files, policy: exclude, field: type, rule: equals, value: attachment, order: 1}\n";
-    let report = run_sync(&world.config(rules), SyncKind::Full).await.unwrap();
+    let rules = [
+        "sync_rules:",
+        "  basic:",
+        "    - {id: no-files, policy: exclude, field: type, rule: equals, value: attachment, order: 1}",
+    ];
+    let report = run_sync(&world.config(&rules), SyncKind::Full).await.unwrap();
     assert!(report.completed(), "{report}");
     assert_eq!(report.filtered, attachments, "{report}");
     assert_eq!(report.deleted, attachments, "{report}");

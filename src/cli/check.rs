@@ -3,11 +3,16 @@
 //! Every problem is one line naming the end that failed; the command fails if either end
 //! does, after trying both (a user fixes both in one round).
 
-use std::time::Duration;
+use elasticsearch::http::headers::HeaderMap;
+use elasticsearch::http::Method;
 
 use crate::config::Config;
 use crate::confluence::ConfluenceClient;
+use crate::elastic;
+use crate::elastic::error::ElasticError;
+use crate::elastic::request::{send_json, Answer};
 use crate::sync::source::client_options;
+use crate::sync::target::elastic_options;
 
 use super::CliError;
 
@@ -56,52 +61,18 @@ pub async fn check(config: &Config, quiet: bool) -> Result<(), CliError> {
     }
 }
 
-/// `GET /` with the configured credentials; the cluster's version number.
+/// `GET /` with the client a sync uses (credentials, TLS, headers); the cluster's version.
 async fn elasticsearch_version(config: &Config) -> Result<String, String> {
-    let es = &config.elasticsearch;
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(es.request_timeout.min(30)))
-        .danger_accept_invalid_certs(es.ssl && !es.verify_certs)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let mut request = client.get(&es.host);
-    request = match &es.api_key {
-        Some(key) if !key.is_empty() => request.header("Authorization", format!("ApiKey {}", key.expose())),
-        _ => request.basic_auth(&es.username, Some(es.password.expose())),
-    };
-    for (name, value) in &es.headers {
-        request = request.header(name, value);
+    let options = elastic_options(config, None);
+    let es = elastic::client::connect(&options).map_err(|e| e.to_string())?;
+    let host = &config.elasticsearch.host;
+    match send_json(&es, Method::Get, "/", None, HeaderMap::new()).await {
+        Ok(Answer::Ok(body)) => body["version"]["number"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("{host} did not answer like Elasticsearch (no version.number)")),
+        Ok(Answer::NotFound) => Err(format!("{host} answered 404 to GET /: is this Elasticsearch?")),
+        Err(ElasticError::Transport { reason, .. }) => Err(format!("cannot reach {host}: {reason}")),
+        Err(e) => Err(e.to_string()),
     }
-    let response = request.send().await.map_err(|e| {
-        // reqwest's error text names the URL; it never holds credentials (they are headers).
-        format!("cannot reach {}: {}", es.host, error_chain(&e))
-    })?;
-    let status = response.status();
-    if status == reqwest::StatusCode::UNAUTHORIZED {
-        return Err(format!(
-            "401 Unauthorized from {}: check elasticsearch.api_key, or username and password",
-            es.host
-        ));
-    }
-    if !status.is_success() {
-        return Err(format!("{status} from {}", es.host));
-    }
-    let body: serde_json::Value =
-        response.json().await.map_err(|e| format!("{} did not answer like Elasticsearch: {e}", es.host))?;
-    body["version"]["number"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| format!("{} did not answer like Elasticsearch (no version.number)", es.host))
-}
-
-/// The innermost cause of an error: what actually went wrong (refused, timed out, DNS).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut innermost = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        innermost = s.to_string();
-        source = s.source();
-    }
-    innermost
 }

@@ -49,14 +49,14 @@ pub async fn send_json(
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     let response = es.send::<Vec<u8>, ()>(method, path, headers, None, bytes, None).await.map_err(|e| {
-        ElasticError::Transport { method: name.into(), url: url.clone(), attempts: 1, reason: e.to_string() }
+        ElasticError::Transport { method: name.into(), url: url.clone(), attempts: 1, reason: cause(&e) }
     })?;
     let status = response.status_code().as_u16();
     let text = response.text().await.map_err(|e| ElasticError::Transport {
         method: name.into(),
         url: url.clone(),
         attempts: 1,
-        reason: e.to_string(),
+        reason: cause(&e),
     })?;
     if status == 404 {
         return Ok(Answer::NotFound);
@@ -76,4 +76,19 @@ pub async fn send_json(
         error_type: value["error"]["type"].as_str().map(str::to_string),
         reason: value["error"]["reason"].as_str().map(str::to_string).unwrap_or_else(|| value.to_string()),
     })
+}
+
+/// An error with its innermost cause (refused, timed out, DNS), which the outer message of
+/// the HTTP client leaves out.
+pub fn cause(e: &dyn std::error::Error) -> String {
+    let mut innermost = None;
+    let mut source = e.source();
+    while let Some(s) = source {
+        innermost = Some(s.to_string());
+        source = s.source();
+    }
+    match innermost {
+        Some(inner) => format!("{e}: {inner}"),
+        None => e.to_string(),
+    }
 }

@@ -374,7 +374,7 @@ async fn post(target: &Target, body: Bytes) -> Result<(u16, String), String> {
         .es
         .send(Method::Post, &target.path, headers, Some(&target.query), Some(body), None)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| super::request::cause(&e))?;
     let status = response.status_code().as_u16();
     let text = response.text().await.map_err(|e| e.to_string())?;
     Ok((status, text))
