@@ -107,8 +107,9 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
             index_labels: source.index_labels,
             index_comments: source.index_comments,
             max_concurrent_spaces: source.max_concurrent_spaces,
-            per_space_concurrency: (source.max_concurrent_requests / source.max_concurrent_spaces.max(1))
-                .max(2),
+            // The client caps requests in flight; each space may queue up to that many so that
+            // the cap, not a per-space share of it, is what limits the crawl.
+            per_space_concurrency: source.max_concurrent_requests,
             started_at: Utc::now(),
         }),
         content: ContentPolicy {
