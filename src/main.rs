@@ -92,7 +92,10 @@ fn main() -> ExitCode {
         Some(FormatArg::Text) => LogFormat::Text,
         None => LogFormat::parse(&loaded.config.service.log_format).unwrap_or(LogFormat::Text),
     };
-    logging::init(format, logging::filter(cli.log_level.as_deref(), Some(&loaded.config.service.log_level)));
+    logging::init(
+        format,
+        logging::filter(cli.log_level.as_deref(), loaded.config.service.log_level.as_deref()),
+    );
     for warning in &loaded.warnings {
         tracing::warn!("{}: {warning}", cli.config.display());
     }

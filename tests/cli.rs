@@ -90,3 +90,29 @@ fn help_has_examples_and_version_prints() {
     assert_eq!(code, 0);
     assert!(stdout.starts_with("confluence-connector "), "{stdout}");
 }
+
+#[test]
+fn log_level_comes_from_the_cli_then_the_config_then_rust_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = format!(
+        "elasticsearch:\n  host: http://127.0.0.1:{}\nconfluence:\n  confluence_url: http://127.0.0.1:{}\n  \
+         username: u\n  password: p\n  spaces: DEV\n  retry_count: 0\n",
+        closed_port(),
+        closed_port()
+    );
+    let run = |config: &str, args: &[&str]| {
+        let path = write(&dir, config);
+        let mut all = vec!["check", "-c", path.as_str()];
+        all.extend_from_slice(args);
+        let output = Command::new(env!("CARGO_BIN_EXE_confluence-connector"))
+            .args(&all)
+            .env("RUST_LOG", "debug")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stderr).contains("DEBUG")
+    };
+    assert!(run(&base, &[]), "RUST_LOG applies when neither the CLI nor the config sets a level");
+    let quiet = base.replace("confluence:\n", "service:\n  log_level: ERROR\nconfluence:\n");
+    assert!(!run(&quiet, &[]), "the config's level wins over RUST_LOG");
+    assert!(run(&quiet, &["--log-level", "debug"]), "the CLI's level wins over the config");
+}

@@ -135,8 +135,9 @@ pub struct ServiceConfig {
     pub max_concurrent_access_control_syncs: usize,
     /// Bytes; larger attachments are not downloaded.
     pub max_file_download_size: u64,
-    /// Log level name.
-    pub log_level: String,
+    /// Log level name; `None` lets `RUST_LOG` decide.
+    #[serde(default)]
+    pub log_level: Option<String>,
     /// `text` or `json`.
     pub log_format: String,
     /// Seconds a graceful shutdown may take.

@@ -239,8 +239,8 @@ pub const KEYS: &[Key] = &[
     key!(
         "service.log_level",
         Kind::OneOf(LOG_LEVELS),
-        Some(r#""INFO""#),
-        "log level (the CLI's --log-level wins)"
+        None,
+        "log level (the CLI's --log-level wins; RUST_LOG applies when unset)"
     ),
     key!("service.log_format", Kind::OneOf(&["text", "json"]), Some(r#""text""#), "text lines, or ECS JSON"),
     key!("service.shutdown_timeout", POSITIVE, Some("30"), "seconds a shutdown may take"),
