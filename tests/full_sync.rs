@@ -68,6 +68,13 @@ async fn every_document_is_indexed(flavour: Flavour) {
             "{doc_type}"
         );
     }
+    // Authors are people's names on every flavour (Cloud v2 lists account ids only: the
+    // sync looks the names up), as in Elastic's documents.
+    let page = catalog.indexed(ContentKind::Page).next().unwrap();
+    let doc = world.inner.get(&world.index, &page.id).await.unwrap().unwrap();
+    let author = doc["author"].as_str().unwrap_or_default();
+    let user = catalog.users.iter().find(|u| u.display_name == author || u.username == author);
+    assert!(user.is_some(), "author {author:?} of page {} is nobody's name", page.id);
     // A second sync changes nothing: every page, blog post and attachment is unchanged
     // (only the spaces, which carry no modification date, are written again).
     let again = run_sync(&config, SyncKind::Full).await.unwrap();

@@ -20,6 +20,7 @@ pub mod server_info;
 pub mod stats;
 #[cfg(test)]
 mod test_server;
+pub mod users;
 
 pub use crate::config::Secret;
 pub use client::ConfluenceClient;

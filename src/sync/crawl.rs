@@ -8,11 +8,12 @@
 //! as [`CrawlEvent::SpaceFailed`] and the space is never declared complete: the sync then
 //! deletes nothing in it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{stream, StreamExt, TryStreamExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Mutex};
 
 use crate::confluence::{
     Ancestry, Attachment, AttachmentRef, Comment, ConfluenceClient, ConfluenceError, Content, ContentType,
@@ -59,12 +60,40 @@ pub fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Author names by Cloud account id, looked up once per sync (v2 gives only ids).
+#[derive(Default)]
+struct AuthorNames(Mutex<HashMap<String, Option<String>>>);
+
+impl AuthorNames {
+    /// The author's name: from the listing when it has one, else looked up by account id.
+    /// A lookup that fails leaves the author out rather than failing the document.
+    async fn name(&self, client: &ConfluenceClient, content: &Content) -> Option<String> {
+        if content.author_name.is_some() {
+            return content.author_name.clone();
+        }
+        let id = content.author_id.as_deref()?;
+        if let Some(known) = self.0.lock().await.get(id) {
+            return known.clone();
+        }
+        let name = match client.user_name(id).await {
+            Ok(name) => name,
+            Err(e) => {
+                tracing::warn!(account_id = id, "author name unavailable: {e}");
+                None
+            }
+        };
+        self.0.lock().await.insert(id.to_string(), name.clone());
+        name
+    }
+}
+
 /// Crawls everything in scope, sending events until done or until the receiver is gone.
 pub async fn crawl(
     client: Arc<ConfluenceClient>,
     settings: Arc<CrawlSettings>,
     tx: mpsc::Sender<CrawlEvent>,
 ) {
+    let authors = Arc::new(AuthorNames::default());
     let keys: Vec<String> = settings.spaces.iter().filter(|k| k.as_str() != "*").cloned().collect();
     let spaces: Vec<Space> = match client.spaces(&keys).try_collect().await {
         Ok(spaces) => spaces,
@@ -78,10 +107,11 @@ pub async fn crawl(
     }
     stream::iter(spaces)
         .for_each_concurrent(settings.max_concurrent_spaces.max(1), |space| {
-            let (client, settings, tx) = (client.clone(), settings.clone(), tx.clone());
+            let (client, settings, tx, authors) =
+                (client.clone(), settings.clone(), tx.clone(), authors.clone());
             async move {
                 let key = space.key.clone();
-                let event = match crawl_space(&client, &settings, &space, &tx).await {
+                let event = match crawl_space(&client, &settings, &space, &authors, &tx).await {
                     Ok(()) => CrawlEvent::SpaceDone(key),
                     Err(e) => CrawlEvent::SpaceFailed(key, e),
                 };
@@ -107,6 +137,7 @@ async fn crawl_space(
     client: &ConfluenceClient,
     settings: &CrawlSettings,
     space: &Space,
+    authors: &AuthorNames,
     tx: &mpsc::Sender<CrawlEvent>,
 ) -> Result<(), ConfluenceError> {
     let space_doc = Document {
@@ -154,7 +185,7 @@ async fn crawl_space(
             .contents(space, content_type, options)
             .map(|item| async {
                 let content = item?;
-                crawl_content(client, settings, space, content, ancestry.as_ref(), tx).await
+                crawl_content(client, settings, space, content, ancestry.as_ref(), authors, tx).await
             })
             .buffer_unordered(settings.per_space_concurrency.max(1))
             .try_for_each(|()| futures::future::ready(Ok(())))
@@ -170,6 +201,7 @@ async fn crawl_content(
     space: &Space,
     content: Content,
     ancestry: Option<&Ancestry>,
+    authors: &AuthorNames,
     tx: &mpsc::Sender<CrawlEvent>,
 ) -> Result<(), ConfluenceError> {
     let labels = match (&content.labels, settings.index_labels) {
@@ -208,7 +240,7 @@ async fn crawl_content(
         url,
         body: Some(content.body_storage.as_deref().map(storage_to_text).unwrap_or_default()),
         ancestors: Some(ancestors),
-        author: content.author_name.clone().or_else(|| content.author_id.clone()),
+        author: authors.name(client, &content).await,
         created_date: content.created_at.map(iso),
         labels,
         size: None,
