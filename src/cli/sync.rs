@@ -10,6 +10,7 @@ use crate::confluence::ConfluenceClient;
 use crate::elastic;
 use crate::rules::BasicRules;
 use crate::service::SyncKind;
+use crate::sync::advanced_rules;
 use crate::sync::attachment::ContentPolicy;
 use crate::sync::crawl::CrawlSettings;
 use crate::sync::document::PipelineFlags;
@@ -71,17 +72,22 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
              through the ingest pipeline (_attachment) instead"
         );
     }
-    if !source.sync_rules.advanced.is_empty() {
-        return Err(CliError::Unsupported(
-            "advanced sync rules (CQL) are validated but not yet executed by this version; remove \
-             confluence.sync_rules.advanced to sync by spaces"
-                .into(),
-        ));
-    }
     // Checked when the config was loaded; compiled again here for the sync.
     let rules = BasicRules::compile(&source.sync_rules.basic).map_err(|errors| {
         CliError::Sync(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
     })?;
+
+    let client =
+        ConfluenceClient::new(client_options(source)).await.map_err(|e| CliError::Sync(e.to_string()))?;
+    let advanced: Vec<String> = source.sync_rules.advanced.iter().map(|rule| rule.query.clone()).collect();
+    // Checked locally when the config was loaded; Confluence has the last word on fields and
+    // functions, and is asked before anything is written.
+    let rejected = advanced_rules::check_remotely(&client, &advanced)
+        .await
+        .map_err(|e| CliError::Sync(format!("checking the advanced rules with Confluence: {e}")))?;
+    if !rejected.is_empty() {
+        return Err(CliError::Sync(rejected.join("; ")));
+    }
 
     let es_options = elastic_options(config, Some(&source.pipeline));
     let es = elastic::client::connect(&es_options).map_err(|e| CliError::Sync(e.to_string()))?;
@@ -98,8 +104,6 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
         elastic::existing::load_existing(&es, index).await.map_err(|e| CliError::Sync(e.to_string()))?;
     tracing::info!(index, documents = existing.len(), "read the ids already indexed");
 
-    let client =
-        ConfluenceClient::new(client_options(source)).await.map_err(|e| CliError::Sync(e.to_string()))?;
     let content = ContentSync {
         client: Arc::new(client),
         crawl: Arc::new(CrawlSettings {
@@ -124,6 +128,7 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
         },
         rules: Arc::new(rules),
         queue_size: config.elasticsearch.bulk.queue_max_size,
+        advanced: Arc::new(advanced),
     };
     let sink = elastic::sink::Sink::start(es.clone(), index, &es_options);
     let mut report = content.full(existing, &sink).await;

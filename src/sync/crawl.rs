@@ -22,6 +22,7 @@ use crate::confluence::{
 use crate::extract::storage::storage_to_text;
 
 use super::document::{DocType, Document};
+use super::selected::Selection;
 
 /// What to crawl.
 #[derive(Debug, Clone)]
@@ -51,8 +52,12 @@ pub enum CrawlEvent {
     Document(Box<Document>, Option<AttachmentRef>),
     /// Every listing of this space completed.
     SpaceDone(String),
-    /// A listing of this space failed after its retries.
+    /// A listing of this space (or, in a selected crawl, of what the label names) failed
+    /// after its retries.
     SpaceFailed(String, ConfluenceError),
+    /// A selected crawl (advanced rules) listed everything it covers: what it did not see
+    /// may be deleted.
+    Complete,
 }
 
 /// Formats an instant as Elastic's connector does (`2023-01-24T04:07:19.672Z`).
@@ -62,7 +67,7 @@ pub fn iso(t: DateTime<Utc>) -> String {
 
 /// Author names by Cloud account id, looked up once per sync (v2 gives only ids).
 #[derive(Default)]
-struct AuthorNames(Mutex<HashMap<String, Option<String>>>);
+pub(super) struct AuthorNames(Mutex<HashMap<String, Option<String>>>);
 
 impl AuthorNames {
     /// The author's name: from the listing when it has one, else looked up by account id.
@@ -122,7 +127,7 @@ pub async fn crawl(
 }
 
 /// Sends a document; `Err` only when the sync stopped listening.
-async fn emit(
+pub(super) async fn emit(
     tx: &mpsc::Sender<CrawlEvent>,
     doc: Document,
     download: Option<AttachmentRef>,
@@ -131,16 +136,11 @@ async fn emit(
 }
 
 /// The receiver is gone: the sync ended (failed or cancelled).
-struct Stop;
+pub(super) struct Stop;
 
-async fn crawl_space(
-    client: &ConfluenceClient,
-    settings: &CrawlSettings,
-    space: &Space,
-    authors: &AuthorNames,
-    tx: &mpsc::Sender<CrawlEvent>,
-) -> Result<(), ConfluenceError> {
-    let space_doc = Document {
+/// The document of a space.
+pub(super) fn space_document(client: &ConfluenceClient, settings: &CrawlSettings, space: &Space) -> Document {
+    Document {
         id: space.id.clone(),
         doc_type: DocType::Space,
         timestamp: iso(settings.started_at),
@@ -157,20 +157,35 @@ async fn crawl_space(
         container: None,
         attachment_base64: None,
         allow_access_control: None,
-    };
-    if emit(tx, space_doc, None).await.is_err() {
+    }
+}
+
+/// Every page's title and parent in a space, from a cheap Cloud v2 pass without bodies (250
+/// a page): v2 lists parent ids, not ancestor titles.
+pub(super) async fn ancestry(client: &ConfluenceClient, space: &Space) -> Result<Ancestry, ConfluenceError> {
+    let mut ancestry = Ancestry::default();
+    let mut pages = client.contents(space, ContentType::Page, Default::default());
+    while let Some(page) = pages.next().await {
+        ancestry.record(&page?);
+    }
+    Ok(ancestry)
+}
+
+pub(super) async fn crawl_space(
+    client: &ConfluenceClient,
+    settings: &CrawlSettings,
+    space: &Space,
+    authors: &AuthorNames,
+    tx: &mpsc::Sender<CrawlEvent>,
+) -> Result<(), ConfluenceError> {
+    if emit(tx, space_document(client, settings, space), None).await.is_err() {
         return Ok(());
     }
     for content_type in [ContentType::Page, ContentType::BlogPost] {
         // Cloud v2 lists parent ids, not ancestor titles: a cheap pass without bodies first
         // (250 a page) gives every page's title and parent.
         let ancestry = if client.flavour() == Flavour::Cloud && content_type == ContentType::Page {
-            let mut ancestry = Ancestry::default();
-            let mut pages = client.contents(space, content_type, Default::default());
-            while let Some(page) = pages.next().await {
-                ancestry.record(&page?);
-            }
-            Some(ancestry)
+            Some(ancestry(client, space).await?)
         } else {
             None
         };
@@ -185,7 +200,7 @@ async fn crawl_space(
             .contents(space, content_type, options)
             .map(|item| async {
                 let content = item?;
-                crawl_content(client, settings, space, content, ancestry.as_ref(), authors, tx).await
+                crawl_content(client, settings, space, content, ancestry.as_ref(), authors, None, tx).await
             })
             .buffer_unordered(settings.per_space_concurrency.max(1))
             .try_for_each(|()| futures::future::ready(Ok(())))
@@ -194,17 +209,22 @@ async fn crawl_space(
     Ok(())
 }
 
-/// One page or blog post and everything attached to it.
-async fn crawl_content(
+/// One page or blog post and everything attached to it; with a `select`ion, only the
+/// documents it names, and attachments and comments only of the containers it names.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn crawl_content(
     client: &ConfluenceClient,
     settings: &CrawlSettings,
     space: &Space,
     content: Content,
     ancestry: Option<&Ancestry>,
     authors: &AuthorNames,
+    select: Option<&Selection>,
     tx: &mpsc::Sender<CrawlEvent>,
 ) -> Result<(), ConfluenceError> {
-    let labels = match (&content.labels, settings.index_labels) {
+    let wanted = |id: &str| select.is_none_or(|s| s.wants(id));
+    let with_children = select.is_none_or(|s| s.children_of(&content.id));
+    let labels = match (&content.labels, settings.index_labels && wanted(&content.id)) {
         (Some(labels), true) => Some(labels.clone()),
         (None, true) => Some(
             client
@@ -215,9 +235,12 @@ async fn crawl_content(
         ),
         (_, false) => None,
     };
-    let attachments: Vec<Attachment> =
-        client.attachments(&content.id, content.content_type).try_collect().await?;
-    let comments: Vec<Comment> = if settings.index_comments {
+    let attachments: Vec<Attachment> = if with_children {
+        client.attachments(&content.id, content.content_type).try_collect().await?
+    } else {
+        Vec::new()
+    };
+    let comments: Vec<Comment> = if settings.index_comments && with_children {
         client.footer_comments(&content.id, content.content_type).try_collect().await?
     } else {
         Vec::new()
@@ -248,10 +271,10 @@ async fn crawl_content(
         attachment_base64: None,
         allow_access_control: None,
     };
-    if emit(tx, page_doc, None).await.is_err() {
+    if wanted(&page_doc.id) && emit(tx, page_doc, None).await.is_err() {
         return Ok(());
     }
-    for attachment in attachments {
+    for attachment in attachments.into_iter().filter(|a| wanted(&a.id)) {
         let doc = Document {
             id: attachment.id.clone(),
             doc_type: DocType::Attachment,
@@ -274,7 +297,7 @@ async fn crawl_content(
             return Ok(());
         }
     }
-    for comment in comments {
+    for comment in comments.into_iter().filter(|c| wanted(&c.id)) {
         let doc = Document {
             id: comment.id.clone(),
             doc_type: DocType::Comment,

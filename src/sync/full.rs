@@ -23,6 +23,7 @@ use crate::elastic::existing::ExistingDocs;
 use crate::elastic::sink::Sink;
 use crate::rules::BasicRules;
 
+use super::advanced_rules;
 use super::attachment::{self, ContentOutcome, ContentPolicy};
 use super::crawl::{self, CrawlEvent, CrawlSettings};
 use super::document::{Document, Indexed, PipelineFlags};
@@ -45,6 +46,8 @@ pub struct ContentSync {
     pub rules: Arc<BasicRules>,
     /// Capacity of the crawl → sync channel.
     pub queue_size: usize,
+    /// Advanced sync rules (CQL queries); when any, they replace the crawl by space.
+    pub advanced: Arc<Vec<String>>,
 }
 
 /// A finished download task: the document with its content, or the document and why the
@@ -66,7 +69,16 @@ impl ContentSync {
         let mut report = SyncReport::default();
         let mut scope = Scope::new();
         let (tx, mut rx) = mpsc::channel(self.queue_size.max(1));
-        let crawler = tokio::spawn(crawl::crawl(self.client.clone(), self.crawl.clone(), tx));
+        let crawler = if self.advanced.is_empty() {
+            tokio::spawn(crawl::crawl(self.client.clone(), self.crawl.clone(), tx))
+        } else {
+            tokio::spawn(advanced_rules::crawl(
+                self.client.clone(),
+                self.crawl.clone(),
+                self.advanced.clone(),
+                tx,
+            ))
+        };
         let downloads = Arc::new(Semaphore::new(self.concurrent_downloads.max(1)));
         let mut pending: JoinSet<Result<(Document, ContentOutcome), (Document, String)>> = JoinSet::new();
 
@@ -77,6 +89,7 @@ impl ContentSync {
                     report.listing_failures.push(format!("listing spaces: {e}"));
                 }
                 CrawlEvent::SpaceDone(key) => scope.space_completed(&key),
+                CrawlEvent::Complete => scope.everything_listed(),
                 CrawlEvent::SpaceFailed(key, e) => {
                     scope.listing_failed();
                     report.listing_failures.push(format!("space {key}: {e}"));

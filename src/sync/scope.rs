@@ -32,6 +32,12 @@ impl Scope {
         self.in_scope.extend(keys);
     }
 
+    /// A crawl that is not by space (advanced rules) listed everything it covers: every
+    /// indexed document it did not see is out of scope.
+    pub fn everything_listed(&mut self) {
+        self.space_list_complete = true;
+    }
+
     /// Every listing of this space completed.
     pub fn space_completed(&mut self, key: &str) {
         self.completed.insert(key.to_string());
@@ -94,6 +100,16 @@ mod tests {
         assert!(!s.may_delete(Some("OPS")));
         assert!(!s.may_delete(None), "unknown-space documents need a complete crawl");
         assert!(!s.is_complete());
+    }
+
+    #[test]
+    fn a_complete_rules_crawl_may_delete_anything_it_did_not_see() {
+        let mut s = Scope::new();
+        s.everything_listed();
+        assert!(s.may_delete(Some("DEV")) && s.may_delete(None));
+        let mut failed = Scope::new();
+        failed.listing_failed();
+        assert!(!failed.may_delete(Some("DEV")) && !failed.may_delete(None));
     }
 
     #[test]
