@@ -182,6 +182,14 @@ impl World {
         Ok(body.get("_source").cloned())
     }
 
+    /// The index mapping's `_meta` (where the sync state lives); `Null` when it has none.
+    pub async fn meta(&self, index: &str) -> anyhow::Result<Value> {
+        let r = self.request(reqwest::Method::GET, &format!("/{index}/_mapping")).send().await?;
+        let body: Value = r.json().await?;
+        let meta = body.as_object().and_then(|m| m.values().next()).map(|i| i["mappings"]["_meta"].clone());
+        Ok(meta.unwrap_or(Value::Null))
+    }
+
     /// A search; returns the whole response.
     pub async fn search(&self, index: &str, body: Value) -> anyhow::Result<Value> {
         let r = self.request(reqwest::Method::POST, &format!("/{index}/_search")).json(&body).send().await?;

@@ -15,6 +15,7 @@ use crate::sync::attachment::ContentPolicy;
 use crate::sync::crawl::CrawlSettings;
 use crate::sync::document::PipelineFlags;
 use crate::sync::full::ContentSync;
+use crate::sync::incremental::Window;
 use crate::sync::report::SyncReport;
 use crate::sync::source::client_options;
 use crate::sync::target::elastic_options;
@@ -52,14 +53,7 @@ pub async fn sync_once(config: &Config, kind: SyncKind) -> Result<String, CliErr
 pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, CliError> {
     let source = standalone(config)?;
     match kind {
-        SyncKind::Full => {}
-        SyncKind::Incremental => {
-            return Err(CliError::Unsupported(
-                "incremental syncs are not available in this version; a full sync already skips \
-                 unchanged documents (run --kind full)"
-                    .into(),
-            ))
-        }
+        SyncKind::Full | SyncKind::Incremental => {}
         SyncKind::AccessControl => {
             return Err(CliError::Unsupported(
                 "access-control syncs are not available in this version".into(),
@@ -103,6 +97,22 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
     let existing =
         elastic::existing::load_existing(&es, index).await.map_err(|e| CliError::Sync(e.to_string()))?;
     tracing::info!(index, documents = existing.len(), "read the ids already indexed");
+    let mut state =
+        elastic::state::read_state(&es, index).await.map_err(|e| CliError::Sync(e.to_string()))?;
+    let started_at = Utc::now();
+    let window = match (kind, state.cursor) {
+        (SyncKind::Incremental, Some(cursor)) => {
+            Some(Window::since(cursor, started_at, source.incremental_overlap_minutes))
+        }
+        (SyncKind::Incremental, None) => {
+            tracing::info!(
+                index,
+                "no completed sync is recorded for this index: running a full sync instead"
+            );
+            None
+        }
+        _ => None,
+    };
 
     let content = ContentSync {
         client: Arc::new(client),
@@ -114,7 +124,7 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
             // The client caps requests in flight; each space may queue up to that many so that
             // the cap, not a per-space share of it, is what limits the crawl.
             per_space_concurrency: source.max_concurrent_requests,
-            started_at: Utc::now(),
+            started_at,
         }),
         content: ContentPolicy {
             max_bytes: config.service.max_file_download_size,
@@ -131,12 +141,35 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
         advanced: Arc::new(advanced),
     };
     let sink = elastic::sink::Sink::start(es.clone(), index, &es_options);
-    let mut report = content.full(existing, &sink).await;
+    let mut report = match window {
+        Some(window) => content.incremental(existing, &sink, window).await,
+        None => content.full(existing, &sink).await,
+    };
     let written = sink.finish().await;
     merge(&mut report, &written);
-    tracing::info!("full sync of {index}: {report}");
+    let name = if window.is_some() { "incremental" } else { "full" };
+    tracing::info!("{name} sync of {index}: {report}");
     for failure in report.failed.iter().take(50) {
         tracing::warn!("failed: {failure}");
+    }
+    // The cursor moves only past a sync that completed with every document written: a
+    // document that failed is then fetched again by the next incremental sync.
+    if report.completed() && report.failed.is_empty() {
+        state.cursor = Some(started_at);
+        match window {
+            Some(_) => state.last_incremental_sync = Some(started_at),
+            None => state.last_full_sync = Some(started_at),
+        }
+        if let Err(e) = elastic::state::write_state(&es, index, &state).await {
+            // The old cursor stays: the next incremental sync looks further back, which is safe.
+            tracing::warn!(index, "could not save the sync state: {e}");
+        }
+    } else if report.completed() {
+        tracing::warn!(
+            index,
+            failed = report.failed.len(),
+            "the cursor stays where it was so that the next incremental sync retries the failed documents"
+        );
     }
     Ok(report)
 }

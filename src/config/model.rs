@@ -286,6 +286,8 @@ pub struct ConfluenceConfig {
     pub max_concurrent_requests: usize,
     /// Spaces crawled at once.
     pub max_concurrent_spaces: usize,
+    /// Minutes an incremental sync looks back before the last sync's start.
+    pub incremental_overlap_minutes: i64,
     /// Content index.
     pub index_name: String,
     /// Use an existing index or template untouched.

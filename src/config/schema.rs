@@ -345,6 +345,12 @@ pub const KEYS: &[Key] = &[
     ),
     key!("confluence.max_concurrent_requests", int(1, 256), Some("10"), "Confluence requests in flight"),
     key!("confluence.max_concurrent_spaces", int(1, 64), Some("4"), "spaces crawled at once"),
+    key!(
+        "confluence.incremental_overlap_minutes",
+        int(0, 10_080),
+        Some("60"),
+        "minutes an incremental sync looks back before the last sync began (search index lag, clock skew)"
+    ),
     key!("confluence.index_name", Kind::Text, Some(r#""search-confluence""#), "content index"),
     key!(
         "confluence.use_existing_index",

@@ -395,6 +395,17 @@ impl Ancestry {
         self.pages.insert(content.id.clone(), (content.title.clone(), content.parent_id.clone()));
     }
 
+    /// The recorded pages below any of `roots` (their descendants, not the roots).
+    pub fn descendants(&self, roots: &std::collections::HashSet<String>) -> Vec<String> {
+        self.pages
+            .iter()
+            .filter(|(_, (_, parent))| {
+                self.ancestors(parent.as_deref()).iter().any(|a| roots.contains(&a.id))
+            })
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     /// The ancestors of `parent_id`'s child, root first.
     pub fn ancestors(&self, parent_id: Option<&str>) -> Vec<Ancestor> {
         let mut chain = Vec::new();

@@ -1,13 +1,15 @@
-//! The documents already in the index: `_id` → `_timestamp` and `space_key`.
+//! The documents already in the index: `_id` → a [`stamp`] of what makes them current, and
+//! `space_key`.
 //!
 //! Read once at the start of a full sync with a point in time and `search_after` (consistent
 //! while the sync writes), then consumed: [`ExistingDocs::take`] removes each id the crawl
 //! sees, so what [`ExistingDocs::remaining`] yields at the end is what the crawl did not see.
-//! Held compactly for a million ids: the id as a boxed string, the timestamp as
-//! milliseconds, the space as an index into a table of keys (≈ 60 bytes per id with the
+//! Held compactly for a million ids: the id as a boxed string, the stamp as a 64-bit hash,
+//! the space as an index into a table of keys (≈ 60 bytes per id with the
 //! hash table's overhead, against ≈ 200 for a map of `String` → `String`).
 
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use elasticsearch::http::headers::HeaderMap;
 use elasticsearch::http::Method;
@@ -23,7 +25,7 @@ const KEEP_ALIVE: &str = "5m";
 /// The indexed documents not yet seen by the crawl.
 #[derive(Debug, Default)]
 pub struct ExistingDocs {
-    docs: HashMap<Box<str>, (Option<i64>, u32)>,
+    docs: HashMap<Box<str>, (u64, u32)>,
     spaces: Vec<Box<str>>,
     space_index: HashMap<Box<str>, u32>,
 }
@@ -31,9 +33,67 @@ pub struct ExistingDocs {
 /// No space recorded on the document.
 const NO_SPACE: u32 = u32::MAX;
 
+/// The parts of a document that decide whether the indexed copy is still current.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StampParts<'a> {
+    /// `_timestamp` (RFC 3339; compared as an instant).
+    pub timestamp: Option<&'a str>,
+    /// `space_key`: changes when a page tree moves to another space.
+    pub space_key: Option<&'a str>,
+    /// `space` (the space's name): changes when the space is renamed.
+    pub space: Option<&'a str>,
+    /// The container's title (`page`/`blogpost` of attachments and comments).
+    pub container: Option<&'a str>,
+}
+
+/// A hash of what makes an indexed document current: its `_timestamp`, and the fields that
+/// change without a new `_timestamp` — its space (a move), the space's name, its ancestors'
+/// titles (a parent renamed or moved), its container's title, and who may read it
+/// (permissions do not touch `lastmodified`). Equal stamps: nothing to re-index.
+pub fn stamp<'a>(
+    parts: StampParts<'_>,
+    ancestors: impl Iterator<Item = &'a str>,
+    access: impl Iterator<Item = &'a str>,
+) -> u64 {
+    // Deterministic within a process, which is all a comparison between the index (read at
+    // the start of a sync) and the crawl (of the same sync) needs.
+    let mut h = DefaultHasher::new();
+    let millis = parts
+        .timestamp
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.timestamp_millis());
+    millis.hash(&mut h);
+    parts.space_key.hash(&mut h);
+    parts.space.hash(&mut h);
+    parts.container.hash(&mut h);
+    for title in ancestors {
+        1u8.hash(&mut h);
+        title.hash(&mut h);
+    }
+    for identity in access {
+        2u8.hash(&mut h);
+        identity.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// The stamp of an indexed `_source`.
+fn source_stamp(source: &Value) -> u64 {
+    let text = |field: &str| source[field].as_str();
+    let parts = StampParts {
+        timestamp: text("_timestamp"),
+        space_key: text("space_key"),
+        space: text("space"),
+        container: text("page").or_else(|| text("blogpost")),
+    };
+    let ancestors = source["ancestors"].as_array().into_iter().flatten().filter_map(|a| a["title"].as_str());
+    let access = source["_allow_access_control"].as_array().into_iter().flatten().filter_map(Value::as_str);
+    stamp(parts, ancestors, access)
+}
+
 impl ExistingDocs {
     /// Records one indexed document.
-    pub fn insert(&mut self, id: &str, timestamp_millis: Option<i64>, space_key: Option<&str>) {
+    pub fn insert(&mut self, id: &str, stamp: u64, space_key: Option<&str>) {
         let space = match space_key {
             None => NO_SPACE,
             Some(key) => match self.space_index.get(key) {
@@ -46,12 +106,17 @@ impl ExistingDocs {
                 }
             },
         };
-        self.docs.insert(id.into(), (timestamp_millis, space));
+        self.docs.insert(id.into(), (stamp, space));
     }
 
-    /// Removes `id` (the crawl saw it); its `_timestamp` in milliseconds, if it was indexed.
-    pub fn take(&mut self, id: &str) -> Option<i64> {
-        self.docs.remove(id).and_then(|(ts, _)| ts.or(Some(i64::MIN)))
+    /// Removes `id` (the crawl saw it); its [`stamp`], if it was indexed.
+    pub fn take(&mut self, id: &str) -> Option<u64> {
+        self.docs.remove(id).map(|(stamp, _)| stamp)
+    }
+
+    /// Whether `id` is (still) held, and the space it was indexed under.
+    pub fn space_of(&self, id: &str) -> Option<Option<&str>> {
+        self.docs.get(id).map(|(_, space)| self.spaces.get(*space as usize).map(AsRef::as_ref))
     }
 
     /// Documents not taken: `(id, space_key)`.
@@ -107,7 +172,7 @@ pub async fn load_existing(es: &Elasticsearch, index: &str) -> Result<ExistingDo
             "size": PAGE,
             "pit": {"id": pit, "keep_alive": KEEP_ALIVE},
             "sort": [{"_shard_doc": "asc"}],
-            "_source": ["_timestamp", "space_key"],
+            "_source": ["_timestamp", "space_key", "space", "ancestors", "page", "blogpost", "_allow_access_control"],
             "track_total_hits": false,
         });
         if let Some(after) = &search_after {
@@ -131,11 +196,7 @@ pub async fn load_existing(es: &Elasticsearch, index: &str) -> Result<ExistingDo
         for hit in &hits {
             let Some(id) = hit["_id"].as_str() else { continue };
             let source = &hit["_source"];
-            let ts = source["_timestamp"]
-                .as_str()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| t.timestamp_millis());
-            existing.insert(id, ts, source["space_key"].as_str());
+            existing.insert(id, source_stamp(source), source["space_key"].as_str());
         }
         match hits.last() {
             Some(last) if hits.len() == PAGE => search_after = Some(last["sort"].clone()),
@@ -154,15 +215,39 @@ mod tests {
     #[test]
     fn take_removes_and_remaining_lists_the_unseen_with_their_space() {
         let mut e = ExistingDocs::default();
-        e.insert("1", Some(10), Some("DEV"));
-        e.insert("2", None, Some("OPS"));
-        e.insert("3", Some(30), None);
+        e.insert("1", 10, Some("DEV"));
+        e.insert("2", 20, Some("OPS"));
+        e.insert("3", 30, None);
         assert_eq!(e.take("1"), Some(10));
         assert_eq!(e.take("1"), None);
-        assert_eq!(e.take("2"), Some(i64::MIN), "indexed without a timestamp: present, never equal");
+        assert_eq!(e.take("2"), Some(20));
         let mut left: Vec<_> = e.remaining().collect();
         left.sort();
         assert_eq!(left, [("3", None)]);
         assert_eq!(e.len(), 1);
+    }
+
+    #[test]
+    fn a_stamp_changes_with_what_changes_without_a_new_timestamp() {
+        let source = json!({
+            "_timestamp": "2026-01-02T03:04:05.000Z", "space_key": "DEV", "space": "Development",
+            "ancestors": [{"title": "Home"}, {"title": "Guides"}], "_allow_access_control": ["group:dev"]
+        });
+        let base = source_stamp(&source);
+        // The same instant written differently is the same stamp.
+        let mut same = source.clone();
+        same["_timestamp"] = json!("2026-01-02T03:04:05Z");
+        assert_eq!(source_stamp(&same), base);
+        for (field, value) in [
+            ("space_key", json!("OPS")),
+            ("space", json!("Dev")),
+            ("ancestors", json!([{"title": "Home"}, {"title": "Renamed"}])),
+            ("_allow_access_control", json!(["group:dev", "user:ann"])),
+            ("page", json!("Parent")),
+        ] {
+            let mut changed = source.clone();
+            changed[field] = value;
+            assert_ne!(source_stamp(&changed), base, "{field}");
+        }
     }
 }

@@ -16,3 +16,4 @@ pub mod options;
 pub mod request;
 pub mod retry;
 pub mod sink;
+pub mod state;

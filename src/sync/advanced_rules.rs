@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use tokio::sync::mpsc;
 
 use crate::confluence::{ConfluenceClient, ConfluenceError, Hit, HitKind};
@@ -62,8 +62,13 @@ async fn matches(
     Ok(count)
 }
 
+/// Every hit of a query.
+pub(super) async fn hits(client: &ConfluenceClient, query: &str) -> Result<Vec<Hit>, ConfluenceError> {
+    client.search_hits(query).try_collect().await
+}
+
 /// What a hit adds to the selection: itself, and the container it is reached through.
-fn select(selection: &mut Selection, hit: Hit) {
+pub(super) fn select(selection: &mut Selection, hit: Hit) {
     let Some(space_key) = hit.space_key.clone() else {
         tracing::warn!(id = hit.id.as_str(), "a search hit has no space; skipped");
         return;

@@ -99,6 +99,24 @@ pub struct Document {
     pub allow_access_control: Option<Vec<String>>,
 }
 
+impl Document {
+    /// The [`stamp`](crate::elastic::existing::stamp) of this document as it would be
+    /// indexed: equal to the indexed copy's when nothing needs re-indexing.
+    pub fn stamp(&self) -> u64 {
+        let parts = crate::elastic::existing::StampParts {
+            timestamp: Some(&self.timestamp),
+            space_key: Some(&self.space_key),
+            space: self.space_name.as_deref(),
+            container: self.container.as_ref().map(|(_, title)| title.as_str()),
+        };
+        crate::elastic::existing::stamp(
+            parts,
+            self.ancestors.iter().flatten().map(String::as_str),
+            self.allow_access_control.iter().flatten().map(String::as_str),
+        )
+    }
+}
+
 /// A document with the pipeline flags, as serialised into the index.
 #[derive(Debug, Clone, Copy)]
 pub struct Indexed<'a> {

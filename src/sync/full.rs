@@ -57,8 +57,13 @@ type DownloadDone = Result<Result<(Document, ContentOutcome), (Document, String)
 /// What a document becomes on its way to the sink.
 enum Verdict {
     Unchanged,
-    Filtered,
-    Write { created: bool },
+    /// Excluded by a basic rule; `indexed` when the index holds it.
+    Filtered {
+        indexed: bool,
+    },
+    Write {
+        created: bool,
+    },
 }
 
 impl ContentSync {
@@ -67,8 +72,7 @@ impl ContentSync {
     pub async fn full(&self, mut existing: ExistingDocs, sink: &Sink) -> SyncReport {
         let started = Instant::now();
         let mut report = SyncReport::default();
-        let mut scope = Scope::new();
-        let (tx, mut rx) = mpsc::channel(self.queue_size.max(1));
+        let (tx, rx) = mpsc::channel(self.queue_size.max(1));
         let crawler = if self.advanced.is_empty() {
             tokio::spawn(crawl::crawl(self.client.clone(), self.crawl.clone(), tx))
         } else {
@@ -79,6 +83,33 @@ impl ContentSync {
                 tx,
             ))
         };
+        let scope = self.ingest(rx, &mut existing, sink, &mut report).await;
+        if let Err(e) = crawler.await {
+            report.listing_failures.push(format!("the crawl stopped: {e}"));
+        }
+
+        for (id, space_key) in existing.remaining() {
+            if scope.may_delete(space_key) {
+                sink.send(Operation::Delete { id: id.to_string() }).await;
+                report.deleted += 1;
+            } else {
+                report.kept_unverified += 1;
+            }
+        }
+        self.finish(&mut report, started);
+        report
+    }
+
+    /// Writes what the crawl sends (skipping what has not changed, downloading attachment
+    /// content on the way) until the crawl ends; returns what the crawl completed.
+    pub(super) async fn ingest(
+        &self,
+        mut rx: mpsc::Receiver<CrawlEvent>,
+        existing: &mut ExistingDocs,
+        sink: &Sink,
+        report: &mut SyncReport,
+    ) -> Scope {
+        let mut scope = Scope::new();
         let downloads = Arc::new(Semaphore::new(self.concurrent_downloads.max(1)));
         let mut pending: JoinSet<Result<(Document, ContentOutcome), (Document, String)>> = JoinSet::new();
 
@@ -86,6 +117,7 @@ impl ContentSync {
             match event {
                 CrawlEvent::SpaceList(keys) => scope.space_list_completed(keys),
                 CrawlEvent::SpaceListFailed(e) => {
+                    scope.listing_failed();
                     report.listing_failures.push(format!("listing spaces: {e}"));
                 }
                 CrawlEvent::SpaceDone(key) => scope.space_completed(&key),
@@ -96,9 +128,16 @@ impl ContentSync {
                 }
                 CrawlEvent::Document(doc, download) => {
                     report.seen += 1;
-                    match self.verdict(&doc, &mut existing) {
+                    match self.verdict(&doc, existing) {
                         Verdict::Unchanged => report.unchanged += 1,
-                        Verdict::Filtered => report.filtered += 1,
+                        Verdict::Filtered { indexed } => {
+                            report.filtered += 1;
+                            if indexed {
+                                sink.send(Operation::Delete { id: elasticsearch_id(&doc.id).into_owned() })
+                                    .await;
+                                report.deleted += 1;
+                            }
+                        }
                         Verdict::Write { created } => {
                             if created {
                                 report.created += 1;
@@ -118,7 +157,7 @@ impl ContentSync {
                                         }
                                     });
                                 }
-                                None => self.send(sink, &doc, &mut report).await,
+                                None => self.send(sink, &doc, report).await,
                             }
                         }
                     }
@@ -126,29 +165,21 @@ impl ContentSync {
             }
             // Hand finished downloads to the sink as they come, keeping memory bounded.
             while let Some(done) = pending.try_join_next() {
-                self.downloaded(done, sink, &mut report).await;
+                self.downloaded(done, sink, report).await;
             }
         }
         while let Some(done) = pending.join_next().await {
-            self.downloaded(done, sink, &mut report).await;
+            self.downloaded(done, sink, report).await;
         }
-        if let Err(e) = crawler.await {
-            report.listing_failures.push(format!("the crawl stopped: {e}"));
-        }
+        scope
+    }
 
-        for (id, space_key) in existing.remaining() {
-            if scope.may_delete(space_key) {
-                sink.send(Operation::Delete { id: id.to_string() }).await;
-                report.deleted += 1;
-            } else {
-                report.kept_unverified += 1;
-            }
-        }
+    /// The counters every sync ends with.
+    pub(super) fn finish(&self, report: &mut SyncReport, started: Instant) {
         let stats = self.client.stats();
         report.confluence_requests = stats.requests();
         report.confluence_retries = stats.retries;
         report.duration = started.elapsed();
-        report
     }
 
     fn verdict(&self, doc: &Document, existing: &mut ExistingDocs) -> Verdict {
@@ -157,13 +188,15 @@ impl ContentSync {
                 serde_json::to_value(Indexed { doc, flags: self.flags })
             {
                 if !self.rules.should_index(&map) {
-                    // Left in `existing`: if it was indexed before, it is deleted at the end.
-                    return Verdict::Filtered;
+                    // Seen, and excluded: if it was indexed before, it goes whatever the
+                    // scope of the sync.
+                    let indexed = existing.take(&elasticsearch_id(&doc.id)).is_some();
+                    return Verdict::Filtered { indexed };
                 }
             }
         }
         match existing.take(&elasticsearch_id(&doc.id)) {
-            Some(ts) if Some(ts) == timestamp_millis(&doc.timestamp) => Verdict::Unchanged,
+            Some(stamp) if stamp == doc.stamp() => Verdict::Unchanged,
             Some(_) => Verdict::Write { created: false },
             None => Verdict::Write { created: true },
         }
@@ -198,9 +231,4 @@ impl ContentSync {
             Err(e) => report.failed.push(format!("{} ({}): {e}", doc.id, doc.doc_type.as_str())),
         }
     }
-}
-
-/// Milliseconds since the epoch of an ISO 8601 timestamp.
-pub fn timestamp_millis(text: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| t.timestamp_millis())
 }

@@ -10,6 +10,7 @@ pub mod attachment;
 pub mod crawl;
 pub mod document;
 pub mod full;
+pub mod incremental;
 pub mod report;
 pub mod scope;
 pub mod selected;

@@ -1,0 +1,96 @@
+//! The sync state of a content index: when the last full and incremental syncs that
+//! completed started, and the incremental cursor.
+//!
+//! It lives in the index's mapping `_meta` (under `confluence_connector`), not in a local
+//! file: a container restarted anywhere resumes from it, and deleting the index deletes the
+//! cursor with it — an incremental sync into an emptied index must not trust an old cursor.
+//! Other keys of `_meta` (a user's own, with `use_existing_index`) are kept.
+
+use chrono::{DateTime, Utc};
+use elasticsearch::http::headers::HeaderMap;
+use elasticsearch::http::Method;
+use elasticsearch::Elasticsearch;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::error::ElasticError;
+use super::request::{send_json, Answer};
+
+/// The key under `_meta`.
+const KEY: &str = "confluence_connector";
+
+/// What the index remembers of its syncs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncState {
+    /// Start of the last sync (full or incremental) that completed: content modified since
+    /// then (less an overlap) is what the next incremental sync fetches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<DateTime<Utc>>,
+    /// Start of the last full sync that completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_full_sync: Option<DateTime<Utc>>,
+    /// Start of the last incremental sync that completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_incremental_sync: Option<DateTime<Utc>>,
+}
+
+/// The index's `_meta` (an empty object when it has none or the index does not exist).
+async fn meta(es: &Elasticsearch, index: &str) -> Result<Value, ElasticError> {
+    let answer = send_json(es, Method::Get, &format!("/{index}/_mapping"), None, HeaderMap::new()).await?;
+    let Answer::Ok(body) = answer else { return Ok(json!({})) };
+    // The answer is keyed by the concrete index name (an alias resolves to it).
+    let meta = body
+        .as_object()
+        .and_then(|indices| indices.values().next())
+        .and_then(|i| i["mappings"].get("_meta"))
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    Ok(if meta.is_object() { meta } else { json!({}) })
+}
+
+/// Reads the state; the default (no cursor) when none was saved. A state that cannot be
+/// read as ours is ignored with a warning: the next sync then runs as a full sync.
+pub async fn read_state(es: &Elasticsearch, index: &str) -> Result<SyncState, ElasticError> {
+    let meta = meta(es, index).await?;
+    match meta.get(KEY) {
+        None => Ok(SyncState::default()),
+        Some(value) => match serde_json::from_value(value.clone()) {
+            Ok(state) => Ok(state),
+            Err(e) => {
+                tracing::warn!(index, "the saved sync state is unreadable ({e}); starting afresh");
+                Ok(SyncState::default())
+            }
+        },
+    }
+}
+
+/// Saves the state, keeping the rest of `_meta`.
+pub async fn write_state(es: &Elasticsearch, index: &str, state: &SyncState) -> Result<(), ElasticError> {
+    let mut meta = meta(es, index).await?;
+    let value = serde_json::to_value(state).map_err(|e| ElasticError::Response {
+        method: "PUT".into(),
+        url: format!("/{index}/_mapping"),
+        reason: e.to_string(),
+    })?;
+    if let Some(object) = meta.as_object_mut() {
+        object.insert(KEY.to_string(), value);
+    }
+    let body = json!({ "_meta": meta });
+    send_json(es, Method::Put, &format!("/{index}/_mapping"), Some(&body), HeaderMap::new()).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_round_trips_and_omits_what_is_unknown() {
+        let empty = serde_json::to_value(SyncState::default()).unwrap();
+        assert_eq!(empty, json!({}));
+        let at = DateTime::parse_from_rfc3339("2026-11-23T01:00:00Z").unwrap().with_timezone(&Utc);
+        let state = SyncState { cursor: Some(at), last_full_sync: Some(at), last_incremental_sync: None };
+        let back: SyncState = serde_json::from_value(serde_json::to_value(&state).unwrap()).unwrap();
+        assert_eq!(back, state);
+    }
+}
