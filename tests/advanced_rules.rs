@@ -192,3 +192,33 @@ async fn the_readme_examples_run() {
     assert!(report.completed(), "{report}");
     assert_eq!(rules.ids().await, sd_pages_and_attachments);
 }
+
+/// With rules, an incremental sync fetches what the queries match within the window and
+/// reconciles deletions against the union of the queries' hits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incremental_sync_with_rules_follows_them() {
+    let rules = Rules::start(Flavour::DataCenter, "incremental").await;
+    let config = rules.config(&["space = ENG and type = page", "type = attachment and space = MKT"]);
+    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    assert!(report.completed(), "{report}");
+    let full_requests = report.confluence_requests;
+
+    let site = rules.world.confluence.site();
+    let pages: Vec<u64> =
+        rules.expected("ENG", &[ContentKind::Page]).iter().filter_map(|id| parse_api_id(id)).collect();
+    site.edit(pages[1], Some("Edited under a rule"), None).unwrap();
+    site.trash(pages[2]).unwrap();
+    let added = site.create_page("ENG", None, "Added under a rule", Some("<p>new</p>")).unwrap();
+    // Outside every rule: not indexed.
+    site.create_page("OPS", None, "Not matched", None).unwrap();
+
+    let report = run_sync(&config, SyncKind::Incremental).await.unwrap();
+    assert!(report.completed(), "{report}");
+    assert!(report.confluence_requests < full_requests, "{report}");
+    let mut expected = rules.expected("ENG", &[ContentKind::Page]);
+    expected.extend(rules.expected("MKT", &[ContentKind::Attachment]));
+    assert_eq!(rules.ids().await, expected);
+    assert!(expected.contains(&added.to_string()) && !expected.contains(&pages[2].to_string()));
+    let edited = rules.world.get(&rules.index, &pages[1].to_string()).await.unwrap().unwrap();
+    assert_eq!(edited["title"], "Edited under a rule");
+}

@@ -527,3 +527,55 @@ mod tests {
         assert_eq!(edit_distance("same", "same"), 0);
     }
 }
+#[cfg(test)]
+mod advanced_rule_table {
+    use super::*;
+    use serde_json::json;
+
+    /// Good and bad advanced rules, with the exact message a user sees for each bad one.
+    #[test]
+    fn advanced_rules_are_validated_with_exact_messages() {
+        let cases: Vec<(Value, Result<(), &str>)> = vec![
+            (json!([]), Ok(())),
+            (json!([{"query": "space = DEV"}]), Ok(())),
+            (json!([{"query": "created >= now('-5w') and lastmodified < startOfYear()"}]), Ok(())),
+            (json!([{"query": "type in ('page', 'attachment') AND space.key = 'SD'"}]), Ok(())),
+            (json!({"query": "space = DEV"}), Err("expected a list of {query: <CQL>} objects")),
+            (json!(["space = DEV"]), Err("[0]: expected an object {query: <CQL>}")),
+            (json!([{}]), Err("[0]: missing \"query\"")),
+            (json!([{"query": 3}]), Err("[0].query: expected text")),
+            (json!([{"query": "  "}]), Err("[0].query: is empty")),
+            (
+                json!([{"query": "space = DEV", "limit": 5}]),
+                Err("[0]: unknown key \"limit\"; a rule holds only \"query\""),
+            ),
+            (
+                json!([{"query": "space = DEV AND (type = page"}]),
+                Err("[0].query: CQL: expected ')' to close the '(' at position 16, found end of query at position 28"),
+            ),
+            (json!([{"query": "space = "}]), Err("[0].query: CQL: expected a value, found end of query at position 8")),
+            (
+                json!([{"query": "titel ~ \"x\""}]),
+                Err("[0].query: CQL: unknown field 'titel' at position 0; did you mean 'title'?"),
+            ),
+            (
+                json!([{"query": "space = DEV order by"}]),
+                Err("[0].query: CQL: expected a field name to order by, found end of query at position 20"),
+            ),
+            (
+                json!([{"query": "created > now('-5q')"}]),
+                Err("[0].query: CQL: \"-5q\" in the clause at position 0 is not an increment like \"-4w\" or \
+                     \"+2d\": (+/-)nn(y|M|w|d|h|m) (years, Months, weeks, days, hours, minutes)"),
+            ),
+            (
+                json!("[{\"query\": \"space = DEV\"]"),
+                Err("not valid JSON: expected `,` or `}` at line 1 column 25; expected [{\"query\": \"<CQL>\"}]"),
+            ),
+        ];
+        for (rules, expected) in cases {
+            let mut value = rules.clone();
+            let got = normalise_advanced_rules(&mut value);
+            assert_eq!(got.as_ref().map_err(String::as_str), expected.as_ref().map_err(|m| *m), "{rules}");
+        }
+    }
+}
