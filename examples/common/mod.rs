@@ -190,6 +190,47 @@ impl World {
         Ok(meta.unwrap_or(Value::Null))
     }
 
+    /// Every document of an index as `_id` → a hash of its `_source`, read with a point in
+    /// time and `search_after` (any size). A space's `_timestamp` is left out: it is the
+    /// time of the sync that wrote it, the one field two exact syncs may disagree on.
+    pub async fn fingerprints(&self, index: &str) -> anyhow::Result<std::collections::BTreeMap<String, u64>> {
+        use std::hash::{Hash, Hasher};
+        self.refresh(index).await?;
+        let r = self.request(reqwest::Method::POST, &format!("/{index}/_pit?keep_alive=2m")).send().await?;
+        let opened: Value = r.json().await?;
+        let mut pit = opened["id"].as_str().context("no point in time")?.to_string();
+        let mut out = std::collections::BTreeMap::new();
+        let mut after: Option<Value> = None;
+        loop {
+            let mut body = json!({"size": 5000, "pit": {"id": pit, "keep_alive": "2m"}, "sort": [{"_shard_doc": "asc"}]});
+            if let Some(a) = &after {
+                body["search_after"] = a.clone();
+            }
+            let page: Value =
+                self.request(reqwest::Method::POST, "/_search").json(&body).send().await?.json().await?;
+            if let Some(id) = page["pit_id"].as_str() {
+                pit = id.to_string();
+            }
+            let hits = page["hits"]["hits"].as_array().cloned().unwrap_or_default();
+            for hit in &hits {
+                let mut source = hit["_source"].clone();
+                if source["type"] == "Space" {
+                    if let Some(o) = source.as_object_mut() {
+                        o.remove("_timestamp");
+                    }
+                }
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                source.to_string().hash(&mut h);
+                out.insert(hit["_id"].as_str().unwrap_or_default().to_string(), h.finish());
+            }
+            match hits.last() {
+                Some(last) if hits.len() == 5000 => after = Some(last["sort"].clone()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
     /// A search; returns the whole response.
     pub async fn search(&self, index: &str, body: Value) -> anyhow::Result<Value> {
         let r = self.request(reqwest::Method::POST, &format!("/{index}/_search")).json(&body).send().await?;
