@@ -3,8 +3,9 @@
 //! The functional test, as Elastic's `make ftest` runs it but without Docker: start the
 //! Confluence simulator and Elasticsearch, run a full sync with the real binary, check the
 //! exact count of each document type and a sample document's fields; then remove 5 spaces,
-//! edit and trash some pages, run a second full sync and check the updates and deletions.
-//! Prints one line and exits non-zero on any mismatch.
+//! edit and trash some pages, run a second full sync and check the updates and deletions;
+//! then edit, trash and add a few more and run an incremental sync, which must leave the same
+//! documents as a fresh full sync. Prints one line and exits non-zero on any mismatch.
 
 mod common;
 
@@ -101,13 +102,44 @@ async fn run(size: &str, flavour: &str) -> anyhow::Result<String> {
         let left = world.count(INDEX, serde_json::json!({"term": {"space_key": key}})).await?;
         ensure!(left == 0, "{left} documents of removed space {key} are still indexed");
     }
+
+    // Incremental round: a few more changes, then the index must equal a fresh full sync.
+    let more: Vec<_> = after.indexed(ContentKind::Page).skip(10).take(5).cloned().collect();
+    ensure!(more.len() == 5, "the site has too few pages left");
+    for page in &more[..3] {
+        let id = parse_api_id(&page.id).context("page id")?;
+        site.edit(id, Some(&format!("{} (edited again)", page.title)), None)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    for page in &more[3..] {
+        site.trash(parse_api_id(&page.id).context("page id")?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let space = &more[0].space_key;
+    let added = site
+        .create_page(space, None, "Added for the incremental round", Some("<p>new</p>"))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let third = world.sync(&config, "incremental").await?;
+    ensure!(third.success, "incremental sync failed:\n{}", tail(&third.stderr));
+    let last = world.confluence.catalog();
+    world.refresh(INDEX).await?;
+    check_counts(&world, &last).await.context("after the incremental sync")?;
+    ensure!(world.get(INDEX, &added.to_string()).await?.is_some(), "the added page {added} is not indexed");
+    let fresh_index = format!("{INDEX}-fresh");
+    let fresh_config = world.write_config("fresh.yml", &world.config_yaml(&fresh_index, &[]))?;
+    let fresh = world.sync(&fresh_config, "full").await?;
+    ensure!(fresh.success, "fresh full sync failed:\n{}", tail(&fresh.stderr));
+    let (ours, theirs) = (world.fingerprints(INDEX).await?, world.fingerprints(&fresh_index).await?);
+    ensure!(ours == theirs, "after the incremental sync the index differs from a fresh full sync");
+
     Ok(format!(
         "{flavour:?}/{size:?}: first sync {} documents in {:.1}s; second sync {} documents in {:.1}s \
-         (5 spaces removed, 3 pages edited, 3 trashed)",
+         (5 spaces removed, 3 pages edited, 3 trashed); incremental sync in {:.1}s (3 edited, 2 trashed, \
+         1 added) equals a fresh full sync",
         catalog.documents(),
         first.elapsed.as_secs_f64(),
         after.documents(),
-        second.elapsed.as_secs_f64()
+        second.elapsed.as_secs_f64(),
+        third.elapsed.as_secs_f64()
     ))
 }
 
