@@ -149,6 +149,7 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
     merge(&mut report, &written);
     let name = if window.is_some() { "incremental" } else { "full" };
     tracing::info!("{name} sync of {index}: {report}");
+    tracing::info!("{}", report.routes_line());
     for failure in report.failed.iter().take(50) {
         tracing::warn!("failed: {failure}");
     }

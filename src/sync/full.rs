@@ -179,6 +179,9 @@ impl ContentSync {
         let stats = self.client.stats();
         report.confluence_requests = stats.requests();
         report.confluence_retries = stats.retries;
+        report.confluence_bytes = stats.bytes;
+        report.confluence_routes =
+            stats.by_route.iter().map(|((route, status), n)| (route.to_string(), *status, *n)).collect();
         report.duration = started.elapsed();
     }
 

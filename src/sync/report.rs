@@ -34,6 +34,10 @@ pub struct SyncReport {
     pub confluence_requests: u64,
     /// Confluence requests retried.
     pub confluence_retries: u64,
+    /// Confluence requests per route template and HTTP status (0: no response).
+    pub confluence_routes: Vec<(String, u16, u64)>,
+    /// Bytes of Confluence responses.
+    pub confluence_bytes: u64,
     /// `_bulk` requests made.
     pub bulk_requests: u64,
     /// Wall time.
@@ -49,6 +53,27 @@ impl SyncReport {
     /// Documents written (created + updated).
     pub fn indexed(&self) -> u64 {
         self.created + self.updated
+    }
+}
+
+impl SyncReport {
+    /// One line: requests per route and status, most used first.
+    pub fn routes_line(&self) -> String {
+        let mut routes = self.confluence_routes.clone();
+        routes.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        let parts: Vec<String> = routes
+            .iter()
+            .map(|(route, status, n)| match status {
+                200 => format!("{n} {route}"),
+                0 => format!("{n} {route} (no response)"),
+                s => format!("{n} {route} ({s})"),
+            })
+            .collect();
+        format!(
+            "Confluence requests by route: {}; {:.1} MiB received",
+            parts.join(", "),
+            self.confluence_bytes as f64 / (1024.0 * 1024.0)
+        )
     }
 }
 
@@ -78,5 +103,29 @@ impl fmt::Display for SyncReport {
             write!(f, "; {} documents kept because their listing did not complete", self.kept_unverified)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_listed_most_used_first_with_unusual_statuses() {
+        let report = SyncReport {
+            confluence_routes: vec![
+                ("GET /rest/api/space".into(), 200, 1),
+                ("GET /rest/api/content/search".into(), 200, 40),
+                ("GET /rest/api/content/search".into(), 429, 2),
+                ("GET /download".into(), 0, 1),
+            ],
+            confluence_bytes: 3 * 1024 * 1024,
+            ..SyncReport::default()
+        };
+        assert_eq!(
+            report.routes_line(),
+            "Confluence requests by route: 40 GET /rest/api/content/search, 2 GET /rest/api/content/search (429), \
+             1 GET /download (no response), 1 GET /rest/api/space; 3.0 MiB received"
+        );
     }
 }
