@@ -4,8 +4,8 @@
 //! Read once at the start of a full sync with a point in time and `search_after` (consistent
 //! while the sync writes), then consumed: [`ExistingDocs::take`] removes each id the crawl
 //! sees, so what [`ExistingDocs::remaining`] yields at the end is what the crawl did not see.
-//! Held compactly for a million ids: the id as a boxed string, the stamp as a 64-bit hash,
-//! the space as an index into a table of keys (≈ 60 bytes per id with the
+//! Held compactly for a million ids: the id as a boxed string, the stamp and the lineage as
+//! 64-bit hashes, the space as an index into a table of keys (≈ 70 bytes per id with the
 //! hash table's overhead, against ≈ 200 for a map of `String` → `String`).
 
 use std::collections::HashMap;
@@ -25,7 +25,7 @@ const KEEP_ALIVE: &str = "5m";
 /// The indexed documents not yet seen by the crawl.
 #[derive(Debug, Default)]
 pub struct ExistingDocs {
-    docs: HashMap<Box<str>, (u64, u32)>,
+    docs: HashMap<Box<str>, (u64, u64, u32)>,
     spaces: Vec<Box<str>>,
     space_index: HashMap<Box<str>, u32>,
 }
@@ -77,6 +77,23 @@ pub fn stamp<'a>(
     h.finish()
 }
 
+/// A hash of a page's place in its tree: its title and its ancestors' titles. When it
+/// changes (a page renamed or moved), the `ancestors` of every page below it change too.
+pub fn lineage<'a>(title: Option<&str>, ancestors: impl Iterator<Item = &'a str>) -> u64 {
+    let mut h = DefaultHasher::new();
+    title.hash(&mut h);
+    for a in ancestors {
+        a.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// The lineage of an indexed `_source`.
+fn source_lineage(source: &Value) -> u64 {
+    let ancestors = source["ancestors"].as_array().into_iter().flatten().filter_map(|a| a["title"].as_str());
+    lineage(source["title"].as_str(), ancestors)
+}
+
 /// The stamp of an indexed `_source`.
 fn source_stamp(source: &Value) -> u64 {
     let text = |field: &str| source[field].as_str();
@@ -93,7 +110,7 @@ fn source_stamp(source: &Value) -> u64 {
 
 impl ExistingDocs {
     /// Records one indexed document.
-    pub fn insert(&mut self, id: &str, stamp: u64, space_key: Option<&str>) {
+    pub fn insert(&mut self, id: &str, stamp: u64, lineage: u64, space_key: Option<&str>) {
         let space = match space_key {
             None => NO_SPACE,
             Some(key) => match self.space_index.get(key) {
@@ -106,24 +123,24 @@ impl ExistingDocs {
                 }
             },
         };
-        self.docs.insert(id.into(), (stamp, space));
+        self.docs.insert(id.into(), (stamp, lineage, space));
     }
 
-    /// Removes `id` (the crawl saw it); its [`stamp`], if it was indexed.
-    pub fn take(&mut self, id: &str) -> Option<u64> {
-        self.docs.remove(id).map(|(stamp, _)| stamp)
+    /// Removes `id` (the crawl saw it); its [`stamp`] and [`lineage`], if it was indexed.
+    pub fn take(&mut self, id: &str) -> Option<(u64, u64)> {
+        self.docs.remove(id).map(|(stamp, lineage, _)| (stamp, lineage))
     }
 
     /// Whether `id` is (still) held, and the space it was indexed under.
     pub fn space_of(&self, id: &str) -> Option<Option<&str>> {
-        self.docs.get(id).map(|(_, space)| self.spaces.get(*space as usize).map(AsRef::as_ref))
+        self.docs.get(id).map(|(_, _, space)| self.spaces.get(*space as usize).map(AsRef::as_ref))
     }
 
     /// Documents not taken: `(id, space_key)`.
     pub fn remaining(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
         self.docs
             .iter()
-            .map(|(id, (_, space))| (id.as_ref(), self.spaces.get(*space as usize).map(AsRef::as_ref)))
+            .map(|(id, (_, _, space))| (id.as_ref(), self.spaces.get(*space as usize).map(AsRef::as_ref)))
     }
 
     /// How many are left.
@@ -172,7 +189,7 @@ pub async fn load_existing(es: &Elasticsearch, index: &str) -> Result<ExistingDo
             "size": PAGE,
             "pit": {"id": pit, "keep_alive": KEEP_ALIVE},
             "sort": [{"_shard_doc": "asc"}],
-            "_source": ["_timestamp", "space_key", "space", "ancestors", "page", "blogpost", "_allow_access_control"],
+            "_source": ["_timestamp", "title", "space_key", "space", "ancestors", "page", "blogpost", "_allow_access_control"],
             "track_total_hits": false,
         });
         if let Some(after) = &search_after {
@@ -196,7 +213,7 @@ pub async fn load_existing(es: &Elasticsearch, index: &str) -> Result<ExistingDo
         for hit in &hits {
             let Some(id) = hit["_id"].as_str() else { continue };
             let source = &hit["_source"];
-            existing.insert(id, source_stamp(source), source["space_key"].as_str());
+            existing.insert(id, source_stamp(source), source_lineage(source), source["space_key"].as_str());
         }
         match hits.last() {
             Some(last) if hits.len() == PAGE => search_after = Some(last["sort"].clone()),
@@ -215,12 +232,12 @@ mod tests {
     #[test]
     fn take_removes_and_remaining_lists_the_unseen_with_their_space() {
         let mut e = ExistingDocs::default();
-        e.insert("1", 10, Some("DEV"));
-        e.insert("2", 20, Some("OPS"));
-        e.insert("3", 30, None);
-        assert_eq!(e.take("1"), Some(10));
+        e.insert("1", 10, 1, Some("DEV"));
+        e.insert("2", 20, 2, Some("OPS"));
+        e.insert("3", 30, 3, None);
+        assert_eq!(e.take("1"), Some((10, 1)));
         assert_eq!(e.take("1"), None);
-        assert_eq!(e.take("2"), Some(20));
+        assert_eq!(e.take("2"), Some((20, 2)));
         let mut left: Vec<_> = e.remaining().collect();
         left.sort();
         assert_eq!(left, [("3", None)]);

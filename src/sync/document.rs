@@ -100,6 +100,15 @@ pub struct Document {
 }
 
 impl Document {
+    /// The [`lineage`](crate::elastic::existing::lineage) of this document: its title and
+    /// its ancestors' titles.
+    pub fn lineage(&self) -> u64 {
+        crate::elastic::existing::lineage(
+            Some(&self.title),
+            self.ancestors.iter().flatten().map(String::as_str),
+        )
+    }
+
     /// The [`stamp`](crate::elastic::existing::stamp) of this document as it would be
     /// indexed: equal to the indexed copy's when nothing needs re-indexing.
     pub fn stamp(&self) -> u64 {

@@ -26,7 +26,7 @@ use crate::rules::BasicRules;
 use super::advanced_rules;
 use super::attachment::{self, ContentOutcome, ContentPolicy};
 use super::crawl::{self, CrawlEvent, CrawlSettings};
-use super::document::{Document, Indexed, PipelineFlags};
+use super::document::{DocType, Document, Indexed, PipelineFlags};
 use super::report::SyncReport;
 use super::scope::Scope;
 
@@ -54,6 +54,15 @@ pub struct ContentSync {
 /// download failed.
 type DownloadDone = Result<Result<(Document, ContentOutcome), (Document, String)>, tokio::task::JoinError>;
 
+/// What [`ContentSync::ingest`] learned besides the report.
+#[derive(Debug, Default)]
+pub(super) struct Ingested {
+    /// What the crawl completed.
+    pub scope: Scope,
+    /// Pages written whose title or ancestors changed (or that are new).
+    pub relineaged: Vec<String>,
+}
+
 /// What a document becomes on its way to the sink.
 enum Verdict {
     Unchanged,
@@ -61,8 +70,11 @@ enum Verdict {
     Filtered {
         indexed: bool,
     },
+    /// Indexed anew (`created`) or again; `relineaged` for a page whose title or ancestors
+    /// changed, which changes the ancestors of the pages below it.
     Write {
         created: bool,
+        relineaged: bool,
     },
 }
 
@@ -83,7 +95,7 @@ impl ContentSync {
                 tx,
             ))
         };
-        let scope = self.ingest(rx, &mut existing, sink, &mut report).await;
+        let scope = self.ingest(rx, &mut existing, sink, &mut report).await.scope;
         if let Err(e) = crawler.await {
             report.listing_failures.push(format!("the crawl stopped: {e}"));
         }
@@ -108,8 +120,9 @@ impl ContentSync {
         existing: &mut ExistingDocs,
         sink: &Sink,
         report: &mut SyncReport,
-    ) -> Scope {
-        let mut scope = Scope::new();
+    ) -> Ingested {
+        let mut ingested = Ingested::default();
+        let scope = &mut ingested.scope;
         let downloads = Arc::new(Semaphore::new(self.concurrent_downloads.max(1)));
         let mut pending: JoinSet<Result<(Document, ContentOutcome), (Document, String)>> = JoinSet::new();
 
@@ -138,7 +151,10 @@ impl ContentSync {
                                 report.deleted += 1;
                             }
                         }
-                        Verdict::Write { created } => {
+                        Verdict::Write { created, relineaged } => {
+                            if relineaged {
+                                ingested.relineaged.push(doc.id.clone());
+                            }
                             if created {
                                 report.created += 1;
                             } else {
@@ -171,7 +187,7 @@ impl ContentSync {
         while let Some(done) = pending.join_next().await {
             self.downloaded(done, sink, report).await;
         }
-        scope
+        ingested
     }
 
     /// The counters every sync ends with.
@@ -198,10 +214,12 @@ impl ContentSync {
                 }
             }
         }
+        let relineaged =
+            |lineage: Option<u64>| doc.doc_type == DocType::Page && lineage != Some(doc.lineage());
         match existing.take(&elasticsearch_id(&doc.id)) {
-            Some(stamp) if stamp == doc.stamp() => Verdict::Unchanged,
-            Some(_) => Verdict::Write { created: false },
-            None => Verdict::Write { created: true },
+            Some((stamp, _)) if stamp == doc.stamp() => Verdict::Unchanged,
+            Some((_, lineage)) => Verdict::Write { created: false, relineaged: relineaged(Some(lineage)) },
+            None => Verdict::Write { created: true, relineaged: relineaged(None) },
         }
     }
 

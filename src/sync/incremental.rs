@@ -73,7 +73,7 @@ impl Window {
 struct Live {
     ids: HashMap<String, LiveItem>,
     /// Cloud page titles and parents, from the same listing, by space key.
-    ancestries: HashMap<String, Ancestry>,
+    ancestries: HashMap<String, Arc<Ancestry>>,
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +81,23 @@ struct LiveItem {
     space_key: String,
     kind: HitKind,
     container: Option<(String, ContentType)>,
+}
+
+/// What to crawl, and what exists.
+struct Plan {
+    /// The first pass: what changed or what the index has wrong.
+    selection: Selection,
+    /// The ids that exist now, as indexed.
+    live_ids: LiveIds,
+    /// The id listing by space, to find the pages below renamed or moved ones (not with
+    /// advanced rules).
+    tree: Option<Tree>,
+}
+
+/// The id listing by space.
+struct Tree {
+    live: Live,
+    spaces: Vec<Space>,
 }
 
 /// Everything the steps learned that can make the sync incomplete.
@@ -117,33 +134,59 @@ impl ContentSync {
         } else {
             self.plan_by_rules(&existing, window, &mut failures).await
         };
-        let Some((selection, live)) = plan else {
+        let Some(plan) = plan else {
             report.listing_failures = failures.0;
             self.finish(&mut report, started);
             return report;
         };
         tracing::info!(
             window_minutes = window.minutes,
-            containers = selection.container_count(),
-            live = live.len(),
+            containers = plan.selection.container_count(),
+            live = plan.live_ids.len(),
             "incremental sync: fetching what changed"
         );
+        let crawled = plan.selection.containers();
+        let (mut complete, relineaged) =
+            self.crawl_phase(plan.selection, &mut existing, sink, &mut report).await;
 
-        let (tx, rx) = mpsc::channel(self.queue_size.max(1));
-        let crawl = self.crawl.clone();
-        let crawler = tokio::spawn(crawl_selected(self.client.clone(), crawl, Arc::new(selection), tx));
-        // The crawl's own failures land in the report; any failure anywhere means the id
-        // listing cannot be trusted to be complete.
-        self.ingest(rx, &mut existing, sink, &mut report).await;
-        let crawled = match crawler.await {
-            Ok(complete) => complete,
-            Err(e) => {
-                failures.0.push(format!("the crawl stopped: {e}"));
-                false
+        // Pages renamed or moved (and, on Cloud, pages gone) change the ancestors of the
+        // pages below them: those are crawled again in a second pass.
+        if let Some(tree) = &plan.tree {
+            let mut roots: HashSet<String> = relineaged.into_iter().collect();
+            if self.client.flavour() == Flavour::Cloud {
+                roots.extend(
+                    existing
+                        .remaining()
+                        .filter(|(id, _)| !plan.live_ids.contains(id))
+                        .map(|(id, _)| id.to_string()),
+                );
             }
-        };
+            let below = self.descendants(tree, &roots, &mut failures).await;
+            let mut selection = Selection::everything();
+            for id in below.iter().filter(|id| !crawled.contains(*id)) {
+                if let Some(item) = tree.live.ids.get(id) {
+                    selection.container(&item.space_key, id, ContentType::Page);
+                }
+            }
+            if selection.container_count() > 0 {
+                tracing::info!(
+                    pages = selection.container_count(),
+                    "incremental sync: pages below renamed or moved pages"
+                );
+                for space in &tree.spaces {
+                    selection.know(space.clone());
+                }
+                for (key, ancestry) in &tree.live.ancestries {
+                    selection.know_ancestry(key, ancestry.clone());
+                }
+                let (done, _) = self.crawl_phase(selection, &mut existing, sink, &mut report).await;
+                complete &= done;
+            }
+        }
+
         report.listing_failures.extend(failures.0);
-        if crawled && report.listing_failures.is_empty() {
+        let live = plan.live_ids;
+        if complete && report.listing_failures.is_empty() {
             for (id, _) in existing.remaining() {
                 if !live.contains(id) {
                     sink.send(Operation::Delete { id: id.to_string() }).await;
@@ -158,6 +201,29 @@ impl ContentSync {
         report
     }
 
+    /// Crawls a selection into the sink; returns whether it completed, and the pages whose
+    /// title or ancestors changed.
+    async fn crawl_phase(
+        &self,
+        selection: Selection,
+        existing: &mut ExistingDocs,
+        sink: &Sink,
+        report: &mut SyncReport,
+    ) -> (bool, Vec<String>) {
+        let (tx, rx) = mpsc::channel(self.queue_size.max(1));
+        let crawler =
+            tokio::spawn(crawl_selected(self.client.clone(), self.crawl.clone(), Arc::new(selection), tx));
+        // The crawl's own failures land in the report.
+        let ingested = self.ingest(rx, existing, sink, report).await;
+        match crawler.await {
+            Ok(complete) => (complete, ingested.relineaged),
+            Err(e) => {
+                report.listing_failures.push(format!("the crawl stopped: {e}"));
+                (false, ingested.relineaged)
+            }
+        }
+    }
+
     /// Steps 1–3 by space: the selection to crawl and the ids that exist. `None` when the
     /// spaces could not be listed (nothing can be done safely).
     async fn plan_by_space(
@@ -165,7 +231,7 @@ impl ContentSync {
         existing: &ExistingDocs,
         window: Window,
         failures: &mut Failures,
-    ) -> Option<(Selection, LiveIds)> {
+    ) -> Option<Plan> {
         let client = &self.client;
         let keys: Vec<String> = self.crawl.spaces.iter().filter(|k| k.as_str() != "*").cloned().collect();
         let spaces: Vec<Space> = match client.spaces(&keys).try_collect().await {
@@ -194,16 +260,11 @@ impl ContentSync {
             cql = format!("space in ({}) and {cql}", list.join(","));
         }
         let mut changed = client.content_hits(&cql, true);
-        // Pages that changed (renamed, moved): their descendants' ancestors change with them.
-        let mut changed_pages: HashSet<String> = HashSet::new();
         while let Some(hit) = changed.next().await {
             match hit {
                 Ok(hit) => {
                     let space =
                         hit.space_key.clone().or_else(|| live.ids.get(&hit.id).map(|l| l.space_key.clone()));
-                    if hit.kind == HitKind::Content(ContentType::Page) {
-                        changed_pages.insert(hit.id.clone());
-                    }
                     if let Some(space) = space {
                         select_container(&mut selection, &space, hit.kind, &hit.id, hit.container);
                     }
@@ -225,10 +286,6 @@ impl ContentSync {
             };
             if !misfiled {
                 continue;
-            }
-            // A restored or moved page: its descendants' ancestors change with it.
-            if item.kind == HitKind::Content(ContentType::Page) {
-                changed_pages.insert(id.clone());
             }
             match (item.kind, &item.container) {
                 (HitKind::Content(_), _) | (_, Some(_)) => {
@@ -260,26 +317,17 @@ impl ContentSync {
                 }
             }
         }
-        // Pages that are gone take their place in their descendants' ancestors too.
-        changed_pages.extend(
-            existing.remaining().filter(|(id, _)| !live_ids.contains(id)).map(|(id, _)| id.to_string()),
-        );
-        for id in self.descendants(&live, &changed_pages, failures).await {
-            if let Some(item) = live.ids.get(&id) {
-                selection.container(&item.space_key, &id, ContentType::Page);
-            }
+        for (key, ancestry) in &live.ancestries {
+            selection.know_ancestry(key, ancestry.clone());
         }
-        for (key, ancestry) in live.ancestries {
-            selection.know_ancestry(&key, ancestry);
-        }
-        Some((selection, live_ids))
+        Some(Plan { selection, live_ids, tree: Some(Tree { live, spaces }) })
     }
 
     /// The pages below `roots`: from the ancestries the id listing built (Cloud), or by CQL
     /// `ancestor in (…)` (Server/DC).
     async fn descendants(
         &self,
-        live: &Live,
+        tree: &Tree,
         roots: &HashSet<String>,
         failures: &mut Failures,
     ) -> Vec<String> {
@@ -287,7 +335,7 @@ impl ContentSync {
             return Vec::new();
         }
         if self.client.flavour() == Flavour::Cloud {
-            return live.ancestries.values().flat_map(|a| a.descendants(roots)).collect();
+            return tree.live.ancestries.values().flat_map(|a| a.descendants(roots)).collect();
         }
         let roots: Vec<&String> = roots.iter().collect();
         let mut found = Vec::new();
@@ -325,7 +373,7 @@ impl ContentSync {
                         );
                     }
                     if let Some(ancestry) = ancestry {
-                        live.ancestries.insert(key, ancestry);
+                        live.ancestries.insert(key, Arc::new(ancestry));
                     }
                 }
                 Err(e) => failures.add(&format!("listing the ids of space {key}"), e),
@@ -366,7 +414,7 @@ impl ContentSync {
         existing: &ExistingDocs,
         window: Window,
         failures: &mut Failures,
-    ) -> Option<(Selection, LiveIds)> {
+    ) -> Option<Plan> {
         let client = &self.client;
         let mut hits: Vec<Hit> = Vec::new();
         let mut changed: HashSet<String> = HashSet::new();
@@ -394,7 +442,9 @@ impl ContentSync {
                 advanced_rules::select(&mut selection, hit);
             }
         }
-        Some((selection, live_ids))
+        // Pages below a renamed page keep their ancestors until the next full sync: the
+        // rules' hits carry no tree to walk.
+        Some(Plan { selection, live_ids, tree: None })
     }
 }
 

@@ -107,8 +107,13 @@ impl Selection {
     }
 
     /// A Cloud ancestry already built for a space.
-    pub fn know_ancestry(&mut self, space_key: &str, ancestry: Ancestry) {
-        self.ancestries.insert(space_key.to_string(), Arc::new(ancestry));
+    pub fn know_ancestry(&mut self, space_key: &str, ancestry: Arc<Ancestry>) {
+        self.ancestries.insert(space_key.to_string(), ancestry);
+    }
+
+    /// Ids of the pages and blog posts crawled.
+    pub fn containers(&self) -> HashSet<String> {
+        self.containers.values().flat_map(|c| c.pages.iter().chain(&c.blog_posts)).cloned().collect()
     }
 
     /// Pages and blog posts to crawl.
