@@ -75,10 +75,10 @@ pub async fn run(config: &Config) -> Result<(), CliError> {
     ];
     for (kind, text, name) in schedules {
         let Some(text) = text else { continue };
-        if kind != SyncKind::Full {
+        if kind == SyncKind::AccessControl {
             return Err(CliError::Unsupported(format!(
                 "confluence.schedules.{name}: {name} syncs are not available in this version; \
-                 remove this schedule (full syncs skip unchanged documents)"
+                 remove this schedule"
             )));
         }
         // Validated when the config was loaded.
@@ -89,7 +89,8 @@ pub async fn run(config: &Config) -> Result<(), CliError> {
     }
     if timetable.is_empty() {
         return Err(CliError::Unsupported(
-            "nothing to run: set confluence.schedules.full (e.g. \"0 0 * * * ?\" or 1h)".into(),
+            "nothing to run: set confluence.schedules.full or .incremental (e.g. \"0 0 * * * ?\" or 1h)"
+                .into(),
         ));
     }
     let grace = Duration::from_secs(config.service.shutdown_timeout);
