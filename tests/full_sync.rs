@@ -165,3 +165,26 @@ async fn documents_a_basic_rule_now_excludes_are_filtered_and_removed() {
     assert_eq!(world.count(json!({"term": {"type": "attachment"}})).await, 0);
     assert_eq!(report.downloaded, 0, "filtered attachments are not downloaded: {report}");
 }
+
+/// A text document over `elasticsearch.bulk.max_text_document_size` is counted and left out,
+/// as Elastic's sink does; the rest of the sync goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_document_over_the_size_cap_is_skipped_and_counted() {
+    let world = World::start(Flavour::Server, "too-large").await;
+    let huge = format!("<p>{}</p>", "word ".repeat(300_000));
+    let id = world.confluence().site().create_page("ENG", None, "Huge page", Some(&huge)).unwrap();
+    let text = world.inner.config_yaml(&world.index, &["retry_count: 1"]);
+    let env = HashMap::from([(
+        "CONFLUENCE_CONNECTOR__ELASTICSEARCH__BULK__MAX_TEXT_DOCUMENT_SIZE".to_string(),
+        "1".to_string(),
+    )]);
+    let config = config::load_str(&text, &env).unwrap().config;
+    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    assert!(report.completed(), "{report}");
+    // Ours, and the simulator's large text attachment (its text becomes `body`).
+    assert!(report.too_large_documents >= 1, "{report}");
+    assert!(!world.exists(&id.to_string()).await);
+    let catalog = world.confluence().catalog();
+    let indexed = world.count(json!({"match_all": {}})).await;
+    assert_eq!(indexed, catalog.documents() as u64 - report.too_large_documents);
+}

@@ -139,6 +139,7 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
         rules: Arc::new(rules),
         queue_size: config.elasticsearch.bulk.queue_max_size,
         advanced: Arc::new(advanced),
+        max_text_bytes: config.elasticsearch.bulk.max_text_document_size * 1024 * 1024,
     };
     let sink = elastic::sink::Sink::start(es.clone(), index, &es_options);
     let mut report = match window {

@@ -48,6 +48,8 @@ pub struct ContentSync {
     pub queue_size: usize,
     /// Advanced sync rules (CQL queries); when any, they replace the crawl by space.
     pub advanced: Arc<Vec<String>>,
+    /// Text documents whose JSON is larger are not indexed (0: no limit).
+    pub max_text_bytes: u64,
 }
 
 /// A finished download task: the document with its content, or the document and why the
@@ -248,6 +250,20 @@ impl ContentSync {
 
     async fn send(&self, sink: &Sink, doc: &Document, report: &mut SyncReport) {
         match Source::serialize(&doc.id, &Indexed { doc, flags: self.flags }) {
+            // As Elastic's sink does: a text document (no `_attachment`) over the cap is
+            // dropped and counted, so one huge page cannot fail a whole `_bulk` request.
+            Ok(Source::Raw(bytes))
+                if self.max_text_bytes > 0
+                    && doc.attachment_base64.is_none()
+                    && bytes.len() as u64 > self.max_text_bytes =>
+            {
+                report.too_large_documents += 1;
+                tracing::warn!(
+                    id = doc.id.as_str(),
+                    bytes = bytes.len(),
+                    "over elasticsearch.bulk.max_text_document_size: not indexed"
+                );
+            }
             Ok(source) => sink.send(Operation::Index { id: doc.id.clone(), doc: source }).await,
             Err(e) => report.failed.push(format!("{} ({}): {e}", doc.id, doc.doc_type.as_str())),
         }

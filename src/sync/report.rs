@@ -26,6 +26,8 @@ pub struct SyncReport {
     pub downloaded_bytes: u64,
     /// Attachments over the size limit, indexed without content.
     pub too_large: u64,
+    /// Text documents over `elasticsearch.bulk.max_text_document_size`, not indexed.
+    pub too_large_documents: u64,
     /// Documents that failed for good, with the reason: `id (type): reason`.
     pub failed: Vec<String>,
     /// Listings that failed after their retries: the sync is incomplete.
@@ -99,6 +101,9 @@ impl fmt::Display for SyncReport {
             self.bulk_requests,
             self.duration.as_secs_f64()
         )?;
+        if self.too_large_documents > 0 {
+            write!(f, "; {} documents over max_text_document_size not indexed", self.too_large_documents)?;
+        }
         if self.kept_unverified > 0 {
             write!(f, "; {} documents kept because their listing did not complete", self.kept_unverified)?;
         }
