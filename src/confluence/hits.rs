@@ -40,8 +40,8 @@ pub struct Hit {
     pub space_key: Option<String>,
     /// The page or blog post holding an attachment or a comment.
     pub container: Option<(String, ContentType)>,
-    /// The space itself, for space hits.
-    pub space: Option<Space>,
+    /// The space itself, for space hits (boxed: content hits, the many, stay small).
+    pub space: Option<Box<Space>>,
 }
 
 /// Ids asked for in one `id in (…)` query or v2 `id=` filter.
@@ -78,7 +78,7 @@ fn search_hit(result: v1::SearchResult) -> Option<Hit> {
         id: space.id.clone(),
         space_key: Some(space.key.clone()),
         container: None,
-        space: Some(space),
+        space: Some(Box::new(space)),
     })
 }
 

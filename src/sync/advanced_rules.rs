@@ -78,7 +78,7 @@ pub(super) fn select(selection: &mut Selection, hit: Hit) {
             selection.want(&hit.id);
             selection.space_document(&space_key);
             if let Some(space) = hit.space {
-                selection.know(space);
+                selection.know(*space);
             }
         }
         HitKind::Content(content_type) => {

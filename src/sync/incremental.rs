@@ -71,16 +71,17 @@ impl Window {
 /// What exists now: id → (space key, what it is, its container).
 #[derive(Debug, Default)]
 struct Live {
-    ids: HashMap<String, LiveItem>,
+    ids: HashMap<Box<str>, LiveItem>,
     /// Cloud page titles and parents, from the same listing, by space key.
     ancestries: HashMap<String, Arc<Ancestry>>,
 }
 
 #[derive(Debug, Clone)]
 struct LiveItem {
-    space_key: String,
+    /// Shared by every item of the space.
+    space_key: Arc<str>,
     kind: HitKind,
-    container: Option<(String, ContentType)>,
+    container: Option<(Box<str>, ContentType)>,
 }
 
 /// What to crawl, and what exists.
@@ -164,7 +165,7 @@ impl ContentSync {
             let below = self.descendants(tree, &roots, &mut failures).await;
             let mut selection = Selection::everything();
             for id in below.iter().filter(|id| !crawled.contains(*id)) {
-                if let Some(item) = tree.live.ids.get(id) {
+                if let Some(item) = tree.live.ids.get(id.as_str()) {
                     selection.container(&item.space_key, id, ContentType::Page);
                 }
             }
@@ -263,8 +264,10 @@ impl ContentSync {
         while let Some(hit) = changed.next().await {
             match hit {
                 Ok(hit) => {
-                    let space =
-                        hit.space_key.clone().or_else(|| live.ids.get(&hit.id).map(|l| l.space_key.clone()));
+                    let space = hit
+                        .space_key
+                        .clone()
+                        .or_else(|| live.ids.get(hit.id.as_str()).map(|l| l.space_key.to_string()));
                     if let Some(space) = space {
                         select_container(&mut selection, &space, hit.kind, &hit.id, hit.container);
                     }
@@ -282,16 +285,17 @@ impl ContentSync {
             live_ids.insert(id);
             let misfiled = match existing.space_of(&elasticsearch_id(id)) {
                 None => true,
-                Some(indexed_space) => indexed_space != Some(item.space_key.as_str()),
+                Some(indexed_space) => indexed_space != Some(&*item.space_key),
             };
             if !misfiled {
                 continue;
             }
             match (item.kind, &item.container) {
                 (HitKind::Content(_), _) | (_, Some(_)) => {
-                    select_container(&mut selection, &item.space_key, item.kind, id, item.container.clone())
+                    let container = item.container.as_ref().map(|(c, t)| (c.to_string(), *t));
+                    select_container(&mut selection, &item.space_key, item.kind, id, container)
                 }
-                _ => unknown_containers.push(id.clone()),
+                _ => unknown_containers.push(id.to_string()),
             }
         }
         for batch in unknown_containers.chunks(100) {
@@ -300,7 +304,7 @@ impl ContentSync {
             while let Some(hit) = hits.next().await {
                 match hit {
                     Ok(hit) => {
-                        if let Some(item) = live.ids.get(&hit.id) {
+                        if let Some(item) = live.ids.get(hit.id.as_str()) {
                             select_container(
                                 &mut selection,
                                 &item.space_key,
@@ -366,10 +370,12 @@ impl ContentSync {
         for (key, result) in listed {
             match result {
                 Ok((hits, ancestry)) => {
+                    let space_key: Arc<str> = key.as_str().into();
                     for hit in hits {
+                        let container = hit.container.map(|(c, t)| (c.into_boxed_str(), t));
                         live.ids.insert(
-                            hit.id,
-                            LiveItem { space_key: key.clone(), kind: hit.kind, container: hit.container },
+                            hit.id.into_boxed_str(),
+                            LiveItem { space_key: space_key.clone(), kind: hit.kind, container },
                         );
                     }
                     if let Some(ancestry) = ancestry {
@@ -388,12 +394,16 @@ impl ContentSync {
                         let space = hit
                             .container
                             .as_ref()
-                            .and_then(|(container, _)| live.ids.get(container))
+                            .and_then(|(container, _)| live.ids.get(container.as_str()))
                             .map(|c| c.space_key.clone());
                         if let Some(space_key) = space {
                             live.ids.insert(
-                                hit.id,
-                                LiveItem { space_key, kind: HitKind::Attachment, container: hit.container },
+                                hit.id.into_boxed_str(),
+                                LiveItem {
+                                    space_key,
+                                    kind: HitKind::Attachment,
+                                    container: hit.container.map(|(c, t)| (c.into_boxed_str(), t)),
+                                },
                             );
                         }
                     }
