@@ -95,6 +95,31 @@ impl World {
     /// Runs `confluence-connector sync --kind <kind> -c <config>` and waits for it.
     pub async fn sync(&self, config: &Path, kind: &str) -> anyhow::Result<SyncRun> {
         let binary = connector_binary()?;
+        // A profiler to run the connector under (`CONNECTOR_WRAPPER="heaptrack -o /tmp/h"`),
+        // for looking into a benchmark; its output goes to stderr with the connector's.
+        if let Ok(wrapper) = std::env::var("CONNECTOR_WRAPPER") {
+            let mut words = wrapper.split_whitespace();
+            let program = words.next().context("CONNECTOR_WRAPPER is empty")?;
+            let started = Instant::now();
+            let output = tokio::process::Command::new(program)
+                .args(words)
+                .arg(&binary)
+                .args(["sync", "--kind", kind, "-c"])
+                .arg(config)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true)
+                .output()
+                .await?;
+            let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            return Ok(SyncRun {
+                success: output.status.success(),
+                elapsed: started.elapsed(),
+                stderr,
+                cpu_seconds: None,
+                max_rss_kib: None,
+            });
+        }
         let started = Instant::now();
         let child = tokio::process::Command::new("/usr/bin/time")
             .arg("-f")

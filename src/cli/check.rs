@@ -5,6 +5,7 @@
 
 use elasticsearch::http::headers::HeaderMap;
 use elasticsearch::http::Method;
+use elasticsearch::Elasticsearch;
 
 use crate::config::Config;
 use crate::confluence::ConfluenceClient;
@@ -65,8 +66,13 @@ pub async fn check(config: &Config, quiet: bool) -> Result<(), CliError> {
 async fn elasticsearch_version(config: &Config) -> Result<String, String> {
     let options = elastic_options(config, None);
     let es = elastic::client::connect(&options).map_err(|e| e.to_string())?;
-    let host = &config.elasticsearch.host;
-    match send_json(&es, Method::Get, "/", None, HeaderMap::new()).await {
+    cluster_version(&es, &config.elasticsearch.host).await
+}
+
+/// `GET /` on `es` (at `host`, named in messages): the cluster's version, or one line saying
+/// why there is none. `check` prints it; `run`'s `/healthz` asks it on every probe.
+pub(crate) async fn cluster_version(es: &Elasticsearch, host: &str) -> Result<String, String> {
+    match send_json(es, Method::Get, "/", None, HeaderMap::new()).await {
         Ok(Answer::Ok(body)) => body["version"]["number"]
             .as_str()
             .map(str::to_string)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
+use crate::acl::AclResolver;
 use crate::config::{Config, ConfluenceConfig};
 use crate::confluence::ConfluenceClient;
 use crate::elastic;
@@ -54,11 +55,7 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
     let source = standalone(config)?;
     match kind {
         SyncKind::Full | SyncKind::Incremental => {}
-        SyncKind::AccessControl => {
-            return Err(CliError::Unsupported(
-                "access-control syncs are not available in this version".into(),
-            ))
-        }
+        SyncKind::AccessControl => return super::access_control::run(config, source).await,
     }
     if source.use_text_extraction_service {
         tracing::warn!(
@@ -114,6 +111,8 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
         _ => None,
     };
 
+    // Document-level security: one resolver (and its caches) per sync.
+    let acl = source.use_document_level_security.then(|| Arc::new(AclResolver::new(client.clone())));
     let content = ContentSync {
         client: Arc::new(client),
         crawl: Arc::new(CrawlSettings {
@@ -125,6 +124,7 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
             // the cap, not a per-space share of it, is what limits the crawl.
             per_space_concurrency: source.max_concurrent_requests,
             started_at,
+            acl: acl.clone(),
         }),
         content: ContentPolicy {
             max_bytes: config.service.max_file_download_size,
@@ -150,6 +150,9 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
     merge(&mut report, &written);
     let name = if window.is_some() { "incremental" } else { "full" };
     tracing::info!("{name} sync of {index}: {report}");
+    if let Some(closed) = acl.as_ref().and_then(|acl| acl.summary()) {
+        tracing::warn!("{closed}");
+    }
     tracing::info!("{}", report.routes_line());
     for failure in report.failed.iter().take(50) {
         tracing::warn!("failed: {failure}");

@@ -144,6 +144,18 @@ pub struct ServiceConfig {
     pub shutdown_timeout: u64,
     /// Managed mode: native service types.
     pub service_types: Vec<String>,
+    /// Where `run` serves `/healthz` and `/metrics`.
+    pub http: HttpConfig,
+}
+
+/// `service.http.*`
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpConfig {
+    /// Address to listen on.
+    pub host: String,
+    /// Port; `None` leaves the endpoints off (nothing listens that nobody asked for).
+    #[serde(default)]
+    pub port: Option<u16>,
 }
 
 /// One entry of `connectors:`.

@@ -80,6 +80,7 @@ pub const SECTIONS: &[Section] = &[
     Section { path: "elasticsearch.bulk", optional: false },
     Section { path: "elasticsearch.bulk.error_monitor", optional: false },
     Section { path: "service", optional: false },
+    Section { path: "service.http", optional: false },
     Section { path: "extraction_service", optional: true },
     Section { path: "confluence", optional: true },
     Section { path: "confluence.pipeline", optional: false },
@@ -247,6 +248,13 @@ pub const KEYS: &[Key] = &[
     key!("service.fips_mode", Kind::Bool, Some("false"), "accepted for compatibility"),
     key!("service.worker_mode", Kind::Bool, Some("false"), "accepted for compatibility"),
     key!("service.service_types", Kind::List, Some("[]"), "managed mode: native service types"),
+    key!(
+        "service.http.host",
+        Kind::Text,
+        Some(r#""127.0.0.1""#),
+        "address `run` serves /healthz and /metrics on (0.0.0.0: every interface)"
+    ),
+    key!("service.http.port", int(1, 65_535), None, "port of /healthz and /metrics; unset: not served"),
     // managed mode
     key!("connectors", Kind::Connectors, Some("[]"), "managed mode: [{connector_id, service_type, api_key}]"),
     key!("connector_id", Kind::Text, None, "deprecated single-connector form"),

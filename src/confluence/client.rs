@@ -251,8 +251,30 @@ impl ConfluenceClient {
         url: Url,
         route: &'static str,
     ) -> Result<Fetched<T>, ConfluenceError> {
+        self.fetch_json(url, route, None).await
+    }
+
+    /// POST a JSON body and read a JSON answer, with the retries of a GET: only for calls
+    /// that read (JSON-RPC `getSpacePermissionSets`), which are safe to send again.
+    pub(crate) async fn post_json<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        route: &'static str,
+        body: &serde_json::Value,
+    ) -> Result<Fetched<T>, ConfluenceError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| ConfluenceError::Decode { url: display_url(&url), detail: e.to_string() })?;
+        self.fetch_json(url, route, Some(bytes::Bytes::from(bytes))).await
+    }
+
+    async fn fetch_json<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        route: &'static str,
+        body: Option<bytes::Bytes>,
+    ) -> Result<Fetched<T>, ConfluenceError> {
         let inner = &self.inner;
-        self.run(&url, route, true, |response| async move {
+        self.run_with(&url, route, true, body.as_ref(), |response| async move {
             let headers = response.headers().clone();
             let final_url = response.url().clone();
             let bytes = response.bytes().await.map_err(|e| truncated_or_transport(&final_url, &e))?;
@@ -282,11 +304,27 @@ impl ConfluenceClient {
         F: Fn(reqwest::Response) -> Fut + 'a,
         Fut: Future<Output = Result<T, ConfluenceError>> + 'a,
     {
+        self.run_with(url, route, json, None, on_success).await
+    }
+
+    /// [`ConfluenceClient::run`] for a GET (`body` None) or a POST of a JSON `body`.
+    async fn run_with<'a, T, F, Fut>(
+        &'a self,
+        url: &Url,
+        route: &'static str,
+        json: bool,
+        body: Option<&bytes::Bytes>,
+        on_success: F,
+    ) -> Result<T, ConfluenceError>
+    where
+        F: Fn(reqwest::Response) -> Fut + 'a,
+        Fut: Future<Output = Result<T, ConfluenceError>> + 'a,
+    {
         let inner = &self.inner;
         let mut retry = 0u32;
         loop {
             let permit = inner.throttle.admit().await;
-            let outcome = match self.attempt(url, route, json).await {
+            let outcome = match self.attempt(url, route, json, body).await {
                 Ok(response) => on_success(response).await.map_err(Failure::from),
                 Err(failure) => Err(failure),
             };
@@ -332,9 +370,10 @@ impl ConfluenceClient {
         url: &Url,
         route: &'static str,
         json: bool,
+        body: Option<&bytes::Bytes>,
     ) -> Result<reqwest::Response, Failure> {
         let inner = &self.inner;
-        let response = match self.send_following_redirects(url, route, json).await {
+        let response = match self.send_following_redirects(url, route, json, body).await {
             Ok(response) => response,
             Err(error) => {
                 inner.stats.record(route, 0);
@@ -367,18 +406,28 @@ impl ConfluenceClient {
         }
     }
 
-    /// Sends a GET and follows redirects by hand, attaching `Authorization` only on the
-    /// credential's own origin (and never sending cookies: the client keeps none).
+    /// Sends a GET (or a POST of `body`) and follows redirects by hand, attaching
+    /// `Authorization` only on the credential's own origin (and never sending cookies: the
+    /// client keeps none). A POST is never redirected: Confluence redirects one to a login
+    /// or WebSudo page, which is an answer the caller must hear about, not follow.
     async fn send_following_redirects(
         &self,
         url: &Url,
         route: &'static str,
         json: bool,
+        body: Option<&bytes::Bytes>,
     ) -> Result<reqwest::Response, ConfluenceError> {
         let inner = &self.inner;
         let mut current = url.clone();
         for _ in 0..=MAX_REDIRECTS {
-            let mut request = inner.http.get(current.clone());
+            let mut request = match body {
+                Some(body) => inner
+                    .http
+                    .post(current.clone())
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone()),
+                None => inner.http.get(current.clone()),
+            };
             if json {
                 request = request.header(ACCEPT, "application/json");
             }
@@ -392,6 +441,15 @@ impl ConfluenceClient {
                 return Ok(response);
             }
             inner.stats.record(route, response.status().as_u16());
+            if body.is_some() {
+                return Err(ConfluenceError::Redirect {
+                    url: display_url(&current),
+                    detail: format!(
+                        "{} to a POST (Confluence sends one to its login or WebSudo page): the account cannot use this API",
+                        response.status()
+                    ),
+                });
+            }
             let location =
                 response.headers().get(LOCATION).and_then(|value| value.to_str().ok()).ok_or_else(|| {
                     ConfluenceError::Redirect {

@@ -79,7 +79,7 @@ fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, serde_json:
 }
 
 /// A CQL string literal.
-fn cql_quote(text: &str) -> String {
+pub(crate) fn cql_quote(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 

@@ -6,8 +6,10 @@
 //! (offset pagination with hidden page caps), and fail loudly rather than end early: a
 //! listing either yields every item or ends with an error, never silently short.
 
+pub mod ancestors;
 pub mod api;
 pub mod client;
+pub mod directory;
 pub mod download;
 pub mod error;
 pub mod hits;
@@ -15,21 +17,24 @@ pub mod listing;
 pub mod model;
 pub mod options;
 pub mod paging;
+pub mod permissions;
 pub mod rate_limit;
 pub mod retry;
 pub mod server_info;
 pub mod stats;
 #[cfg(test)]
-mod test_server;
+pub(crate) mod test_server;
 pub mod users;
 
 pub use crate::config::Secret;
 pub use client::ConfluenceClient;
+pub use directory::Account;
 pub use download::{AttachmentRef, Download};
 pub use error::ConfluenceError;
 pub use hits::{Hit, HitKind};
 pub use listing::{ContentOptions, Listing};
 pub use model::*;
 pub use options::{Auth, ClientOptions, Flavour, GatewayCredential};
+pub use permissions::Viewer;
 pub use server_info::ServerInfo;
 pub use stats::{RequestStats, StatsSnapshot};

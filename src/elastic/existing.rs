@@ -19,7 +19,8 @@ use serde_json::{json, Value};
 use super::error::ElasticError;
 use super::request::{send_json, Answer};
 
-const PAGE: usize = 10_000;
+/// Hits per page: small enough that one parsed page stays a few MiB.
+const PAGE: usize = 2_000;
 const KEEP_ALIVE: &str = "5m";
 
 /// The indexed documents not yet seen by the crawl.
@@ -157,13 +158,39 @@ impl ExistingDocs {
 /// Reads every document of `index` (none when the index does not exist).
 pub async fn load_existing(es: &Elasticsearch, index: &str) -> Result<ExistingDocs, ElasticError> {
     let mut existing = ExistingDocs::default();
+    let fields = [
+        "_timestamp",
+        "title",
+        "space_key",
+        "space",
+        "ancestors",
+        "page",
+        "blogpost",
+        "_allow_access_control",
+    ];
+    scan(es, index, &fields, |id, source| {
+        existing.insert(id, source_stamp(source), source_lineage(source), source["space_key"].as_str());
+    })
+    .await?;
+    Ok(existing)
+}
+
+/// Calls `on_hit(_id, _source)` for every document of `index`, its source cut down to
+/// `fields`, read with a point in time and `search_after` (consistent while others write);
+/// false when the index does not exist.
+pub async fn scan(
+    es: &Elasticsearch,
+    index: &str,
+    fields: &[&str],
+    mut on_hit: impl FnMut(&str, &Value),
+) -> Result<bool, ElasticError> {
     // Search is near-real-time: without a refresh, documents written in the last second (by
     // a sync that just ended) are invisible, and would be re-created instead of skipped, or
     // never deleted.
     if let Answer::NotFound =
         send_json(es, Method::Post, &format!("/{index}/_refresh"), None, HeaderMap::new()).await?
     {
-        return Ok(existing);
+        return Ok(false);
     }
     let open = send_json(
         es,
@@ -174,7 +201,7 @@ pub async fn load_existing(es: &Elasticsearch, index: &str) -> Result<ExistingDo
     )
     .await?;
     let mut pit = match open {
-        Answer::NotFound => return Ok(existing),
+        Answer::NotFound => return Ok(false),
         Answer::Ok(body) => {
             body["id"].as_str().map(str::to_string).ok_or_else(|| ElasticError::Response {
                 method: "POST".into(),
@@ -189,13 +216,13 @@ pub async fn load_existing(es: &Elasticsearch, index: &str) -> Result<ExistingDo
             "size": PAGE,
             "pit": {"id": pit, "keep_alive": KEEP_ALIVE},
             "sort": [{"_shard_doc": "asc"}],
-            "_source": ["_timestamp", "title", "space_key", "space", "ancestors", "page", "blogpost", "_allow_access_control"],
+            "_source": fields,
             "track_total_hits": false,
         });
         if let Some(after) = &search_after {
             body["search_after"] = after.clone();
         }
-        let page = match send_json(es, Method::Post, "/_search", Some(&body), HeaderMap::new()).await {
+        let mut page = match send_json(es, Method::Post, "/_search", Some(&body), HeaderMap::new()).await {
             Ok(Answer::Ok(page)) => page,
             Ok(Answer::NotFound) => {
                 break Err(ElasticError::Response {
@@ -209,11 +236,13 @@ pub async fn load_existing(es: &Elasticsearch, index: &str) -> Result<ExistingDo
         if let Some(id) = page["pit_id"].as_str() {
             pit = id.to_string();
         }
-        let hits = page["hits"]["hits"].as_array().cloned().unwrap_or_default();
+        let hits = match page["hits"]["hits"].take() {
+            Value::Array(hits) => hits,
+            _ => Vec::new(),
+        };
         for hit in &hits {
             let Some(id) = hit["_id"].as_str() else { continue };
-            let source = &hit["_source"];
-            existing.insert(id, source_stamp(source), source_lineage(source), source["space_key"].as_str());
+            on_hit(id, &hit["_source"]);
         }
         match hits.last() {
             Some(last) if hits.len() == PAGE => search_after = Some(last["sort"].clone()),
@@ -222,7 +251,7 @@ pub async fn load_existing(es: &Elasticsearch, index: &str) -> Result<ExistingDo
     };
     // Closing is a courtesy: the point in time expires by itself.
     let _ = send_json(es, Method::Delete, "/_pit", Some(&json!({"id": pit})), HeaderMap::new()).await;
-    result.map(|()| existing)
+    result.map(|()| true)
 }
 
 #[cfg(test)]

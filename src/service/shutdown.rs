@@ -14,15 +14,18 @@ pub struct Shutdown {
 
 impl Shutdown {
     /// Listens for SIGTERM and SIGINT. The second signal ends the process with code 130.
+    /// The handlers are in place when this returns, so a signal sent right after start-up is
+    /// not lost (nor does it kill the process the default way).
     pub fn on_signals() -> Shutdown {
         let (tx, rx) = watch::channel(false);
+        let mut signals = Signals::listen();
         tokio::spawn(async move {
-            wait_for_signal().await;
+            signals.next().await;
             tracing::warn!(
-                "shutdown requested: finishing the sync in flight (a second signal exits at once)"
+                "shutdown requested: no new sync starts, the sync in flight may finish (a second signal exits at once)"
             );
             let _ = tx.send(true);
-            wait_for_signal().await;
+            signals.next().await;
             tracing::error!("second signal: exiting now");
             std::process::exit(130);
         });
@@ -51,24 +54,60 @@ impl Shutdown {
     }
 }
 
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
+/// The process's SIGTERM and SIGINT streams.
+#[cfg(unix)]
+struct Signals {
+    terminate: Option<tokio::signal::unix::Signal>,
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+#[cfg(unix)]
+impl Signals {
+    /// Registers both handlers now. One that cannot be registered is logged and never fires.
+    fn listen() -> Signals {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
+        let listen = |kind: SignalKind, name: &str| match signal(kind) {
+            Ok(stream) => Some(stream),
+            Err(e) => {
+                tracing::warn!("cannot listen for {name}: {e}");
+                None
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+        };
+        Signals {
+            terminate: listen(SignalKind::terminate(), "SIGTERM"),
+            interrupt: listen(SignalKind::interrupt(), "SIGINT"),
         }
     }
-    #[cfg(not(unix))]
-    {
+
+    /// Waits for the next SIGTERM or SIGINT.
+    async fn next(&mut self) {
+        async fn one(stream: &mut Option<tokio::signal::unix::Signal>) {
+            match stream {
+                Some(stream) => {
+                    stream.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        let Signals { terminate, interrupt } = self;
+        tokio::select! {
+            _ = one(terminate) => {}
+            _ = one(interrupt) => {}
+        }
+    }
+}
+
+/// Ctrl-C, where there are no Unix signals.
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn listen() -> Signals {
+        Signals
+    }
+
+    async fn next(&mut self) {
         let _ = tokio::signal::ctrl_c().await;
     }
 }

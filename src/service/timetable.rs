@@ -20,6 +20,18 @@ pub enum SyncKind {
     AccessControl,
 }
 
+impl SyncKind {
+    /// The kind as `config.yml` names it (`confluence.schedules.<name>`), for logs and metric
+    /// labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            SyncKind::Full => "full",
+            SyncKind::Incremental => "incremental",
+            SyncKind::AccessControl => "access_control",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
     kind: SyncKind,
@@ -105,6 +117,25 @@ mod tests {
         assert_eq!(t.next(), Some((SyncKind::Full, at("2026-01-01T11:00:00Z"))));
         t.finished(SyncKind::Full, at("2026-01-01T11:40:00Z"));
         assert_eq!(t.next(), Some((SyncKind::AccessControl, at("2026-01-01T11:35:00Z"))));
+    }
+
+    #[test]
+    fn all_three_kinds_take_turns_and_a_tie_goes_to_the_full_sync() {
+        let mut t = Timetable::new();
+        let now = at("2026-01-01T09:58:00Z");
+        t.add(SyncKind::Full, Schedule::parse("0 0 10 * * ?").unwrap(), now);
+        t.add(SyncKind::Incremental, Schedule::parse("0 */15 * * * ?").unwrap(), now);
+        t.add(SyncKind::AccessControl, Schedule::parse("30m").unwrap(), now);
+        // Full and incremental are both due at 10:00: the full sync goes first.
+        assert_eq!(t.next(), Some((SyncKind::Full, at("2026-01-01T10:00:00Z"))));
+        t.finished(SyncKind::Full, at("2026-01-01T10:25:00Z"));
+        // The incremental sync due at 10:00 (and the 10:15 slot it missed) runs once, now.
+        assert_eq!(t.next(), Some((SyncKind::Incremental, at("2026-01-01T10:00:00Z"))));
+        t.finished(SyncKind::Incremental, at("2026-01-01T10:27:00Z"));
+        assert_eq!(t.next(), Some((SyncKind::AccessControl, at("2026-01-01T10:28:00Z"))));
+        t.finished(SyncKind::AccessControl, at("2026-01-01T10:29:00Z"));
+        assert_eq!(t.next(), Some((SyncKind::Incremental, at("2026-01-01T10:30:00Z"))));
+        assert_eq!(SyncKind::AccessControl.name(), "access_control");
     }
 
     #[test]

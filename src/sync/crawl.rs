@@ -15,9 +15,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{stream, StreamExt, TryStreamExt};
 use tokio::sync::{mpsc, Mutex};
 
+use crate::acl::AclResolver;
 use crate::confluence::{
-    Ancestry, Attachment, AttachmentRef, Comment, ConfluenceClient, ConfluenceError, Content, ContentType,
-    Flavour, Space,
+    Ancestor, Ancestry, Attachment, AttachmentRef, Comment, ConfluenceClient, ConfluenceError, Content,
+    ContentType, Flavour, Space,
 };
 use crate::extract::storage::storage_to_text;
 
@@ -39,6 +40,9 @@ pub struct CrawlSettings {
     pub per_space_concurrency: usize,
     /// `_timestamp` of space documents (spaces carry no modification date).
     pub started_at: DateTime<Utc>,
+    /// Who may read each document (`use_document_level_security`); `None`: documents carry
+    /// no `_allow_access_control`.
+    pub acl: Option<Arc<AclResolver>>,
 }
 
 /// One thing the crawl found or finished.
@@ -139,7 +143,15 @@ pub(super) async fn emit(
 pub(super) struct Stop;
 
 /// The document of a space.
-pub(super) fn space_document(client: &ConfluenceClient, settings: &CrawlSettings, space: &Space) -> Document {
+pub(super) async fn space_document(
+    client: &ConfluenceClient,
+    settings: &CrawlSettings,
+    space: &Space,
+) -> Document {
+    let allow_access_control = match &settings.acl {
+        Some(acl) => acl.space(space).await,
+        None => None,
+    };
     Document {
         id: space.id.clone(),
         doc_type: DocType::Space,
@@ -156,7 +168,7 @@ pub(super) fn space_document(client: &ConfluenceClient, settings: &CrawlSettings
         size: None,
         container: None,
         attachment_base64: None,
-        allow_access_control: None,
+        allow_access_control,
     }
 }
 
@@ -178,8 +190,11 @@ pub(super) async fn crawl_space(
     authors: &AuthorNames,
     tx: &mpsc::Sender<CrawlEvent>,
 ) -> Result<(), ConfluenceError> {
-    if emit(tx, space_document(client, settings, space), None).await.is_err() {
+    if emit(tx, space_document(client, settings, space).await, None).await.is_err() {
         return Ok(());
+    }
+    if let Some(acl) = &settings.acl {
+        acl.prefetch(space).await;
     }
     for content_type in [ContentType::Page, ContentType::BlogPost] {
         // Cloud v2 lists parent ids, not ancestor titles: a cheap pass without bodies first
@@ -192,7 +207,8 @@ pub(super) async fn crawl_space(
         let options = crate::confluence::listing::ContentOptions {
             body: true,
             labels: settings.index_labels,
-            restrictions: false,
+            // Server/DC listings carry each page's own read restriction at no extra request.
+            restrictions: settings.acl.is_some(),
             ..Default::default()
         };
         // Stops at the first failed listing and returns its error.
@@ -248,9 +264,15 @@ pub(super) async fn crawl_content(
 
     let container_type = doc_type(content.content_type);
     let space_name = content.space_name.clone().unwrap_or_else(|| space.name.clone());
-    let ancestors: Vec<String> = match ancestry {
-        Some(a) => a.ancestors(content.parent_id.as_deref()).into_iter().filter_map(|a| a.title).collect(),
-        None => content.ancestors.iter().filter_map(|a| a.title.clone()).collect(),
+    let chain: Vec<Ancestor> = match ancestry {
+        Some(a) => a.ancestors(content.parent_id.as_deref()),
+        None => content.ancestors.clone(),
+    };
+    let ancestors: Vec<String> = chain.iter().filter_map(|a| a.title.clone()).collect();
+    // Attachments and comments are readable by whoever may read their container.
+    let allow_access_control = match &settings.acl {
+        Some(acl) => acl.content(space, &content, &chain).await,
+        None => None,
     };
     let url = content.webui.as_deref().map(|w| client.web_url(w)).unwrap_or_default();
     let page_doc = Document {
@@ -269,7 +291,7 @@ pub(super) async fn crawl_content(
         size: None,
         container: None,
         attachment_base64: None,
-        allow_access_control: None,
+        allow_access_control: allow_access_control.clone(),
     };
     if wanted(&page_doc.id) && emit(tx, page_doc, None).await.is_err() {
         return Ok(());
@@ -291,7 +313,7 @@ pub(super) async fn crawl_content(
             size: attachment.file_size,
             container: Some((container_type, content.title.clone())),
             attachment_base64: None,
-            allow_access_control: None,
+            allow_access_control: allow_access_control.clone(),
         };
         if emit(tx, doc, Some(attachment.download.clone())).await.is_err() {
             return Ok(());
@@ -314,7 +336,7 @@ pub(super) async fn crawl_content(
             size: None,
             container: Some((container_type, content.title.clone())),
             attachment_base64: None,
-            allow_access_control: None,
+            allow_access_control: allow_access_control.clone(),
         };
         if emit(tx, doc, None).await.is_err() {
             return Ok(());

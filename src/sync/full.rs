@@ -194,12 +194,7 @@ impl ContentSync {
 
     /// The counters every sync ends with.
     pub(super) fn finish(&self, report: &mut SyncReport, started: Instant) {
-        let stats = self.client.stats();
-        report.confluence_requests = stats.requests();
-        report.confluence_retries = stats.retries;
-        report.confluence_bytes = stats.bytes;
-        report.confluence_routes =
-            stats.by_route.iter().map(|((route, status), n)| (route.to_string(), *status, *n)).collect();
+        report.count_requests(&self.client.stats());
         report.duration = started.elapsed();
     }
 

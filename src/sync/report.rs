@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::confluence::StatsSnapshot;
+
 /// Counters of one sync.
 #[derive(Debug, Default, Clone)]
 pub struct SyncReport {
@@ -55,6 +57,15 @@ impl SyncReport {
     /// Documents written (created + updated).
     pub fn indexed(&self) -> u64 {
         self.created + self.updated
+    }
+
+    /// Records the Confluence requests a sync made.
+    pub fn count_requests(&mut self, stats: &StatsSnapshot) {
+        self.confluence_requests = stats.requests();
+        self.confluence_retries = stats.retries;
+        self.confluence_bytes = stats.bytes;
+        self.confluence_routes =
+            stats.by_route.iter().map(|((route, status), n)| (route.to_string(), *status, *n)).collect();
     }
 }
 

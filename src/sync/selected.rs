@@ -185,7 +185,7 @@ async fn crawl_chosen(
         return crawl_space(client, settings, space, authors, tx).await;
     }
     if selection.space_documents.contains(&space.key)
-        && emit(tx, space_document(client, settings, space), None).await.is_err()
+        && emit(tx, space_document(client, settings, space).await, None).await.is_err()
     {
         return Ok(());
     }
@@ -204,7 +204,13 @@ async fn crawl_chosen(
             _ => None,
         };
         let ids: Vec<String> = ids.iter().cloned().collect();
-        let options = ContentOptions { body: true, labels: settings.index_labels, ..Default::default() };
+        let options = ContentOptions {
+            body: true,
+            labels: settings.index_labels,
+            // Server/DC listings carry each page's own read restriction at no extra request.
+            restrictions: settings.acl.is_some(),
+            ..Default::default()
+        };
         client
             .contents_by_id(content_type, &ids, options)
             .map(|item| async {

@@ -1,0 +1,221 @@
+//! Who may read a document, from the layers of access Confluence checks one after another.
+//!
+//! A reader must pass every layer: the space's view permission, then the read restriction
+//! of each restricted ancestor, then the document's own. A layer lets through the users it
+//! names and the members of the groups it names (the space layer may let anyone through:
+//! anonymous access). Intersecting the *names* of the layers, as Elastic's connector does,
+//! is wrong as soon as one layer names a group and another a member of it (parent: group
+//! `dev`; child: user `ann`, who is in `dev` → an empty list, nobody may read). So
+//! [`effective`] intersects *people*: it expands groups into members where it must, and
+//! keeps a group's name where the group itself is in every layer, so that membership changes
+//! keep reaching the document through the access-control sync.
+//!
+//! Group memberships it could not read count as empty: a person is let through only when
+//! known to pass — the answer is then too narrow, never too wide.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use super::identity::{Identities, NOBODY};
+
+/// One layer of access, by user and group keys ([`Identities::user_key`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layer {
+    /// Anyone passes (anonymous access to the space).
+    pub anyone: bool,
+    /// Users named.
+    pub users: BTreeSet<String>,
+    /// Groups named.
+    pub groups: BTreeSet<String>,
+}
+
+impl Layer {
+    /// True when nobody passes.
+    pub fn is_closed(&self) -> bool {
+        !self.anyone && self.users.is_empty() && self.groups.is_empty()
+    }
+}
+
+/// Group key → member keys; a group missing here is one whose members are unknown.
+pub type Memberships = HashMap<String, Arc<BTreeSet<String>>>;
+
+/// Who may read a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: the document carries no `_allow_access_control`.
+    Public,
+    /// These users and the members of these groups (both empty: nobody).
+    Only {
+        /// User keys.
+        users: BTreeSet<String>,
+        /// Group keys.
+        groups: BTreeSet<String>,
+    },
+}
+
+impl Access {
+    /// Nobody may read.
+    pub fn nobody() -> Access {
+        Access::Only { users: BTreeSet::new(), groups: BTreeSet::new() }
+    }
+
+    /// The `_allow_access_control` value: `None` for public documents, the identity strings
+    /// otherwise, sorted, and [`NOBODY`] alone when nobody may read.
+    pub fn field(&self, ids: Identities) -> Option<Vec<String>> {
+        match self {
+            Access::Public => None,
+            Access::Only { users, groups } if users.is_empty() && groups.is_empty() => {
+                Some(vec![NOBODY.to_string()])
+            }
+            Access::Only { users, groups } => {
+                let mut field: Vec<String> =
+                    groups.iter().map(|g| ids.group(g)).chain(users.iter().map(|u| ids.user(u))).collect();
+                field.sort();
+                Some(field)
+            }
+        }
+    }
+}
+
+/// The groups whose members [`effective`] looks at for these layers: none when at most one
+/// layer restricts (its names are the answer), else every group named.
+pub fn groups_needed(layers: &[Layer]) -> BTreeSet<String> {
+    let restricting: Vec<&Layer> = layers.iter().filter(|l| !l.anyone).collect();
+    if restricting.len() < 2 {
+        return BTreeSet::new();
+    }
+    restricting.iter().flat_map(|l| l.groups.iter().cloned()).collect()
+}
+
+/// Who passes every layer, as exactly as the known memberships allow.
+pub fn effective(layers: &[Layer], members: &Memberships) -> Access {
+    let restricting: Vec<&Layer> = layers.iter().filter(|l| !l.anyone).collect();
+    match restricting.as_slice() {
+        [] => return Access::Public,
+        [only] => return Access::Only { users: only.users.clone(), groups: only.groups.clone() },
+        _ => {}
+    }
+    if restricting.iter().any(|l| l.is_closed()) {
+        return Access::nobody();
+    }
+    let members_of = |group: &str| members.get(group).map(|m| m.as_ref());
+    let reach = |layer: &Layer| {
+        layer.users.len() + layer.groups.iter().map(|g| members_of(g).map_or(0, BTreeSet::len)).sum::<usize>()
+    };
+    // Everyone who passes is in every layer, so walking the smallest one finds them all.
+    let base = (0..restricting.len()).min_by_key(|&i| reach(restricting[i])).unwrap_or(0);
+    let others: Vec<&Layer> =
+        restricting.iter().enumerate().filter(|(i, _)| *i != base).map(|(_, l)| *l).collect();
+    let passes = |user: &str| {
+        others.iter().all(|layer| {
+            layer.users.contains(user)
+                || layer.groups.iter().any(|g| members_of(g).is_some_and(|m| m.contains(user)))
+        })
+    };
+    let base = restricting[base];
+    let (kept, expanded): (BTreeSet<String>, BTreeSet<String>) =
+        base.groups.iter().cloned().partition(|g| others.iter().all(|layer| layer.groups.contains(g)));
+    let mut users: BTreeSet<String> = base.users.iter().filter(|u| passes(u)).cloned().collect();
+    for group in &expanded {
+        if let Some(group_members) = members_of(group) {
+            users.extend(group_members.iter().filter(|u| passes(u)).cloned());
+        }
+    }
+    // Users a kept group already lets through need no entry of their own.
+    users.retain(|u| !kept.iter().any(|g| members_of(g).is_some_and(|m| m.contains(u))));
+    Access::Only { users, groups: kept }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::confluence::Flavour;
+
+    fn layer(users: &[&str], groups: &[&str]) -> Layer {
+        Layer {
+            anyone: false,
+            users: users.iter().map(|s| s.to_string()).collect(),
+            groups: groups.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn anyone() -> Layer {
+        Layer { anyone: true, ..Layer::default() }
+    }
+
+    fn groups(entries: &[(&str, &[&str])]) -> Memberships {
+        entries
+            .iter()
+            .map(|(g, ms)| (g.to_string(), Arc::new(ms.iter().map(|m| m.to_string()).collect())))
+            .collect()
+    }
+
+    fn only(users: &[&str], groups: &[&str]) -> Access {
+        Access::Only {
+            users: users.iter().map(|s| s.to_string()).collect(),
+            groups: groups.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_single_layer_is_its_own_names() {
+        let space = layer(&["ann"], &["dev"]);
+        assert_eq!(effective(std::slice::from_ref(&space), &Memberships::new()), only(&["ann"], &["dev"]));
+        assert!(groups_needed(&[space]).is_empty(), "one layer needs no membership");
+        assert_eq!(effective(&[anyone(), layer(&["bob"], &[])], &Memberships::new()), only(&["bob"], &[]));
+        assert_eq!(effective(&[anyone()], &Memberships::new()), Access::Public);
+        assert_eq!(effective(&[], &Memberships::new()), Access::Public);
+    }
+
+    #[test]
+    fn a_group_on_one_level_and_its_member_on_another_let_the_member_through() {
+        // Elastic's string intersection gives an empty list here.
+        let members = groups(&[("dev", &["ann", "bob"])]);
+        let layers = [layer(&[], &["dev"]), layer(&["ann"], &[])];
+        assert_eq!(effective(&layers, &members), only(&["ann"], &[]));
+        let reversed = [layer(&["ann", "carl"], &[]), layer(&[], &["dev"])];
+        assert_eq!(effective(&reversed, &members), only(&["ann"], &[]));
+    }
+
+    #[test]
+    fn a_group_named_on_every_level_stays_a_group() {
+        let members = groups(&[("dev", &["ann", "bob"]), ("all", &["ann", "bob", "carl", "dora"])]);
+        let layers = [layer(&[], &["all", "dev"]), layer(&["carl"], &["dev"])];
+        // carl passes the space through `all`; dev's members are covered by the group.
+        assert_eq!(effective(&layers, &members), only(&["carl"], &["dev"]));
+    }
+
+    #[test]
+    fn groups_of_different_layers_are_intersected_by_members() {
+        let members = groups(&[("all", &["ann", "bob", "carl"]), ("dev", &["bob", "carl", "erin"])]);
+        let layers = [layer(&[], &["all"]), layer(&[], &["dev"]), layer(&["carl", "ann"], &[])];
+        assert_eq!(effective(&layers, &members), only(&["carl"], &[]));
+        assert_eq!(groups_needed(&layers), ["all", "dev"].iter().map(|s| s.to_string()).collect());
+    }
+
+    #[test]
+    fn unknown_memberships_and_closed_layers_fail_closed() {
+        // `dev`'s members could not be read: only people known to pass get through.
+        let layers = [layer(&["ann"], &["all"]), layer(&[], &["dev"])];
+        let known = groups(&[("all", &["ann", "bob"])]);
+        assert_eq!(effective(&layers, &known), only(&[], &[]));
+        assert_eq!(effective(&[layer(&["ann"], &[]), Layer::default()], &known), Access::nobody());
+        assert_eq!(effective(&[Layer::default()], &known), Access::nobody());
+    }
+
+    #[test]
+    fn the_field_is_absent_for_public_documents_and_never_empty() {
+        let ids = Identities::new(Flavour::Server);
+        assert_eq!(Access::Public.field(ids), None);
+        assert_eq!(Access::nobody().field(ids), Some(vec![NOBODY.to_string()]));
+        assert_eq!(
+            only(&["ann"], &["dev"]).field(ids),
+            Some(vec!["group:dev".to_string(), "user:ann".to_string()])
+        );
+        let cloud = Identities::new(Flavour::Cloud);
+        assert_eq!(
+            only(&["a1"], &["g1"]).field(cloud),
+            Some(vec!["account_id:a1".into(), "group_id:g1".into()])
+        );
+    }
+}

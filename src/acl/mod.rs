@@ -1,0 +1,28 @@
+//! Document-level security: who may read each document, and who each person is.
+//!
+//! With `use_document_level_security`, every document a sync writes carries in
+//! `_allow_access_control` the identities allowed to read it ([`resolver::AclResolver`]),
+//! and an access-control sync keeps one identity document per person in
+//! `.search-acl-filter-<index>` ([`directory`], [`identity_doc`]) with the query that
+//! filters searches for them ([`query`]). A search application looks up the person's
+//! identity document and adds its query to their searches.
+//!
+//! The pieces: [`identity`] names people as the identity strings do; [`layer`] intersects
+//! the layers of access Confluence checks (space, restricted ancestors, the page) by
+//! people, not by names; [`space`] finds the API that tells who may view a space;
+//! [`once`] and [`notices`] make each fetch and each warning happen once per sync.
+//!
+//! A leak is the worst bug this product can have, so everything fails closed: a document
+//! whose permissions cannot be read is visible to nobody, never to everybody.
+
+pub mod directory;
+pub mod identity;
+pub mod identity_doc;
+pub mod layer;
+pub mod notices;
+pub mod once;
+pub mod query;
+pub mod resolver;
+pub mod space;
+
+pub use resolver::AclResolver;
