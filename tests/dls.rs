@@ -1,0 +1,552 @@
+//! Document-level security against the simulators, for every flavour: after a full sync and
+//! an access-control sync, each user's stored query, run through Elasticsearch (the test
+//! server, or a real cluster when `ES_URL` is set), finds exactly the documents Confluence
+//! would show them — no leak, no miss — on a site with restricted spaces, page trees
+//! restricted by users and groups on different levels, moved pages and changed memberships.
+//! Plus: every permission that cannot be read closes what it covers, and each ancestor's
+//! restrictions are fetched once per sync.
+
+use std::collections::{BTreeSet, HashMap};
+
+use confluence_connector::acl::identity::NOBODY;
+use confluence_connector::cli::sync::run_sync;
+use confluence_connector::config::{self, Config};
+use confluence_connector::service::SyncKind;
+use confluence_connector::sync::report::SyncReport;
+use serde_json::{json, Value};
+use sim::confluence::model::parse_api_id;
+use sim::confluence::{
+    Catalog, CatalogUser, ConfluenceSim, ContentKind, FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger,
+};
+
+#[path = "../examples/common/mod.rs"]
+mod common;
+use common::World as World0;
+
+/// The shared test world with a unique index, and a plain HTTP client for Elasticsearch.
+struct World {
+    inner: World0,
+    index: String,
+    http: reqwest::Client,
+}
+
+/// Who sees what, against what Confluence says.
+#[derive(Debug, Default)]
+struct Matrix {
+    users: usize,
+    documents: usize,
+    /// (user, document) pairs Confluence allows.
+    readable: usize,
+    /// Visible to a user Confluence would not show it to.
+    leaks: Vec<String>,
+    /// Hidden from a user Confluence would show it to.
+    misses: Vec<String>,
+}
+
+impl std::fmt::Display for Matrix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} users × {} documents = {} pairs, {} readable; {} leaks, {} misses",
+            self.users,
+            self.documents,
+            self.users * self.documents,
+            self.readable,
+            self.leaks.len(),
+            self.misses.len()
+        )
+    }
+}
+
+impl World {
+    async fn start(config: SimConfig, name: &str) -> World {
+        let inner = World0::start(config).await.unwrap();
+        let index = format!("dls-{name}-{}", std::process::id());
+        World { inner, index, http: reqwest::Client::new() }
+    }
+
+    async fn small(flavour: Flavour, name: &str) -> World {
+        World::start(SimConfig::new(flavour, Size::Small), name).await
+    }
+
+    fn confluence(&self) -> &ConfluenceSim {
+        &self.inner.confluence
+    }
+
+    fn flavour(&self) -> Flavour {
+        self.confluence().config().flavour
+    }
+
+    /// DLS on, comments indexed, one retry (faults are meant to stick).
+    fn config(&self) -> Config {
+        self.config_from(self.yaml())
+    }
+
+    fn yaml(&self) -> String {
+        let lines = ["retry_count: 1", "use_document_level_security: true", "index_comments: true"];
+        self.inner.config_yaml(&self.index, &lines)
+    }
+
+    fn config_from(&self, yaml: String) -> Config {
+        config::load_str(&yaml, &HashMap::new()).unwrap().config
+    }
+
+    /// The config with a regular (not administrator) user's credentials.
+    fn config_as_regular_user(&self) -> Config {
+        let creds = self.confluence().credentials();
+        let yaml = self
+            .yaml()
+            .replace(
+                &format!("username: {}\n", creds.username),
+                &format!("username: {}\n", creds.user_username),
+            )
+            .replace(
+                &format!("password: {}\n", creds.password),
+                &format!("password: {}\n", creds.user_password),
+            );
+        self.config_from(yaml)
+    }
+
+    async fn sync(&self, config: &Config, kind: SyncKind) -> SyncReport {
+        let report = run_sync(config, kind).await.unwrap();
+        assert!(report.failed.is_empty(), "{:?}", report.failed);
+        report
+    }
+
+    /// A full sync and an access-control sync, both complete.
+    async fn sync_both(&self, config: &Config) {
+        let full = self.sync(config, SyncKind::Full).await;
+        assert!(full.completed(), "{full}: {:?}", full.listing_failures);
+        let acl = self.sync(config, SyncKind::AccessControl).await;
+        assert!(acl.completed(), "{acl}: {:?}", acl.listing_failures);
+    }
+
+    fn acl_index(&self) -> String {
+        format!(".search-acl-filter-{}", self.index)
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let es = &self.inner.es;
+        let mut request = self.http.post(format!("{}{path}", es.url.trim_end_matches('/'))).json(&body);
+        if let Some(key) = &es.api_key {
+            request = request.header("Authorization", format!("ApiKey {key}"));
+        } else if let (Some(u), Some(p)) = (&es.username, &es.password) {
+            request = request.basic_auth(u, Some(p));
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {body}");
+        body
+    }
+
+    /// Every document of an index: `_id` → `_source`.
+    async fn documents(&self, index: &str) -> HashMap<String, Value> {
+        self.post(&format!("/{index}/_refresh"), json!({})).await;
+        let found = self
+            .post(&format!("/{index}/_search"), json!({"size": 10_000, "query": {"match_all": {}}}))
+            .await;
+        let hits = found["hits"]["hits"].as_array().cloned().unwrap_or_default();
+        assert!(hits.len() < 10_000, "too many documents for one page");
+        hits.into_iter().map(|h| (h["_id"].as_str().unwrap().to_string(), h["_source"].clone())).collect()
+    }
+
+    /// The identity document's `_id` for a user.
+    fn identity_id(&self, user: &CatalogUser) -> String {
+        match self.flavour() {
+            Flavour::Cloud => user.account_id.clone(),
+            Flavour::Server | Flavour::DataCenter => user.user_key.clone(),
+        }
+    }
+
+    /// What `user` finds with their stored query (the template and params of their identity
+    /// document, rendered by Elasticsearch); a user without an identity document searches
+    /// with no identities, and so finds public documents only.
+    async fn visible(&self, identities: &HashMap<String, Value>, user: &CatalogUser) -> BTreeSet<String> {
+        let (source, params) = match identities.get(&self.identity_id(user)) {
+            Some(doc) => (
+                doc["query"]["template"]["source"].as_str().unwrap().to_string(),
+                doc["query"]["template"]["params"].clone(),
+            ),
+            None => (confluence_connector::acl::query::DLS_QUERY.to_string(), json!({"access_control": []})),
+        };
+        let wrapped =
+            format!(r#"{{"query": {{"bool": {{"filter": [{source}]}}}}, "size": 10000, "_source": false}}"#);
+        let found = self
+            .post(&format!("/{}/_search/template", self.index), json!({"source": wrapped, "params": params}))
+            .await;
+        found["hits"]["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["_id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// The permission matrix of every active user against every indexed document.
+    async fn matrix(&self) -> Matrix {
+        let catalog = self.confluence().catalog();
+        let documents = self.documents(&self.index).await;
+        let identities = self.documents(&self.acl_index()).await;
+        let mut readers: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for (id, source) in &documents {
+            let allowed: Vec<&CatalogUser> = if source["type"] == "Space" {
+                space_viewers(&catalog, id)
+            } else {
+                assert!(catalog.get(id).is_some(), "document {id} is not in the site");
+                catalog.readers(id)
+            };
+            for user in allowed {
+                readers.entry(user.username.clone()).or_default().insert(id.clone());
+            }
+        }
+        let mut matrix = Matrix { documents: documents.len(), ..Matrix::default() };
+        for user in catalog.users.iter().filter(|u| u.active) {
+            matrix.users += 1;
+            let expected = readers.remove(&user.username).unwrap_or_default();
+            let visible = self.visible(&identities, user).await;
+            matrix.readable += expected.len();
+            matrix.leaks.extend(visible.difference(&expected).map(|d| format!("{} sees {d}", user.username)));
+            matrix
+                .misses
+                .extend(expected.difference(&visible).map(|d| format!("{} misses {d}", user.username)));
+        }
+        matrix
+    }
+
+    /// The page titled `title`.
+    fn page(&self, title: &str) -> u64 {
+        let catalog = self.confluence().catalog();
+        let entry =
+            catalog.content.iter().find(|c| c.title == title).unwrap_or_else(|| panic!("no page {title}"));
+        parse_api_id(&entry.id).unwrap()
+    }
+
+    /// The first page of `space_key` restricted on its own and under no restriction.
+    fn restricted_subtree(&self, space_key: &str) -> u64 {
+        self.confluence().site().read(|site| {
+            let space = site.space_by_key(space_key).unwrap();
+            space
+                .pages
+                .iter()
+                .filter_map(|id| site.get(*id))
+                .find(|c| {
+                    c.restriction.is_some()
+                        && !c.children.is_empty()
+                        && site
+                            .ancestors(c.id)
+                            .iter()
+                            .all(|a| site.get(*a).is_some_and(|a| a.restriction.is_none()))
+                })
+                .map(|c| c.id)
+                .unwrap()
+        })
+    }
+}
+
+/// The active users who may view the space with this id.
+fn space_viewers<'c>(catalog: &'c Catalog, id: &str) -> Vec<&'c CatalogUser> {
+    let space = catalog.spaces.iter().find(|s| s.id == id).unwrap_or_else(|| panic!("no space {id}"));
+    catalog
+        .users
+        .iter()
+        .filter(|u| u.active)
+        .filter(|u| {
+            space.viewers.anonymous
+                || space.viewers.users.iter().any(|v| v.username == u.username)
+                || space.viewers.groups.iter().any(|g| u.groups.contains(&g.name))
+        })
+        .collect()
+}
+
+fn assert_exact(flavour: Flavour, round: &str, matrix: &Matrix) {
+    println!("permission matrix, {flavour} {round}: {matrix}");
+    assert!(
+        matrix.leaks.is_empty(),
+        "{flavour} {round}: leaks {:?}",
+        &matrix.leaks[..matrix.leaks.len().min(20)]
+    );
+    assert!(
+        matrix.misses.is_empty(),
+        "{flavour} {round}: misses {:?}",
+        &matrix.misses[..matrix.misses.len().min(20)]
+    );
+    assert!(matrix.readable > 0 && matrix.readable < matrix.users * matrix.documents, "{matrix}");
+}
+
+fn username(catalog: &Catalog, index: usize) -> String {
+    catalog.users[index].username.clone()
+}
+
+/// The permission matrix, before and after pages move and memberships change.
+async fn every_user_sees_exactly_what_confluence_shows(flavour: Flavour) {
+    let world = World::small(flavour, "matrix").await;
+    let site = world.confluence().site();
+    let catalog = world.confluence().catalog();
+    // The engineering group (users 8, 16, 24, 32) restricts level 3 of ENG's deep chain, and
+    // two users restrict level 7: one in the group, one not. Elastic's intersection of names
+    // (`group:engineering` ∩ `user:…`) would hide levels 7–10 from everyone.
+    let (insider, outsider) = (username(&catalog, 8), username(&catalog, 5));
+    let level3 = world.page("Deep chain level 3");
+    let level7 = world.page("Deep chain level 7");
+    site.restrict(level3, &[], &["engineering"]).unwrap();
+    site.restrict(level7, &[&insider, &outsider], &[]).unwrap();
+    // A restricted subtree of Marketing (a user and the marketing group, then two users)
+    // moves under level 2 of ENG's chain: another space's permissions, same restrictions.
+    let subtree = world.restricted_subtree("MKT");
+    site.move_page(subtree, world.page("Deep chain level 2")).unwrap();
+
+    let config = world.config();
+    world.sync_both(&config).await;
+    let level7_doc = world.inner.get(&world.index, &level7.to_string()).await.unwrap().unwrap();
+    let insider_identity = match flavour {
+        Flavour::Cloud => format!("account_id:{}", catalog.users[8].account_id),
+        _ => format!("user:{insider}"),
+    };
+    assert_eq!(level7_doc["_allow_access_control"], json!([insider_identity]), "group above, member below");
+    assert_exact(flavour, "after the first syncs", &world.matrix().await);
+
+    // Deactivated users get no identity document where Confluence says who they are.
+    let identities = world.documents(&world.acl_index()).await;
+    let inactive: Vec<&CatalogUser> = catalog.users.iter().filter(|u| !u.active).collect();
+    assert!(!inactive.is_empty());
+    if flavour == Flavour::DataCenter {
+        assert!(inactive.iter().all(|u| !identities.contains_key(&world.identity_id(u))));
+    }
+
+    // Level 8 leaves the restricted chain for ENG's home page; the outsider joins
+    // engineering; the moved subtree's top is restricted to legal instead.
+    let home = world.page("Engineering Home");
+    site.move_page(world.page("Deep chain level 8"), home).unwrap();
+    site.set_membership("engineering", &outsider, true).unwrap();
+    site.restrict(subtree, &[], &["legal"]).unwrap();
+    let again = world.sync(&config, SyncKind::Full).await;
+    assert!(again.updated > 0, "{again}");
+    let acl = world.sync(&config, SyncKind::AccessControl).await;
+    assert_eq!(acl.updated, 1, "only the outsider's identity changed: {acl}");
+    assert_exact(flavour, "after moves and membership changes", &world.matrix().await);
+    // An incremental sync re-crawls a moved page with everything below it: the subtree
+    // moves under level 4, below engineering's restriction.
+    site.move_page(subtree, world.page("Deep chain level 4")).unwrap();
+    let incremental = world.sync(&config, SyncKind::Incremental).await;
+    assert!(incremental.completed() && incremental.updated > 1, "{incremental}");
+    assert_exact(flavour, "after an incremental sync of a move", &world.matrix().await);
+    // Nothing changed: nothing is written again.
+    let unchanged = world.sync(&config, SyncKind::AccessControl).await;
+    assert_eq!((unchanged.created, unchanged.updated, unchanged.deleted), (0, 0, 0), "{unchanged}");
+    assert_eq!(unchanged.unchanged, acl.seen, "{unchanged}");
+    // A user who is gone loses their identity document.
+    site.remove_user(&username(&catalog, 3)).unwrap();
+    let removed = world.sync(&config, SyncKind::AccessControl).await;
+    assert_eq!(removed.deleted, 1, "{removed}");
+}
+
+#[tokio::test]
+async fn cloud_every_user_sees_exactly_what_confluence_shows() {
+    every_user_sees_exactly_what_confluence_shows(Flavour::Cloud).await;
+}
+
+#[tokio::test]
+async fn data_center_every_user_sees_exactly_what_confluence_shows() {
+    every_user_sees_exactly_what_confluence_shows(Flavour::DataCenter).await;
+}
+
+#[tokio::test]
+async fn server_every_user_sees_exactly_what_confluence_shows() {
+    every_user_sees_exactly_what_confluence_shows(Flavour::Server).await;
+}
+
+/// Runs a full and an access-control sync with `faults` armed and checks nobody sees what
+/// Confluence would not show them; returns the matrix and the content documents.
+async fn closed_under(
+    world: &World,
+    config: &Config,
+    faults: &[FaultRule],
+) -> (Matrix, HashMap<String, Value>) {
+    for rule in faults {
+        world.confluence().faults().add(rule.clone());
+    }
+    let full = run_sync(config, SyncKind::Full).await.unwrap();
+    assert!(full.completed(), "a permission that cannot be read fails closed, not the sync: {full}");
+    let _ = run_sync(config, SyncKind::AccessControl).await.unwrap();
+    let matrix = world.matrix().await;
+    println!("permission matrix, {} with {faults:?}: {matrix}", world.flavour());
+    assert!(matrix.leaks.is_empty(), "leaks {:?}", &matrix.leaks[..matrix.leaks.len().min(20)]);
+    (matrix, world.documents(&world.index).await)
+}
+
+fn closed(doc: &Value) -> bool {
+    doc["_allow_access_control"] == json!([NOBODY])
+}
+
+#[tokio::test]
+async fn cloud_space_permissions_that_cannot_be_read_close_the_space() {
+    let world = World::small(Flavour::Cloud, "closed-space").await;
+    let rule = FaultRule::on("/wiki/api/v2/spaces/{id}/permissions", Trigger::Always, FaultKind::Status(500));
+    let (matrix, docs) = closed_under(&world, &world.config(), &[rule]).await;
+    assert!(docs.values().all(closed), "every document of every space is visible to nobody");
+    assert_eq!(matrix.readable, matrix.misses.len());
+}
+
+#[tokio::test]
+async fn cloud_restrictions_that_cannot_be_read_close_the_pages() {
+    let world = World::small(Flavour::Cloud, "closed-pages").await;
+    let route = "/wiki/rest/api/content/{id}/restriction/byOperation/{operation}";
+    // The listing of a space's restrictions fails, and so does each content's.
+    let rules = [
+        FaultRule::on("/wiki/rest/api/content/search", Trigger::Always, FaultKind::Status(500)),
+        FaultRule::on(route, Trigger::Always, FaultKind::Status(403)),
+    ];
+    let (_, docs) = closed_under(&world, &world.config(), &rules).await;
+    for doc in docs.values() {
+        assert_eq!(closed(doc), doc["type"] != "Space", "{doc}");
+    }
+    assert_eq!(world.confluence().requests().count_status(route, 403) as usize, {
+        let catalog = world.confluence().catalog();
+        catalog.indexed(ContentKind::Page).count() + catalog.indexed(ContentKind::BlogPost).count() + 1
+    });
+}
+
+#[tokio::test]
+async fn data_center_ancestor_restrictions_that_cannot_be_read_close_the_pages_below() {
+    let world = World::small(Flavour::DataCenter, "closed-ancestors").await;
+    let rule = FaultRule::on(
+        "/rest/api/content/{id}/restriction/byOperation/{operation}",
+        Trigger::Always,
+        FaultKind::Status(502),
+    );
+    let (_, docs) = closed_under(&world, &world.config(), &[rule]).await;
+    let catalog = world.confluence().catalog();
+    let mut closed_pages = 0;
+    for entry in catalog.indexed(ContentKind::Page).chain(catalog.indexed(ContentKind::BlogPost)) {
+        // Own restrictions came with the listing, and so did those of ancestors listed
+        // before their descendants: only pages with ancestors can be closed (beyond those
+        // nobody may read anyway).
+        if closed(&docs[&entry.id]) && !catalog.readers(&entry.id).is_empty() {
+            assert!(entry.parent.is_some(), "{}", entry.title);
+            closed_pages += 1;
+        }
+    }
+    assert!(closed_pages > 0);
+}
+
+#[tokio::test]
+async fn data_center_without_an_administrator_closes_every_space_and_says_why() {
+    let world = World::small(Flavour::DataCenter, "no-admin").await;
+    let (matrix, docs) = closed_under(&world, &world.config_as_regular_user(), &[]).await;
+    assert!(docs.values().filter(|d| d["type"] != "comment").all(closed));
+    assert!(!matrix.misses.is_empty(), "{matrix}");
+    let log = world.confluence().requests();
+    // Each API was tried on one space only, then known to refuse.
+    assert_eq!(log.count_status("/rest/api/space/{key}/permissions", 500), 2, "first try and its retry");
+    assert_eq!(
+        log.count("/rest/extender/1.0/permission/space/{key}/getSpacePermissionActors/{permission}"),
+        1
+    );
+    assert_eq!(log.count("/rpc/json-rpc/confluenceservice-v2"), 1);
+}
+
+#[tokio::test]
+async fn cloud_group_members_that_cannot_be_listed_only_narrow_access() {
+    let world = World::small(Flavour::Cloud, "closed-members").await;
+    let rule = FaultRule::on(
+        "/wiki/rest/api/group/{groupId}/membersByGroupId",
+        Trigger::Always,
+        FaultKind::Status(500),
+    );
+    world.confluence().faults().add(rule);
+    let config = world.config();
+    let full = run_sync(&config, SyncKind::Full).await.unwrap();
+    assert!(full.completed(), "{full}");
+    let acl = run_sync(&config, SyncKind::AccessControl).await.unwrap();
+    assert!(!acl.completed(), "the directory is incomplete: {acl}");
+    let matrix = world.matrix().await;
+    println!("permission matrix, cloud without group members: {matrix}");
+    assert!(matrix.leaks.is_empty(), "leaks {:?}", &matrix.leaks[..matrix.leaks.len().min(20)]);
+    assert!(!matrix.misses.is_empty());
+}
+
+#[tokio::test]
+async fn cloud_ancestors_the_listing_lost_are_read_from_the_api_or_close_the_page() {
+    let world = World::small(Flavour::Cloud, "lost-ancestors").await;
+    // Its parent is in the trash: the listing ends its chain there.
+    let survivor = world.page("Survivor under a trashed page");
+    let rule = FaultRule::on("/wiki/api/v2/pages/{id}/ancestors", Trigger::Always, FaultKind::Status(500));
+    let (_, docs) = closed_under(&world, &world.config(), &[rule]).await;
+    assert!(closed(&docs[&survivor.to_string()]));
+}
+
+#[tokio::test]
+async fn server_with_the_extender_plugin_uses_it() {
+    let mut config = SimConfig::new(Flavour::Server, Size::Small);
+    config.extender = true;
+    let world = World::start(config, "extender").await;
+    world.sync_both(&world.config()).await;
+    assert_exact(Flavour::Server, "with Extender", &world.matrix().await);
+    let log = world.confluence().requests();
+    assert_eq!(
+        log.count("/rest/extender/1.0/permission/space/{key}/getSpacePermissionActors/{permission}"),
+        world.confluence().catalog().spaces.len() as u64
+    );
+    assert_eq!(log.count("/rpc/json-rpc/confluenceservice-v2"), 0);
+}
+
+/// Each content's restrictions, own or as an ancestor's, are fetched once per sync: with
+/// one listing per space, or one by one when that listing fails.
+#[tokio::test]
+async fn cloud_restrictions_and_space_permissions_are_fetched_once_per_sync() {
+    let world = World::small(Flavour::Cloud, "once").await;
+    let config = world.config();
+    let log = world.confluence().requests();
+    let restrictions = "/wiki/rest/api/content/{id}/restriction/byOperation/{operation}";
+    let listing = "/wiki/rest/api/content/search";
+    world.sync(&config, SyncKind::Full).await;
+    let catalog = world.confluence().catalog();
+    assert_eq!(log.count(listing) as usize, catalog.spaces.len(), "one listing per space");
+    // Only the ancestor in the trash, which no listing returns, is asked for on its own.
+    assert_eq!(log.count(restrictions), 1);
+    assert_eq!(log.count("/wiki/api/v2/spaces/{id}/permissions") as usize, catalog.spaces.len());
+    log.reset();
+    let rule =
+        world.confluence().faults().add(FaultRule::on(listing, Trigger::Always, FaultKind::Status(500)));
+    world.sync(&config, SyncKind::Full).await;
+    world.confluence().faults().remove(rule);
+    let pages: BTreeSet<u64> =
+        catalog.indexed(ContentKind::Page).map(|e| parse_api_id(&e.id).unwrap()).collect();
+    let blog_posts = catalog.indexed(ContentKind::BlogPost).count();
+    // Every page and blog post, plus the ancestors no listing returned (in the trash).
+    let lost: BTreeSet<u64> = world
+        .confluence()
+        .site()
+        .read(|site| pages.iter().flat_map(|p| site.ancestors(*p)).filter(|a| !pages.contains(a)).collect());
+    let fetched = log.count(restrictions);
+    println!(
+        "restriction requests without the listing: {fetched} for {} pages, {blog_posts} blog posts and {} lost \
+         ancestors (the deepest page has {} ancestors)",
+        pages.len(),
+        lost.len(),
+        world.confluence().site().read(|site| pages.iter().map(|p| site.ancestors(*p).len()).max().unwrap_or(0))
+    );
+    assert_eq!(fetched as usize, pages.len() + blog_posts + lost.len());
+    // Caches live for one sync: the next one asks again, once.
+    world.sync(&config, SyncKind::Full).await;
+    assert_eq!(log.count(restrictions), fetched + 1);
+}
+
+#[tokio::test]
+async fn data_center_restrictions_come_with_the_listing_and_ancestors_are_fetched_at_most_once() {
+    let world = World::small(Flavour::DataCenter, "once-dc").await;
+    let log = world.confluence().requests();
+    world.sync(&world.config(), SyncKind::Full).await;
+    let catalog = world.confluence().catalog();
+    let ancestors: BTreeSet<u64> = world.confluence().site().read(|site| {
+        catalog
+            .indexed(ContentKind::Page)
+            .flat_map(|e| site.ancestors(parse_api_id(&e.id).unwrap()))
+            .collect()
+    });
+    let fetched = log.count("/rest/api/content/{id}/restriction/byOperation/{operation}");
+    println!("restriction requests: {fetched} for {} distinct ancestors", ancestors.len());
+    assert!(fetched as usize <= ancestors.len(), "{fetched} > {}", ancestors.len());
+    assert_eq!(log.count("/rest/api/space/{key}/permissions") as usize, catalog.spaces.len());
+}

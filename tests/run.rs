@@ -1,0 +1,218 @@
+//! `run`, the long-running service, as a child process against the Confluence simulator and
+//! Elasticsearch (the test server, or a real cluster when `ES_URL` is set): scheduled syncs,
+//! `/healthz` and `/metrics`, the first signal's graceful stop within
+//! `service.shutdown_timeout`, the second signal's immediate exit, and start-up errors that
+//! name their key.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sim::confluence::{FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger};
+
+#[path = "../examples/common/mod.rs"]
+mod common;
+use common::World;
+
+mod child;
+use child::{free_port, get, metric, Connector};
+
+/// Logged by the service loop once its signal handlers are in place.
+const READY: &str = "next sync scheduled";
+
+/// A world and a `config.yml` for `run` with a full sync every second, the health port on
+/// `port` and the given shutdown timeout.
+async fn world_and_config(name: &str, port: u16, shutdown_timeout: u64) -> (World, PathBuf) {
+    let mut site = SimConfig::new(Flavour::Server, Size::Small);
+    site.pages = Some(200);
+    let world = World::start(site).await.unwrap();
+    let index = format!("run-{name}-{}", std::process::id());
+    let yaml = world.config_yaml(&index, &["retry_count: 1", "schedules: {full: 1s}"]).replacen(
+        "service:\n",
+        &format!("service:\n  shutdown_timeout: {shutdown_timeout}\n  http: {{port: {port}}}\n"),
+        1,
+    );
+    let path = world.write_config("config.yml", &yaml).unwrap();
+    (world, path)
+}
+
+/// `run` in the middle of a slow full sync (every Confluence request takes 300 ms), with
+/// its health port.
+struct SlowSync {
+    /// The simulators; they stop when this is dropped.
+    _world: World,
+    /// Holds the log; removed when this is dropped.
+    _dir: tempfile::TempDir,
+    connector: Connector,
+    port: u16,
+}
+
+impl SlowSync {
+    /// Starts `run` and waits until the metrics say a full sync is running.
+    async fn start(name: &str, shutdown_timeout: u64) -> SlowSync {
+        let port = free_port();
+        let (world, config) = world_and_config(name, port, shutdown_timeout).await;
+        world.confluence.faults().add(FaultRule::global(
+            Trigger::Always,
+            FaultKind::Latency { fixed: Duration::from_millis(300), jitter: Duration::ZERO },
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let connector = Connector::start(&["run", "-c", config.to_str().unwrap()], &dir.path().join("log"));
+        connector.wait_for_log(READY, Duration::from_secs(30)).await;
+        for _ in 0..400 {
+            if let Some((200, text)) = get(port, "/metrics").await {
+                if metric(&text, r#"confluence_connector_state{state="full"}"#) == Some(1.0) {
+                    return SlowSync { _world: world, _dir: dir, connector, port };
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no full sync started:\n{}", connector.log());
+    }
+}
+
+#[tokio::test]
+async fn scheduled_syncs_show_in_metrics_health_follows_elasticsearch_and_sigterm_stops_cleanly() {
+    let port = free_port();
+    let (mut world, config) = world_and_config("metrics", port, 30).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut connector = Connector::start(&["run", "-c", config.to_str().unwrap()], &dir.path().join("log"));
+    connector.wait_for_log(READY, Duration::from_secs(30)).await;
+
+    let completed = r#"confluence_connector_syncs_total{kind="full",outcome="completed"}"#;
+    let mut text = String::new();
+    for _ in 0..600 {
+        if let Some((200, body)) = get(port, "/metrics").await {
+            text = body;
+            if metric(&text, completed).unwrap_or(0.0) >= 1.0 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        metric(&text, completed).unwrap_or(0.0) >= 1.0,
+        "no completed sync:\n{text}\n{}",
+        connector.log()
+    );
+    let documents = world.confluence.catalog().documents() as f64;
+    assert_eq!(
+        metric(&text, r#"confluence_connector_documents_total{kind="full",result="created"}"#),
+        Some(documents),
+        "{text}"
+    );
+    assert!(
+        metric(&text, r#"confluence_connector_confluence_requests_total{status="200"}"#) > Some(0.0),
+        "{text}"
+    );
+    assert!(metric(&text, "confluence_connector_bulk_requests_total") > Some(0.0), "{text}");
+    assert!(metric(&text, r#"confluence_connector_last_sync_duration_seconds{kind="full"}"#) > Some(0.0));
+
+    let (status, body) = get(port, "/healthz").await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("ok: "), "{body}");
+
+    // Elasticsearch goes away (only the test server can be stopped): unhealthy, with the reason.
+    if let Some(es) = world.es.sim.take() {
+        drop(es);
+        let (status, body) = get(port, "/healthz").await.unwrap();
+        assert_eq!(status, 503, "{body}");
+        assert!(body.starts_with("elasticsearch: cannot reach"), "{body}");
+    }
+
+    connector.signal("TERM");
+    let status =
+        connector.exit_within(Duration::from_secs(40)).await.expect("run did not stop after SIGTERM");
+    assert_eq!(status.code(), Some(0), "{}", connector.log());
+    assert!(connector.log().contains("shutdown requested"), "{}", connector.log());
+}
+
+#[tokio::test]
+async fn a_second_signal_exits_at_once_during_the_grace_period() {
+    let mut slow = SlowSync::start("second-signal", 60).await;
+    slow.connector.signal("TERM");
+    // The sync in flight has its grace period: the process stays, but says it is stopping.
+    let mut answer = None;
+    for _ in 0..100 {
+        answer = get(slow.port, "/healthz").await;
+        if matches!(answer, Some((503, _))) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(answer, Some((503, "stopping: shutdown was requested\n".to_string())));
+    assert!(slow.connector.running(), "{}", slow.connector.log());
+
+    slow.connector.signal("INT");
+    let status =
+        slow.connector.exit_within(Duration::from_secs(5)).await.expect("a second signal must exit at once");
+    assert_eq!(status.code(), Some(130), "{}", slow.connector.log());
+}
+
+#[tokio::test]
+async fn the_shutdown_timeout_bounds_a_sync_that_does_not_finish() {
+    let mut slow = SlowSync::start("grace", 1).await;
+    let signalled = std::time::Instant::now();
+    slow.connector.signal("TERM");
+    let status =
+        slow.connector.exit_within(Duration::from_secs(15)).await.expect("run outlived its shutdown timeout");
+    assert!(signalled.elapsed() >= Duration::from_secs(1), "it did not wait for the sync in flight");
+    assert_eq!(status.code(), Some(1), "{}", slow.connector.log());
+    let log = slow.connector.log();
+    assert!(
+        log.contains("still running when the shutdown timeout (1 s, service.shutdown_timeout) passed"),
+        "{log}"
+    );
+}
+
+/// A `config.yml` in `dir` whose Elasticsearch and Confluence are nowhere (port 9), for what
+/// happens before either is asked; `service` and `schedules` are the YAML of those sections.
+fn offline_config(dir: &tempfile::TempDir, service: &str, schedules: &str) -> PathBuf {
+    let config = dir.path().join("config.yml");
+    let text = format!(
+        "elasticsearch:\n  host: http://127.0.0.1:9\nservice: {service}\nconfluence:\n  \
+         confluence_url: http://127.0.0.1:9\n  username: u\n  password: p\n  spaces: DEV\n  schedules: {schedules}\n"
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+/// `run -c <config>` to its end: the exit code and standard error.
+fn run_to_the_end(config: &Path) -> (Option<i32>, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_confluence-connector"))
+        .args(["run", "-c", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[tokio::test]
+async fn sigterm_while_waiting_for_the_next_slot_exits_cleanly_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // Yearly: nothing runs while the test does; Elasticsearch and Confluence are never asked.
+    let config = offline_config(&dir, "{}", r#"{full: "0 0 0 1 1 ?"}"#);
+    let mut connector = Connector::start(&["run", "-c", config.to_str().unwrap()], &dir.path().join("log"));
+    connector.wait_for_log(READY, Duration::from_secs(30)).await;
+    connector.signal("TERM");
+    let status = connector.exit_within(Duration::from_secs(5)).await.expect("an idle run must stop at once");
+    assert_eq!(status.code(), Some(0), "{}", connector.log());
+}
+
+#[test]
+fn a_malformed_schedule_stops_start_up_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = offline_config(&dir, "{}", r#"{full: 1h, access_control: "0 0 25 * * ?"}"#);
+    let (code, stderr) = run_to_the_end(&config);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("confluence.schedules.access_control:"), "{stderr}");
+}
+
+#[test]
+fn a_taken_health_port_stops_start_up_naming_the_key() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = offline_config(&dir, &format!("{{http: {{port: {port}}}}}"), "{full: 1h}");
+    let (code, stderr) = run_to_the_end(&config);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("service.http.port: cannot listen on 127.0.0.1:{port}")), "{stderr}");
+}
