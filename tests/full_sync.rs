@@ -2,7 +2,7 @@
 //! cluster when `ES_URL` is set): exact documents for every flavour, unchanged documents
 //! skipped, and no deletion where a listing failed.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use confluence_connector::cli::sync::run_sync;
 use confluence_connector::config::{self, Config};
@@ -129,6 +129,76 @@ async fn a_listing_that_fails_deletes_nothing_and_the_sync_is_reported_incomplet
     let report = run_sync(&config, SyncKind::Full).await.unwrap();
     assert!(report.completed(), "{report}");
     assert!(!world.exists(&page.id).await);
+}
+
+/// The crawl works, then Confluence breaks for good part-way through it: the spaces that
+/// finished are reconciled, the others keep every document, and the sync says which failed.
+#[tokio::test]
+async fn a_crawl_that_breaks_part_way_deletes_only_in_the_spaces_it_finished() {
+    let world = World::start(Flavour::Server, "mid-crawl").await;
+    let config = world.config(&[]);
+    let requests = world.confluence().requests();
+    assert!(run_sync(&config, SyncKind::Full).await.unwrap().completed());
+    let searches = requests.count("/rest/api/content/search");
+
+    // One page trashed in every space: a complete listing of a space deletes it.
+    let before = world.confluence().catalog();
+    let mut trashed: BTreeMap<String, String> = BTreeMap::new();
+    for entry in before.indexed(ContentKind::Page) {
+        trashed.entry(entry.space_key.clone()).or_insert_with(|| entry.id.clone());
+    }
+    for id in trashed.values() {
+        world.confluence().site().trash(parse_api_id(id).unwrap()).unwrap();
+    }
+    let after = world.confluence().catalog();
+    world.confluence().faults().add(FaultRule::on(
+        "/rest/api/content/search",
+        Trigger::AfterN(searches / 2),
+        FaultKind::Status(500),
+    ));
+
+    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    assert!(!report.completed(), "{report}");
+    let failed: HashSet<&String> = trashed
+        .keys()
+        .filter(|key| report.listing_failures.iter().any(|f| f.starts_with(&format!("space {key}:"))))
+        .collect();
+    assert!(!failed.is_empty() && failed.len() < trashed.len(), "{failed:?} of {trashed:?}: {report}");
+    for (key, id) in &trashed {
+        let in_space = world.count(json!({"term": {"space_key": key}})).await;
+        if failed.contains(key) {
+            assert!(world.exists(id).await, "{id} of failed space {key} must stay");
+            assert_eq!(in_space, before.documents_in(&[key.as_str()]) as u64, "space {key} lost documents");
+        } else {
+            assert!(!world.exists(id).await, "{id} of completed space {key} must go");
+            assert_eq!(in_space, after.documents_in(&[key.as_str()]) as u64, "space {key}");
+        }
+    }
+    assert!(report.kept_unverified > 0, "{report}");
+}
+
+/// One unreadable item in a listing is reported and skipped; the rest of its space is still
+/// indexed, and nothing in that space is deleted, since its listing did not show everything.
+#[tokio::test]
+async fn a_malformed_item_is_reported_and_its_space_keeps_its_documents() {
+    let world = World::start(Flavour::DataCenter, "malformed").await;
+    let config = world.config(&[]);
+    assert!(run_sync(&config, SyncKind::Full).await.unwrap().completed());
+    let documents = world.confluence().catalog().documents() as u64;
+    // The spoiled item is the first result of the first page listing: some page of some space.
+    world.confluence().faults().add(FaultRule::on(
+        "/rest/api/content/search",
+        Trigger::Nth(1),
+        FaultKind::MalformedItem,
+    ));
+    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    assert!(report.completed(), "the listings themselves completed: {report}");
+    assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
+    assert!(report.failed[0].contains("malformed"), "{:?}", report.failed);
+    assert_eq!(report.deleted, 0, "{report}");
+    // The spoiled page was not seen, nor, with it, its attachments: all stay indexed.
+    assert!(report.kept_unverified >= 1, "the skipped item stays indexed: {report}");
+    assert_eq!(world.count(json!({"match_all": {}})).await, documents);
 }
 
 #[tokio::test]

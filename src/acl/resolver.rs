@@ -439,6 +439,8 @@ mod tests {
             kind: None,
             status: None,
             webui: None,
+            created_at: None,
+            author_id: None,
         };
         assert_eq!(resolver.space(&space).await, Some(vec!["group:confluence-users".to_string()]));
         // Space: everyone; ancestor 1: dev; the page: ann and carl. Only ann passes all three.

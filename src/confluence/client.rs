@@ -328,7 +328,6 @@ impl ConfluenceClient {
                 Ok(response) => on_success(response).await.map_err(Failure::from),
                 Err(failure) => Err(failure),
             };
-            drop(permit);
             let failure = match outcome {
                 Ok(value) => return Ok(value),
                 Err(failure) => failure,
@@ -338,9 +337,11 @@ impl ConfluenceClient {
             };
             let wait = delay(hint.server_wait, &inner.backoff, retry as usize);
             if hint.rate_limited {
-                // The quota is the user's, not the request's: every request waits.
+                // The quota is the user's, not the request's: every request waits — set
+                // before this slot is given back, so no queued request slips through.
                 inner.throttle.pause_for(wait);
             }
+            drop(permit);
             if retry >= inner.retry_count {
                 if retry == 0 {
                     return Err(failure.error);
@@ -789,6 +790,40 @@ pub(crate) mod tests {
         client.get_json::<serde_json::Value>(client.url(&["other"], &[]), "GET /other").await.unwrap();
         let seen = log.lock().unwrap().clone();
         assert_eq!(seen[0].authorization.as_deref(), Some("Bearer p"));
+        let other = seen.iter().find(|s| s.target.starts_with("/other")).unwrap();
+        assert!(
+            other.at.duration_since(started) >= Duration::from_millis(950),
+            "{:?}",
+            other.at.duration_since(started)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_429_pauses_the_requests_already_queued_for_a_slot() {
+        let (server, log) = serve(|seen, _| {
+            if seen.target.starts_with("/first") {
+                json(429, j!({}), &[("Retry-After", "1")])
+            } else {
+                json(200, j!({}), &[])
+            }
+        })
+        .await;
+        let mut options = ClientOptions::new(
+            Flavour::Server,
+            server.origin.clone(),
+            Auth::PersonalAccessToken(Secret::new("p")),
+        );
+        options.retry_count = 0;
+        options.max_concurrent_requests = 1;
+        let client = ConfluenceClient::new(options).await.unwrap();
+        let started = std::time::Instant::now();
+        // The second request queues for the only slot while the first is in flight.
+        let (_, other) = tokio::join!(
+            client.get_json::<serde_json::Value>(client.url(&["first"], &[]), "GET /first"),
+            client.get_json::<serde_json::Value>(client.url(&["other"], &[]), "GET /other"),
+        );
+        other.unwrap();
+        let seen = log.lock().unwrap().clone();
         let other = seen.iter().find(|s| s.target.starts_with("/other")).unwrap();
         assert!(
             other.at.duration_since(started) >= Duration::from_millis(950),

@@ -28,6 +28,10 @@ pub struct Space {
     pub status: Option<String>,
     /// Web UI path (relative; resolve with `ConfluenceClient::web_url`).
     pub webui: Option<String>,
+    /// Creation instant (Cloud v2 only).
+    pub created_at: Option<DateTime<Utc>>,
+    /// Creator's account id (Cloud v2 only).
+    pub author_id: Option<String>,
 }
 
 /// Page or blog post.
@@ -229,6 +233,8 @@ impl From<v1::Space> for Space {
             kind: space.kind,
             status: space.status,
             webui: space.links.webui,
+            created_at: None,
+            author_id: None,
         }
     }
 }
@@ -242,6 +248,8 @@ impl From<v2::Space> for Space {
             kind: space.kind,
             status: space.status,
             webui: space.links.webui,
+            created_at: instant(space.created_at.as_deref()),
+            author_id: space.author_id,
         }
     }
 }

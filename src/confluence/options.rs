@@ -126,7 +126,7 @@ pub struct ClientOptions {
     /// Longest silence while reading a response (default 60 s).
     pub read_timeout: Duration,
     /// Ceiling on requests per second for this source (none by default).
-    pub requests_per_second: Option<u32>,
+    pub requests_per_second: Option<f64>,
     /// Requests in flight at once for this source (default 10).
     pub max_concurrent_requests: usize,
     /// `User-Agent` header.

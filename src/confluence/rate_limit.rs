@@ -24,11 +24,13 @@ pub struct Throttle {
 }
 
 impl Throttle {
-    /// A throttle with an optional requests-per-second ceiling and a concurrency bound.
-    pub fn new(requests_per_second: Option<u32>, max_concurrent: usize) -> Self {
+    /// A throttle with an optional requests-per-second ceiling (fractions allowed: 0.5 is
+    /// one request every two seconds) and a concurrency bound.
+    pub fn new(requests_per_second: Option<f64>, max_concurrent: usize) -> Self {
         let limiter = requests_per_second
-            .and_then(NonZeroU32::new)
-            .map(|rate| RateLimiter::direct(Quota::per_second(rate).allow_burst(NonZeroU32::MIN)));
+            .filter(|rate| rate.is_finite() && *rate > 0.0)
+            .and_then(|rate| Quota::with_period(Duration::from_secs_f64(1.0 / rate)))
+            .map(|quota| RateLimiter::direct(quota.allow_burst(NonZeroU32::MIN)));
         Throttle { paused_until: Mutex::new(None), limiter, in_flight: Semaphore::new(max_concurrent.max(1)) }
     }
 
@@ -50,16 +52,22 @@ impl Throttle {
     /// Waits for the pause, the rate ceiling and a free slot; the permit is held for the
     /// duration of the request.
     pub async fn admit(&self) -> SemaphorePermit<'_> {
-        // A pause may be extended while we sleep, hence the loop.
-        while let Some(until) = self.paused_until() {
-            tokio::time::sleep_until(until).await;
+        loop {
+            // A pause may be extended while we sleep, hence the loop.
+            while let Some(until) = self.paused_until() {
+                tokio::time::sleep_until(until).await;
+            }
+            if let Some(limiter) = &self.limiter {
+                limiter.until_ready().await;
+            }
+            // The semaphore lives as long as the throttle and is never closed, so acquiring
+            // cannot fail.
+            let permit = self.in_flight.acquire().await.expect("the request semaphore is never closed");
+            // A 429 may have arrived while this request queued for a slot: it waits too.
+            if self.paused_until().is_none() {
+                return permit;
+            }
         }
-        if let Some(limiter) = &self.limiter {
-            limiter.until_ready().await;
-        }
-        // The semaphore lives as long as the throttle and is never closed, so acquiring
-        // cannot fail.
-        self.in_flight.acquire().await.expect("the request semaphore is never closed")
     }
 }
 
@@ -79,12 +87,44 @@ mod tests {
 
     #[tokio::test]
     async fn the_ceiling_spaces_requests() {
-        let throttle = Throttle::new(Some(20), 4);
+        let throttle = Throttle::new(Some(20.0), 4);
         let started = std::time::Instant::now();
         for _ in 0..5 {
             drop(throttle.admit().await);
         }
         // 5 requests at 20/s with a burst of 1 need at least 4 intervals of 50 ms.
         assert!(started.elapsed() >= Duration::from_millis(190), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_fraction_of_a_request_per_second_is_kept_exactly() {
+        // 2.5/s is one request every 400 ms (rounded up to 3/s it would be 333 ms).
+        let throttle = Throttle::new(Some(2.5), 4);
+        let started = std::time::Instant::now();
+        for _ in 0..3 {
+            drop(throttle.admit().await);
+        }
+        assert!(started.elapsed() >= Duration::from_millis(790), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_queued_for_a_slot_wait_for_a_pause_that_began_meanwhile() {
+        let throttle = std::sync::Arc::new(Throttle::new(None, 1));
+        let held = throttle.admit().await;
+        let queued = {
+            let throttle = throttle.clone();
+            tokio::spawn(async move {
+                let _permit = throttle.admit().await;
+                Instant::now()
+            })
+        };
+        tokio::task::yield_now().await;
+        // The request in flight is refused with a 429: the pause starts before its slot
+        // is given back, as `ConfluenceClient::run_with` does.
+        let refused_at = Instant::now();
+        throttle.pause_for(Duration::from_secs(30));
+        drop(held);
+        let admitted_at = queued.await.unwrap();
+        assert!(admitted_at - refused_at >= Duration::from_secs(30), "{:?}", admitted_at - refused_at);
     }
 }

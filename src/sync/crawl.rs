@@ -62,6 +62,9 @@ pub enum CrawlEvent {
     /// A selected crawl (advanced rules) listed everything it covers: what it did not see
     /// may be deleted.
     Complete,
+    /// One item of a listing in this space could not be read and was skipped; the crawl
+    /// went on, but the space's listings are not complete: nothing in it may be deleted.
+    Malformed(String, ConfluenceError),
 }
 
 /// Formats an instant as Elastic's connector does (`2023-01-24T04:07:19.672Z`).
@@ -77,10 +80,23 @@ impl AuthorNames {
     /// The author's name: from the listing when it has one, else looked up by account id.
     /// A lookup that fails leaves the author out rather than failing the document.
     async fn name(&self, client: &ConfluenceClient, content: &Content) -> Option<String> {
-        if content.author_name.is_some() {
-            return content.author_name.clone();
+        match &content.author_name {
+            Some(name) => Some(name.clone()),
+            None => self.lookup(client, content.author_id.as_deref()).await,
         }
-        let id = content.author_id.as_deref()?;
+    }
+
+    /// The name behind an author id: Cloud account ids are looked up (once per sync);
+    /// Server/DC ids are usernames, which is what Elastic's connector shows there.
+    async fn by_id(&self, client: &ConfluenceClient, author_id: Option<&str>) -> Option<String> {
+        match client.flavour() {
+            Flavour::Cloud => self.lookup(client, author_id).await,
+            Flavour::Server | Flavour::DataCenter => author_id.map(str::to_string),
+        }
+    }
+
+    async fn lookup(&self, client: &ConfluenceClient, author_id: Option<&str>) -> Option<String> {
+        let id = author_id?;
         if let Some(known) = self.0.lock().await.get(id) {
             return known.clone();
         }
@@ -147,6 +163,7 @@ pub(super) async fn space_document(
     client: &ConfluenceClient,
     settings: &CrawlSettings,
     space: &Space,
+    authors: &AuthorNames,
 ) -> Document {
     let allow_access_control = match &settings.acl {
         Some(acl) => acl.space(space).await,
@@ -162,8 +179,9 @@ pub(super) async fn space_document(
         url: space.webui.as_deref().map(|w| client.web_url(w)).unwrap_or_default(),
         body: None,
         ancestors: None,
-        author: None,
-        created_date: None,
+        // Cloud v2 says who created the space and when, as Elastic's v1 `history` did.
+        author: authors.by_id(client, space.author_id.as_deref()).await,
+        created_date: space.created_at.map(iso),
         labels: None,
         size: None,
         container: None,
@@ -190,7 +208,7 @@ pub(super) async fn crawl_space(
     authors: &AuthorNames,
     tx: &mpsc::Sender<CrawlEvent>,
 ) -> Result<(), ConfluenceError> {
-    if emit(tx, space_document(client, settings, space).await, None).await.is_err() {
+    if emit(tx, space_document(client, settings, space, authors).await, None).await.is_err() {
         return Ok(());
     }
     if let Some(acl) = &settings.acl {
@@ -211,11 +229,14 @@ pub(super) async fn crawl_space(
             restrictions: settings.acl.is_some(),
             ..Default::default()
         };
-        // Stops at the first failed listing and returns its error.
+        // Stops at the first failed listing and returns its error; a malformed item is
+        // reported and skipped.
         client
             .contents(space, content_type, options)
             .map(|item| async {
-                let content = item?;
+                let Some(content) = readable(item, &space.key, tx).await? else {
+                    return Ok(());
+                };
                 crawl_content(client, settings, space, content, ancestry.as_ref(), authors, None, tx).await
             })
             .buffer_unordered(settings.per_space_concurrency.max(1))
@@ -223,6 +244,37 @@ pub(super) async fn crawl_space(
             .await?;
     }
     Ok(())
+}
+
+/// The item of a listing; a malformed one is reported as [`CrawlEvent::Malformed`] and
+/// skipped (`None`), any other error ends the listing.
+async fn readable<T>(
+    item: Result<T, ConfluenceError>,
+    space_key: &str,
+    tx: &mpsc::Sender<CrawlEvent>,
+) -> Result<Option<T>, ConfluenceError> {
+    match item {
+        Ok(item) => Ok(Some(item)),
+        Err(error @ ConfluenceError::Item { .. }) => {
+            tracing::warn!(space = space_key, "{error}; skipped, and nothing in the space is deleted");
+            let _ = tx.send(CrawlEvent::Malformed(space_key.to_string(), error)).await;
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Every item of a listing, skipping (and reporting) malformed ones.
+async fn collect<T>(
+    mut listing: crate::confluence::Listing<T>,
+    space_key: &str,
+    tx: &mpsc::Sender<CrawlEvent>,
+) -> Result<Vec<T>, ConfluenceError> {
+    let mut items = Vec::new();
+    while let Some(item) = listing.next().await {
+        items.extend(readable(item, space_key, tx).await?);
+    }
+    Ok(items)
 }
 
 /// One page or blog post and everything attached to it; with a `select`ion, only the
@@ -243,21 +295,21 @@ pub(super) async fn crawl_content(
     let labels = match (&content.labels, settings.index_labels && wanted(&content.id)) {
         (Some(labels), true) => Some(labels.clone()),
         (None, true) => Some(
-            client
-                .labels(&content.id, content.content_type)
-                .map_ok(|l| l.name)
-                .try_collect::<Vec<_>>()
-                .await?,
+            collect(client.labels(&content.id, content.content_type), &space.key, tx)
+                .await?
+                .into_iter()
+                .map(|l| l.name)
+                .collect(),
         ),
         (_, false) => None,
     };
     let attachments: Vec<Attachment> = if with_children {
-        client.attachments(&content.id, content.content_type).try_collect().await?
+        collect(client.attachments(&content.id, content.content_type), &space.key, tx).await?
     } else {
         Vec::new()
     };
     let comments: Vec<Comment> = if settings.index_comments && with_children {
-        client.footer_comments(&content.id, content.content_type).try_collect().await?
+        collect(client.footer_comments(&content.id, content.content_type), &space.key, tx).await?
     } else {
         Vec::new()
     };
@@ -278,7 +330,7 @@ pub(super) async fn crawl_content(
     let page_doc = Document {
         id: content.id.clone(),
         doc_type: container_type,
-        timestamp: content.updated_at.map(iso).unwrap_or_default(),
+        timestamp: stamp(content.updated_at.or(content.created_at), settings),
         title: content.title.clone(),
         space_key: space.key.clone(),
         space_name: Some(space_name.clone()),
@@ -300,7 +352,7 @@ pub(super) async fn crawl_content(
         let doc = Document {
             id: attachment.id.clone(),
             doc_type: DocType::Attachment,
-            timestamp: attachment.updated_at.or(attachment.created_at).map(iso).unwrap_or_default(),
+            timestamp: stamp(attachment.updated_at.or(attachment.created_at), settings),
             title: attachment.title.clone(),
             space_key: space.key.clone(),
             space_name: Some(space_name.clone()),
@@ -323,14 +375,14 @@ pub(super) async fn crawl_content(
         let doc = Document {
             id: comment.id.clone(),
             doc_type: DocType::Comment,
-            timestamp: comment.updated_at.map(iso).unwrap_or_default(),
+            timestamp: stamp(comment.updated_at, settings),
             title: content.title.clone(),
             space_key: space.key.clone(),
             space_name: Some(space_name.clone()),
             url: comment.webui.as_deref().map(|w| client.web_url(w)).unwrap_or_default(),
             body: Some(comment.body_storage.as_deref().map(storage_to_text).unwrap_or_default()),
             ancestors: None,
-            author: comment.author_id.clone(),
+            author: authors.by_id(client, comment.author_id.as_deref()).await,
             created_date: None,
             labels: None,
             size: None,
@@ -343,6 +395,13 @@ pub(super) async fn crawl_content(
         }
     }
     Ok(())
+}
+
+/// `_timestamp`: the content's last modification, else its creation; content that carries
+/// neither gets the sync's start, as spaces do (`_timestamp` is a date: an empty string
+/// would fail the document).
+fn stamp(modified: Option<DateTime<Utc>>, settings: &CrawlSettings) -> String {
+    iso(modified.unwrap_or(settings.started_at))
 }
 
 fn doc_type(t: ContentType) -> DocType {

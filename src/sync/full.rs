@@ -141,6 +141,10 @@ impl ContentSync {
                     scope.listing_failed();
                     report.listing_failures.push(format!("space {key}: {e}"));
                 }
+                CrawlEvent::Malformed(key, e) => {
+                    scope.item_skipped(&key);
+                    report.failed.push(format!("space {key}: {e}"));
+                }
                 CrawlEvent::Document(doc, download) => {
                     report.seen += 1;
                     match self.verdict(&doc, existing) {

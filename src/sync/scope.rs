@@ -16,6 +16,9 @@ pub struct Scope {
     in_scope: HashSet<String>,
     /// Keys of the spaces whose every listing (content, attachments…) completed.
     completed: HashSet<String>,
+    /// Keys of the spaces where a malformed item was skipped: their listings ran to the end
+    /// but did not show everything, so nothing in them is deleted.
+    skipped_items: HashSet<String>,
     /// Any listing failed somewhere.
     any_failure: bool,
 }
@@ -48,6 +51,13 @@ impl Scope {
         self.any_failure = true;
     }
 
+    /// A malformed item of a listing in this space was skipped: the space keeps its
+    /// documents even once its listings complete.
+    pub fn item_skipped(&mut self, key: &str) {
+        self.any_failure = true;
+        self.skipped_items.insert(key.to_string());
+    }
+
     /// True when nothing failed.
     pub fn is_complete(&self) -> bool {
         self.space_list_complete
@@ -61,6 +71,9 @@ impl Scope {
     /// without one (by another tool), which only a wholly complete crawl may delete.
     pub fn may_delete(&self, space_key: Option<&str>) -> bool {
         if !self.space_list_complete {
+            return false;
+        }
+        if space_key.is_some_and(|key| self.skipped_items.contains(key)) {
             return false;
         }
         match space_key {
@@ -110,6 +123,21 @@ mod tests {
         let mut failed = Scope::new();
         failed.listing_failed();
         assert!(!failed.may_delete(Some("DEV")) && !failed.may_delete(None));
+    }
+
+    #[test]
+    fn a_space_with_a_skipped_item_keeps_its_documents() {
+        let mut s = scope(&["DEV", "OPS"], &["DEV", "OPS"]);
+        s.item_skipped("OPS");
+        assert!(s.may_delete(Some("DEV")));
+        assert!(!s.may_delete(Some("OPS")));
+        assert!(!s.may_delete(None));
+        assert!(!s.is_complete());
+        let mut rules = Scope::new();
+        rules.everything_listed();
+        rules.item_skipped("OPS");
+        assert!(!rules.may_delete(Some("OPS")), "a rules crawl too keeps what it could not read");
+        assert!(rules.may_delete(Some("DEV")));
     }
 
     #[test]

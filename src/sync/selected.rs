@@ -185,7 +185,7 @@ async fn crawl_chosen(
         return crawl_space(client, settings, space, authors, tx).await;
     }
     if selection.space_documents.contains(&space.key)
-        && emit(tx, space_document(client, settings, space).await, None).await.is_err()
+        && emit(tx, space_document(client, settings, space, authors).await, None).await.is_err()
     {
         return Ok(());
     }

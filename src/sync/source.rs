@@ -56,7 +56,7 @@ pub fn client_options(source: &ConfluenceConfig) -> ClientOptions {
     options.max_retry_after = Duration::from_secs(source.max_retry_after);
     options.connect_timeout = Duration::from_secs(source.connect_timeout);
     options.read_timeout = Duration::from_secs(source.read_timeout);
-    options.requests_per_second = source.requests_per_second.map(|r| r.ceil().max(1.0) as u32);
+    options.requests_per_second = source.requests_per_second;
     options.max_concurrent_requests = source.max_concurrent_requests;
     options
 }

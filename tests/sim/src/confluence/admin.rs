@@ -174,6 +174,8 @@ fn fault_rule(request: &Value) -> Option<FaultRule> {
         Trigger::Nth(n)
     } else if let Some(n) = request.get("first").and_then(Value::as_u64) {
         Trigger::FirstN(n)
+    } else if let Some(n) = request.get("after").and_then(Value::as_u64) {
+        Trigger::AfterN(n)
     } else if let Some(p) = request.get("rate").and_then(Value::as_f64) {
         Trigger::Rate(p)
     } else {
@@ -194,6 +196,7 @@ fn fault_rule(request: &Value) -> Option<FaultRule> {
         (None, None) => match request.get("kind").and_then(Value::as_str)? {
             "drop" => FaultKind::DropMidBody,
             "truncate" => FaultKind::TruncatedJson,
+            "malformed" => FaultKind::MalformedItem,
             _ => return None,
         },
     };

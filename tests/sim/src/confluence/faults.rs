@@ -49,6 +49,9 @@ pub enum FaultKind {
     DropMidBody,
     /// A 200 whose JSON body is cut in half (with a matching `Content-Length`).
     TruncatedJson,
+    /// A 200 listing whose first result has a `title` that is not a string (its `id` is
+    /// intact): one malformed item among good ones.
+    MalformedItem,
     /// The body is sent in small chunks with a pause between them.
     SlowBody {
         /// Bytes per chunk.
@@ -69,6 +72,9 @@ pub enum Trigger {
     Nth(u64),
     /// On the first N matching requests.
     FirstN(u64),
+    /// On every matching request after the first N: a listing that works, then breaks for
+    /// good part-way through a crawl.
+    AfterN(u64),
 }
 
 /// One fault rule.
@@ -169,6 +175,7 @@ impl Faults {
                 Trigger::Rate(p) => rng.gen_bool(p.clamp(0.0, 1.0)),
                 Trigger::Nth(n) => armed.seen == n,
                 Trigger::FirstN(n) => armed.seen <= n,
+                Trigger::AfterN(n) => armed.seen > n,
             };
             if fires {
                 let mut kind = armed.rule.kind;
@@ -200,6 +207,14 @@ mod tests {
         assert_eq!(faults.decide("/a"), vec![FaultKind::Status(500)]);
         assert_eq!(faults.decide("/a"), vec![]);
         assert_eq!(faults.decide("/b"), vec![]);
+    }
+
+    #[test]
+    fn after_n_fires_on_every_request_past_the_first_n() {
+        let faults = Faults::default();
+        faults.add(FaultRule::on("/a", Trigger::AfterN(2), FaultKind::Status(500)));
+        let fired: Vec<bool> = (0..5).map(|_| !faults.decide("/a").is_empty()).collect();
+        assert_eq!(fired, [false, false, true, true, true]);
     }
 
     #[test]

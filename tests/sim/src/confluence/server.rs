@@ -154,7 +154,10 @@ async fn dispatch(shared: Arc<Shared>, request: Request) -> Response {
     for fault in shared.faults.decide(&template) {
         match fault {
             FaultKind::Latency { fixed, .. } => tokio::time::sleep(fixed).await,
-            FaultKind::DropMidBody | FaultKind::TruncatedJson | FaultKind::SlowBody { .. } => {
+            FaultKind::DropMidBody
+            | FaultKind::TruncatedJson
+            | FaultKind::MalformedItem
+            | FaultKind::SlowBody { .. } => {
                 body_fault = Some(fault);
             }
             status_fault => {
@@ -291,12 +294,27 @@ pub fn fault_reply(fault: FaultKind, flavour: Flavour) -> Reply {
     }
 }
 
+/// [`FaultKind::MalformedItem`]: the first result of a listing gets a title that is not a
+/// string.
+fn spoil_first_result(value: &mut serde_json::Value) {
+    if let Some(first) = value.get_mut("results").and_then(|r| r.as_array_mut()).and_then(|r| r.first_mut()) {
+        if let Some(item) = first.as_object_mut() {
+            item.insert("title".into(), serde_json::json!({"spoiled": true}));
+        }
+    }
+}
+
 async fn into_response(reply: Reply, body_fault: Option<FaultKind>) -> Response {
     let (bytes, content_type) = match reply.body {
-        ReplyBody::Json(value) => (
-            serde_json::to_vec(&value).unwrap_or_default(),
-            Some("application/json;charset=UTF-8".to_string()),
-        ),
+        ReplyBody::Json(mut value) => {
+            if body_fault == Some(FaultKind::MalformedItem) {
+                spoil_first_result(&mut value);
+            }
+            (
+                serde_json::to_vec(&value).unwrap_or_default(),
+                Some("application/json;charset=UTF-8".to_string()),
+            )
+        }
         ReplyBody::Bytes(bytes, content_type) => (bytes, Some(content_type)),
         ReplyBody::Empty => (Vec::new(), None),
     };
@@ -395,9 +413,10 @@ async fn media(shared: Arc<Shared>, request: Request) -> Response {
     for fault in shared.faults.decide(TEMPLATE) {
         match fault {
             FaultKind::Latency { fixed, .. } => tokio::time::sleep(fixed).await,
-            FaultKind::DropMidBody | FaultKind::TruncatedJson | FaultKind::SlowBody { .. } => {
-                body_fault = Some(fault)
-            }
+            FaultKind::DropMidBody
+            | FaultKind::TruncatedJson
+            | FaultKind::MalformedItem
+            | FaultKind::SlowBody { .. } => body_fault = Some(fault),
             status_fault => {
                 let reply = fault_reply(status_fault, flavour);
                 shared.log.record(TEMPLATE, reply.status);
