@@ -18,6 +18,7 @@ use crate::sync::document::PipelineFlags;
 use crate::sync::full::ContentSync;
 use crate::sync::incremental::Window;
 use crate::sync::report::SyncReport;
+use crate::sync::shape::{changed_settings, document_shape};
 use crate::sync::source::client_options;
 use crate::sync::target::elastic_options;
 
@@ -97,7 +98,23 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
     let mut state =
         elastic::state::read_state(&es, index).await.map_err(|e| CliError::Sync(e.to_string()))?;
     let started_at = Utc::now();
+    let shape = document_shape(config, source);
+    let reshaped = changed_settings(state.document_shape.as_ref(), &shape);
+    if !reshaped.is_empty() {
+        tracing::info!(
+            index,
+            changed = reshaped.join(", "),
+            "settings that shape the documents changed since the last completed sync: every document is rewritten"
+        );
+    }
     let window = match (kind, state.cursor) {
+        (SyncKind::Incremental, Some(_)) if !reshaped.is_empty() => {
+            tracing::info!(
+                index,
+                "running a full sync instead of an incremental one, to rewrite every document"
+            );
+            None
+        }
         (SyncKind::Incremental, Some(cursor)) => {
             Some(Window::since(cursor, started_at, source.incremental_overlap_minutes))
         }
@@ -140,6 +157,7 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
         queue_size: config.elasticsearch.bulk.queue_max_size,
         advanced: Arc::new(advanced),
         max_text_bytes: config.elasticsearch.bulk.max_text_document_size * 1024 * 1024,
+        rewrite_all: !reshaped.is_empty(),
     };
     let sink = elastic::sink::Sink::start(es.clone(), index, &es_options);
     let mut report = match window {
@@ -161,6 +179,7 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
     // document that failed is then fetched again by the next incremental sync.
     if report.completed() && report.failed.is_empty() {
         state.cursor = Some(started_at);
+        state.document_shape = Some(shape);
         match window {
             Some(_) => state.last_incremental_sync = Some(started_at),
             None => state.last_full_sync = Some(started_at),

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use super::error::ElasticError;
 use super::request::{send_json, Answer};
+use crate::sync::shape::DocumentShape;
 
 /// The key under `_meta`.
 const KEY: &str = "confluence_connector";
@@ -32,6 +33,10 @@ pub struct SyncState {
     /// Start of the last incremental sync that completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_incremental_sync: Option<DateTime<Utc>>,
+    /// The settings that shaped the documents of the last sync that completed
+    /// ([`crate::sync::shape`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_shape: Option<DocumentShape>,
 }
 
 /// The index's `_meta` (an empty object when it has none or the index does not exist).
@@ -89,7 +94,13 @@ mod tests {
         let empty = serde_json::to_value(SyncState::default()).unwrap();
         assert_eq!(empty, json!({}));
         let at = DateTime::parse_from_rfc3339("2026-11-23T01:00:00Z").unwrap().with_timezone(&Utc);
-        let state = SyncState { cursor: Some(at), last_full_sync: Some(at), last_incremental_sync: None };
+        let shape = DocumentShape::from([("index_labels".to_string(), "true".to_string())]);
+        let state = SyncState {
+            cursor: Some(at),
+            last_full_sync: Some(at),
+            last_incremental_sync: None,
+            document_shape: Some(shape),
+        };
         let back: SyncState = serde_json::from_value(serde_json::to_value(&state).unwrap()).unwrap();
         assert_eq!(back, state);
     }

@@ -50,6 +50,9 @@ pub struct ContentSync {
     pub advanced: Arc<Vec<String>>,
     /// Text documents whose JSON is larger are not indexed (0: no limit).
     pub max_text_bytes: u64,
+    /// Rewrite every document, unchanged or not: the settings that shape documents changed
+    /// since the last completed sync ([`super::shape`]).
+    pub rewrite_all: bool,
 }
 
 /// A finished download task: the document with its content, or the document and why the
@@ -218,7 +221,7 @@ impl ContentSync {
         let relineaged =
             |lineage: Option<u64>| doc.doc_type == DocType::Page && lineage != Some(doc.lineage());
         match existing.take(&elasticsearch_id(&doc.id)) {
-            Some((stamp, _)) if stamp == doc.stamp() => Verdict::Unchanged,
+            Some((stamp, _)) if stamp == doc.stamp() && !self.rewrite_all => Verdict::Unchanged,
             Some((_, lineage)) => Verdict::Write { created: false, relineaged: relineaged(Some(lineage)) },
             None => Verdict::Write { created: true, relineaged: relineaged(None) },
         }

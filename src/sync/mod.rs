@@ -16,5 +16,6 @@ pub mod incremental;
 pub mod report;
 pub mod scope;
 pub mod selected;
+pub mod shape;
 pub mod source;
 pub mod target;
