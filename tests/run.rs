@@ -24,7 +24,11 @@ const READY: &str = "next sync scheduled";
 async fn world_and_config(name: &str, port: u16, shutdown_timeout: u64) -> (World, PathBuf) {
     let mut site = SimConfig::new(Flavour::Server, Size::Small);
     site.pages = Some(200);
-    let world = World::start(site).await.unwrap();
+    config_for(World::start(site).await.unwrap(), name, port, shutdown_timeout)
+}
+
+/// The `config.yml` of [`world_and_config`] for a given world.
+fn config_for(world: World, name: &str, port: u16, shutdown_timeout: u64) -> (World, PathBuf) {
     let index = format!("run-{name}-{}", std::process::id());
     let yaml = world.config_yaml(&index, &["retry_count: 1", "schedules: {full: 1s}"]).replacen(
         "service:\n",
@@ -39,7 +43,7 @@ async fn world_and_config(name: &str, port: u16, shutdown_timeout: u64) -> (Worl
 /// its health port.
 struct SlowSync {
     /// The simulators; they stop when this is dropped.
-    _world: World,
+    world: World,
     /// Holds the log; removed when this is dropped.
     _dir: tempfile::TempDir,
     connector: Connector,
@@ -51,6 +55,24 @@ impl SlowSync {
     async fn start(name: &str, shutdown_timeout: u64) -> SlowSync {
         let port = free_port();
         let (world, config) = world_and_config(name, port, shutdown_timeout).await;
+        SlowSync::run(world, config, port).await
+    }
+
+    /// [`SlowSync::start`] whose bulk requests, once the sync runs, each take `bulk_delay`:
+    /// its last writes outlast a shutdown request. Only the test server can be slowed down,
+    /// so these use it even when `ES_URL` names a real cluster.
+    async fn start_with_slow_bulk(name: &str, shutdown_timeout: u64, bulk_delay: Duration) -> SlowSync {
+        let port = free_port();
+        let mut site = SimConfig::new(Flavour::Server, Size::Small);
+        site.pages = Some(200);
+        let world = World::start_with_test_elasticsearch(site).await.unwrap();
+        let (world, config) = config_for(world, name, port, shutdown_timeout);
+        let slow = SlowSync::run(world, config, port).await;
+        slow.world.es.sim.as_ref().expect("the test server").faults().slow_responses(bulk_delay, 1.0);
+        slow
+    }
+
+    async fn run(world: World, config: PathBuf, port: u16) -> SlowSync {
         world.confluence.faults().add(FaultRule::global(
             Trigger::Always,
             FaultKind::Latency { fixed: Duration::from_millis(300), jitter: Duration::ZERO },
@@ -61,7 +83,7 @@ impl SlowSync {
         for _ in 0..400 {
             if let Some((200, text)) = get(port, "/metrics").await {
                 if metric(&text, r#"confluence_connector_state{state="full"}"#) == Some(1.0) {
-                    return SlowSync { _world: world, _dir: dir, connector, port };
+                    return SlowSync { world, _dir: dir, connector, port };
                 }
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -126,20 +148,53 @@ async fn scheduled_syncs_show_in_metrics_health_follows_elasticsearch_and_sigter
     assert!(connector.log().contains("shutdown requested"), "{}", connector.log());
 }
 
+/// The first signal stops the crawl of the sync in flight: what it already sent is written,
+/// nothing is deleted, the cursor stays, and the process exits cleanly long before its grace
+/// period ends; the next sync completes the index.
+#[tokio::test]
+async fn sigterm_stops_the_sync_in_flight_promptly_and_the_next_sync_completes_it() {
+    let mut slow = SlowSync::start("stop", 60).await;
+    let signalled = std::time::Instant::now();
+    slow.connector.signal("TERM");
+    let status = slow.connector.exit_within(Duration::from_secs(20)).await.expect("run did not stop");
+    assert!(signalled.elapsed() < Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0), "{}", slow.connector.log());
+    let log = slow.connector.log();
+    assert!(log.contains("stopped: shutdown was requested before the crawl finished"), "{log}");
+
+    // The faults go, and a one-shot full sync brings the index to exactly the site.
+    slow.world.confluence.faults().clear();
+    let index = format!("run-stop-{}", std::process::id());
+    let yaml = slow.world.config_yaml(&index, &["retry_count: 1"]);
+    let config = slow.world.write_config("again.yml", &yaml).unwrap();
+    // Not std's Command: the simulators run on this test's runtime and must go on answering.
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_confluence-connector"))
+        .args(["sync", "--kind", "full", "-c", config.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    slow.world.refresh(&index).await.unwrap();
+    let indexed = slow.world.count(&index, serde_json::json!({"match_all": {}})).await.unwrap();
+    assert_eq!(indexed, slow.world.confluence.catalog().documents() as u64, "{stderr}");
+}
+
 #[tokio::test]
 async fn a_second_signal_exits_at_once_during_the_grace_period() {
-    let mut slow = SlowSync::start("second-signal", 60).await;
+    let mut slow = SlowSync::start_with_slow_bulk("second-signal", 60, Duration::from_secs(30)).await;
     slow.connector.signal("TERM");
     // The sync in flight has its grace period: the process stays, but says it is stopping.
+    let stopping = Some((503, "stopping: shutdown was requested\n".to_string()));
     let mut answer = None;
     for _ in 0..100 {
         answer = get(slow.port, "/healthz").await;
-        if matches!(answer, Some((503, _))) {
+        if answer == stopping {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(answer, Some((503, "stopping: shutdown was requested\n".to_string())));
+    assert_eq!(answer, stopping);
     assert!(slow.connector.running(), "{}", slow.connector.log());
 
     slow.connector.signal("INT");
@@ -150,7 +205,7 @@ async fn a_second_signal_exits_at_once_during_the_grace_period() {
 
 #[tokio::test]
 async fn the_shutdown_timeout_bounds_a_sync_that_does_not_finish() {
-    let mut slow = SlowSync::start("grace", 1).await;
+    let mut slow = SlowSync::start_with_slow_bulk("grace", 1, Duration::from_secs(30)).await;
     let signalled = std::time::Instant::now();
     slow.connector.signal("TERM");
     let status =

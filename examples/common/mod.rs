@@ -47,6 +47,14 @@ impl World {
         Ok(World { confluence, es, dir: tempfile::tempdir()?, http: reqwest::Client::new() })
     }
 
+    /// Starts both servers, Elasticsearch being the test server even when `ES_URL` names a
+    /// real cluster: for tests whose point is a fault only the test server can inject.
+    pub async fn start_with_test_elasticsearch(config: SimConfig) -> anyhow::Result<World> {
+        let confluence = ConfluenceSim::start(config).await.context("starting the Confluence simulator")?;
+        let es = EsTarget::sim().await.context("starting the Elasticsearch test server")?;
+        Ok(World { confluence, es, dir: tempfile::tempdir()?, http: reqwest::Client::new() })
+    }
+
     /// A `config.yml` for this world, writing into `index`; `extra` is appended to the
     /// `confluence:` section (indented two spaces).
     pub fn config_yaml(&self, index: &str, extra: &[&str]) -> String {

@@ -106,8 +106,8 @@ pub async fn run(config: &Config) -> Result<(), CliError> {
     }
     let grace = Duration::from_secs(config.service.shutdown_timeout);
     let stopped =
-        service::run(timetable, Shutdown::on_signals(), grace, clock, &metrics, |kind| async move {
-            sync::run_sync(config, kind).await.map_err(|e| e.to_string())
+        service::run(timetable, Shutdown::on_signals(), grace, clock, &metrics, |kind, stop| async move {
+            sync::run_sync_until(config, kind, stop).await.map_err(|e| e.to_string())
         })
         .await;
     match stopped {

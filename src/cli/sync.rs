@@ -10,7 +10,7 @@ use crate::config::{Config, ConfluenceConfig};
 use crate::confluence::ConfluenceClient;
 use crate::elastic;
 use crate::rules::BasicRules;
-use crate::service::SyncKind;
+use crate::service::{Shutdown, SyncKind};
 use crate::sync::advanced_rules;
 use crate::sync::attachment::ContentPolicy;
 use crate::sync::crawl::CrawlSettings;
@@ -36,9 +36,10 @@ fn standalone(config: &Config) -> Result<&ConfluenceConfig, CliError> {
 }
 
 /// Runs one sync of `kind`; `Ok` carries the report's summary line, and only when the sync
-/// completed.
+/// completed. SIGTERM or SIGINT stops it gracefully (what was sent is written, nothing is
+/// deleted, the cursor stays); a second signal exits at once.
 pub async fn sync_once(config: &Config, kind: SyncKind) -> Result<String, CliError> {
-    let report = run_sync(config, kind).await?;
+    let report = run_sync_until(config, kind, Shutdown::on_signals()).await?;
     if report.completed() {
         Ok(report.to_string())
     } else {
@@ -53,6 +54,12 @@ pub async fn sync_once(config: &Config, kind: SyncKind) -> Result<String, CliErr
 /// Runs one sync of `kind` and returns its report, complete or not; `Err` when the sync
 /// could not start or run at all.
 pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, CliError> {
+    run_sync_until(config, kind, Shutdown::never()).await
+}
+
+/// [`run_sync`], stopping early when `stop` fires: the crawl ends, what reached the sink is
+/// written, and the report says the sync is incomplete.
+pub async fn run_sync_until(config: &Config, kind: SyncKind, stop: Shutdown) -> Result<SyncReport, CliError> {
     let source = standalone(config)?;
     match kind {
         SyncKind::Full | SyncKind::Incremental => {}
@@ -158,6 +165,7 @@ pub async fn run_sync(config: &Config, kind: SyncKind) -> Result<SyncReport, Cli
         advanced: Arc::new(advanced),
         max_text_bytes: config.elasticsearch.bulk.max_text_document_size * 1024 * 1024,
         rewrite_all: !reshaped.is_empty(),
+        stop,
     };
     let sink = elastic::sink::Sink::start(es.clone(), index, &es_options);
     let mut report = match window {

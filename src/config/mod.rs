@@ -212,6 +212,12 @@ fn cross_checks(config: &Config) -> Vec<Problem> {
     if source.index_name.trim().is_empty() {
         problems.push(Problem::new("confluence.index_name", "must not be empty"));
     }
+    if source.schedules.access_control.is_some() && !source.use_document_level_security {
+        problems.push(Problem::new(
+            "confluence.schedules.access_control",
+            "access-control syncs write the identity documents of document-level security:              set confluence.use_document_level_security: true, or remove this schedule",
+        ));
+    }
     problems
 }
 
@@ -287,6 +293,20 @@ mod tests {
         let dc = "confluence:\n  data_source: confluence_data_center\n  data_center_auth_method: personal_access_token\n  confluence_url: https://wiki\n  spaces: '*'\n";
         let err = load_str(dc, &env()).unwrap_err().to_string();
         assert!(err.contains("confluence.data_center_personal_access_token: required"), "{err}");
+    }
+
+    #[test]
+    fn an_access_control_schedule_needs_document_level_security() {
+        let text = format!("{MINIMAL_SERVER}  schedules:\n    access_control: 1h\n");
+        let err = load_str(&text, &env()).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "confluence.schedules.access_control: access-control syncs write the identity documents"
+            ),
+            "{err}"
+        );
+        let with_dls = format!("{text}  use_document_level_security: true\n");
+        assert!(load_str(&with_dls, &env()).is_ok());
     }
 
     #[test]

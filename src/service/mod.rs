@@ -39,7 +39,9 @@ pub enum Stopped {
 }
 
 /// Runs the timetable until shutdown. `sync` runs one sync of a kind and returns its report,
-/// or why it could not run; either way the service goes on with the next one.
+/// or why it could not run; either way the service goes on with the next one. It is handed
+/// the shutdown handle so that a sync in flight stops its crawl when shutdown is requested
+/// (and writes what it already sent) rather than run on until the grace period cuts it off.
 pub async fn run<F, Fut>(
     mut timetable: Timetable,
     mut shutdown: Shutdown,
@@ -49,7 +51,7 @@ pub async fn run<F, Fut>(
     sync: F,
 ) -> Stopped
 where
-    F: Fn(SyncKind) -> Fut,
+    F: Fn(SyncKind, Shutdown) -> Fut,
     Fut: Future<Output = Result<SyncReport, String>>,
 {
     loop {
@@ -71,7 +73,7 @@ where
         tracing::info!(kind = kind.name(), "scheduled sync starting");
         metrics.set_state(WorkerState::Running(kind));
         let started = clock.now();
-        let run = sync(kind);
+        let run = sync(kind, shutdown.clone());
         tokio::pin!(run);
         let (result, stopping) = tokio::select! {
             result = &mut run => (result, false),
@@ -177,7 +179,7 @@ mod tests {
         let (tx, shutdown) = Shutdown::manual();
         let recorder = Recorder::default();
         let metrics = Metrics::new();
-        let stopped = run(timetable, shutdown, Duration::from_secs(30), clock, &metrics, |kind| {
+        let stopped = run(timetable, shutdown, Duration::from_secs(30), clock, &metrics, |kind, _| {
             let (recorder, tx) = (recorder.clone(), tx.clone());
             async move {
                 let took = match kind {
@@ -227,7 +229,7 @@ mod tests {
         let (tx, shutdown) = Shutdown::manual();
         let recorder = Recorder::default();
         let metrics = Metrics::new();
-        run(timetable, shutdown, Duration::from_secs(30), clock, &metrics, |kind| {
+        run(timetable, shutdown, Duration::from_secs(30), clock, &metrics, |kind, _| {
             let (recorder, tx) = (recorder.clone(), tx.clone());
             async move {
                 let report = recorder.sync(clock, kind, minutes(25)).await;
@@ -258,7 +260,7 @@ mod tests {
         });
         let runs = AtomicU32::new(0);
         let metrics = Metrics::new();
-        let stopped = run(timetable, shutdown, Duration::from_secs(30), clock, &metrics, |_| {
+        let stopped = run(timetable, shutdown, Duration::from_secs(30), clock, &metrics, |_, _| {
             runs.fetch_add(1, Ordering::SeqCst);
             async { Ok(SyncReport::default()) }
         })
@@ -277,7 +279,7 @@ mod tests {
         timetable.add(SyncKind::Incremental, Schedule::parse("5m").unwrap(), start);
         let (tx, shutdown) = Shutdown::manual();
         let metrics = Metrics::new();
-        let stopped = run(timetable, shutdown, Duration::from_secs(30), clock, &metrics, |_| {
+        let stopped = run(timetable, shutdown, Duration::from_secs(30), clock, &metrics, |_, _| {
             let tx = tx.clone();
             async move {
                 let _ = tx.send(true);
@@ -296,13 +298,38 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn the_sync_in_flight_is_told_to_stop_and_ends_before_its_grace_period() {
+        let start = at("2026-01-05T10:00:00Z");
+        let clock = Clock::following_tokio(start);
+        let mut timetable = Timetable::new();
+        timetable.add(SyncKind::Full, Schedule::parse("5m").unwrap(), start);
+        let (tx, shutdown) = Shutdown::manual();
+        tokio::spawn(async move {
+            tokio::time::sleep(minutes(6)).await;
+            let _ = tx.send(true);
+        });
+        let stopped =
+            run(timetable, shutdown, minutes(10), clock, &Metrics::new(), |_, mut stop| async move {
+                // A sync that would take an hour, but listens.
+                tokio::select! {
+                    _ = tokio::time::sleep(minutes(60)) => {}
+                    _ = stop.wait() => tokio::time::sleep(Duration::from_secs(2)).await,
+                }
+                Ok(SyncReport::default())
+            })
+            .await;
+        assert_eq!(stopped, Stopped::Shutdown);
+        assert_eq!(clock.now(), at("2026-01-05T10:06:02Z"), "it ended when its sync did");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_sync_in_flight_is_left_when_the_grace_period_ends() {
         let start = at("2026-01-05T10:00:00Z");
         let clock = Clock::following_tokio(start);
         let mut timetable = Timetable::new();
         timetable.add(SyncKind::Full, Schedule::parse("1m").unwrap(), start);
         let (tx, shutdown) = Shutdown::manual();
-        let stopped = run(timetable, shutdown, Duration::from_secs(30), clock, &Metrics::new(), |_| {
+        let stopped = run(timetable, shutdown, Duration::from_secs(30), clock, &Metrics::new(), |_, _| {
             let tx = tx.clone();
             async move {
                 let _ = tx.send(true);
@@ -324,7 +351,7 @@ mod tests {
         let (tx, shutdown) = Shutdown::manual();
         let calls = AtomicU32::new(0);
         let metrics = Metrics::new();
-        run(timetable, shutdown, Duration::from_secs(30), clock, &metrics, |_| {
+        run(timetable, shutdown, Duration::from_secs(30), clock, &metrics, |_, _| {
             let call = calls.fetch_add(1, Ordering::SeqCst);
             let tx = tx.clone();
             async move {
@@ -358,7 +385,7 @@ mod tests {
             Duration::from_secs(1),
             Clock::system(),
             &Metrics::new(),
-            |_| async { Ok(SyncReport::default()) },
+            |_, _| async { Ok(SyncReport::default()) },
         )
         .await;
         assert_eq!(stopped, Stopped::NothingScheduled);

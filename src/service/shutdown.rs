@@ -38,6 +38,12 @@ impl Shutdown {
         (tx, Shutdown { rx })
     }
 
+    /// A handle that never fires (a sync nobody can stop but the process's end).
+    pub fn never() -> Shutdown {
+        let (_, rx) = watch::channel(false);
+        Shutdown { rx }
+    }
+
     /// True once shutdown was requested.
     pub fn requested(&self) -> bool {
         *self.rx.borrow()
@@ -124,5 +130,13 @@ mod tests {
         shutdown.wait().await;
         assert!(shutdown.requested());
         shutdown.wait().await;
+    }
+
+    #[tokio::test]
+    async fn never_never_fires() {
+        let mut never = Shutdown::never();
+        assert!(!never.requested());
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(20), never.wait()).await;
+        assert!(waited.is_err());
     }
 }

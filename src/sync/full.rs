@@ -22,6 +22,7 @@ use crate::elastic::bulk::{elasticsearch_id, Document as Source, Operation};
 use crate::elastic::existing::ExistingDocs;
 use crate::elastic::sink::Sink;
 use crate::rules::BasicRules;
+use crate::service::Shutdown;
 
 use super::advanced_rules;
 use super::attachment::{self, ContentOutcome, ContentPolicy};
@@ -53,7 +54,13 @@ pub struct ContentSync {
     /// Rewrite every document, unchanged or not: the settings that shape documents changed
     /// since the last completed sync ([`super::shape`]).
     pub rewrite_all: bool,
+    /// Fires on shutdown: the crawl stops, what was sent to the sink is still written, and
+    /// the sync ends incomplete (nothing deleted, the cursor stays).
+    pub stop: Shutdown,
 }
+
+/// Why a sync stopped early, as its report lists it.
+pub const STOPPED: &str = "stopped: shutdown was requested before the crawl finished";
 
 /// A finished download task: the document with its content, or the document and why the
 /// download failed.
@@ -66,6 +73,8 @@ pub(super) struct Ingested {
     pub scope: Scope,
     /// Pages written whose title or ancestors changed (or that are new).
     pub relineaged: Vec<String>,
+    /// Shutdown stopped the crawl before it finished.
+    pub stopped: bool,
 }
 
 /// What a document becomes on its way to the sink.
@@ -100,11 +109,18 @@ impl ContentSync {
                 tx,
             ))
         };
-        let scope = self.ingest(rx, &mut existing, sink, &mut report).await.scope;
+        let ingested = self.ingest(rx, &mut existing, sink, &mut report).await;
+        if ingested.stopped {
+            // Its requests in flight are dropped; what reached the sink is still written.
+            crawler.abort();
+            self.finish(&mut report, started);
+            return report;
+        }
         if let Err(e) = crawler.await {
             report.listing_failures.push(format!("the crawl stopped: {e}"));
         }
 
+        let scope = ingested.scope;
         for (id, space_key) in existing.remaining() {
             if scope.may_delete(space_key) {
                 sink.send(Operation::Delete { id: id.to_string() }).await;
@@ -127,11 +143,29 @@ impl ContentSync {
         report: &mut SyncReport,
     ) -> Ingested {
         let mut ingested = Ingested::default();
-        let scope = &mut ingested.scope;
         let downloads = Arc::new(Semaphore::new(self.concurrent_downloads.max(1)));
         let mut pending: JoinSet<Result<(Document, ContentOutcome), (Document, String)>> = JoinSet::new();
+        let mut stop = self.stop.clone();
 
-        while let Some(event) = rx.recv().await {
+        loop {
+            let event = tokio::select! {
+                biased;
+                _ = stop.wait() => {
+                    ingested.stopped = true;
+                    if !report.listing_failures.iter().any(|f| f == STOPPED) {
+                        report.listing_failures.push(STOPPED.to_string());
+                    }
+                    // Unfinished downloads are dropped: those attachments are fetched again
+                    // by the next sync, the cursor having stayed.
+                    pending.shutdown().await;
+                    return ingested;
+                }
+                event = rx.recv() => match event {
+                    Some(event) => event,
+                    None => break,
+                },
+            };
+            let scope = &mut ingested.scope;
             match event {
                 CrawlEvent::SpaceList(keys) => scope.space_list_completed(keys),
                 CrawlEvent::SpaceListFailed(e) => {

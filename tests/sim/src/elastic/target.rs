@@ -45,6 +45,11 @@ impl EsTarget {
                 sim: None,
             });
         }
+        EsTarget::sim().await
+    }
+
+    /// A new simulator, whatever `ES_URL` says: for tests of faults only it can inject.
+    pub async fn sim() -> anyhow::Result<EsTarget> {
         let config = EsSimConfig::default();
         let (username, password) = (config.username.clone(), config.password.clone());
         let sim = EsSim::start(config).await?;
