@@ -166,7 +166,8 @@ impl World {
         Ok(SyncRun { success: output.status.success(), elapsed, stderr, cpu_seconds, max_rss_kib })
     }
 
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    /// A request to the Elasticsearch of this world, with its credentials.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let mut req = self.http.request(method, format!("{}{}", self.es.url.trim_end_matches('/'), path));
         if let Some(key) = &self.es.api_key {
             req = req.header("Authorization", format!("ApiKey {key}"));

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::config::{Config, ConfluenceConfig};
 use crate::confluence::ConfluenceClient;
 use crate::elastic;
+use crate::elastic::lease::Lease;
 use crate::sync::access_control::{identity_index, AccessControlSync};
 use crate::sync::report::SyncReport;
 use crate::sync::source::client_options;
@@ -30,9 +31,13 @@ pub async fn run(config: &Config, source: &ConfluenceConfig) -> Result<SyncRepor
     let es = elastic::client::connect(&es_options).map_err(|e| CliError::Sync(e.to_string()))?;
     let index = identity_index(&source.index_name);
     let sync = AccessControlSync { client: Arc::new(client), concurrency: source.max_concurrent_requests };
+    // One sync of an index at a time, whichever process starts it.
+    let lease =
+        Lease::acquire(&es, &index, "access_control").await.map_err(|e| CliError::Sync(e.to_string()))?;
     let sink = elastic::sink::Sink::start(es.clone(), &index, &es_options);
     let result = sync.run(&es, &index, &sink).await;
     let written = sink.finish().await;
+    lease.release().await;
     let mut report = result.map_err(|e| CliError::Sync(format!("access-control sync of {index}: {e}")))?;
     report.bulk_requests = written.requests;
     report.failed.extend(written.failed.iter().map(ToString::to_string));

@@ -9,6 +9,7 @@ use crate::acl::AclResolver;
 use crate::config::{Config, ConfluenceConfig};
 use crate::confluence::ConfluenceClient;
 use crate::elastic;
+use crate::elastic::lease::Lease;
 use crate::rules::BasicRules;
 use crate::service::{Shutdown, SyncKind};
 use crate::sync::advanced_rules;
@@ -99,6 +100,9 @@ pub async fn run_sync_until(config: &Config, kind: SyncKind, stop: Shutdown) -> 
     elastic::index::ensure_content_index(&es, index, mode)
         .await
         .map_err(|e| CliError::Sync(e.to_string()))?;
+    // One sync of an index at a time, whichever process starts it.
+    let lease = Lease::acquire(&es, index, kind.name()).await.map_err(|e| CliError::Sync(e.to_string()))?;
+    let stop = stop.or(&lease.lost());
     let existing =
         elastic::existing::load_existing(&es, index).await.map_err(|e| CliError::Sync(e.to_string()))?;
     tracing::info!(index, documents = existing.len(), "read the ids already indexed");
@@ -203,6 +207,7 @@ pub async fn run_sync_until(config: &Config, kind: SyncKind, stop: Shutdown) -> 
             "the cursor stays where it was so that the next incremental sync retries the failed documents"
         );
     }
+    lease.release().await;
     Ok(report)
 }
 

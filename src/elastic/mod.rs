@@ -12,6 +12,7 @@ pub mod client;
 pub mod error;
 pub mod existing;
 pub mod index;
+pub mod lease;
 pub mod options;
 pub mod request;
 pub mod retry;

@@ -44,6 +44,23 @@ impl Shutdown {
         Shutdown { rx }
     }
 
+    /// A handle that fires when either `self` or `other` does (a sync stops on shutdown and
+    /// when it loses its lease).
+    pub fn or(&self, other: &Shutdown) -> Shutdown {
+        let (tx, rx) = watch::channel(self.requested() || other.requested());
+        let (mut a, mut b) = (self.clone(), other.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = a.wait() => {}
+                _ = b.wait() => {}
+                // Nobody listens any more.
+                _ = tx.closed() => return,
+            }
+            let _ = tx.send(true);
+        });
+        Shutdown { rx }
+    }
+
     /// True once shutdown was requested.
     pub fn requested(&self) -> bool {
         *self.rx.borrow()
@@ -130,6 +147,16 @@ mod tests {
         shutdown.wait().await;
         assert!(shutdown.requested());
         shutdown.wait().await;
+    }
+
+    #[tokio::test]
+    async fn either_fires_the_combination() {
+        let (tx, first) = Shutdown::manual();
+        let mut both = first.or(&Shutdown::never());
+        assert!(!both.requested());
+        tx.send(true).unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(1), both.wait()).await.unwrap();
+        assert!(both.requested());
     }
 
     #[tokio::test]

@@ -1,0 +1,274 @@
+//! A lease on an index: at most one sync writes into an index at a time, across processes.
+//!
+//! Inside one `run` process syncs already run one at a time; the lease also keeps apart a
+//! one-shot `sync` started beside a running service, or two replicas of one deployment. It
+//! is a document in a small hidden index (`.confluence-connector-leases`, id = the index
+//! synced), created with `op_type=create` so that exactly one process wins, renewed while
+//! its sync runs, and deleted at the end — every write guarded by `if_seq_no` /
+//! `if_primary_term`, so a lease taken over is never overwritten by its former holder.
+//!
+//! A holder that died (`kill -9`, a lost node) stops renewing: its lease expires after
+//! [`TTL`]. On the same host a dead holder is recognised at once by its process id, so a
+//! restarted service does not wait for the expiry.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use elasticsearch::http::headers::HeaderMap;
+use elasticsearch::http::Method;
+use elasticsearch::Elasticsearch;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::error::ElasticError;
+use super::request::{send_json, Answer};
+use crate::service::Shutdown;
+
+/// The index holding the leases.
+pub const LEASE_INDEX: &str = ".confluence-connector-leases";
+
+/// How long a lease lasts without renewal.
+pub const TTL: Duration = Duration::from_secs(60);
+
+/// How often a held lease is renewed.
+const RENEW_EVERY: Duration = Duration::from_secs(20);
+
+/// Who holds a lease, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    /// Host name of the holding process.
+    pub host: String,
+    /// Its process id.
+    pub pid: u32,
+    /// A random token: tells this process's lease from an older one of a reused pid.
+    pub token: String,
+    /// The kind of sync (`full`, `incremental`, `access_control`).
+    pub kind: String,
+    /// When it took the lease.
+    pub since: DateTime<Utc>,
+    /// When the lease lapses unless renewed.
+    pub expires: DateTime<Utc>,
+}
+
+impl Holder {
+    fn me(kind: &str, now: DateTime<Utc>) -> Holder {
+        Holder {
+            host: host_name(),
+            pid: std::process::id(),
+            token: format!("{:016x}", rand::random::<u64>()),
+            kind: kind.to_string(),
+            since: now,
+            expires: now + chrono::Duration::from_std(TTL).unwrap_or(chrono::Duration::seconds(60)),
+        }
+    }
+
+    /// True when the lease no longer holds: expired, or its process on this host is gone.
+    fn lapsed(&self, now: DateTime<Utc>) -> bool {
+        self.expires <= now || (self.host == host_name() && !process_alive(self.pid))
+    }
+}
+
+/// Why a lease could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaseError {
+    /// Another process is syncing the index.
+    #[error(
+        "another {} sync of {index} is running (on {}, process {}, since {}); this one does not start — \
+         if that process died, its lease lapses at {}",
+        holder.kind, holder.host, holder.pid, holder.since.to_rfc3339(), holder.expires.to_rfc3339()
+    )]
+    Held {
+        /// The index synced.
+        index: String,
+        /// Who has it.
+        holder: Box<Holder>,
+    },
+    /// Elasticsearch could not be asked.
+    #[error(transparent)]
+    Elastic(#[from] ElasticError),
+}
+
+/// `(_seq_no, _primary_term)` of the lease document as we last wrote it.
+type Version = Arc<Mutex<(i64, i64)>>;
+
+/// A held lease; renewed in the background until [`Lease::release`].
+#[derive(Debug)]
+pub struct Lease {
+    es: Elasticsearch,
+    id: String,
+    /// Shared with the renewer, which updates it on each renewal.
+    version: Version,
+    renewer: JoinHandle<()>,
+    lost: Shutdown,
+}
+
+impl Lease {
+    /// Takes the lease on `index` for a sync of `kind`, or says who has it.
+    pub async fn acquire(es: &Elasticsearch, index: &str, kind: &str) -> Result<Lease, LeaseError> {
+        ensure_lease_index(es).await?;
+        let id = index.to_string();
+        let path = format!("/{LEASE_INDEX}/_create/{}", encode(&id));
+        let me = Holder::me(kind, Utc::now());
+        let body = to_value(&me);
+        let version = match send_json(es, Method::Put, &path, Some(&body), HeaderMap::new()).await {
+            Ok(Answer::Ok(answer)) => seq(&answer),
+            Ok(Answer::NotFound) => return Err(unexpected(&path, "404").into()),
+            Err(ElasticError::Status { status: 409, .. }) => take_over(es, &id, &me).await?,
+            Err(e) => return Err(e.into()),
+        };
+        tracing::debug!(index, "sync lease taken");
+        let version = Arc::new(Mutex::new(version));
+        let (lost_tx, lost) = Shutdown::manual();
+        let renewer = tokio::spawn(renew(es.clone(), id.clone(), me, version.clone(), lost_tx));
+        Ok(Lease { es: es.clone(), id, version, renewer, lost })
+    }
+
+    /// Fires if the lease was lost while the sync ran (another process took it over after
+    /// renewals failed): the sync then stops, as on shutdown.
+    pub fn lost(&self) -> Shutdown {
+        self.lost.clone()
+    }
+
+    /// Gives the lease back (a failure only means it lapses after [`TTL`]).
+    pub async fn release(self) {
+        self.renewer.abort();
+        let (seq_no, term) = *self.version.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let path =
+            format!("/{LEASE_INDEX}/_doc/{}?if_seq_no={seq_no}&if_primary_term={term}", encode(&self.id));
+        if let Err(e) = send_json(&self.es, Method::Delete, &path, None, HeaderMap::new()).await {
+            tracing::warn!(index = self.id, "could not give back the sync lease ({e}); it lapses by itself");
+        }
+    }
+}
+
+impl Drop for Lease {
+    /// A lease dropped without [`Lease::release`] (a sync that ended in an error) stops
+    /// being renewed and lapses after [`TTL`].
+    fn drop(&mut self) {
+        self.renewer.abort();
+    }
+}
+
+/// Creates the lease index when missing: hidden, one shard, nothing indexed but the id.
+async fn ensure_lease_index(es: &Elasticsearch) -> Result<(), ElasticError> {
+    let path = format!("/{LEASE_INDEX}");
+    if let Answer::Ok(_) = send_json(es, Method::Head, &path, None, HeaderMap::new()).await? {
+        return Ok(());
+    }
+    let body = json!({
+        "settings": {"index": {"hidden": true, "number_of_shards": 1, "auto_expand_replicas": "0-1"}},
+        "mappings": {"dynamic": false, "properties": {}}
+    });
+    match send_json(es, Method::Put, &path, Some(&body), HeaderMap::new()).await {
+        Ok(_) => Ok(()),
+        Err(ElasticError::Status { error_type: Some(t), .. }) if t == "resource_already_exists_exception" => {
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The lease exists: take it if it lapsed (guarded, so of two takers one wins), else refuse.
+async fn take_over(es: &Elasticsearch, id: &str, me: &Holder) -> Result<(i64, i64), LeaseError> {
+    let path = format!("/{LEASE_INDEX}/_doc/{}", encode(id));
+    let current = match send_json(es, Method::Get, &path, None, HeaderMap::new()).await? {
+        Answer::Ok(doc) => doc,
+        // Released between our create and this read: try once more from the start.
+        Answer::NotFound => {
+            let create = format!("/{LEASE_INDEX}/_create/{}", encode(id));
+            return match send_json(es, Method::Put, &create, Some(&to_value(me)), HeaderMap::new()).await {
+                Ok(Answer::Ok(answer)) => Ok(seq(&answer)),
+                Ok(Answer::NotFound) => Err(unexpected(&create, "404").into()),
+                Err(e) => Err(e.into()),
+            };
+        }
+    };
+    let holder: Option<Holder> = serde_json::from_value(current["_source"].clone()).ok();
+    if let Some(holder) = holder.filter(|h| !h.lapsed(Utc::now())) {
+        return Err(LeaseError::Held { index: id.to_string(), holder: Box::new(holder) });
+    }
+    let (seq_no, term) = seq(&current);
+    let guarded = format!("{path}?if_seq_no={seq_no}&if_primary_term={term}");
+    match send_json(es, Method::Put, &guarded, Some(&to_value(me)), HeaderMap::new()).await {
+        Ok(Answer::Ok(answer)) => {
+            tracing::info!(index = id, "took over a lapsed sync lease");
+            Ok(seq(&answer))
+        }
+        Ok(Answer::NotFound) => Err(unexpected(&guarded, "404").into()),
+        // Someone else took it over first: theirs now.
+        Err(ElasticError::Status { status: 409, .. }) => {
+            match send_json(es, Method::Get, &path, None, HeaderMap::new()).await? {
+                Answer::Ok(doc) => match serde_json::from_value::<Holder>(doc["_source"].clone()) {
+                    Ok(holder) => Err(LeaseError::Held { index: id.to_string(), holder: Box::new(holder) }),
+                    Err(e) => Err(unexpected(&path, &e.to_string()).into()),
+                },
+                Answer::NotFound => Err(unexpected(&path, "the lease vanished while taking it over").into()),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Renews the lease every [`RENEW_EVERY`]; a renewal refused because another process holds
+/// the lease now fires `lost`. Failed renewals (Elasticsearch unreachable) are retried at
+/// the next tick: the lease survives as long as [`TTL`] allows.
+async fn renew(es: Elasticsearch, id: String, mut me: Holder, version: Version, lost: watch::Sender<bool>) {
+    loop {
+        tokio::time::sleep(RENEW_EVERY).await;
+        me.expires = Utc::now() + chrono::Duration::from_std(TTL).unwrap_or(chrono::Duration::seconds(60));
+        let (seq_no, term) = *version.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let path = format!("/{LEASE_INDEX}/_doc/{}?if_seq_no={seq_no}&if_primary_term={term}", encode(&id));
+        match send_json(&es, Method::Put, &path, Some(&to_value(&me)), HeaderMap::new()).await {
+            Ok(Answer::Ok(answer)) => {
+                *version.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = seq(&answer);
+            }
+            Ok(Answer::NotFound) | Err(ElasticError::Status { status: 409, .. }) => {
+                tracing::error!(
+                    index = id,
+                    "the sync lease was taken over by another process: stopping this sync"
+                );
+                let _ = lost.send(true);
+                return;
+            }
+            Err(e) => tracing::warn!(index = id, "could not renew the sync lease ({e}); trying again"),
+        }
+    }
+}
+
+fn to_value(holder: &Holder) -> Value {
+    serde_json::to_value(holder).unwrap_or_else(|_| json!({}))
+}
+
+/// `(_seq_no, _primary_term)` of a write or get answer.
+fn seq(answer: &Value) -> (i64, i64) {
+    (answer["_seq_no"].as_i64().unwrap_or(0), answer["_primary_term"].as_i64().unwrap_or(1))
+}
+
+fn unexpected(url: &str, reason: &str) -> ElasticError {
+    ElasticError::Response { method: "PUT".into(), url: url.to_string(), reason: reason.to_string() }
+}
+
+/// An index name as a document id in a path (index names hold no `/`, `?`, `#`, but be safe).
+fn encode(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
+}
+
+/// This host's name, as the lease records it.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".to_string())
+}
+
+/// Whether a process of this host is alive (where `/proc` tells; elsewhere, assume it is).
+fn process_alive(pid: u32) -> bool {
+    let proc = std::path::Path::new("/proc");
+    !proc.is_dir() || proc.join(pid.to_string()).exists()
+}

@@ -1,0 +1,95 @@
+//! One sync of an index at a time across processes: the sync lease in Elasticsearch (the
+//! test server, or a real cluster when `ES_URL` is set). A second sync of the same index is
+//! refused while the first runs, and gets it once the first ended; a lease left by a process
+//! that died is taken over — at once on its own host, after its expiry elsewhere.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use confluence_connector::cli::sync::run_sync;
+use confluence_connector::config::{self, Config};
+use confluence_connector::elastic::lease::LEASE_INDEX;
+use confluence_connector::service::SyncKind;
+use serde_json::json;
+use sim::confluence::{FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger};
+
+#[path = "../examples/common/mod.rs"]
+mod common;
+use common::World;
+
+async fn world() -> World {
+    let mut site = SimConfig::new(Flavour::Server, Size::Small);
+    site.pages = Some(100);
+    World::start(site).await.unwrap()
+}
+
+fn config(world: &World, index: &str) -> Config {
+    let text = world.config_yaml(index, &["retry_count: 1"]);
+    config::load_str(&text, &HashMap::new()).unwrap().config
+}
+
+/// Writes a lease document as another process would have left it.
+async fn plant_lease(world: &World, index: &str, host: &str, pid: u32, expires_in: chrono::Duration) {
+    // The lease index exists once any sync ran.
+    let now = Utc::now();
+    let lease = json!({
+        "host": host, "pid": pid, "token": "0123456789abcdef", "kind": "full",
+        "since": now - chrono::Duration::minutes(5), "expires": now + expires_in,
+    });
+    let r = world
+        .request(reqwest::Method::PUT, &format!("/{LEASE_INDEX}/_doc/{index}?refresh=true"))
+        .json(&lease)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn a_second_sync_of_an_index_is_refused_while_the_first_runs() {
+    let world = world().await;
+    let index = format!("lease-busy-{}", std::process::id());
+    let config = config(&world, &index);
+    world.confluence.faults().add(FaultRule::global(
+        Trigger::Always,
+        FaultKind::Latency { fixed: Duration::from_millis(100), jitter: Duration::ZERO },
+    ));
+    let (first, second) = tokio::join!(run_sync(&config, SyncKind::Full), async {
+        // Let the first take the lease and start crawling.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        run_sync(&config, SyncKind::Incremental).await
+    });
+    let second = second.unwrap_err().to_string();
+    assert!(second.contains(&format!("another full sync of {index} is running")), "{second}");
+    assert!(second.contains(&format!("process {}", std::process::id())), "{second}");
+    let first = first.unwrap();
+    assert!(first.completed(), "{first}");
+    world.confluence.faults().clear();
+    // Given back at the end: the next sync runs.
+    let next = run_sync(&config, SyncKind::Incremental).await.unwrap();
+    assert!(next.completed(), "{next}");
+}
+
+#[tokio::test]
+async fn a_lease_of_a_dead_process_is_taken_over() {
+    let world = world().await;
+    let index = format!("lease-dead-{}", std::process::id());
+    let config = config(&world, &index);
+    assert!(run_sync(&config, SyncKind::Full).await.unwrap().completed());
+    let here = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string();
+
+    // This host, a process that is gone (pids stay below 2^22 on Linux): taken over at once.
+    plant_lease(&world, &index, &here, 4_194_303, chrono::Duration::minutes(10)).await;
+    assert!(run_sync(&config, SyncKind::Full).await.unwrap().completed());
+
+    // Another host, not expired: refused, naming the holder and when it lapses.
+    plant_lease(&world, &index, "elsewhere", 7, chrono::Duration::minutes(10)).await;
+    let refused = run_sync(&config, SyncKind::Full).await.unwrap_err().to_string();
+    assert!(refused.contains("(on elsewhere, process 7, since"), "{refused}");
+    assert!(refused.contains("its lease lapses at"), "{refused}");
+
+    // Another host, expired: taken over.
+    plant_lease(&world, &index, "elsewhere", 7, chrono::Duration::seconds(-1)).await;
+    assert!(run_sync(&config, SyncKind::Full).await.unwrap().completed());
+}
