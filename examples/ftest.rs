@@ -31,7 +31,13 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            println!("ftest confluence: FAIL — {e:#}");
+            // One line of result; the log lines behind it, when there are any, below on stderr.
+            let text = format!("{e:#}");
+            let (line, detail) = text.split_once('\n').unwrap_or((&text, ""));
+            println!("ftest confluence: FAIL — {line}");
+            if !detail.is_empty() {
+                eprintln!("{detail}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -280,7 +280,7 @@ async fn assert_restrictions_match_catalog(flavour: Flavour) {
     let mut restricted_pages = 0;
     for page in &pages {
         let mut layers = Vec::new();
-        for ancestor in page.ancestors.iter().map(|a| a.id.clone()).chain([page.id.clone()]) {
+        for ancestor in page.ancestors.iter().flatten().map(|a| a.id.clone()).chain([page.id.clone()]) {
             let restrictions = match own.get(&ancestor) {
                 Some(known) => known.clone(),
                 None => match client.read_restrictions(&ancestor).await {
@@ -290,7 +290,7 @@ async fn assert_restrictions_match_catalog(flavour: Flavour) {
                     Err(error) => panic!("{error}"),
                 },
             };
-            if !restrictions.is_empty() {
+            if !restrictions.is_open() {
                 layers.push(layer_of(
                     restrictions.users.iter().map(user_name).collect(),
                     restrictions.groups.iter().map(|g| g.name.clone().unwrap_or_default()).collect(),

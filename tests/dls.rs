@@ -3,8 +3,10 @@
 //! server, or a real cluster when `ES_URL` is set), finds exactly the documents Confluence
 //! would show them — no leak, no miss — on a site with restricted spaces, page trees
 //! restricted by users and groups on different levels, moved pages and changed memberships.
-//! Plus: every permission that cannot be read closes what it covers, and each ancestor's
-//! restrictions are fetched once per sync.
+//! On Cloud the site also grants spaces to access classes and puts pages below folders.
+//! Plus: every permission that cannot be read closes what it covers — only what it covers —
+//! each ancestor's restrictions are fetched once per sync, and advanced sync rules give
+//! every document the ACL the crawl gives it.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -14,9 +16,11 @@ use confluence_connector::config::{self, Config};
 use confluence_connector::service::SyncKind;
 use confluence_connector::sync::report::SyncReport;
 use serde_json::{json, Value};
+use sim::confluence::access::class_covers;
 use sim::confluence::model::parse_api_id;
 use sim::confluence::{
-    Catalog, CatalogUser, ConfluenceSim, ContentKind, FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger,
+    Catalog, CatalogUser, ConfluenceSim, ContentKind, FaultKind, FaultRule, Flavour, Grantee, SimConfig,
+    Size, Trigger,
 };
 
 #[path = "../examples/common/mod.rs"]
@@ -69,6 +73,14 @@ impl World {
         World::start(SimConfig::new(flavour, Size::Small), name).await
     }
 
+    /// A site with 8 pages per space (two of them restricted, one below the other), no blog
+    /// posts but the edge cases' (the restricted deep chain, trashed content, a personal and
+    /// an archived space): for the tests of one failure, which need every kind of ACL but
+    /// not the volume of the permission matrix.
+    async fn tiny(flavour: Flavour, name: &str) -> World {
+        World::start(tiny_config(flavour), name).await
+    }
+
     fn confluence(&self) -> &ConfluenceSim {
         &self.inner.confluence
     }
@@ -83,8 +95,19 @@ impl World {
     }
 
     fn yaml(&self) -> String {
-        let lines = ["retry_count: 1", "use_document_level_security: true", "index_comments: true"];
-        self.inner.config_yaml(&self.index, &lines)
+        self.yaml_with(&["retry_count: 1"])
+    }
+
+    /// [`World::yaml`] with other lines (`retry_count: 0`, sync rules, …).
+    fn yaml_with(&self, extra: &[&str]) -> String {
+        self.yaml_into(&self.index, extra)
+    }
+
+    /// [`World::yaml_with`] writing into another index.
+    fn yaml_into(&self, index: &str, extra: &[&str]) -> String {
+        let mut lines = vec!["use_document_level_security: true", "index_comments: true"];
+        lines.extend_from_slice(extra);
+        self.inner.config_yaml(index, &lines)
     }
 
     fn config_from(&self, yaml: String) -> Config {
@@ -244,6 +267,12 @@ impl World {
     }
 }
 
+fn tiny_config(flavour: Flavour) -> SimConfig {
+    let mut config = SimConfig::new(flavour, Size::Small);
+    config.pages = Some(80);
+    config
+}
+
 /// The active users who may view the space with this id.
 fn space_viewers<'c>(catalog: &'c Catalog, id: &str) -> Vec<&'c CatalogUser> {
     let space = catalog.spaces.iter().find(|s| s.id == id).unwrap_or_else(|| panic!("no space {id}"));
@@ -255,6 +284,7 @@ fn space_viewers<'c>(catalog: &'c Catalog, id: &str) -> Vec<&'c CatalogUser> {
             space.viewers.anonymous
                 || space.viewers.users.iter().any(|v| v.username == u.username)
                 || space.viewers.groups.iter().any(|g| u.groups.contains(&g.name))
+                || space.viewers.classes.iter().any(|c| class_covers(c, u.account_type, u.site_admin))
         })
         .collect()
 }
@@ -295,6 +325,9 @@ async fn every_user_sees_exactly_what_confluence_shows(flavour: Flavour) {
     // moves under level 2 of ENG's chain: another space's permissions, same restrictions.
     let subtree = world.restricted_subtree("MKT");
     site.move_page(subtree, world.page("Deep chain level 2")).unwrap();
+    if flavour == Flavour::Cloud {
+        cloud_classes_and_folders(&world, &insider, &outsider);
+    }
 
     let config = world.config();
     world.sync_both(&config).await;
@@ -341,6 +374,37 @@ async fn every_user_sees_exactly_what_confluence_shows(flavour: Flavour) {
     assert_eq!(removed.deleted, 1, "{removed}");
 }
 
+/// Cloud's part of the matrix: spaces granted to access classes, with restricted pages
+/// below (the class is then intersected with them through the user search), and pages below
+/// folders, restricted and not, in a restricted folder and in an open one.
+fn cloud_classes_and_folders(world: &World, insider: &str, outsider: &str) {
+    let site = world.confluence().site();
+    for (space, class) in [
+        ("SALES", "all-licensed-users"),
+        ("DES", "authenticated-users"),
+        // Only site administrators, who may view every space anyway: no miss, no leak.
+        ("LEGAL", "all-product-admins"),
+        ("HR", "jsm-project-admins"),
+    ] {
+        site.grant(space, &Grantee::AccessClass(class), "read", "space").unwrap();
+    }
+    // A space that only a class (and the administrators) may view.
+    for team in ["engineering", "marketing"] {
+        site.revoke("OPS", &Grantee::Group(team.into())).unwrap();
+    }
+    site.grant("OPS", &Grantee::AccessClass("all-licensed-users"), "read", "space").unwrap();
+    let home = world.page("Engineering Home");
+    let folder = site.create_folder("ENG", home, "Team folder").unwrap();
+    site.restrict(folder, &[], &["engineering"]).unwrap();
+    site.create_page("ENG", Some(folder), "In the team folder", None).unwrap();
+    let private = site.create_page("ENG", Some(folder), "Private in the team folder", None).unwrap();
+    site.restrict(private, &[insider, outsider], &[]).unwrap();
+    let nested = site.create_folder("ENG", folder, "Open folder in the team folder").unwrap();
+    site.create_page("ENG", Some(nested), "Deep in the folders", None).unwrap();
+    let open = site.create_folder("ENG", home, "Open folder").unwrap();
+    site.create_page("ENG", Some(open), "In the open folder", None).unwrap();
+}
+
 #[tokio::test]
 async fn cloud_every_user_sees_exactly_what_confluence_shows() {
     every_user_sees_exactly_what_confluence_shows(Flavour::Cloud).await;
@@ -381,7 +445,7 @@ fn closed(doc: &Value) -> bool {
 
 #[tokio::test]
 async fn cloud_space_permissions_that_cannot_be_read_close_the_space() {
-    let world = World::small(Flavour::Cloud, "closed-space").await;
+    let world = World::tiny(Flavour::Cloud, "closed-space").await;
     let rule = FaultRule::on("/wiki/api/v2/spaces/{id}/permissions", Trigger::Always, FaultKind::Status(500));
     let (matrix, docs) = closed_under(&world, &world.config(), &[rule]).await;
     assert!(docs.values().all(closed), "every document of every space is visible to nobody");
@@ -390,7 +454,7 @@ async fn cloud_space_permissions_that_cannot_be_read_close_the_space() {
 
 #[tokio::test]
 async fn cloud_restrictions_that_cannot_be_read_close_the_pages() {
-    let world = World::small(Flavour::Cloud, "closed-pages").await;
+    let world = World::tiny(Flavour::Cloud, "closed-pages").await;
     let route = "/wiki/rest/api/content/{id}/restriction/byOperation/{operation}";
     // The listing of a space's restrictions fails, and so does each content's.
     let rules = [
@@ -409,7 +473,7 @@ async fn cloud_restrictions_that_cannot_be_read_close_the_pages() {
 
 #[tokio::test]
 async fn data_center_ancestor_restrictions_that_cannot_be_read_close_the_pages_below() {
-    let world = World::small(Flavour::DataCenter, "closed-ancestors").await;
+    let world = World::tiny(Flavour::DataCenter, "closed-ancestors").await;
     let rule = FaultRule::on(
         "/rest/api/content/{id}/restriction/byOperation/{operation}",
         Trigger::Always,
@@ -432,7 +496,7 @@ async fn data_center_ancestor_restrictions_that_cannot_be_read_close_the_pages_b
 
 #[tokio::test]
 async fn data_center_without_an_administrator_closes_every_space_and_says_why() {
-    let world = World::small(Flavour::DataCenter, "no-admin").await;
+    let world = World::tiny(Flavour::DataCenter, "no-admin").await;
     let (matrix, docs) = closed_under(&world, &world.config_as_regular_user(), &[]).await;
     assert!(docs.values().filter(|d| d["type"] != "comment").all(closed));
     assert!(!matrix.misses.is_empty(), "{matrix}");
@@ -448,7 +512,7 @@ async fn data_center_without_an_administrator_closes_every_space_and_says_why() 
 
 #[tokio::test]
 async fn cloud_group_members_that_cannot_be_listed_only_narrow_access() {
-    let world = World::small(Flavour::Cloud, "closed-members").await;
+    let world = World::tiny(Flavour::Cloud, "closed-members").await;
     let rule = FaultRule::on(
         "/wiki/rest/api/group/{groupId}/membersByGroupId",
         Trigger::Always,
@@ -468,7 +532,7 @@ async fn cloud_group_members_that_cannot_be_listed_only_narrow_access() {
 
 #[tokio::test]
 async fn cloud_ancestors_the_listing_lost_are_read_from_the_api_or_close_the_page() {
-    let world = World::small(Flavour::Cloud, "lost-ancestors").await;
+    let world = World::tiny(Flavour::Cloud, "lost-ancestors").await;
     // Its parent is in the trash: the listing ends its chain there.
     let survivor = world.page("Survivor under a trashed page");
     let rule = FaultRule::on("/wiki/api/v2/pages/{id}/ancestors", Trigger::Always, FaultKind::Status(500));
@@ -478,7 +542,7 @@ async fn cloud_ancestors_the_listing_lost_are_read_from_the_api_or_close_the_pag
 
 #[tokio::test]
 async fn server_with_the_extender_plugin_uses_it() {
-    let mut config = SimConfig::new(Flavour::Server, Size::Small);
+    let mut config = tiny_config(Flavour::Server);
     config.extender = true;
     let world = World::start(config, "extender").await;
     world.sync_both(&world.config()).await;
@@ -495,7 +559,7 @@ async fn server_with_the_extender_plugin_uses_it() {
 /// one listing per space, or one by one when that listing fails.
 #[tokio::test]
 async fn cloud_restrictions_and_space_permissions_are_fetched_once_per_sync() {
-    let world = World::small(Flavour::Cloud, "once").await;
+    let world = World::tiny(Flavour::Cloud, "once").await;
     let config = world.config();
     let log = world.confluence().requests();
     let restrictions = "/wiki/rest/api/content/{id}/restriction/byOperation/{operation}";
@@ -535,7 +599,7 @@ async fn cloud_restrictions_and_space_permissions_are_fetched_once_per_sync() {
 
 #[tokio::test]
 async fn data_center_restrictions_come_with_the_listing_and_ancestors_are_fetched_at_most_once() {
-    let world = World::small(Flavour::DataCenter, "once-dc").await;
+    let world = World::tiny(Flavour::DataCenter, "once-dc").await;
     let log = world.confluence().requests();
     world.sync(&world.config(), SyncKind::Full).await;
     let catalog = world.confluence().catalog();
@@ -549,4 +613,252 @@ async fn data_center_restrictions_come_with_the_listing_and_ancestors_are_fetche
     println!("restriction requests: {fetched} for {} distinct ancestors", ancestors.len());
     assert!(fetched as usize <= ancestors.len(), "{fetched} > {}", ancestors.len());
     assert_eq!(log.count("/rest/api/space/{key}/permissions") as usize, catalog.spaces.len());
+}
+
+/// A restriction naming more users than one answer holds: Cloud pages the restriction to its
+/// end; Data Center cannot page it (CONFSERVER-82460) and closes the page.
+async fn long_restriction_lists_are_read_whole_or_close_the_page(flavour: Flavour) {
+    let world = World::tiny(flavour, "long-restriction").await;
+    let site = world.confluence().site();
+    let names: Vec<String> = (0..230).map(|i| format!("reader{i}")).collect();
+    for name in &names {
+        site.add_user(name, &format!("Reader {name}"));
+        site.set_membership("confluence-users", name, true).unwrap();
+    }
+    let page = world.page("Deep chain level 4");
+    let admin = world.confluence().catalog().users[0].username.clone();
+    let readers: Vec<&str> = names.iter().map(String::as_str).chain([admin.as_str()]).collect();
+    site.restrict(page, &readers, &[]).unwrap();
+    let (matrix, docs) = closed_under(&world, &world.config(), &[]).await;
+    let doc = &docs[&page.to_string()];
+    match flavour {
+        Flavour::Cloud => {
+            assert_eq!(
+                doc["_allow_access_control"].as_array().map(Vec::len),
+                Some(231),
+                "every reader, paged"
+            );
+            assert!(matrix.misses.is_empty(), "{:?}", &matrix.misses[..matrix.misses.len().min(10)]);
+        }
+        _ => {
+            assert!(closed(doc), "{doc}");
+            // Only the page and what is below it.
+            let below = world.confluence().site().read(|s| {
+                s.content.values().filter(|c| c.id == page || s.ancestors(c.id).contains(&page)).count()
+            });
+            assert!(matrix.misses.len() <= 231 * below, "{matrix}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn cloud_long_restriction_lists_are_paged_to_their_end() {
+    long_restriction_lists_are_read_whole_or_close_the_page(Flavour::Cloud).await;
+}
+
+#[tokio::test]
+async fn data_center_restriction_lists_too_long_to_read_close_the_page() {
+    long_restriction_lists_are_read_whole_or_close_the_page(Flavour::DataCenter).await;
+}
+
+#[tokio::test]
+async fn cloud_a_401_on_restrictions_closes_the_pages() {
+    let world = World::tiny(Flavour::Cloud, "closed-401").await;
+    let rules = [
+        FaultRule::on("/wiki/rest/api/content/search", Trigger::Always, FaultKind::Status(500)),
+        FaultRule::on(
+            "/wiki/rest/api/content/{id}/restriction/byOperation/{operation}",
+            Trigger::Always,
+            FaultKind::Status(401),
+        ),
+    ];
+    let (_, docs) = closed_under(&world, &world.config(), &rules).await;
+    for doc in docs.values() {
+        assert_eq!(closed(doc), doc["type"] != "Space", "{doc}");
+    }
+}
+
+/// Below a Cloud folder whose restrictions the v1 API does not answer (404) although the
+/// folder exists, pages are visible to nobody; the rest of the site is exact.
+#[tokio::test]
+async fn cloud_pages_below_a_folder_whose_restrictions_404_are_visible_to_nobody() {
+    let mut config = tiny_config(Flavour::Cloud);
+    config.v1_folder_restrictions = false;
+    let world = World::start(config, "folder-404").await;
+    let site = world.confluence().site();
+    let folder = site.create_folder("ENG", world.page("Engineering Home"), "Unreadable folder").unwrap();
+    site.restrict(folder, &[], &["engineering"]).unwrap();
+    let below = site.create_page("ENG", Some(folder), "Below the unreadable folder", None).unwrap();
+    let (matrix, docs) = closed_under(&world, &world.config(), &[]).await;
+    assert!(closed(&docs[&below.to_string()]));
+    let readers = world.confluence().catalog().readers(&below.to_string()).len();
+    assert!(readers > 0);
+    assert_eq!(matrix.misses.len(), readers, "only the page below the folder: {:?}", matrix.misses);
+    assert!(world.confluence().requests().count("/wiki/api/v2/folders/{id}") >= 1, "existence was checked");
+}
+
+#[tokio::test]
+async fn server_remote_api_failures_close_every_space_and_the_sync_goes_on() {
+    let world = World::tiny(Flavour::Server, "closed-rpc").await;
+    let rule = FaultRule::on("/rpc/json-rpc/confluenceservice-v2", Trigger::Always, FaultKind::Status(502));
+    let (matrix, docs) = closed_under(&world, &world.config(), &[rule]).await;
+    assert!(docs.values().all(closed));
+    assert_eq!(matrix.readable, matrix.misses.len());
+    // A transient failure is not "unavailable": every space asked, and its retry.
+    let spaces = world.confluence().catalog().spaces.len() as u64;
+    assert_eq!(world.confluence().requests().count("/rpc/json-rpc/confluenceservice-v2"), 2 * spaces);
+}
+
+/// Each space's documents, by space key.
+fn by_space(docs: &HashMap<String, Value>) -> HashMap<String, Vec<&Value>> {
+    let mut spaces: HashMap<String, Vec<&Value>> = HashMap::new();
+    for doc in docs.values() {
+        spaces.entry(doc["space_key"].as_str().unwrap_or_default().to_string()).or_default().push(doc);
+    }
+    spaces
+}
+
+/// A space-permission API fails once, without retries: only the space it failed for is
+/// visible to nobody, whether the API had answered before (DC REST; Server's remote API) or
+/// not yet (the first space) — one 5xx must not close the whole site.
+async fn a_failed_space_permission_call_closes_that_space_only(flavour: Flavour, route: &str, nth: u64) {
+    let world = World::tiny(flavour, &format!("one-space-{nth}")).await;
+    let config = world.config_from(world.yaml_with(&["retry_count: 0"]));
+    let rule = FaultRule::on(route, Trigger::Nth(nth), FaultKind::Status(502));
+    let (matrix, docs) = closed_under(&world, &config, &[rule]).await;
+    // Documents someone may read but nobody can find: all of one space, and only there.
+    let catalog = world.confluence().catalog();
+    let readable = |id: &str, doc: &Value| {
+        if doc["type"] == "Space" {
+            !space_viewers(&catalog, id).is_empty()
+        } else {
+            !catalog.readers(id).is_empty()
+        }
+    };
+    let wrongly_closed: BTreeSet<String> = docs
+        .iter()
+        .filter(|(id, doc)| closed(doc) && readable(id, doc))
+        .map(|(_, doc)| doc["space_key"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(wrongly_closed.len(), 1, "{wrongly_closed:?}");
+    let space = wrongly_closed.first().cloned().unwrap_or_default();
+    assert!(by_space(&docs)[&space].iter().all(|d| closed(d)), "all of {space} is closed");
+    assert!(!matrix.misses.is_empty(), "{matrix}");
+    let log = world.confluence().requests();
+    let spaces = world.confluence().catalog().spaces.len() as u64;
+    assert_eq!(log.count(route), spaces, "the API is still asked for every space");
+    // Server has no REST API: Extender is asked once, and is not there.
+    let extender = u64::from(flavour == Flavour::Server);
+    assert_eq!(
+        log.count("/rest/extender/1.0/permission/space/{key}/getSpacePermissionActors/{permission}"),
+        extender
+    );
+}
+
+#[tokio::test]
+async fn data_center_a_transient_failure_on_the_first_space_closes_that_space_only() {
+    a_failed_space_permission_call_closes_that_space_only(
+        Flavour::DataCenter,
+        "/rest/api/space/{key}/permissions",
+        1,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn data_center_a_permission_api_that_answered_then_fails_closes_that_space_only() {
+    a_failed_space_permission_call_closes_that_space_only(
+        Flavour::DataCenter,
+        "/rest/api/space/{key}/permissions",
+        3,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn server_a_remote_api_that_answered_then_fails_closes_that_space_only() {
+    a_failed_space_permission_call_closes_that_space_only(
+        Flavour::Server,
+        "/rpc/json-rpc/confluenceservice-v2",
+        2,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn data_center_user_keys_that_cannot_be_looked_up_grant_nothing() {
+    let world = World::tiny(Flavour::DataCenter, "user-key").await;
+    let rule = FaultRule::on("/rest/api/user", Trigger::Always, FaultKind::Status(500));
+    let (matrix, _) = closed_under(&world, &world.config(), &[rule]).await;
+    // Spaces granted to one user by key let that user through nowhere.
+    assert!(!matrix.misses.is_empty(), "{matrix}");
+}
+
+/// An access-control sync whose group members cannot all be listed writes what it learnt,
+/// deletes nothing (not even the identity document of a user who is gone) and says it did
+/// not complete.
+#[tokio::test]
+async fn cloud_an_incomplete_directory_deletes_no_identity_document() {
+    let world = World::tiny(Flavour::Cloud, "incomplete-directory").await;
+    let config = world.config();
+    world.sync_both(&config).await;
+    let catalog = world.confluence().catalog();
+    let gone = &catalog.users[5];
+    assert!(world.documents(&world.acl_index()).await.contains_key(&gone.account_id));
+    world.confluence().site().remove_user(&gone.username).unwrap();
+    let rule = world.confluence().faults().add(FaultRule::on(
+        "/wiki/rest/api/group/{groupId}/membersByGroupId",
+        Trigger::Always,
+        FaultKind::Status(500),
+    ));
+    let acl = run_sync(&config, SyncKind::AccessControl).await.unwrap();
+    world.confluence().faults().remove(rule);
+    assert!(!acl.completed(), "{acl}");
+    assert_eq!(acl.deleted, 0, "{acl}");
+    assert!(acl.kept_unverified >= 1, "{acl}");
+    assert!(world.documents(&world.acl_index()).await.contains_key(&gone.account_id), "kept unverified");
+    // Once the listings complete, the user's document goes.
+    let again = world.sync(&config, SyncKind::AccessControl).await;
+    assert!(again.completed() && again.deleted == 1, "{again}");
+}
+
+/// Advanced sync rules select documents through search, not the crawl: every document they
+/// index carries the ACL the crawl gives it (issue #7).
+async fn advanced_rules_write_the_acls_of_the_crawl(flavour: Flavour) {
+    let world = World::tiny(flavour, "rules-acl").await;
+    let crawl = world.sync(&world.config(), SyncKind::Full).await;
+    assert!(crawl.completed(), "{crawl}");
+    let crawled = world.documents(&world.index).await;
+    // The same site through the rules, into another index.
+    let index = format!("{}-rules", world.index);
+    let rules = r#"sync_rules: {advanced: [{query: "space = ENG"}, {query: "space in (MKT, SALES) and type in (page, blogpost, attachment)"}]}"#;
+    let config = world.config_from(world.yaml_into(&index, &["retry_count: 1", rules]));
+    let ruled = world.sync(&config, SyncKind::Full).await;
+    assert!(ruled.completed(), "{ruled}");
+    let selected = world.documents(&index).await;
+    let restricted = selected.values().filter(|d| d["_allow_access_control"].is_array()).count();
+    assert!(selected.len() > 20 && restricted > 0, "{} documents", selected.len());
+    let mut compared = 0;
+    for (id, doc) in &selected {
+        if doc["type"] == "Space" {
+            continue;
+        }
+        let by_crawl = crawled.get(id).unwrap_or_else(|| panic!("{id} is not in the crawl"));
+        assert_eq!(doc["_allow_access_control"], by_crawl["_allow_access_control"], "{id}: {}", doc["title"]);
+        compared += 1;
+    }
+    let nobody = selected.values().filter(|d| closed(d)).count();
+    println!(
+        "advanced rules, {flavour}: {compared} documents carry the crawl's ACL ({nobody} visible to nobody)"
+    );
+}
+
+#[tokio::test]
+async fn cloud_advanced_rules_write_the_acls_of_the_crawl() {
+    advanced_rules_write_the_acls_of_the_crawl(Flavour::Cloud).await;
+}
+
+#[tokio::test]
+async fn data_center_advanced_rules_write_the_acls_of_the_crawl() {
+    advanced_rules_write_the_acls_of_the_crawl(Flavour::DataCenter).await;
 }

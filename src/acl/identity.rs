@@ -4,7 +4,8 @@
 //! applications built for its connector keep working: Cloud names users `account_id:<id>`
 //! and groups `group_id:<id>`; Server and Data Center name users `user:<username>` and groups
 //! `group:<name>`. Identity documents also carry `name:<display name, spaces as ->` and
-//! `email_address:<email>` as descriptions. Inside the ACL computation people are plain
+//! `email_address:<email>` as descriptions. Cloud access classes are `access_class:<id>`
+//! (ours: Elastic's connector does not read them). Inside the ACL computation people are plain
 //! *keys* (the part after the prefix), so that a layer naming a user and another naming
 //! their group can be compared ([`super::layer`]).
 
@@ -84,6 +85,12 @@ pub fn display_name(name: &str) -> String {
 /// `email_address:<email>`.
 pub fn email_address(email: &str) -> String {
     format!("email_address:{email}")
+}
+
+/// `access_class:<id>`: a Cloud access class ([`super::access_class`]), on the documents
+/// it may read and in the identity documents of the accounts it covers.
+pub fn access_class(id: &str) -> String {
+    format!("access_class:{id}")
 }
 
 /// `account_id:<id>`: a Cloud account id, or a Server/DC user key (as Elastic names it).

@@ -6,7 +6,13 @@
 //! template a search application runs for them ([`super::query`]), `created_at` is when the
 //! document was first written. Unlike Elastic's Data Center documents, whose
 //! `account_id:`/`name:` identities match no document ACL, ours use the same `user:` and
-//! `group:` strings as the documents.
+//! `group:` strings as the documents. Cloud documents also hold `access_class:<id>` for each
+//! access class that covers the person ([`super::access_class`]).
+//!
+//! Elastic's Cloud identities carry `locale:<locale>`, which it reads from Jira's user API.
+//! Confluence's own user objects (user search, group members) have no locale field — only
+//! `timeZone` — so ours carry none: reading it would need Jira on the site, which this
+//! connector deliberately does without, and no document ACL names a locale anyway.
 
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -16,7 +22,7 @@ use serde_json::{json, Value};
 use crate::confluence::Flavour;
 
 use super::directory::Person;
-use super::identity::{account_id, display_name, email_address, Identities};
+use super::identity::{access_class, account_id, display_name, email_address, Identities};
 use super::query::{stored_query, DLS_QUERY};
 
 /// One person's identity document, before `created_at`.
@@ -26,7 +32,8 @@ pub struct IdentityDoc {
     pub id: String,
     /// The `identity` object.
     pub identity: BTreeMap<String, String>,
-    /// `_allow_access_control`: the person's own identity first, then their groups', sorted.
+    /// `_allow_access_control`: the person's own identity first, then their groups', then
+    /// their access classes', each sorted.
     pub access: Vec<String>,
 }
 
@@ -55,6 +62,7 @@ impl IdentityDoc {
         }
         let mut access = vec![ids.user(&key)];
         access.extend(person.groups.iter().map(|g| ids.group(g)));
+        access.extend(person.classes.iter().map(|c| access_class(c)));
         Some(IdentityDoc { id: person.id.clone(), identity, access })
     }
 
@@ -136,6 +144,7 @@ mod tests {
                 ..UserRef::default()
             },
             groups: ["confluence-users".to_string(), "dev".to_string()].into_iter().collect(),
+            classes: Default::default(),
         }
     }
 
@@ -162,8 +171,18 @@ mod tests {
         let mut person = ann();
         person.user.account_id = Some("5b10".into());
         person.id = "5b10".into();
+        person.classes.insert("all-licensed-users".into());
         let doc = IdentityDoc::of(&person, ids).unwrap();
         let stored = doc.source("2026-01-01T00:00:00.000Z");
+        assert_eq!(
+            stored["_allow_access_control"],
+            json!([
+                "account_id:5b10",
+                "group_id:confluence-users",
+                "group_id:dev",
+                "access_class:all-licensed-users"
+            ])
+        );
         assert_eq!(stored_digest(&stored), doc.digest());
         person.groups.remove("dev");
         assert_ne!(IdentityDoc::of(&person, ids).unwrap().digest(), doc.digest());

@@ -10,11 +10,13 @@
 //! The pieces: [`identity`] names people as the identity strings do; [`layer`] intersects
 //! the layers of access Confluence checks (space, restricted ancestors, the page) by
 //! people, not by names; [`space`] finds the API that tells who may view a space;
+//! [`access_class`] maps Cloud's access classes to the accounts they cover;
 //! [`once`] and [`notices`] make each fetch and each warning happen once per sync.
 //!
 //! A leak is the worst bug this product can have, so everything fails closed: a document
 //! whose permissions cannot be read is visible to nobody, never to everybody.
 
+pub mod access_class;
 pub mod directory;
 pub mod identity;
 pub mod identity_doc;

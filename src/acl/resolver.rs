@@ -3,22 +3,28 @@
 //!
 //! - A space: who may view it ([`super::space`]).
 //! - A page or blog post: the space's viewers, narrowed by its own read restriction and by
-//!   the restriction of every restricted ancestor ([`super::layer::effective`]).
+//!   the restriction of every restricted ancestor ([`super::layer::effective`]) — pages,
+//!   and on Cloud the folders, whiteboards and databases a page may sit below.
 //! - An attachment or a comment: its container's (the crawl passes it on).
 //!
 //! Everything fetched is kept for the rest of the sync, each key fetched once however many
-//! documents ask at the same time ([`OnceMap`]): a space's viewers, a page's restrictions
-//! (whether read as its own or as an ancestor's), a group's members, a Data Center user key's
-//! username. Restrictions are read one content at a time (`restriction/byOperation/read`),
-//! never through the `ancestors.restrictions` expansion, which fails a whole Cloud batch when
-//! one ancestor is in the trash (CONFCLOUD-77618).
+//! documents ask at the same time ([`OnceMap`]): a space's viewers, a content's restrictions
+//! (whether read as its own or as an ancestor's), a group's members, the accounts an access
+//! class covers, a Data Center user key's username. Restrictions are read one content at a
+//! time (`restriction/byOperation/read`), never through the `ancestors.restrictions`
+//! expansion, which fails a whole Cloud batch when one ancestor is in the trash
+//! (CONFCLOUD-77618).
 //!
-//! Fail closed: a document whose permissions cannot be read — the space's viewers, its own
-//! restriction, an ancestor's restriction answering 401/403/5xx after the retries — is
-//! visible to nobody ([`NOBODY`](super::identity::NOBODY)); an ancestor that is gone (404: in
-//! the trash, deleted) is skipped, as Confluence no longer applies it. Partial answers (a
-//! group whose members could not be listed, a user who cannot be named) only ever narrow a
-//! document's readers. Each kind of problem is said once in the log.
+//! Fail closed: a document whose permissions cannot be read is visible to nobody
+//! ([`NOBODY`](super::identity::NOBODY)) — the space's viewers; its own restriction; an
+//! ancestor's restriction answering 401/403/5xx after the retries; restriction lists left
+//! out of an answer or longer than can be read; an ancestor chain that did not come with the
+//! listing and cannot be fetched; an ancestor whose restrictions 404 while the ancestor
+//! itself exists (a Cloud folder, whiteboard or database). Only an ancestor that is really
+//! gone — deleted or in the trash, checked after the 404 — is skipped, as Confluence no
+//! longer applies it. Partial answers (a group whose members could not be listed, a user who
+//! cannot be named) only ever narrow a document's readers. Each kind of problem is said once
+//! in the log.
 //!
 //! Permissions change without touching a page's `lastmodified`, so an incremental sync
 //! cannot see such a change: the next full sync does — it computes every document's ACL and
@@ -34,12 +40,14 @@ use futures::future::join_all;
 use futures::StreamExt;
 
 use crate::confluence::{
-    Ancestor, ConfluenceClient, ConfluenceError, Content, ContentType, Flavour, GroupRef, ReadRestrictions,
-    Space, UserRef, Viewer,
+    Account, Ancestor, ConfluenceClient, ConfluenceError, Content, ContentType, Flavour, GroupRef, Presence,
+    ReadRestrictions, Space, UserRef, Viewer,
 };
 
+use super::access_class::AccessClass;
+use super::directory::USER_SEARCH_WINDOW;
 use super::identity::Identities;
-use super::layer::{effective, groups_needed, Access, Layer, Memberships};
+use super::layer::{effective, needed, Access, Layer, Memberships};
 use super::notices::Notices;
 use super::once::OnceMap;
 use super::space::{SpacePermissions, Unreadable};
@@ -51,10 +59,25 @@ enum Restriction {
     Open,
     /// Only these may read.
     Layer(Arc<Layer>),
-    /// The content is gone (404): as an ancestor it no longer restricts anything.
+    /// The content is gone (deleted, in the trash): as an ancestor it no longer restricts
+    /// anything.
     Gone,
     /// It could not be read: nobody may read what it covers.
     Unreadable,
+}
+
+/// A content on the way from the space down to a document: its id and, when known, its
+/// type (`page`, `blogpost`, `folder`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Link {
+    id: String,
+    kind: Option<String>,
+}
+
+impl Link {
+    fn page(id: &str) -> Link {
+        Link { id: id.to_string(), kind: Some("page".to_string()) }
+    }
 }
 
 /// Computes document ACLs for one sync; shared by every crawl task.
@@ -64,14 +87,19 @@ pub struct AclResolver {
     permissions: SpacePermissions,
     /// Space key → its view layer.
     spaces: OnceMap<Result<Arc<Layer>, Unreadable>>,
-    /// Page or blog post id → its own read restriction.
+    /// Content id → its own read restriction.
     restrictions: OnceMap<Restriction>,
     /// Group key → member keys (`None`: could not be listed).
     members: OnceMap<Option<Arc<BTreeSet<String>>>>,
+    /// Cloud: the accounts the user search lists, for access classes (`None`: could not
+    /// be listed).
+    accounts: tokio::sync::OnceCell<Option<Arc<Vec<Account>>>>,
+    /// Access class id → the keys of the accounts it covers.
+    classes: OnceMap<Option<Arc<BTreeSet<String>>>>,
     /// Data Center user key → username.
     usernames: OnceMap<Option<String>>,
-    /// Cloud: a page missing from the listing → its ancestor ids, root first, itself last.
-    chains: OnceMap<Option<Arc<Vec<String>>>>,
+    /// Cloud: a page missing from the listing → its ancestors, root first, itself last.
+    chains: OnceMap<Option<Arc<Vec<Link>>>>,
     notices: Notices,
     /// Spaces, pages and blog posts made visible to nobody because a permission could not
     /// be read.
@@ -94,6 +122,8 @@ impl AclResolver {
             spaces: OnceMap::default(),
             restrictions: OnceMap::default(),
             members: OnceMap::default(),
+            accounts: tokio::sync::OnceCell::new(),
+            classes: OnceMap::default(),
             usernames: OnceMap::default(),
             chains: OnceMap::default(),
             notices: Notices::default(),
@@ -103,8 +133,9 @@ impl AclResolver {
 
     /// Reads the restrictions of every page and blog post of a space in one listing, before
     /// a crawl of the whole space asks for them one by one (Cloud only: Server/DC listings
-    /// carry them). What it misses — the listing failed, the search index lags — is fetched
-    /// per content later, so a failure here costs requests, not correctness.
+    /// carry them). What it misses — the listing failed, the search index lags, a list was
+    /// cut short — is fetched per content later, so a failure here costs requests, not
+    /// correctness.
     pub async fn prefetch(&self, space: &Space) {
         if self.ids.flavour() != Flavour::Cloud {
             return;
@@ -133,14 +164,16 @@ impl AclResolver {
     /// The `_allow_access_control` of a space's document.
     pub async fn space(&self, space: &Space) -> Option<Vec<String>> {
         let access = match self.space_layer(space).await {
-            Ok(layer) => effective(std::slice::from_ref(layer.as_ref()), &Memberships::new()),
+            Ok(layer) => effective(std::slice::from_ref(layer.as_ref()), &Memberships::default()),
             Err(_) => self.closed(),
         };
         access.field(self.ids)
     }
 
     /// The `_allow_access_control` of a page or blog post (and of its attachments and
-    /// comments), given its ancestors root first as the crawl knows them.
+    /// comments), given its ancestors root first as the crawl knows them. On Server/DC the
+    /// chain must have come with the content (`Content::ancestors`); when it did not, it is
+    /// fetched.
     pub async fn content(
         &self,
         space: &Space,
@@ -183,10 +216,16 @@ impl AclResolver {
                     }
                     restriction
                 }
-                None => self.restriction(&content.id).await,
+                None => {
+                    let own = Link {
+                        id: content.id.clone(),
+                        kind: Some(content.content_type.as_str().to_string()),
+                    };
+                    self.restriction(&own).await
+                }
             }
         };
-        let (own, above) = futures::join!(own, join_all(chain.iter().map(|id| self.restriction(id))));
+        let (own, above) = futures::join!(own, join_all(chain.iter().map(|link| self.restriction(link))));
         let mut layers = vec![space_layer.as_ref().clone()];
         for restriction in above {
             match restriction {
@@ -201,34 +240,60 @@ impl AclResolver {
             // The content itself could not be read, or vanished while the sync ran.
             Restriction::Gone | Restriction::Unreadable => return self.closed(),
         }
-        let needed = groups_needed(&layers);
-        let memberships: Memberships =
-            join_all(needed.iter().map(|group| async move {
+        let wanted = needed(&layers);
+        let groups =
+            join_all(wanted.groups.iter().map(|group| async move {
                 self.members(group).await.map(|members| (group.clone(), members))
-            }))
-            .await
-            .into_iter()
-            .flatten()
-            .collect();
+            }));
+        let classes = join_all(wanted.classes.iter().map(|class| async move {
+            self.class_members(class).await.map(|members| (class.clone(), members))
+        }));
+        let (groups, classes) = futures::join!(groups, classes);
+        let memberships = Memberships {
+            groups: groups.into_iter().flatten().collect(),
+            classes: classes.into_iter().flatten().collect(),
+        };
         effective(&layers, &memberships)
     }
 
-    /// The ancestor ids of a content, root first. On Cloud a chain the listing broke off at
-    /// a page it did not return (in the trash) is completed from the API; `None` when that
-    /// fails.
-    async fn chain(&self, content: &Content, ancestors: &[Ancestor]) -> Option<Vec<String>> {
-        let ids: Vec<String> = ancestors.iter().map(|a| a.id.clone()).collect();
+    /// The ancestors of a content, root first; `None` when they cannot be known.
+    ///
+    /// Server/DC: the listing's `ancestors` expansion, fetched when the listing came
+    /// without it (an absent expansion is not a top-level page). Cloud: the chain the crawl
+    /// rebuilt from parent ids; when it broke off at a parent the listing did not return (in
+    /// the trash, a folder, a whiteboard), the rest comes from the API, with each ancestor's
+    /// type.
+    async fn chain(&self, content: &Content, ancestors: &[Ancestor]) -> Option<Vec<Link>> {
+        if self.ids.flavour() != Flavour::Cloud {
+            if content.ancestors.is_some() {
+                return Some(ancestors.iter().map(|a| Link::page(&a.id)).collect());
+            }
+            return match self.client.content_ancestors(&content.id).await {
+                Ok(chain) => Some(chain.iter().map(|a| Link::page(&a.id)).collect()),
+                Err(e) => {
+                    self.notices.warn_once(&format!("content-ancestors-{:?}", e.status()), || {
+                        format!(
+                            "content {} came without its ancestors and they cannot be read ({e}): such content is \
+                             visible to nobody",
+                            content.id
+                        )
+                    });
+                    None
+                }
+            };
+        }
+        let links: Vec<Link> = ancestors.iter().map(|a| Link::page(&a.id)).collect();
         let broken_at = match ancestors.first() {
-            Some(top) if top.title.is_none() && self.ids.flavour() == Flavour::Cloud => top.id.clone(),
-            _ => return Some(ids),
+            Some(top) if top.title.is_none() => top.id.clone(),
+            _ => return Some(links),
         };
         let above = self
             .chains
             .get_or_init(&broken_at, || async {
-                match self.client.page_ancestor_ids(&content.id).await {
+                match self.client.page_ancestors(&content.id).await {
                     Ok(full) => {
-                        let end = full.iter().position(|id| *id == broken_at)?;
-                        Some(Arc::new(full[..=end].to_vec()))
+                        let end = full.iter().position(|a| a.id == broken_at)?;
+                        Some(Arc::new(full[..=end].iter().map(|a| Link { id: a.id.clone(), kind: a.kind.clone() }).collect()))
                     }
                     Err(e) => {
                         self.notices.warn_once(&format!("ancestors-{:?}", e.status()), || {
@@ -244,7 +309,7 @@ impl AclResolver {
             })
             .await?;
         let mut chain = above.as_ref().clone();
-        chain.extend(ids.into_iter().skip(1));
+        chain.extend(links.into_iter().skip(1));
         Some(chain)
     }
 
@@ -258,15 +323,13 @@ impl AclResolver {
                         Viewer::User(user) => layer.users.extend(self.user_key(&user).await),
                         Viewer::Group(group) => layer.groups.extend(self.group_key(&group)),
                         Viewer::Anonymous => layer.anyone = true,
-                        Viewer::Unsupported(what) => {
-                            self.notices.warn_once(&format!("grantee-{what}"), || {
-                                format!(
-                                    "space {} grants view to {what}, which this connector cannot map to people: \
-                                     that grant lets nobody through",
-                                    space.key
-                                )
-                            });
-                        }
+                        Viewer::AccessClass(id) => match AccessClass::from_id(&id) {
+                            Some(class) => {
+                                layer.classes.insert(class.id().to_string());
+                            }
+                            None => self.cannot_map(space, &format!("the access class {id}")),
+                        },
+                        Viewer::Unsupported(what) => self.cannot_map(space, &what),
                     }
                 }
                 Ok(Arc::new(layer))
@@ -274,15 +337,26 @@ impl AclResolver {
             .await
     }
 
-    /// A page's own read restriction, fetched once per sync.
-    async fn restriction(&self, id: &str) -> Restriction {
-        self.restrictions.get_or_init(id, || self.fetch_restriction(id)).await
+    fn cannot_map(&self, space: &Space, what: &str) {
+        self.notices.warn_once(&format!("grantee-{what}"), || {
+            format!(
+                "space {} grants view to {what}, which this connector cannot map to people: that grant lets nobody \
+                 through",
+                space.key
+            )
+        });
     }
 
-    async fn fetch_restriction(&self, id: &str) -> Restriction {
+    /// A content's own read restriction, fetched once per sync.
+    async fn restriction(&self, link: &Link) -> Restriction {
+        self.restrictions.get_or_init(&link.id, || self.fetch_restriction(link)).await
+    }
+
+    async fn fetch_restriction(&self, link: &Link) -> Restriction {
+        let id = &link.id;
         match self.client.read_restrictions(id).await {
             Ok(restrictions) => self.restriction_of(id, &restrictions).await,
-            Err(e) if e.is_not_found() => Restriction::Gone,
+            Err(e) if e.is_not_found() => self.missing(link).await,
             Err(e) => {
                 self.notices.warn_once(&format!("restrictions-{:?}", e.status()), || {
                     format!(
@@ -294,16 +368,37 @@ impl AclResolver {
         }
     }
 
+    /// A content whose restrictions 404: gone, or there but unreadable — asked, not assumed.
+    async fn missing(&self, link: &Link) -> Restriction {
+        let kind = link.kind.as_deref().unwrap_or("content");
+        let presence = self.client.content_presence(&link.id, link.kind.as_deref()).await;
+        let problem = match presence {
+            Ok(Presence::Gone) => return Restriction::Gone,
+            Ok(Presence::Present) => format!("the {kind} exists but its restrictions answer 404"),
+            Ok(Presence::Unknown) => format!("its restrictions answer 404 and a {kind} cannot be looked up"),
+            Err(e) => format!("its restrictions answer 404 and whether it still exists cannot be read ({e})"),
+        };
+        self.notices.warn_once(&format!("restrictions-missing-{kind}"), || {
+            format!(
+                "cannot read the read restrictions of {kind} {}: {problem}; what is below it is visible to nobody",
+                link.id
+            )
+        });
+        Restriction::Unreadable
+    }
+
     async fn restriction_of(&self, id: &str, restrictions: &ReadRestrictions) -> Restriction {
-        if restrictions.is_empty() {
-            return Restriction::Open;
-        }
         if !restrictions.complete {
             self.notices.warn_once("restrictions-incomplete", || {
                 format!(
-                    "content {id} names more readers than one answer holds: only those listed are let through"
+                    "the read restriction of content {id} names more users or groups than can be read (or Confluence \
+                     left the lists out): what it covers is visible to nobody"
                 )
             });
+            return Restriction::Unreadable;
+        }
+        if restrictions.is_open() {
+            return Restriction::Open;
         }
         let mut layer = Layer::default();
         for user in &restrictions.users {
@@ -382,6 +477,55 @@ impl AclResolver {
             })
             .await
     }
+
+    /// The keys of the accounts an access class covers, once per sync; `None` when the
+    /// user search failed.
+    async fn class_members(&self, class: &str) -> Option<Arc<BTreeSet<String>>> {
+        let covering = AccessClass::from_id(class)?;
+        self.classes
+            .get_or_init(class, || async {
+                let accounts = self.accounts().await?;
+                let keys =
+                    accounts.iter().filter(|a| covering.covers(a)).filter_map(|a| self.ids.user_key(&a.user));
+                Some(Arc::new(keys.collect()))
+            })
+            .await
+    }
+
+    /// Cloud: the accounts of the user search, listed once per sync.
+    async fn accounts(&self) -> Option<Arc<Vec<Account>>> {
+        self.accounts
+            .get_or_init(|| async {
+                let mut accounts = Vec::new();
+                let mut listing = self.client.cloud_users();
+                while let Some(item) = listing.next().await {
+                    match item {
+                        Ok(account) => accounts.push(account),
+                        Err(ConfluenceError::Item { .. }) => {}
+                        Err(e) if e.status() == Some(400) && accounts.len() >= USER_SEARCH_WINDOW => {
+                            self.notices.warn_once("accounts-window", || {
+                                "Confluence's user search stops at 10,000 users: accounts past it are not let \
+                                 through by access classes on pages restricted below them"
+                                    .to_string()
+                            });
+                            break;
+                        }
+                        Err(e) => {
+                            self.notices.warn_once("accounts", || {
+                                format!(
+                                    "cannot list the site's users ({e}): pages restricted below a space granted to an \
+                                     access class let nobody through by that class"
+                                )
+                            });
+                            return None;
+                        }
+                    }
+                }
+                Some(Arc::new(accounts))
+            })
+            .await
+            .clone()
+    }
 }
 
 #[cfg(test)]
@@ -399,31 +543,78 @@ mod tests {
         j!({"results": results, "size": names.len(), "limit": 200, "_links": {}})
     }
 
-    fn page(id: &str, own_users: &[&str]) -> Content {
-        let value = j!({"id": id, "type": "page", "title": id,
-            "restrictions": {"read": {"restrictions": {"user": users(own_users), "group": {"results": [], "size": 0, "limit": 200}}}}});
+    fn no_groups() -> serde_json::Value {
+        j!({"results": [], "size": 0, "limit": 200})
+    }
+
+    /// A Server/DC page as the content search lists it: own restrictions and ancestors
+    /// expanded.
+    fn page(id: &str, own_users: &[&str], above: &[&str]) -> Content {
+        let chain: Vec<_> =
+            above.iter().map(|a| j!({"id": a, "type": "page", "title": format!("page {a}")})).collect();
+        let value = j!({"id": id, "type": "page", "title": id, "ancestors": chain,
+            "restrictions": {"read": {"restrictions": {"user": users(own_users), "group": no_groups()}}}});
         Content::from_v1(serde_json::from_value::<v1::Content>(value).unwrap()).unwrap()
     }
 
-    fn ancestors(ids: &[&str]) -> Vec<Ancestor> {
-        ids.iter().map(|id| Ancestor { id: id.to_string(), title: Some(format!("page {id}")) }).collect()
+    fn space(key: &str) -> Space {
+        Space {
+            id: "9".into(),
+            key: key.into(),
+            name: key.into(),
+            kind: None,
+            status: None,
+            webui: None,
+            created_at: None,
+            author_id: None,
+        }
+    }
+
+    fn paths(log: &crate::confluence::test_server::Log) -> Vec<String> {
+        log.lock()
+            .unwrap()
+            .iter()
+            .map(|s| s.target.split('?').next().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    fn dc_space_permissions(path: &str) -> Option<axum::response::Response> {
+        match path {
+            "/rest/api/space/ENG/permissions" => Some(reply(
+                200,
+                j!([
+                    {"operation": {"targetType": "space", "operationKey": "read"}, "subject": {"type": "group", "name": "confluence-users"}},
+                    {"operation": {"targetType": "page", "operationKey": "create"}, "subject": {"type": "group", "name": "dev"}}
+                ]),
+                &[],
+            )),
+            "/rest/api/space/ENG/permissions/anonymous" => Some(reply(200, j!([]), &[])),
+            _ => None,
+        }
     }
 
     #[tokio::test]
     async fn layers_resolve_through_groups_and_unreadable_ancestors_close_gone_ones_do_not() {
         let (server, log) = serve(|seen, _| {
             let path = seen.target.split('?').next().unwrap_or_default();
+            if let Some(answer) = dc_space_permissions(path) {
+                return answer;
+            }
             match path {
-                "/rest/api/space/ENG/permissions" => reply(200, j!([
-                    {"operation": {"targetType": "space", "operationKey": "read"}, "subject": {"type": "group", "name": "confluence-users"}},
-                    {"operation": {"targetType": "page", "operationKey": "create"}, "subject": {"type": "group", "name": "dev"}}
-                ]), &[]),
-                "/rest/api/space/ENG/permissions/anonymous" => reply(200, j!([]), &[]),
                 // Ancestor 1 is restricted to the dev group; 2 is in the trash; 3 fails.
-                "/rest/api/content/1/restriction/byOperation/read" => reply(200, j!({"restrictions": {
+                "/rest/api/content/1/restriction/byOperation/read" => reply(
+                    200,
+                    j!({"restrictions": {
                     "user": {"results": [], "size": 0, "limit": 200},
-                    "group": {"results": [{"type": "group", "name": "dev"}], "size": 1, "limit": 200}}}), &[]),
-                "/rest/api/content/2/restriction/byOperation/read" => reply(404, j!({"message": "trashed"}), &[]),
+                    "group": {"results": [{"type": "group", "name": "dev"}], "size": 1, "limit": 200}}}),
+                    &[],
+                ),
+                "/rest/api/content/2/restriction/byOperation/read" => {
+                    reply(404, j!({"message": "trashed"}), &[])
+                }
+                "/rest/api/content/2" => {
+                    reply(200, j!({"id": "2", "type": "page", "status": "trashed"}), &[])
+                }
                 "/rest/api/content/3/restriction/byOperation/read" => reply(500, j!({}), &[]),
                 "/rest/api/group/dev/member" => reply(200, users(&["ann", "bob"]), &[]),
                 "/rest/api/group/confluence-users/member" => reply(200, users(&["ann", "bob", "carl"]), &[]),
@@ -432,47 +623,34 @@ mod tests {
         })
         .await;
         let resolver = AclResolver::new(test_client(&server.origin, Flavour::DataCenter).await);
-        let space = Space {
-            id: "9".into(),
-            key: "ENG".into(),
-            name: "Eng".into(),
-            kind: None,
-            status: None,
-            webui: None,
-            created_at: None,
-            author_id: None,
-        };
+        let space = space("ENG");
         assert_eq!(resolver.space(&space).await, Some(vec!["group:confluence-users".to_string()]));
         // Space: everyone; ancestor 1: dev; the page: ann and carl. Only ann passes all three.
-        let own = page("10", &["ann", "carl"]);
+        let own = page("10", &["ann", "carl"], &["1", "2"]);
         assert_eq!(
-            resolver.content(&space, &own, &ancestors(&["1", "2"])).await,
+            resolver.content(&space, &own, own.ancestors.as_deref().unwrap()).await,
             Some(vec!["user:ann".to_string()])
         );
         // No own restriction, under 1: dev's members who may view the space, by name — dev
         // itself does not grant the space, so whoever joins it later must not get in.
-        let open = page("11", &[]);
+        let open = page("11", &[], &["1"]);
         let expected = Some(vec!["user:ann".to_string(), "user:bob".to_string()]);
-        assert_eq!(resolver.content(&space, &open, &ancestors(&["1"])).await, expected);
+        assert_eq!(resolver.content(&space, &open, open.ancestors.as_deref().unwrap()).await, expected);
         // An ancestor whose restrictions cannot be read closes the page.
-        let under_broken = page("12", &[]);
+        let under_broken = page("12", &[], &["1", "3"]);
         assert_eq!(
-            resolver.content(&space, &under_broken, &ancestors(&["1", "3"])).await,
+            resolver.content(&space, &under_broken, under_broken.ancestors.as_deref().unwrap()).await,
             Some(vec![NOBODY.into()])
         );
         assert!(resolver.summary().is_some_and(|s| s.starts_with("1 spaces, pages")));
-        let seen: Vec<String> = log
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|s| s.target.split('?').next().unwrap_or_default().to_string())
-            .collect();
+        let seen = paths(&log);
         let count = |path: &str| seen.iter().filter(|p| *p == path).count();
         assert_eq!(
             count("/rest/api/content/1/restriction/byOperation/read"),
             1,
             "fetched once for three pages"
         );
+        assert_eq!(count("/rest/api/content/2"), 1, "a 404 is checked: is it really gone?");
         assert_eq!(count("/rest/api/space/ENG/permissions"), 1);
         assert_eq!(count("/rest/api/group/dev/member"), 1);
         assert_eq!(
@@ -480,5 +658,148 @@ mod tests {
             4,
             "5xx is retried before it closes"
         );
+    }
+
+    #[tokio::test]
+    async fn absent_expansions_and_ancestors_that_exist_but_404_close_the_page() {
+        let (server, log) = serve(|seen, _| {
+            let path = seen.target.split('?').next().unwrap_or_default();
+            if let Some(answer) = dc_space_permissions(path) {
+                return answer;
+            }
+            match path {
+                // 20 came without ancestors; 21's cannot be read either.
+                "/rest/api/content/20" => reply(200, j!({"id": "20", "type": "page", "ancestors": []}), &[]),
+                "/rest/api/content/21" => reply(503, j!({}), &[]),
+                // 22's group list was left out of the listing, and its own answer names
+                // more users than it gives.
+                "/rest/api/content/22/restriction/byOperation/read" => reply(
+                    200,
+                    j!({"restrictions": {
+                    "user": {"results": [], "size": 4, "limit": 200}, "group": no_groups()}}),
+                    &[],
+                ),
+                // Ancestor 5 answers 404 for its restrictions but exists.
+                "/rest/api/content/5/restriction/byOperation/read" => reply(404, j!({}), &[]),
+                "/rest/api/content/5" => {
+                    reply(200, j!({"id": "5", "type": "page", "status": "current"}), &[])
+                }
+                other => panic!("unexpected {other}"),
+            }
+        })
+        .await;
+        let resolver = AclResolver::new(test_client(&server.origin, Flavour::DataCenter).await);
+        let space = space("ENG");
+        let bare = |id: &str, extra: serde_json::Value| {
+            let mut value = j!({"id": id, "type": "page", "title": id,
+                "restrictions": {"read": {"restrictions": {"user": users(&[]), "group": no_groups()}}}});
+            for (k, v) in extra.as_object().unwrap() {
+                value[k] = v.clone();
+            }
+            Content::from_v1(serde_json::from_value::<v1::Content>(value).unwrap()).unwrap()
+        };
+        // Without the expansion the chain is read, and a top-level page is public to the space.
+        let fetched = bare("20", j!({}));
+        assert_eq!(fetched.ancestors, None);
+        assert_eq!(
+            resolver.content(&space, &fetched, &[]).await,
+            Some(vec!["group:confluence-users".into()])
+        );
+        let unknown = bare("21", j!({}));
+        assert_eq!(resolver.content(&space, &unknown, &[]).await, Some(vec![NOBODY.into()]));
+        let partial = bare(
+            "22",
+            j!({"ancestors": [], "restrictions": {"read": {"restrictions": {"user": users(&[]), "_expandable": {"group": ""}}}}}),
+        );
+        assert_eq!(partial.read_restrictions.as_ref().map(|r| r.complete), Some(false));
+        assert_eq!(resolver.content(&space, &partial, &[]).await, Some(vec![NOBODY.into()]));
+        let below = page("23", &[], &["5"]);
+        assert_eq!(
+            resolver.content(&space, &below, below.ancestors.as_deref().unwrap()).await,
+            Some(vec![NOBODY.into()])
+        );
+        assert_eq!(resolver.closed.load(Ordering::Relaxed), 3);
+        assert!(paths(&log).contains(&"/rest/api/content/20".to_string()));
+    }
+
+    /// A Cloud page whose parent is a folder the listing did not return, in a space granted
+    /// to all licensed users.
+    #[tokio::test]
+    async fn cloud_folders_and_access_classes_take_part_in_the_layers() {
+        let restricted = |account: &str| {
+            reply(
+                200,
+                j!({"restrictions": {
+                "user": {"results": [{"type": "known", "accountId": account}], "size": 1, "limit": 200},
+                "group": no_groups()}}),
+                &[],
+            )
+        };
+        let (server, _log) = serve(move |seen, _| {
+            let path = seen.target.split('?').next().unwrap_or_default();
+            match path {
+                "/wiki/api/v2/spaces/9/permissions" => reply(200, j!({"results": [
+                    {"principal": {"type": "access_class", "id": "all-licensed-users"}, "operation": {"key": "read", "targetType": "space"}},
+                    {"principal": {"type": "access_class", "id": "all-product-admins"}, "operation": {"key": "read", "targetType": "space"}}
+                ], "_links": {}}), &[]),
+                "/wiki/api/v2/pages/30/ancestors" => reply(200, j!({"results": [
+                    {"id": "1", "type": "page"}, {"id": "7", "type": "folder"}]}), &[]),
+                "/wiki/api/v2/pages/31/ancestors" => reply(200, j!({"results": [
+                    {"id": "1", "type": "page"}, {"id": "8", "type": "folder"}]}), &[]),
+                "/wiki/rest/api/content/1/restriction/byOperation/read" => reply(200, j!({"restrictions": {
+                    "user": {"results": [], "size": 0, "limit": 200}, "group": no_groups()}}), &[]),
+                // Folder 7 is restricted to ann; folder 8's restrictions 404 while it exists.
+                "/wiki/rest/api/content/7/restriction/byOperation/read" => restricted("ann"),
+                "/wiki/rest/api/content/8/restriction/byOperation/read" => reply(404, j!({}), &[]),
+                "/wiki/api/v2/folders/8" => reply(200, j!({"id": "8", "type": "folder", "status": "current"}), &[]),
+                "/wiki/rest/api/content/30/restriction/byOperation/read"
+                | "/wiki/rest/api/content/31/restriction/byOperation/read" => reply(200, j!({"restrictions": {
+                    "user": {"results": [], "size": 0, "limit": 200}, "group": no_groups()}}), &[]),
+                "/wiki/rest/api/content/32/restriction/byOperation/read" => restricted("carl"),
+                "/wiki/rest/api/search/user" => reply(200, j!({"results": [
+                    {"user": {"type": "known", "accountId": "ann", "accountType": "atlassian", "isExternalCollaborator": false}},
+                    {"user": {"type": "known", "accountId": "carl", "accountType": "atlassian", "isExternalCollaborator": true}},
+                    {"user": {"type": "known", "accountId": "bot", "accountType": "app"}}
+                ], "size": 3, "_links": {}}), &[]),
+                other => panic!("unexpected {other}"),
+            }
+        })
+        .await;
+        let resolver = AclResolver::new(test_client(&server.origin, Flavour::Cloud).await);
+        let space = Space { id: "9".into(), ..space("ENG") };
+        assert_eq!(resolver.space(&space).await, Some(vec!["access_class:all-licensed-users".to_string()]));
+        let cloud_page = |id: &str| Content {
+            id: id.into(),
+            content_type: ContentType::Page,
+            status: None,
+            title: id.into(),
+            space_id: Some("9".into()),
+            space_key: None,
+            space_name: None,
+            parent_id: None,
+            ancestors: None,
+            author_id: None,
+            author_name: None,
+            created_at: None,
+            updated_at: None,
+            version: None,
+            body_storage: None,
+            labels: None,
+            read_restrictions: None,
+            webui: None,
+        };
+        let untitled = |id: &str| vec![Ancestor { id: id.into(), title: None }];
+        // Under folder 7 (ann): ann is a licensed user.
+        assert_eq!(
+            resolver.content(&space, &cloud_page("30"), &untitled("7")).await,
+            Some(vec!["account_id:ann".into()])
+        );
+        // Under folder 8, whose restrictions cannot be read: nobody.
+        assert_eq!(
+            resolver.content(&space, &cloud_page("31"), &untitled("8")).await,
+            Some(vec![NOBODY.into()])
+        );
+        // A top-level page restricted to carl, a guest: not a licensed user, nobody.
+        assert_eq!(resolver.content(&space, &cloud_page("32"), &[]).await, Some(vec![NOBODY.into()]));
     }
 }

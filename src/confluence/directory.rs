@@ -28,6 +28,8 @@ pub struct Account {
     /// Whether the account may log in, when the API says (Data Center's user list with
     /// `expand=status`); `None` when it does not (Cloud has no such flag, CONFCLOUD-83983).
     pub active: Option<bool>,
+    /// Cloud `isExternalCollaborator`: a guest, without a licence; `None` when not said.
+    pub external_collaborator: Option<bool>,
 }
 
 /// A v1 user with the fields only these listings read.
@@ -41,6 +43,12 @@ struct ListedUser {
     /// `current` or `deactivated` (`expand=status`), or an object on some versions.
     #[serde(default)]
     status: Option<serde_json::Value>,
+    /// Cloud: a guest.
+    #[serde(default)]
+    is_external_collaborator: Option<bool>,
+    /// The same, under its deprecated name (Cloud sends both).
+    #[serde(default)]
+    external_collaborator: Option<bool>,
 }
 
 impl ListedUser {
@@ -50,6 +58,10 @@ impl ListedUser {
             user: UserRef::from(&self.user),
             account_type: self.account_type.filter(|t| !t.is_empty()),
             active: status.map(|s| s == "current"),
+            external_collaborator: match (self.is_external_collaborator, self.external_collaborator) {
+                (None, None) => None,
+                (a, b) => Some(a == Some(true) || b == Some(true)),
+            },
         }
     }
 }

@@ -13,9 +13,7 @@ use serde_json::Value;
 use super::api::{v1, v2};
 use super::client::ConfluenceClient;
 use super::error::ConfluenceError;
-use super::model::{
-    read_restrictions, Attachment, Comment, Content, ContentType, Label, ReadRestrictions, Space,
-};
+use super::model::{Attachment, Comment, Content, ContentType, Label, Space};
 use super::options::Flavour;
 use super::paging::{items, Paging};
 
@@ -292,22 +290,6 @@ impl ConfluenceClient {
                 ))
             }
         }
-    }
-
-    /// The read restrictions set on one content (v1 `restriction/byOperation/read`, both
-    /// flavours). `complete` is false when a subject list was paginated.
-    pub async fn read_restrictions(&self, content_id: &str) -> Result<ReadRestrictions, ConfluenceError> {
-        let url = self.url(
-            &["rest", "api", "content", content_id, "restriction", "byOperation", "read"],
-            &[("expand", "restrictions.user,restrictions.group".to_string()), ("limit", "200".to_string())],
-        );
-        let fetched = self
-            .get_json::<v1::RestrictionOperation>(
-                url,
-                "GET /rest/api/content/{id}/restriction/byOperation/read",
-            )
-            .await?;
-        Ok(read_restrictions(&fetched.body))
     }
 }
 

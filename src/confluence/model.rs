@@ -113,15 +113,19 @@ pub struct ReadRestrictions {
     pub users: Vec<UserRef>,
     /// Groups allowed.
     pub groups: Vec<GroupRef>,
-    /// False when the expansion was paginated and only its first page is here: call
-    /// `ConfluenceClient::read_restrictions` for the full lists.
+    /// True only when both lists were in the answer and hold every subject. False when a
+    /// list was left out (not expanded) or paginated (a next link, a full page, a size or
+    /// total beyond the items given): the lists here are then a part of the restriction,
+    /// and an empty part does not mean "not restricted". `Default` is false for that
+    /// reason.
     pub complete: bool,
 }
 
 impl ReadRestrictions {
-    /// True when nobody is named (the content is not restricted itself).
-    pub fn is_empty(&self) -> bool {
-        self.users.is_empty() && self.groups.is_empty()
+    /// True when the lists are complete and name nobody: the content is not restricted
+    /// itself.
+    pub fn is_open(&self) -> bool {
+        self.complete && self.users.is_empty() && self.groups.is_empty()
     }
 }
 
@@ -144,8 +148,9 @@ pub struct Content {
     pub space_name: Option<String>,
     /// Parent page id (v2; on v1 the last ancestor).
     pub parent_id: Option<String>,
-    /// Ancestors root first, when the API gave them (v1 `ancestors` expansion); empty on v2.
-    pub ancestors: Vec<Ancestor>,
+    /// Ancestors root first, when the API gave them (v1 `ancestors` expansion); `None` on
+    /// v2 and whenever the expansion is missing — not the empty chain of a top-level page.
+    pub ancestors: Option<Vec<Ancestor>>,
     /// Creator: Cloud account id (v2 `authorId`, v1 `history.createdBy.accountId`).
     pub author_id: Option<String>,
     /// Creator's display name (v1 only).
@@ -266,15 +271,19 @@ impl From<&v1::User> for UserRef {
     }
 }
 
-/// Read restrictions from a v1 `restrictions.read` (or `byOperation/read`) object.
+/// Read restrictions from a v1 `restrictions.read` (or `byOperation/read`) object; a
+/// subject list the answer left out makes them incomplete, never empty.
 pub(crate) fn read_restrictions(operation: &v1::RestrictionOperation) -> ReadRestrictions {
-    let subjects = operation.restrictions.clone().unwrap_or_default();
-    let users = subjects.user.unwrap_or_default();
-    let groups = subjects.group.unwrap_or_default();
+    let subjects = operation.restrictions.as_ref();
+    let users = subjects.and_then(|s| s.user.as_ref());
+    let groups = subjects.and_then(|s| s.group.as_ref());
     ReadRestrictions {
-        complete: users.is_complete() && groups.is_complete(),
-        users: users.results.iter().map(UserRef::from).collect(),
-        groups: groups.results.iter().map(|g| GroupRef { name: g.name.clone(), id: g.id.clone() }).collect(),
+        complete: users.is_some_and(v1::Expansion::is_complete)
+            && groups.is_some_and(v1::Expansion::is_complete),
+        users: users.map(|u| u.results.iter().map(UserRef::from).collect()).unwrap_or_default(),
+        groups: groups
+            .map(|g| g.results.iter().map(|g| GroupRef { name: g.name.clone(), id: g.id.clone() }).collect())
+            .unwrap_or_default(),
     }
 }
 
@@ -299,8 +308,10 @@ impl Content {
             space_id: space.id,
             space_key: space.key,
             space_name: space.name,
-            parent_id: content.ancestors.last().map(|a| a.id.clone()),
-            ancestors: content.ancestors.into_iter().map(|a| Ancestor { id: a.id, title: a.title }).collect(),
+            parent_id: content.ancestors.as_ref().and_then(|a| a.last()).map(|a| a.id.clone()),
+            ancestors: content
+                .ancestors
+                .map(|chain| chain.into_iter().map(|a| Ancestor { id: a.id, title: a.title }).collect()),
             author_id: created_by.account_id.clone().or_else(|| created_by.username.clone()),
             author_name: created_by.display_name.or(created_by.public_name).or(created_by.username),
             created_at: instant(history.created_date.as_deref()),
@@ -325,7 +336,7 @@ impl Content {
             space_key: None,
             space_name: None,
             parent_id: content.parent_id,
-            ancestors: Vec::new(),
+            ancestors: None,
             author_id: content.author_id,
             author_name: None,
             created_at: instant(content.created_at.as_deref()),

@@ -18,9 +18,7 @@ use futures::TryStreamExt;
 use super::api::v1;
 use super::client::ConfluenceClient;
 use super::error::{display_url, ConfluenceError};
-use super::listing::{cql_quote, Listing};
-use super::model::{read_restrictions, GroupRef, ReadRestrictions, UserRef};
-use super::options::Flavour;
+use super::model::{GroupRef, UserRef};
 use super::paging::{items, Paging};
 
 /// Someone a space's view permission is granted to.
@@ -33,8 +31,12 @@ pub enum Viewer {
     Group(GroupRef),
     /// Anyone, logged in or not.
     Anonymous,
-    /// A grantee this connector cannot map to identities (a Cloud role or access class other
-    /// than anonymous), by its type and id: it grants nobody here, and the caller says so.
+    /// A Cloud access class other than anonymous access (`authenticated-users`,
+    /// `all-licensed-users`, `all-product-admins`, …), by its id in lower case: whether it
+    /// can be mapped to people is [`crate::acl::access_class`]'s decision.
+    AccessClass(String),
+    /// A grantee this connector cannot map to identities (a Cloud role, an entry of a shape
+    /// it does not know), described: it grants nobody here, and the caller says so.
     Unsupported(String),
 }
 
@@ -128,17 +130,49 @@ struct RpcAnswer {
 struct RpcPermissionSet {
     #[serde(rename = "type", default)]
     kind: String,
+    /// Kept raw: anonymous access is told from a malformed entry by which keys are there.
     #[serde(default)]
-    space_permissions: Vec<RpcPermission>,
+    space_permissions: Vec<Value>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RpcPermission {
-    #[serde(default)]
-    user_name: Option<String>,
-    #[serde(default)]
-    group_name: Option<String>,
+/// One `spacePermissions` entry of `getSpacePermissionSets`. The remote API writes both
+/// keys every time: `userName` for a user, `groupName` for a group, and both `null` for
+/// anonymous access. Anything else — a key missing, a wrong type, an empty name, both
+/// names — is not a shape it sends, so it grants nobody rather than everybody.
+fn rpc_viewer(entry: &Value) -> Viewer {
+    let name = |key: &str| match entry.get(key) {
+        Some(Value::String(name)) if !name.is_empty() => Some(Some(name.clone())),
+        Some(Value::Null) => Some(None),
+        _ => None,
+    };
+    match (name("userName"), name("groupName")) {
+        (Some(Some(user)), Some(None)) => user_named(user),
+        (Some(None), Some(Some(group))) => group_named(group),
+        (Some(None), Some(None)) => Viewer::Anonymous,
+        _ => Viewer::Unsupported(format!("the remote API entry {entry}")),
+    }
+}
+
+/// A v2 principal. Users and groups by id; anonymous access as the role or access class
+/// `anonymous` / `anonymous-users`; the other access classes of RBAC sites
+/// (`authenticated-users`, `all-licensed-users`, `all-product-admins`,
+/// `jsm-project-admins`) as [`Viewer::AccessClass`], whichever of `role` or
+/// `access_class` (any case) the principal's type says; anything else is unsupported.
+fn cloud_viewer(kind: &str, id: Option<String>) -> Viewer {
+    let class_like = ["role", "access_class"].iter().any(|k| kind.eq_ignore_ascii_case(k));
+    match (kind, id) {
+        ("user", Some(id)) if !id.is_empty() => {
+            Viewer::User(UserRef { account_id: Some(id), ..UserRef::default() })
+        }
+        ("group", Some(id)) if !id.is_empty() => Viewer::Group(GroupRef { name: None, id: Some(id) }),
+        (_, Some(id))
+            if class_like && ["anonymous", "anonymous-users"].iter().any(|a| id.eq_ignore_ascii_case(a)) =>
+        {
+            Viewer::Anonymous
+        }
+        (_, Some(id)) if class_like && !id.is_empty() => Viewer::AccessClass(id.to_ascii_lowercase()),
+        (kind, id) => Viewer::Unsupported(format!("{kind} {}", id.unwrap_or_default())),
+    }
 }
 
 fn user_named(username: String) -> Viewer {
@@ -164,17 +198,7 @@ impl ConfluenceClient {
             .into_iter()
             .filter(|e| e.operation.as_ref().is_some_and(|o| o.key == "read" && o.target_type == "space"))
             .filter_map(|e| e.principal)
-            .map(|p| match (p.kind.as_str(), p.id) {
-                ("user", Some(id)) => Viewer::User(UserRef { account_id: Some(id), ..UserRef::default() }),
-                ("group", Some(id)) => Viewer::Group(GroupRef { name: None, id: Some(id) }),
-                (kind, Some(id))
-                    if ["role", "access_class"].iter().any(|k| kind.eq_ignore_ascii_case(k))
-                        && ["anonymous", "anonymous-users"].iter().any(|a| id.eq_ignore_ascii_case(a)) =>
-                {
-                    Viewer::Anonymous
-                }
-                (kind, id) => Viewer::Unsupported(format!("{kind} {}", id.unwrap_or_default())),
-            })
+            .map(|p| cloud_viewer(&p.kind, p.id))
             .collect())
     }
 
@@ -274,39 +298,8 @@ impl ConfluenceClient {
             .into_iter()
             .filter(|set| set.kind == "VIEWSPACE")
             .flat_map(|set| set.space_permissions)
-            .map(|p| match (p.user_name, p.group_name) {
-                (Some(user), _) if !user.is_empty() => user_named(user),
-                (_, Some(group)) if !group.is_empty() => group_named(group),
-                _ => Viewer::Anonymous,
-            })
+            .map(|entry| rpc_viewer(&entry))
             .collect())
-    }
-
-    /// The read restrictions set on each page and blog post of a space, from one CQL
-    /// listing: a request per 200 contents instead of one per content (Cloud's v2 listings
-    /// carry no restrictions). Only the contents' own restrictions: the `ancestors`
-    /// expansion of restrictions fails whole Cloud batches (CONFCLOUD-77618). The search
-    /// index may lag behind new pages; callers fetch what this does not list.
-    pub fn space_restrictions(&self, space_key: &str) -> Listing<(String, ReadRestrictions)> {
-        let cql = format!("space={} and type in (page, blogpost)", cql_quote(space_key));
-        let url = self.url(
-            &["rest", "api", "content", "search"],
-            &[
-                ("cql", cql),
-                ("limit", "200".to_string()),
-                (
-                    "expand",
-                    "restrictions.read.restrictions.user,restrictions.read.restrictions.group".to_string(),
-                ),
-            ],
-        );
-        let paging = if self.flavour() == Flavour::Cloud { Paging::Cursor } else { Paging::Offset };
-        Box::pin(items(self, url, "GET /rest/api/content/search", paging, |v| {
-            serde_json::from_value::<v1::Content>(v).map(|c| {
-                let read = c.restrictions.and_then(|r| r.read)?;
-                Some((c.id, read_restrictions(&read)))
-            })
-        }))
     }
 
     /// Server/DC: the user with this user key (the Data Center REST permissions name users
@@ -339,7 +332,12 @@ mod tests {
                     {"principal": {"type": "group", "id": "g-1"}, "operation": {"key": "read", "targetType": "space"}},
                     {"principal": {"type": "group", "id": "g-2"}, "operation": {"key": "create", "targetType": "page"}},
                     {"principal": {"type": "role", "id": "anonymous"}, "operation": {"key": "read", "targetType": "space"}},
-                    {"principal": {"type": "role", "id": "all-product-admins"}, "operation": {"key": "read", "targetType": "space"}}
+                    {"principal": {"type": "role", "id": "all-product-admins"}, "operation": {"key": "read", "targetType": "space"}},
+                    {"principal": {"type": "ACCESS_CLASS", "id": "All-Licensed-Users"}, "operation": {"key": "read", "targetType": "space"}},
+                    {"principal": {"type": "access_class", "id": "anonymous-users"}, "operation": {"key": "read", "targetType": "space"}},
+                    {"principal": {"type": "access_class"}, "operation": {"key": "read", "targetType": "space"}},
+                    {"principal": {"type": "user", "id": ""}, "operation": {"key": "read", "targetType": "space"}},
+                    {"principal": {"type": "team", "id": "t-1"}, "operation": {"key": "read", "targetType": "space"}}
                 ], "_links": {}}),
                 &[],
             )
@@ -347,11 +345,56 @@ mod tests {
         .await;
         let client = test_client(&server.origin, Flavour::Cloud).await;
         let viewers = client.space_viewers_cloud("7").await.unwrap();
-        assert_eq!(viewers.len(), 4);
+        assert_eq!(viewers.len(), 9);
         assert!(matches!(&viewers[0], Viewer::User(u) if u.account_id.as_deref() == Some("acc-1")));
         assert!(matches!(&viewers[1], Viewer::Group(g) if g.id.as_deref() == Some("g-1")));
         assert_eq!(viewers[2], Viewer::Anonymous);
-        assert_eq!(viewers[3], Viewer::Unsupported("role all-product-admins".into()));
+        assert_eq!(viewers[3], Viewer::AccessClass("all-product-admins".into()));
+        assert_eq!(viewers[4], Viewer::AccessClass("all-licensed-users".into()));
+        assert_eq!(viewers[5], Viewer::Anonymous);
+        assert_eq!(viewers[6], Viewer::Unsupported("access_class ".into()));
+        assert_eq!(viewers[7], Viewer::Unsupported("user ".into()));
+        assert_eq!(viewers[8], Viewer::Unsupported("team t-1".into()));
+    }
+
+    #[tokio::test]
+    async fn json_rpc_anonymous_access_needs_both_names_present_and_null() {
+        let (server, _log) = serve(|_, _| {
+            let entry = |user: serde_json::Value, group: serde_json::Value| {
+                let mut e = j!({"type": "VIEWSPACE"});
+                e["userName"] = user;
+                e["groupName"] = group;
+                e
+            };
+            reply(
+                200,
+                j!({"jsonrpc": "2.0", "id": 1, "result": [
+                    {"type": "VIEWSPACE", "spacePermissions": [
+                        entry(j!("ann"), j!(null)),
+                        entry(j!(null), j!("dev")),
+                        entry(j!(null), j!(null)),
+                        {"type": "VIEWSPACE"},
+                        {"type": "VIEWSPACE", "userName": null},
+                        {"type": "VIEWSPACE", "groupName": null},
+                        entry(j!(""), j!(null)),
+                        entry(j!(7), j!(null)),
+                        entry(j!("ann"), j!("dev")),
+                        "VIEWSPACE"
+                    ]},
+                    {"type": "EDITSPACE", "spacePermissions": [entry(j!(null), j!(null))]}
+                ]}),
+                &[],
+            )
+        })
+        .await;
+        let client = test_client(&server.origin, Flavour::Server).await;
+        let viewers = client.space_viewers_json_rpc("ENG").await.unwrap();
+        assert_eq!(viewers.len(), 10, "{viewers:?}");
+        assert!(matches!(&viewers[0], Viewer::User(u) if u.username.as_deref() == Some("ann")));
+        assert!(matches!(&viewers[1], Viewer::Group(g) if g.name.as_deref() == Some("dev")));
+        assert_eq!(viewers[2], Viewer::Anonymous);
+        assert_eq!(viewers.iter().filter(|v| **v == Viewer::Anonymous).count(), 1, "{viewers:?}");
+        assert!(viewers[3..].iter().all(|v| matches!(v, Viewer::Unsupported(_))), "{viewers:?}");
     }
 
     #[tokio::test]

@@ -318,7 +318,7 @@ pub(super) async fn crawl_content(
     let space_name = content.space_name.clone().unwrap_or_else(|| space.name.clone());
     let chain: Vec<Ancestor> = match ancestry {
         Some(a) => a.ancestors(content.parent_id.as_deref()),
-        None => content.ancestors.clone(),
+        None => content.ancestors.clone().unwrap_or_default(),
     };
     let ancestors: Vec<String> = chain.iter().filter_map(|a| a.title.clone()).collect();
     // Attachments and comments are readable by whoever may read their container.

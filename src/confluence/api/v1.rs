@@ -28,8 +28,11 @@ pub struct Expansion<T> {
     pub start: Option<u64>,
     /// Page size asked for.
     pub limit: Option<u64>,
-    /// Size of the returned page (not a total).
+    /// Size of the returned page (not a total), though some answers put the total here.
     pub size: Option<u64>,
+    /// The total before pagination, when the API says (`shouldReturnTotalSize`).
+    #[serde(rename = "totalSize")]
+    pub total_size: Option<u64>,
     /// Links; `next` means more items exist than were expanded.
     #[serde(rename = "_links")]
     pub links: Links,
@@ -37,15 +40,26 @@ pub struct Expansion<T> {
 
 impl<T> Default for Expansion<T> {
     fn default() -> Self {
-        Expansion { results: Vec::new(), start: None, limit: None, size: None, links: Links::default() }
+        Expansion {
+            results: Vec::new(),
+            start: None,
+            limit: None,
+            size: None,
+            total_size: None,
+            links: Links::default(),
+        }
     }
 }
 
 impl<T> Expansion<T> {
-    /// True when the expansion holds every item (no next page and not a full page).
+    /// True when the expansion holds every item: no next page, not a full page, and no
+    /// size or total beyond the items returned.
     pub fn is_complete(&self) -> bool {
+        let returned = self.results.len() as u64;
         self.links.next.is_none()
             && !matches!((self.size, self.limit), (Some(size), Some(limit)) if limit > 0 && size >= limit)
+            && self.size.is_none_or(|size| size <= returned)
+            && self.total_size.is_none_or(|total| total <= returned)
     }
 }
 
@@ -171,15 +185,19 @@ pub struct Metadata {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Restrictions {
-    /// `restrictions.read`.
+    /// `restrictions.read`; `None` when not expanded.
     pub read: Option<RestrictionOperation>,
 }
 
 /// One operation's restrictions (also the shape of `restriction/byOperation/read`).
+///
+/// Every level is an `Option` so that a part Confluence left out (not expanded, listed
+/// under `_expandable` instead) stays distinguishable from an empty list: only an empty
+/// list means "nobody named" ([`crate::confluence::ReadRestrictions::complete`]).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct RestrictionOperation {
-    /// The subjects.
+    /// The subjects; `None` when left out.
     pub restrictions: Option<RestrictionSubjects>,
 }
 
@@ -187,9 +205,9 @@ pub struct RestrictionOperation {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct RestrictionSubjects {
-    /// Users.
+    /// Users; `None` when not expanded.
     pub user: Option<Expansion<User>>,
-    /// Groups.
+    /// Groups; `None` when not expanded.
     pub group: Option<Expansion<Group>>,
 }
 
@@ -258,9 +276,10 @@ pub struct Content {
     /// `version` expansion.
     #[serde(default)]
     pub version: Option<Version>,
-    /// `ancestors` expansion (root first).
+    /// `ancestors` expansion (root first); `None` when not expanded, which is not the
+    /// empty chain of a top-level page.
     #[serde(default)]
-    pub ancestors: Vec<ContentRef>,
+    pub ancestors: Option<Vec<ContentRef>>,
     /// `body` expansion.
     #[serde(default)]
     pub body: Option<Body>,

@@ -1,10 +1,11 @@
 //! Who may read what, as Confluence decides it: a space's `read`/`space` (VIEWSPACE)
 //! grantees, narrowed by every read restriction on the way down the page tree — a user must
 //! satisfy the restriction of each restricted ancestor *and* of the page itself (by name or
-//! through a group); attachments and comments follow their container. Tests use this to
-//! compute the exact `_allow_access_control` a document-level-security sync must write.
+//! through a group) — pages and Cloud folders alike; attachments and comments follow their
+//! container. Cloud access classes cover kinds of accounts ([`class_covers`]). Tests use this
+//! to compute the exact `_allow_access_control` a document-level-security sync must write.
 
-use super::model::{ContentKind, ReadRestriction, Site, Subject};
+use super::model::{AccountType, ContentKind, ReadRestriction, Site, Subject, User};
 
 /// A user as the identity strings of each flavour name them.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -35,6 +36,25 @@ pub struct Principals {
     pub groups: Vec<PrincipalGroup>,
     /// Anonymous access (space permissions only).
     pub anonymous: bool,
+    /// Cloud access classes (space permissions only), by id.
+    pub classes: Vec<String>,
+}
+
+/// Whether a Cloud access class covers an account, as Confluence decides (`anonymous-users`
+/// is anonymous access: anyone): authenticated users are every person (not app) account; every account of this site is
+/// licensed, so `all-licensed-users` covers them too; `all-product-admins` covers site
+/// administrators; `jsm-project-admins` nobody (there is no Jira Service Management here),
+/// and neither does a class this simulator does not know.
+pub fn class_covers(class: &str, account_type: AccountType, site_admin: bool) -> bool {
+    match class {
+        "authenticated-users" | "all-licensed-users" => account_type == AccountType::Atlassian,
+        "all-product-admins" => site_admin,
+        _ => false,
+    }
+}
+
+fn covered(user: &User, classes: &[String]) -> bool {
+    classes.iter().any(|c| class_covers(c, user.account_type, user.site_admin))
 }
 
 fn user(site: &Site, index: u32) -> Option<PrincipalUser> {
@@ -60,6 +80,8 @@ pub fn space_viewers(site: &Site, space_id: u64) -> Principals {
             Subject::User(u) => viewers.users.extend(user(site, u)),
             Subject::Group(g) => viewers.groups.extend(group(site, g)),
             Subject::Anonymous => viewers.anonymous = true,
+            Subject::AccessClass("anonymous-users") => viewers.anonymous = true,
+            Subject::AccessClass(class) => viewers.classes.push(class.to_string()),
         }
     }
     viewers.users.sort();
@@ -74,6 +96,7 @@ fn layer(site: &Site, restriction: &ReadRestriction) -> Principals {
         users: restriction.users.iter().filter_map(|&u| user(site, u)).collect(),
         groups: restriction.groups.iter().filter_map(|&g| group(site, g)).collect(),
         anonymous: false,
+        classes: Vec::new(),
     }
 }
 
@@ -103,6 +126,7 @@ fn satisfies(site: &Site, index: u32, principals: &Principals) -> bool {
         return false;
     };
     principals.users.iter().any(|u| u.username == candidate.username)
+        || covered(candidate, &principals.classes)
         || principals.groups.iter().any(|g| {
             site.find_group(&g.name)
                 .and_then(|gi| site.group(gi))

@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::access::{read_layers, space_viewers, Principals};
+use super::access::{class_covers, read_layers, space_viewers, Principals};
 use super::model::{api_id, AccountType, ContentKind, ContentStatus, Site, SpaceStatus, SpaceType};
 
 /// One space in the catalog.
@@ -77,6 +77,8 @@ pub struct CatalogUser {
     pub active: bool,
     /// Person or app.
     pub account_type: AccountType,
+    /// Site administrator.
+    pub site_admin: bool,
     /// Names of the groups the user belongs to.
     pub groups: Vec<String>,
 }
@@ -123,7 +125,7 @@ impl Catalog {
                     api_id(kind, p)
                 }),
                 status: c.status,
-                indexed: c.kind != ContentKind::Comment && site.is_live(c.id),
+                indexed: indexes(c.kind) && site.is_live(c.id),
                 read_layers: read_layers(site, c.id),
             })
             .collect();
@@ -140,6 +142,7 @@ impl Catalog {
                 email: u.email.clone(),
                 active: u.active,
                 account_type: u.account_type,
+                site_admin: u.site_admin,
                 groups: site
                     .groups
                     .iter()
@@ -154,8 +157,7 @@ impl Catalog {
     /// [`Catalog::documents`] of a site, without building the catalog (cheap on a
     /// million-page site).
     pub fn count_documents(site: &Site) -> usize {
-        site.spaces.len()
-            + site.content.values().filter(|c| c.kind != ContentKind::Comment && site.is_live(c.id)).count()
+        site.spaces.len() + site.content.values().filter(|c| indexes(c.kind) && site.is_live(c.id)).count()
     }
 
     /// Documents a `spaces: *` sync indexes: spaces plus indexed content.
@@ -186,6 +188,7 @@ impl Catalog {
         let satisfies = |user: &CatalogUser, principals: &Principals| {
             principals.users.iter().any(|u| u.username == user.username)
                 || principals.groups.iter().any(|g| user.groups.contains(&g.name))
+                || principals.classes.iter().any(|c| class_covers(c, user.account_type, user.site_admin))
         };
         self.users
             .iter()
@@ -199,6 +202,12 @@ impl Catalog {
     pub fn get(&self, id: &str) -> Option<&CatalogEntry> {
         self.content.iter().find(|c| c.id == id)
     }
+}
+
+/// Whether content of this kind is a document: not comments (Elastic's connector does not
+/// index them) and not folders.
+fn indexes(kind: ContentKind) -> bool {
+    !matches!(kind, ContentKind::Comment | ContentKind::Folder)
 }
 
 #[cfg(test)]

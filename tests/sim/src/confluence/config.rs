@@ -104,6 +104,9 @@ pub struct SimConfig {
     pub quirks: bool,
     /// How long CQL search lags behind edits (zero: searches see edits at once).
     pub search_lag: Duration,
+    /// Cloud: whether v1 `restriction/byOperation` answers for folders (`true`, the
+    /// default) or 404s for them while they exist.
+    pub v1_folder_restrictions: bool,
     /// Port of the main listener (0 = a free port chosen by the system).
     pub port: u16,
 }
@@ -124,6 +127,7 @@ impl SimConfig {
             extender: false,
             quirks: true,
             search_lag: Duration::ZERO,
+            v1_folder_restrictions: true,
             port: 0,
         }
     }

@@ -11,6 +11,10 @@ use super::expand::Expand;
 use super::generate::mix;
 use super::model::{api_id, Body, Content, ContentKind, Group, Site, Space, SpacePermission, Subject, User};
 
+/// Users and groups a restriction shows per list at most (expansions, and the system limit
+/// of `byOperation` pages).
+pub const RESTRICTION_LIMIT: usize = 200;
+
 /// What every shape needs to know about the request: the site and where it is served.
 pub struct Render<'a> {
     /// The site (read-locked for the whole request).
@@ -164,7 +168,7 @@ impl Render<'_> {
                     subjects.insert("group".into(), json!({"results": [self.group(group)], "size": 1}));
                 }
             }
-            Subject::Anonymous => {}
+            Subject::Anonymous | Subject::AccessClass(_) => {}
         }
         let mut out = json!({
             "id": permission.id,
@@ -215,6 +219,7 @@ impl Render<'_> {
             (ContentKind::Page, true) => {
                 format!("/spaces/{space_key}/pages/{}/{}", content.id, title_slug(&content.title))
             }
+            (ContentKind::Folder, _) => format!("/spaces/{space_key}/folder/{}", content.id),
             (ContentKind::BlogPost, true) => {
                 format!("/spaces/{space_key}/blog/{date}/{}/{}", content.id, title_slug(&content.title))
             }
@@ -332,33 +337,51 @@ impl Render<'_> {
         })
     }
 
-    /// The read (and update) restriction of content, as `restrictions` or `byOperation`.
+    /// The read (and update) restriction of content, as the `restrictions` expansion shows
+    /// it: at most [`RESTRICTION_LIMIT`] users and groups, a full list being a sign that
+    /// there may be more.
     pub fn restriction(&self, content: &Content, operation: &str, expand: &Expand) -> Value {
+        self.restriction_page(content, operation, expand, 0, RESTRICTION_LIMIT, false)
+    }
+
+    /// One page of a restriction's user and group lists (`byOperation/{operation}` with
+    /// `start` and `limit`, both lists sliced alike); `wrong_slice` is Data Center's
+    /// CONFSERVER-82460: past the first page it answers the first page again.
+    pub fn restriction_page(
+        &self,
+        content: &Content,
+        operation: &str,
+        expand: &Expand,
+        start: usize,
+        limit: usize,
+        wrong_slice: bool,
+    ) -> Value {
         let restriction = if operation == "read" { content.restriction.as_deref() } else { None };
+        let from = if wrong_slice { 0 } else { start };
+        let slice = |total: usize| from.min(total)..(from + limit).min(total);
         let mut restrictions = Map::new();
         let mut expandable = Map::new();
         if expand.has("user") {
-            let users: Vec<Value> =
-                restriction.map(|r| r.users.iter().map(|&u| self.user(u)).collect()).unwrap_or_default();
+            let all: &[u32] = restriction.map(|r| r.users.as_slice()).unwrap_or_default();
+            let users: Vec<Value> = all[slice(all.len())].iter().map(|&u| self.user(u)).collect();
             let size = users.len();
-            restrictions
-                .insert("user".into(), json!({"results": users, "start": 0, "limit": 200, "size": size}));
+            restrictions.insert(
+                "user".into(),
+                json!({"results": users, "start": start, "limit": limit, "size": size}),
+            );
         } else {
             expandable.insert("user".into(), json!(""));
         }
         if expand.has("group") {
-            let groups: Vec<Value> = restriction
-                .map(|r| {
-                    r.groups
-                        .iter()
-                        .filter_map(|&g| self.site.groups.get(g as usize))
-                        .map(|g| self.group(g))
-                        .collect()
-                })
+            let all: Vec<&Group> = restriction
+                .map(|r| r.groups.iter().filter_map(|&g| self.site.groups.get(g as usize)).collect())
                 .unwrap_or_default();
+            let groups: Vec<Value> = all[slice(all.len())].iter().map(|g| self.group(g)).collect();
             let size = groups.len();
-            restrictions
-                .insert("group".into(), json!({"results": groups, "start": 0, "limit": 200, "size": size}));
+            restrictions.insert(
+                "group".into(),
+                json!({"results": groups, "start": start, "limit": limit, "size": size}),
+            );
         } else {
             expandable.insert("group".into(), json!(""));
         }

@@ -255,6 +255,7 @@ impl Builder {
                 blogposts: BTreeSet::new(),
                 attachments: BTreeSet::new(),
                 comments: BTreeSet::new(),
+                folders: BTreeSet::new(),
             },
         );
         self.site.space_keys.insert(key.to_string(), id);
@@ -647,7 +648,7 @@ pub fn link_into_indexes(site: &mut Site, id: u64) {
             ContentKind::Page => parent.children.push(id),
             ContentKind::Attachment => parent.attachments.push(id),
             ContentKind::Comment => parent.comments.push(id),
-            ContentKind::BlogPost => {}
+            ContentKind::BlogPost | ContentKind::Folder => {}
         }
     }
 }

@@ -23,6 +23,9 @@ pub enum ContentKind {
     Attachment,
     /// A footer comment on a page or blog post.
     Comment,
+    /// A Cloud folder in the page tree: pages may sit below it, and its read restriction
+    /// is inherited like a page's. Not a document: listings and search leave it out.
+    Folder,
 }
 
 impl ContentKind {
@@ -33,6 +36,7 @@ impl ContentKind {
             ContentKind::BlogPost => "blogpost",
             ContentKind::Attachment => "attachment",
             ContentKind::Comment => "comment",
+            ContentKind::Folder => "folder",
         }
     }
 
@@ -43,6 +47,7 @@ impl ContentKind {
             "blogpost" | "blog_post" | "blog" => Some(ContentKind::BlogPost),
             "attachment" => Some(ContentKind::Attachment),
             "comment" => Some(ContentKind::Comment),
+            "folder" => Some(ContentKind::Folder),
             _ => None,
         }
     }
@@ -217,6 +222,10 @@ pub enum Subject {
     Group(u32),
     /// Anonymous (not logged-in) access.
     Anonymous,
+    /// A Cloud access class other than anonymous access (`authenticated-users`,
+    /// `all-licensed-users`, `all-product-admins`, …), by its id; see
+    /// [`super::access::class_covers`] for whom each covers.
+    AccessClass(&'static str),
 }
 
 /// One granted space permission: an operation on a target type, to one subject.
@@ -280,6 +289,8 @@ pub struct Space {
     pub attachments: BTreeSet<u64>,
     /// Every footer comment of the space (any status), by id.
     pub comments: BTreeSet<u64>,
+    /// Every folder of the space (Cloud), by id.
+    pub folders: BTreeSet<u64>,
 }
 
 impl Space {
@@ -290,6 +301,7 @@ impl Space {
             ContentKind::BlogPost => &self.blogposts,
             ContentKind::Attachment => &self.attachments,
             ContentKind::Comment => &self.comments,
+            ContentKind::Folder => &self.folders,
         }
     }
 
@@ -300,6 +312,7 @@ impl Space {
             ContentKind::BlogPost => &mut self.blogposts,
             ContentKind::Attachment => &mut self.attachments,
             ContentKind::Comment => &mut self.comments,
+            ContentKind::Folder => &mut self.folders,
         }
     }
 }

@@ -44,6 +44,8 @@ pub enum Grantee {
     Group(String),
     /// Anonymous access.
     Anonymous,
+    /// A Cloud access class (`all-licensed-users`, …).
+    AccessClass(&'static str),
 }
 
 /// Mutations of a running simulator (cheap to clone).
@@ -145,13 +147,35 @@ impl SiteHandle {
         let space_id = Self::space_id(&site, space_key)?;
         if let Some(p) = parent {
             let parent_content = site.get(p).ok_or(MutationError::NoSuchContent(p))?;
-            if parent_content.kind != ContentKind::Page || parent_content.space_id != space_id {
+            if !matches!(parent_content.kind, ContentKind::Page | ContentKind::Folder)
+                || parent_content.space_id != space_id
+            {
                 return Err(MutationError::Invalid(format!(
                     "page {p} cannot be the parent of a page in {space_key}"
                 )));
             }
         }
         let content = Self::new_content(ContentKind::Page, space_id, parent, title, body);
+        Ok(self.insert(&mut site, content))
+    }
+
+    /// Creates a Cloud folder in `space_key` under a page or folder; returns its id. Pages
+    /// created or moved below it inherit its read restriction.
+    pub fn create_folder(&self, space_key: &str, parent: u64, title: &str) -> Result<u64, MutationError> {
+        let mut site = self.write();
+        let space_id = Self::space_id(&site, space_key)?;
+        if site.flavour != super::config::Flavour::Cloud {
+            return Err(MutationError::Invalid("folders are Cloud's".into()));
+        }
+        let parent_content = site.get(parent).ok_or(MutationError::NoSuchContent(parent))?;
+        if !matches!(parent_content.kind, ContentKind::Page | ContentKind::Folder)
+            || parent_content.space_id != space_id
+        {
+            return Err(MutationError::Invalid(format!(
+                "{parent} cannot be the parent of a folder in {space_key}"
+            )));
+        }
+        let content = Self::new_content(ContentKind::Folder, space_id, Some(parent), title, None);
         Ok(self.insert(&mut site, content))
     }
 
@@ -249,7 +273,7 @@ impl SiteHandle {
         let page = site.get(id).ok_or(MutationError::NoSuchContent(id))?;
         let parent = site.get(new_parent).ok_or(MutationError::NoSuchContent(new_parent))?;
         if page.kind != ContentKind::Page
-            || parent.kind != ContentKind::Page
+            || !matches!(parent.kind, ContentKind::Page | ContentKind::Folder)
             || site.ancestors(new_parent).contains(&id)
             || id == new_parent
         {
@@ -387,6 +411,7 @@ impl SiteHandle {
                 blogposts: BTreeSet::new(),
                 attachments: BTreeSet::new(),
                 comments: BTreeSet::new(),
+                folders: BTreeSet::new(),
             },
         );
         site.space_keys.insert(key.to_string(), id);
@@ -522,6 +547,7 @@ impl SiteHandle {
                 Subject::Group(site.find_group(name).ok_or_else(|| MutationError::NoSuchGroup(name.clone()))?)
             }
             Grantee::Anonymous => Subject::Anonymous,
+            Grantee::AccessClass(id) => Subject::AccessClass(id),
         })
     }
 

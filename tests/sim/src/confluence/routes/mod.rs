@@ -151,6 +151,7 @@ pub fn table(flavour: Flavour) -> Vec<Route> {
             get("api/v2/pages/{id}/footer-comments", v2::page_footer_comments),
             get("api/v2/blogposts/{id}/footer-comments", v2::blogpost_footer_comments),
             get("api/v2/pages/{id}/ancestors", v2::page_ancestors),
+            get("api/v2/folders/{id}", v2::folder_by_id),
         ]),
         Flavour::Server | Flavour::DataCenter => routes.extend([
             get("rest/api/user/list", self_hosted::user_list),

@@ -86,7 +86,7 @@ pub fn space_permissions(call: &Call<'_>) -> Reply {
                     json!({"type": "user", "userKey": call.site.users.get(u as usize)?.user_key})
                 }
                 Subject::Group(g) => json!({"type": "group", "name": call.site.groups.get(g as usize)?.name}),
-                Subject::Anonymous => return None,
+                Subject::Anonymous | Subject::AccessClass(_) => return None,
             };
             Some(json!({
                 "operation": {"targetType": p.target, "operationKey": p.operation},
@@ -176,6 +176,7 @@ pub fn extender_space_actors(call: &Call<'_>) -> Reply {
             .entry(name.to_string())
             .or_insert_with(|| json!({"anonymousAccess": false, "groups": [], "users": []}));
         match permission.subject {
+            Subject::AccessClass(_) => {}
             Subject::Anonymous => entry["anonymousAccess"] = json!(true),
             Subject::Group(g) => {
                 if let (Some(group), Some(list)) = (call.site.group(g), entry["groups"].as_array_mut()) {
@@ -266,6 +267,8 @@ pub fn json_rpc(call: &Call<'_>) -> Reply {
             Subject::User(u) => (call.site.user(u).map(|u| u.username.clone()), None),
             Subject::Group(g) => (None, call.site.group(g).map(|g| g.name.clone())),
             Subject::Anonymous => (None, None),
+            // Cloud's only: the remote API has no such grantee.
+            Subject::AccessClass(_) => continue,
         };
         let entry = json!({"type": name, "userName": user_name, "groupName": group_name});
         match sets.iter_mut().find(|(n, _)| *n == name) {

@@ -418,6 +418,7 @@ fn search_result(call: &Call<'_>, content: &Content, expand: &Expand) -> Value {
         ContentKind::BlogPost => "aui-iconfont-blogpost",
         ContentKind::Attachment => "aui-iconfont-file-generic",
         ContentKind::Comment => "aui-iconfont-comment",
+        ContentKind::Folder => "aui-iconfont-folder",
     };
     let modified = chrono::DateTime::from_timestamp_millis(content.modified).unwrap_or_default();
     let last_modified = match call.site.flavour {
@@ -533,13 +534,34 @@ pub fn restriction(call: &Call<'_>) -> Reply {
     if operation != "read" && operation != "update" {
         return Reply::v1_error(400, format!("Invalid operation: {operation}"));
     }
+    // Cloud's v1 may not know folders (then the restrictions of a folder 404 while the
+    // folder exists).
+    if content.kind == ContentKind::Folder && !call.config.v1_folder_restrictions {
+        return not_found(call.capture(0));
+    }
     let requested = call.expand();
     let expand = if requested.is_empty() {
         Expand::parse(["restrictions.user,restrictions.group"])
     } else {
         requested
     };
-    let mut body = call.render.restriction(content, operation, expand.sub("restrictions"));
+    let start = match call.usize_param("start", 0) {
+        Ok(start) => start,
+        Err(reply) => return reply,
+    };
+    let limit = match call.usize_param("limit", 100) {
+        Ok(limit) => limit.min(crate::confluence::fields::RESTRICTION_LIMIT),
+        Err(reply) => return reply,
+    };
+    let wrong_slice = self_hosted(call) && call.config.quirks && start > 0;
+    let mut body = call.render.restriction_page(
+        content,
+        operation,
+        expand.sub("restrictions"),
+        start,
+        limit,
+        wrong_slice,
+    );
     if expand.has("content") {
         body["content"] = call.render.content(content, &Expand::default());
     }

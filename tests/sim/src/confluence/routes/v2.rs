@@ -209,7 +209,7 @@ fn page(call: &Call<'_>, content: &Content) -> Value {
         "title": content.title,
         "spaceId": content.space_id.to_string(),
         "parentId": content.parent.map(|p| p.to_string()),
-        "parentType": content.parent.map(|_| "page"),
+        "parentType": content.parent.map(|p| call.site.get(p).map_or("page", |parent| parent.kind.api_name())),
         "position": content.position,
         "authorId": account(call, content.creator),
         "ownerId": account(call, content.creator),
@@ -444,6 +444,7 @@ pub fn space_permissions(call: &Call<'_>) -> Reply {
                     json!({"type": "group", "id": call.site.groups.get(g as usize).map(|g| g.id.clone())})
                 }
                 Subject::Anonymous => json!({"type": "role", "id": "anonymous"}),
+                Subject::AccessClass(id) => json!({"type": "access_class", "id": id}),
             };
             json!({
                 "id": p.id.to_string(),
@@ -500,6 +501,7 @@ pub fn page_by_id(call: &Call<'_>) -> Reply {
 pub fn blogposts(call: &Call<'_>) -> Reply {
     let statuses = statuses(call, &["current"]);
     let space_ids = call.list_param("space-id");
+    let ids = call.list_param("id");
     listing(
         call,
         source_for(call, &space_ids, ContentKind::BlogPost),
@@ -508,6 +510,7 @@ pub fn blogposts(call: &Call<'_>) -> Reply {
             status_ok(&statuses, c)
                 && title_ok(call, c)
                 && (space_ids.is_empty() || space_ids.contains(&c.space_id.to_string()))
+                && (ids.is_empty() || ids.contains(&c.id.to_string()))
         },
         |c| blogpost(call, c),
     )
@@ -631,7 +634,40 @@ pub fn page_ancestors(call: &Call<'_>) -> Reply {
     };
     let ancestors = call.site.ancestors(content.id);
     let skip = ancestors.len().saturating_sub(limit);
-    let results: Vec<Value> =
-        ancestors[skip..].iter().map(|id| json!({"id": id.to_string(), "type": "page"})).collect();
+    let results: Vec<Value> = ancestors[skip..]
+        .iter()
+        .map(|id| json!({"id": id.to_string(), "type": call.site.get(*id).map_or("page", |a| a.kind.api_name())}))
+        .collect();
     Reply::json(json!({"results": results}))
+}
+
+/// `GET api/v2/folders/{id}`
+pub fn folder_by_id(call: &Call<'_>) -> Reply {
+    match content_by_id(call, ContentKind::Folder) {
+        Ok(c) => {
+            let mut out = json!({
+                "id": c.id.to_string(),
+                "type": "folder",
+                "status": c.status.api_name(),
+                "title": c.title,
+                "spaceId": c.space_id.to_string(),
+                "parentId": c.parent.map(|p| p.to_string()),
+                "parentType": c.parent.map(|p| call.site.get(p).map_or("page", |parent| parent.kind.api_name())),
+                "position": c.position,
+                "authorId": account(call, c.creator),
+                "ownerId": account(call, c.creator),
+                "createdAt": call.site.format_time(c.created),
+                "version": version(call, c),
+                "_links": {"webui": call.render.webui(c)},
+            });
+            if c.parent.is_none() {
+                if let Some(object) = out.as_object_mut() {
+                    object.remove("parentId");
+                    object.remove("parentType");
+                }
+            }
+            Reply::json(out)
+        }
+        Err(reply) => reply,
+    }
 }
