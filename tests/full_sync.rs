@@ -9,7 +9,9 @@ use confluence_connector::config::{self, Config};
 use confluence_connector::service::SyncKind;
 use serde_json::{json, Value};
 use sim::confluence::model::parse_api_id;
-use sim::confluence::{ConfluenceSim, ContentKind, FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger};
+use sim::confluence::{
+    AttachmentFormat, ConfluenceSim, ContentKind, FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger,
+};
 
 #[path = "../examples/common/mod.rs"]
 mod common;
@@ -199,6 +201,34 @@ async fn a_malformed_item_is_reported_and_its_space_keeps_its_documents() {
     // The spoiled page was not seen, nor, with it, its attachments: all stay indexed.
     assert!(report.kept_unverified >= 1, "the skipped item stays indexed: {report}");
     assert_eq!(world.count(json!({"match_all": {}})).await, documents);
+}
+
+/// Server/DC listings carry each page's first attachments (`children.attachment`): a page
+/// with more than that expansion holds still has every attachment indexed, through its own
+/// listing, and pages with few need no listing at all.
+#[tokio::test]
+async fn pages_with_many_attachments_have_them_all_and_the_others_need_no_attachment_listing() {
+    let world = World::start(Flavour::DataCenter, "many-attachments").await;
+    let page =
+        world.confluence().site().create_page("ENG", None, "Many files", Some("<p>files</p>")).unwrap();
+    for n in 0..30 {
+        world
+            .confluence()
+            .site()
+            .create_attachment(page, &format!("file-{n}.txt"), AttachmentFormat::Txt, 100)
+            .unwrap();
+    }
+    let requests = world.confluence().requests();
+    let report = run_sync(&world.config(&[]), SyncKind::Full).await.unwrap();
+    assert!(report.completed(), "{report}");
+    let catalog = world.confluence().catalog();
+    assert_eq!(world.count(json!({"match_all": {}})).await, catalog.documents() as u64, "{report}");
+    assert_eq!(world.count(json!({"term": {"page.keyword": "Many files"}})).await, 30);
+    assert_eq!(
+        requests.count("/rest/api/content/{id}/child/attachment"),
+        1,
+        "only the page with more attachments than its listing carried is listed"
+    );
 }
 
 #[tokio::test]

@@ -787,6 +787,7 @@ mod tests {
             labels: None,
             read_restrictions: None,
             webui: None,
+            attachments: None,
         };
         let untitled = |id: &str| vec![Ancestor { id: id.into(), title: None }];
         // Under folder 7 (ann): ann is a licensed user.

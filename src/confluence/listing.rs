@@ -35,6 +35,9 @@ pub struct ContentOptions {
     pub labels: bool,
     /// Read restrictions (v1 CQL search only).
     pub restrictions: bool,
+    /// The first page of each content's attachments (v1 `children.attachment`), so that a
+    /// page with few attachments needs no listing of its own.
+    pub attachments: bool,
     /// Page size asked of v1 content search (default 50 with bodies, 100 without). Only
     /// advisory: servers cap it silently, and paging copes with that.
     pub page_size: Option<u32>,
@@ -56,6 +59,11 @@ impl ContentOptions {
         if self.restrictions {
             expand.push("restrictions.read.restrictions.user");
             expand.push("restrictions.read.restrictions.group");
+        }
+        if self.attachments {
+            // What `Attachment::from_v1` reads; `extensions` and `_links` come by default.
+            expand.push("children.attachment.version");
+            expand.push("children.attachment.history");
         }
         expand.join(",")
     }
@@ -304,10 +312,17 @@ mod tests {
 
     #[test]
     fn expansions_follow_the_options_and_never_ask_for_permissions() {
-        let all = ContentOptions { body: true, labels: true, restrictions: true, page_size: None };
+        let all = ContentOptions {
+            body: true,
+            labels: true,
+            restrictions: true,
+            attachments: true,
+            page_size: None,
+        };
         let expand = all.expand();
         assert!(expand.contains("body.storage") && expand.contains("metadata.labels"));
         assert!(expand.contains("restrictions.read.restrictions.group"));
+        assert!(expand.contains("children.attachment.version"));
         assert!(!expand.contains("permissions") && !expand.contains("ancestors.restrictions"));
         assert_eq!(all.limit(), 50);
         assert_eq!(ContentOptions::default().limit(), 100);

@@ -169,6 +169,9 @@ pub struct Content {
     pub read_restrictions: Option<ReadRestrictions>,
     /// Web UI path (resolve with `ConfluenceClient::web_url`).
     pub webui: Option<String>,
+    /// Its attachments, when they came whole with the listing (the `children.attachment`
+    /// expansion of Server/DC content search); `None`: list them.
+    pub attachments: Option<Vec<Attachment>>,
 }
 
 /// An attachment.
@@ -300,7 +303,15 @@ impl Content {
             .filter(|labels| labels.is_complete())
             .map(|labels| labels.results.into_iter().map(|l| l.name).collect());
         let space = content.space.unwrap_or_default();
+        let attachments = content
+            .children
+            .and_then(|children| children.attachment)
+            .filter(|attachments| attachments.is_complete())
+            .map(|attachments| {
+                attachments.results.into_iter().map(|a| Attachment::from_v1(a, &content.id)).collect()
+            });
         Some(Content {
+            attachments,
             id: content.id,
             content_type,
             status: content.status,
@@ -346,6 +357,7 @@ impl Content {
             labels: None,
             read_restrictions: None,
             webui: content.links.webui,
+            attachments: None,
         }
     }
 }

@@ -227,6 +227,9 @@ pub(super) async fn crawl_space(
             labels: settings.index_labels,
             // Server/DC listings carry each page's own read restriction at no extra request.
             restrictions: settings.acl.is_some(),
+            // …and its attachments: one listing request per page saved (Cloud v2 has no
+            // such expansion).
+            attachments: true,
             ..Default::default()
         };
         // Stops at the first failed listing and returns its error; a malformed item is
@@ -284,7 +287,7 @@ pub(super) async fn crawl_content(
     client: &ConfluenceClient,
     settings: &CrawlSettings,
     space: &Space,
-    content: Content,
+    mut content: Content,
     ancestry: Option<&Ancestry>,
     authors: &AuthorNames,
     select: Option<&Selection>,
@@ -303,10 +306,12 @@ pub(super) async fn crawl_content(
         ),
         (_, false) => None,
     };
-    let attachments: Vec<Attachment> = if with_children {
-        collect(client.attachments(&content.id, content.content_type), &space.key, tx).await?
-    } else {
-        Vec::new()
+    let attachments: Vec<Attachment> = match (content.attachments.take(), with_children) {
+        (_, false) => Vec::new(),
+        (Some(listed), true) => listed,
+        (None, true) => {
+            collect(client.attachments(&content.id, content.content_type), &space.key, tx).await?
+        }
     };
     let comments: Vec<Comment> = if settings.index_comments && with_children {
         collect(client.footer_comments(&content.id, content.content_type), &space.key, tx).await?

@@ -295,9 +295,20 @@ pub struct Content {
     /// Attachment / comment container.
     #[serde(default)]
     pub container: Option<ContentRef>,
+    /// `children` expansion (`children.attachment`).
+    #[serde(default)]
+    pub children: Option<Children>,
     /// Links.
     #[serde(rename = "_links", default)]
     pub links: Links,
+}
+
+/// The `children` expansion of a content.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Children {
+    /// `children.attachment`: the first page of its attachments.
+    pub attachment: Option<Expansion<Content>>,
 }
 
 /// One hit of `rest/api/search`.
