@@ -125,6 +125,29 @@ impl Operation {
             Operation::Delete { .. } => OpKind::Delete,
         }
     }
+
+    /// About the bytes its NDJSON lines take: what it counts for in the sink's queue.
+    pub fn queued_size(&self) -> usize {
+        // `{"index":{"_id":""}}` and two newlines.
+        const ACTION: usize = 24;
+        match self {
+            Operation::Delete { id } => ACTION + id.len(),
+            Operation::Index { id, doc: Document::Raw(bytes) } => ACTION + id.len() + bytes.len(),
+            Operation::Index { id, doc: Document::Json(value) } => ACTION + id.len() + json_size(value),
+        }
+    }
+}
+
+/// About the serialised length of `value`, without serialising it.
+fn json_size(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match value {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 20,
+        Value::String(s) => s.len() + 2,
+        Value::Array(items) => 2 + items.iter().map(|v| json_size(v) + 1).sum::<usize>(),
+        Value::Object(map) => 2 + map.iter().map(|(k, v)| k.len() + 4 + json_size(v)).sum::<usize>(),
+    }
 }
 
 /// The `_id` Elasticsearch gets for `id`: itself, or its MD5 hex when over 512 bytes.
@@ -219,6 +242,19 @@ mod tests {
             encoded(&Operation::Index { id: "c".into(), doc }),
             "{\"index\":{\"_id\":\"c\"}}\n{\"y\":[1,2]}\n"
         );
+    }
+
+    #[test]
+    fn the_queued_size_follows_the_encoded_size() {
+        let raw = Operation::Index {
+            id: "p-1".into(),
+            doc: Document::raw("p-1", Bytes::from("{\"x\":1}")).unwrap(),
+        };
+        let json = Operation::Index { id: "p-1".into(), doc: Document::Json(json!({"x": "a", "y": [1, 2]})) };
+        for op in [raw, json, Operation::Delete { id: "p-1".into() }] {
+            let (estimate, exact) = (op.queued_size(), encoded(&op).len());
+            assert!(estimate >= exact && estimate <= exact + 64, "{estimate} for {exact} bytes");
+        }
     }
 
     #[test]

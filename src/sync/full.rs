@@ -102,6 +102,8 @@ impl ContentSync {
             report.listing_failures.push(format!("the crawl stopped: {e}"));
         }
 
+        // Every write judged first: if the error monitor stops the sink, nothing is deleted.
+        sink.flush().await;
         for (id, space_key) in existing.remaining() {
             if scope.may_delete(space_key) {
                 sink.send(Operation::Delete { id: id.to_string() }).await;
@@ -143,7 +145,9 @@ impl ContentSync {
                 }
                 CrawlEvent::Document(doc, download) => {
                     report.seen += 1;
-                    match self.verdict(&doc, existing) {
+                    let verdict = self.verdict(&doc, existing);
+                    sink.document_seen(matches!(verdict, Verdict::Unchanged));
+                    match verdict {
                         Verdict::Unchanged => report.unchanged += 1,
                         Verdict::Filtered { indexed } => {
                             report.filtered += 1;
