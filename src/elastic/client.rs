@@ -40,6 +40,12 @@ impl EsClient {
         self.policy
     }
 
+    /// The same client, trying each request once: for answers that must come at once
+    /// (`check`, health probes), where waiting out the retries would only hide the cause.
+    pub fn without_retries(&self) -> EsClient {
+        EsClient { policy: RetryPolicy { max_retries: 0, ..self.policy }, ..self.clone() }
+    }
+
     /// Counts one retry of a request other than `_bulk` (the sink counts its own).
     pub(crate) fn count_retry(&self) {
         self.retries.fetch_add(1, Ordering::Relaxed);

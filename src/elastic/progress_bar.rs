@@ -51,6 +51,7 @@ impl Bar {
         let redraw = tokio::spawn(async move {
             loop {
                 shown.set_message(progress.snapshot().to_string());
+                shown.tick();
                 tokio::time::sleep(REDRAW).await;
             }
         });
