@@ -43,6 +43,7 @@ ftest:
 bench:
 	@command -v /usr/bin/time >/dev/null || (apt-get update -qq && apt-get install -y -qq time) || true
 	$(CARGO) bench --bench storage_text
+	$(CARGO) bench --bench bulk_encode
 	$(CARGO) bench --bench full_sync -- medium runs=3 latency-ms=50
 	$(CARGO) bench --bench incremental_sync -- pages=100000 rounds=3
 

@@ -58,7 +58,11 @@ pub fn filter(cli_level: Option<&str>, config_level: Option<&str>) -> EnvFilter 
 
 /// Installs the global subscriber, writing to standard error.
 pub fn init(format: LogFormat, filter: EnvFilter) {
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // On a terminal with text logs, syncs draw a live line; log lines are written around it.
+    crate::elastic::progress_bar::enable(format == LogFormat::Text);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(crate::elastic::progress_bar::LogWriter);
     // A second init (in tests) keeps the first subscriber; that is fine.
     let _ = match format {
         LogFormat::Text => builder.with_target(false).try_init(),

@@ -39,8 +39,7 @@ pub async fn run(config: &Config, source: &ConfluenceConfig) -> Result<SyncRepor
     let written = sink.finish().await;
     lease.release().await;
     let mut report = result.map_err(|e| CliError::Sync(format!("access-control sync of {index}: {e}")))?;
-    report.bulk_requests = written.requests;
-    report.failed.extend(written.failed.iter().map(ToString::to_string));
+    report.absorb_sink(&written, es.retries());
     tracing::info!("access-control sync of {index}: {report}");
     tracing::info!("{}", report.routes_line());
     for failure in &report.listing_failures {

@@ -3,9 +3,9 @@
 //! Every problem is one line naming the end that failed; the command fails if either end
 //! does, after trying both (a user fixes both in one round).
 
+use crate::elastic::client::EsClient;
 use elasticsearch::http::headers::HeaderMap;
 use elasticsearch::http::Method;
-use elasticsearch::Elasticsearch;
 
 use crate::config::Config;
 use crate::confluence::ConfluenceClient;
@@ -70,9 +70,10 @@ async fn elasticsearch_version(config: &Config) -> Result<String, String> {
 }
 
 /// `GET /` on `es` (at `host`, named in messages): the cluster's version, or one line saying
-/// why there is none. `check` prints it; `run`'s `/healthz` asks it on every probe.
-pub(crate) async fn cluster_version(es: &Elasticsearch, host: &str) -> Result<String, String> {
-    match send_json(es, Method::Get, "/", None, HeaderMap::new()).await {
+/// why there is none. `check` prints it; `run`'s `/healthz` asks it on every probe — once,
+/// without the retries of a sync, so that both answer at once.
+pub(crate) async fn cluster_version(es: &EsClient, host: &str) -> Result<String, String> {
+    match send_json(&es.without_retries(), Method::Get, "/", None, HeaderMap::new()).await {
         Ok(Answer::Ok(body)) => body["version"]["number"]
             .as_str()
             .map(str::to_string)

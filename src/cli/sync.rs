@@ -41,14 +41,9 @@ fn standalone(config: &Config) -> Result<&ConfluenceConfig, CliError> {
 /// deleted, the cursor stays); a second signal exits at once.
 pub async fn sync_once(config: &Config, kind: SyncKind) -> Result<String, CliError> {
     let report = run_sync_until(config, kind, Shutdown::on_signals()).await?;
-    if report.completed() {
-        Ok(report.to_string())
-    } else {
-        Err(CliError::Sync(format!(
-            "sync incomplete: {} listing(s) failed, nothing was deleted in their scope: {}",
-            report.listing_failures.len(),
-            report.listing_failures.join("; ")
-        )))
+    match report.incomplete_reason() {
+        None => Ok(report.to_string()),
+        Some(why) => Err(CliError::Sync(why)),
     }
 }
 
@@ -177,16 +172,14 @@ pub async fn run_sync_until(config: &Config, kind: SyncKind, stop: Shutdown) -> 
         None => content.full(existing, &sink).await,
     };
     let written = sink.finish().await;
-    merge(&mut report, &written);
+    report.absorb_sink(&written, es.retries());
     let name = if window.is_some() { "incremental" } else { "full" };
     tracing::info!("{name} sync of {index}: {report}");
     if let Some(closed) = acl.as_ref().and_then(|acl| acl.summary()) {
         tracing::warn!("{closed}");
     }
     tracing::info!("{}", report.routes_line());
-    for failure in report.failed.iter().take(50) {
-        tracing::warn!("failed: {failure}");
-    }
+    report.log_failures();
     // The cursor moves only past a sync that completed with every document written: a
     // document that failed is then fetched again by the next incremental sync.
     if report.completed() && report.failed.is_empty() {
@@ -209,12 +202,4 @@ pub async fn run_sync_until(config: &Config, kind: SyncKind, stop: Shutdown) -> 
     }
     lease.release().await;
     Ok(report)
-}
-
-/// Adds what the sink saw to the sync's report.
-fn merge(report: &mut SyncReport, written: &elastic::sink::SinkReport) {
-    report.bulk_requests = written.requests;
-    for failure in &written.failed {
-        report.failed.push(failure.to_string());
-    }
 }

@@ -52,17 +52,17 @@ pub struct ElasticsearchConfig {
     /// Path to a PEM CA bundle.
     #[serde(default)]
     pub ca_certs: Option<String>,
-    /// Retry requests that time out.
+    /// Retry requests that time out (connection errors always are).
     pub retry_on_timeout: bool,
     /// Seconds per request.
     pub request_timeout: u64,
-    /// Seconds to wait for the cluster at start.
+    /// Accepted for compatibility; no effect.
     pub max_wait_duration: u64,
-    /// First wait, seconds, while the cluster is unreachable at start.
+    /// Accepted for compatibility; no effect.
     pub initial_backoff_duration: u64,
-    /// Growth factor of that wait.
+    /// Accepted for compatibility; no effect.
     pub backoff_multiplier: u64,
-    /// Retries of a failed request.
+    /// Retries of any request (`_bulk` included) answered 429/5xx or unanswered.
     pub max_retries: u32,
     /// Seconds; linear backoff base between retries.
     pub retry_interval: f64,
@@ -75,11 +75,11 @@ pub struct ElasticsearchConfig {
 /// `elasticsearch.bulk.*`
 #[derive(Debug, Clone, Deserialize)]
 pub struct BulkConfig {
-    /// Log progress every N documents.
+    /// Log progress every N documents seen.
     pub display_every: u64,
-    /// Documents queued before the crawl waits.
+    /// Operations queued for `_bulk` before the crawl waits.
     pub queue_max_size: usize,
-    /// MiB queued before the crawl waits.
+    /// MiB of operations queued for `_bulk` before the crawl waits.
     pub queue_max_mem_size: u64,
     /// MiB per `_bulk` request.
     pub chunk_max_mem_size: f64,
@@ -89,11 +89,11 @@ pub struct BulkConfig {
     pub chunk_size: usize,
     /// `_bulk` requests in flight.
     pub max_concurrency: usize,
-    /// Attachment downloads at once (overridden by `confluence.concurrent_downloads`).
+    /// Accepted for compatibility; `confluence.concurrent_downloads` applies.
     pub concurrent_downloads: usize,
-    /// Retries of a failed `_bulk` item.
+    /// Rounds of re-sending the `_bulk` items rejected with 429/5xx.
     pub max_retries: u32,
-    /// Seconds between item retries.
+    /// Seconds; linear backoff base between those rounds.
     pub retry_interval: f64,
     /// Log every item result at debug level.
     pub enable_operations_logging: bool,
@@ -106,15 +106,15 @@ pub struct BulkConfig {
 pub struct ErrorMonitorConfig {
     /// Whether the monitor may fail a sync.
     pub enabled: bool,
-    /// Item errors before the sync fails.
+    /// More item errors than this fail the sync.
     pub max_total_errors: u64,
-    /// Consecutive item errors before the sync fails.
+    /// More consecutive item errors than this fail the sync.
     pub max_consecutive_errors: u64,
-    /// Error rate over the window before the sync fails.
+    /// An error rate above this over the window fails the sync.
     pub max_error_rate: f64,
     /// Items in that window.
     pub error_window_size: usize,
-    /// Recent errors kept for the report.
+    /// Last errors quoted in the message that fails the sync.
     pub error_queue_size: usize,
 }
 

@@ -111,51 +111,76 @@ pub const KEYS: &[Key] = &[
     key!("elasticsearch.ssl", Kind::Bool, Some("true"), "apply verify_certs and ca_certs"),
     key!("elasticsearch.verify_certs", Kind::Bool, Some("true"), "verify the server certificate"),
     key!("elasticsearch.ca_certs", Kind::Text, None, "path to a PEM CA bundle"),
-    key!("elasticsearch.retry_on_timeout", Kind::Bool, Some("true"), "retry requests that time out"),
+    key!(
+        "elasticsearch.retry_on_timeout",
+        Kind::Bool,
+        Some("true"),
+        "retry requests that time out (connection errors are always retried)"
+    ),
     key!("elasticsearch.request_timeout", POSITIVE, Some("240"), "seconds per request"),
     key!(
         "elasticsearch.max_wait_duration",
         NON_NEGATIVE,
         Some("240"),
-        "seconds to wait for Elasticsearch at start"
+        "accepted for compatibility; no effect (requests are retried per max_retries)"
     ),
     key!(
         "elasticsearch.initial_backoff_duration",
         NON_NEGATIVE,
         Some("1"),
-        "first wait, seconds, while Elasticsearch is unreachable at start"
+        "accepted for compatibility; no effect"
     ),
-    key!("elasticsearch.backoff_multiplier", POSITIVE, Some("2"), "growth of that wait"),
+    key!("elasticsearch.backoff_multiplier", POSITIVE, Some("2"), "accepted for compatibility; no effect"),
     key!(
         "elasticsearch.log_level",
         Kind::OneOf(LOG_LEVELS),
         Some(r#""info""#),
-        "log level of the HTTP transport"
+        "accepted for compatibility; no effect (service.log_level or RUST_LOG decide)"
     ),
-    key!("elasticsearch.max_retries", NON_NEGATIVE, Some("5"), "retries of a failed request"),
+    key!(
+        "elasticsearch.max_retries",
+        NON_NEGATIVE,
+        Some("5"),
+        "retries of any request (_bulk included) answered 429/5xx or unanswered"
+    ),
     key!(
         "elasticsearch.retry_interval",
         Kind::Float { min: 0.0, max: 3600.0 },
         Some("10"),
-        "seconds; linear backoff base"
+        "seconds; linear backoff base between request retries"
     ),
     key!("elasticsearch.headers", Kind::TextMap, Some("{}"), "extra HTTP headers"),
     key!(
         "elasticsearch.feature_use_connectors_api",
         Kind::Bool,
         Some("true"),
-        "managed mode: use the _connector API"
+        "managed mode only (not supported by this version); no effect"
     ),
-    key!("elasticsearch.bulk.display_every", POSITIVE, Some("100"), "log progress every N documents"),
+    key!("elasticsearch.bulk.display_every", POSITIVE, Some("100"), "log progress every N documents seen"),
     key!(
         "elasticsearch.bulk.queue_max_size",
         POSITIVE,
         Some("1024"),
-        "documents queued before the crawl waits"
+        "operations queued for _bulk before the crawl waits"
     ),
-    key!("elasticsearch.bulk.queue_max_mem_size", POSITIVE, Some("25"), "MiB queued before the crawl waits"),
-    key!("elasticsearch.bulk.queue_refresh_interval", POSITIVE, Some("1"), "accepted for compatibility"),
-    key!("elasticsearch.bulk.queue_refresh_timeout", POSITIVE, Some("1300"), "accepted for compatibility"),
+    key!(
+        "elasticsearch.bulk.queue_max_mem_size",
+        POSITIVE,
+        Some("25"),
+        "MiB of operations queued for _bulk before the crawl waits"
+    ),
+    key!(
+        "elasticsearch.bulk.queue_refresh_interval",
+        POSITIVE,
+        Some("1"),
+        "accepted for compatibility; no effect"
+    ),
+    key!(
+        "elasticsearch.bulk.queue_refresh_timeout",
+        POSITIVE,
+        Some("1300"),
+        "accepted for compatibility; no effect"
+    ),
     key!(
         "elasticsearch.bulk.chunk_max_mem_size",
         Kind::Float { min: 0.001, max: 100.0 },
@@ -174,14 +199,19 @@ pub const KEYS: &[Key] = &[
         "elasticsearch.bulk.concurrent_downloads",
         int(1, 100),
         Some("10"),
-        "attachment downloads at once (the confluence section's value wins)"
+        "accepted for compatibility; no effect (confluence.concurrent_downloads applies)"
     ),
-    key!("elasticsearch.bulk.max_retries", NON_NEGATIVE, Some("5"), "retries of a failed _bulk item"),
+    key!(
+        "elasticsearch.bulk.max_retries",
+        NON_NEGATIVE,
+        Some("5"),
+        "rounds of re-sending the _bulk items rejected with 429/5xx (Elastic's connector ignores it)"
+    ),
     key!(
         "elasticsearch.bulk.retry_interval",
         Kind::Float { min: 0.0, max: 3600.0 },
         Some("10"),
-        "seconds between _bulk item retries"
+        "seconds; linear backoff base between those rounds"
     ),
     key!(
         "elasticsearch.bulk.enable_operations_logging",
@@ -193,32 +223,37 @@ pub const KEYS: &[Key] = &[
         "elasticsearch.bulk.error_monitor.enabled",
         Kind::Bool,
         Some("true"),
-        "fail a sync after too many item errors"
+        "end a sync as failed (nothing deleted) after too many item errors"
     ),
     key!(
         "elasticsearch.bulk.error_monitor.max_total_errors",
         POSITIVE,
         Some("1000"),
-        "item errors before the sync fails"
+        "more item errors than this fail the sync"
     ),
     key!(
         "elasticsearch.bulk.error_monitor.max_consecutive_errors",
         POSITIVE,
         Some("10"),
-        "consecutive item errors before the sync fails"
+        "more consecutive item errors than this fail the sync"
     ),
     key!(
         "elasticsearch.bulk.error_monitor.max_error_rate",
         Kind::Float { min: 0.0, max: 1.0 },
         Some("0.15"),
-        "error rate over the window before the sync fails"
+        "an error rate above this over the last error_window_size items fails the sync"
     ),
-    key!("elasticsearch.bulk.error_monitor.error_window_size", POSITIVE, Some("100"), "items in that window"),
+    key!(
+        "elasticsearch.bulk.error_monitor.error_window_size",
+        POSITIVE,
+        Some("100"),
+        "items that rate is measured over"
+    ),
     key!(
         "elasticsearch.bulk.error_monitor.error_queue_size",
         POSITIVE,
         Some("10"),
-        "recent errors kept for the report"
+        "last errors quoted in the message that fails the sync"
     ),
     // service
     key!("service.idling", POSITIVE, Some("30"), "seconds between polls of the worker"),

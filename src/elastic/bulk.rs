@@ -17,11 +17,18 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io::Write;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use md5::{Digest, Md5};
 use serde::Serialize;
 
 use super::error::ElasticError;
+
+/// Bytes an arena of serialised documents grows by.
+const ARENA_CHUNK: usize = 256 * 1024;
+
+thread_local! {
+    static ARENA: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
+}
 
 /// Elasticsearch's limit on the UTF-8 length of `_id`.
 pub const MAX_ID_BYTES: usize = 512;
@@ -70,11 +77,25 @@ pub enum Document {
 
 impl Document {
     /// Serializes any document (e.g. the sync's `Indexed` view) once, into bytes the sink
-    /// copies into its buffer.
+    /// copies into its batch.
+    ///
+    /// The bytes are cut from a per-thread arena (a `BytesMut` that is split, never copied),
+    /// so a document costs no allocation of its own nor the copies of a growing `Vec`; an
+    /// arena chunk is freed once every document cut from it has been written into a batch.
     pub fn serialize<T: Serialize + ?Sized>(id: &str, doc: &T) -> Result<Document, ElasticError> {
-        serde_json::to_vec(doc)
-            .map(|v| Document::Raw(Bytes::from(v)))
-            .map_err(|e| ElasticError::Document { id: id.to_string(), reason: e.to_string() })
+        ARENA.with(|arena| {
+            let mut arena = arena.borrow_mut();
+            if arena.capacity() < ARENA_CHUNK / 16 {
+                arena.reserve(ARENA_CHUNK);
+            }
+            match serde_json::to_writer(Append(&mut arena), doc) {
+                Ok(()) => Ok(Document::Raw(arena.split().freeze())),
+                Err(e) => {
+                    arena.clear();
+                    Err(ElasticError::Document { id: id.to_string(), reason: e.to_string() })
+                }
+            }
+        })
     }
 
     /// Pre-serialized JSON; refused when it holds a raw newline (it would break NDJSON).
@@ -125,6 +146,29 @@ impl Operation {
             Operation::Delete { .. } => OpKind::Delete,
         }
     }
+
+    /// About the bytes its NDJSON lines take: what it counts for in the sink's queue.
+    pub fn queued_size(&self) -> usize {
+        // `{"index":{"_id":""}}` and two newlines.
+        const ACTION: usize = 24;
+        match self {
+            Operation::Delete { id } => ACTION + id.len(),
+            Operation::Index { id, doc: Document::Raw(bytes) } => ACTION + id.len() + bytes.len(),
+            Operation::Index { id, doc: Document::Json(value) } => ACTION + id.len() + json_size(value),
+        }
+    }
+}
+
+/// About the serialised length of `value`, without serialising it.
+fn json_size(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match value {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 20,
+        Value::String(s) => s.len() + 2,
+        Value::Array(items) => 2 + items.iter().map(|v| json_size(v) + 1).sum::<usize>(),
+        Value::Object(map) => 2 + map.iter().map(|(k, v)| k.len() + 4 + json_size(v)).sum::<usize>(),
+    }
 }
 
 /// The `_id` Elasticsearch gets for `id`: itself, or its MD5 hex when over 512 bytes.
@@ -171,17 +215,36 @@ fn encode_lines(op: &Operation, buf: &mut BytesMut) -> Result<(), serde_json::Er
         Operation::Index { .. } => Action::Index(ActionMeta { id: &id }),
         Operation::Delete { .. } => Action::Delete(ActionMeta { id: &id }),
     };
-    let mut writer = buf.writer();
-    serde_json::to_writer(&mut writer, &action)?;
-    writer.write_all(b"\n").map_err(serde_json::Error::io)?;
+    serde_json::to_writer(Append(buf), &action)?;
+    buf.extend_from_slice(b"\n");
     if let Operation::Index { doc, .. } = op {
         match doc {
-            Document::Json(value) => serde_json::to_writer(&mut writer, value)?,
-            Document::Raw(bytes) => writer.write_all(bytes).map_err(serde_json::Error::io)?,
+            Document::Json(value) => serde_json::to_writer(Append(buf), value)?,
+            Document::Raw(bytes) => buf.extend_from_slice(bytes),
         }
-        writer.write_all(b"\n").map_err(serde_json::Error::io)?;
+        buf.extend_from_slice(b"\n");
     }
     Ok(())
+}
+
+/// `io::Write` straight onto a `BytesMut`: serde_json writes many tiny slices, and
+/// `BufMut::writer`'s generic `put` costs more per slice than the copy itself.
+struct Append<'a>(&'a mut BytesMut);
+
+impl Write for Append<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -219,6 +282,38 @@ mod tests {
             encoded(&Operation::Index { id: "c".into(), doc }),
             "{\"index\":{\"_id\":\"c\"}}\n{\"y\":[1,2]}\n"
         );
+        // Documents cut from the arena one after another stay whole, small or large.
+        let big = "z".repeat(3 * ARENA_CHUNK);
+        let docs: Vec<Document> = (0..50)
+            .map(|i| {
+                Document::serialize("d", &json!({"i": i, "s": if i % 10 == 0 { big.as_str() } else { "x" }}))
+                    .unwrap()
+            })
+            .collect();
+        for (i, doc) in docs.iter().enumerate() {
+            let Document::Raw(bytes) = doc else { panic!("raw") };
+            let back: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+            assert_eq!(back["i"], i);
+        }
+        // A document that cannot be serialised leaves nothing behind in the arena.
+        let mut bad = std::collections::HashMap::new();
+        bad.insert(vec![1u8], 1);
+        assert!(Document::serialize("e", &bad).is_err());
+        let Document::Raw(after) = Document::serialize("f", &json!({"ok": true})).unwrap() else { panic!() };
+        assert_eq!(&after[..], b"{\"ok\":true}");
+    }
+
+    #[test]
+    fn the_queued_size_follows_the_encoded_size() {
+        let raw = Operation::Index {
+            id: "p-1".into(),
+            doc: Document::raw("p-1", Bytes::from("{\"x\":1}")).unwrap(),
+        };
+        let json = Operation::Index { id: "p-1".into(), doc: Document::Json(json!({"x": "a", "y": [1, 2]})) };
+        for op in [raw, json, Operation::Delete { id: "p-1".into() }] {
+            let (estimate, exact) = (op.queued_size(), encoded(&op).len());
+            assert!(estimate >= exact && estimate <= exact + 64, "{estimate} for {exact} bytes");
+        }
     }
 
     #[test]

@@ -1,4 +1,8 @@
-//! One Elasticsearch client per sync, built from [`ElasticOptions`].
+//! One Elasticsearch client per sync, built from [`ElasticOptions`], carrying the retry
+//! policy every request made with it follows (so no call site can forget it).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
@@ -9,9 +13,52 @@ use url::Url;
 
 use super::error::ElasticError;
 use super::options::{user_agent, ElasticOptions};
+use super::retry::RetryPolicy;
+
+/// The official client, the retry policy of its requests, and how many it retried.
+#[derive(Clone)]
+pub struct EsClient {
+    es: Elasticsearch,
+    policy: RetryPolicy,
+    retries: Arc<AtomicU64>,
+}
+
+impl EsClient {
+    /// Wraps a client; its requests follow `policy`.
+    pub fn new(es: Elasticsearch, policy: RetryPolicy) -> EsClient {
+        EsClient { es, policy, retries: Arc::default() }
+    }
+
+    /// The official client.
+    pub fn elasticsearch(&self) -> &Elasticsearch {
+        &self.es
+    }
+
+    /// How requests are retried (`elasticsearch.max_retries`, `retry_interval`,
+    /// `retry_on_timeout`).
+    pub fn policy(&self) -> RetryPolicy {
+        self.policy
+    }
+
+    /// The same client, trying each request once: for answers that must come at once
+    /// (`check`, health probes), where waiting out the retries would only hide the cause.
+    pub fn without_retries(&self) -> EsClient {
+        EsClient { policy: RetryPolicy { max_retries: 0, ..self.policy }, ..self.clone() }
+    }
+
+    /// Counts one retry of a request other than `_bulk` (the sink counts its own).
+    pub(crate) fn count_retry(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Requests other than `_bulk` sent again so far, by this client and its clones.
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+}
 
 /// Builds the client: single node, credentials (API key wins), TLS, headers, timeout.
-pub fn connect(options: &ElasticOptions) -> Result<Elasticsearch, ElasticError> {
+pub fn connect(options: &ElasticOptions) -> Result<EsClient, ElasticError> {
     let invalid = |key: &str, reason: String| ElasticError::InvalidOption { key: key.to_string(), reason };
     let url = Url::parse(&options.host)
         .map_err(|e| invalid("host", format!("{:?} is not a URL: {e}", options.host)))?;
@@ -61,5 +108,5 @@ pub fn connect(options: &ElasticOptions) -> Result<Elasticsearch, ElasticError> 
             attempts: 0,
             reason: e.to_string(),
         })?;
-    Ok(Elasticsearch::new(transport))
+    Ok(EsClient::new(Elasticsearch::new(transport), options.request_policy()))
 }

@@ -11,9 +11,9 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
+use super::client::EsClient;
 use elasticsearch::http::headers::HeaderMap;
 use elasticsearch::http::Method;
-use elasticsearch::Elasticsearch;
 use serde_json::{json, Value};
 
 use super::error::ElasticError;
@@ -156,7 +156,7 @@ impl ExistingDocs {
 }
 
 /// Reads every document of `index` (none when the index does not exist).
-pub async fn load_existing(es: &Elasticsearch, index: &str) -> Result<ExistingDocs, ElasticError> {
+pub async fn load_existing(es: &EsClient, index: &str) -> Result<ExistingDocs, ElasticError> {
     let mut existing = ExistingDocs::default();
     let fields = [
         "_timestamp",
@@ -179,7 +179,7 @@ pub async fn load_existing(es: &Elasticsearch, index: &str) -> Result<ExistingDo
 /// `fields`, read with a point in time and `search_after` (consistent while others write);
 /// false when the index does not exist.
 pub async fn scan(
-    es: &Elasticsearch,
+    es: &EsClient,
     index: &str,
     fields: &[&str],
     mut on_hit: impl FnMut(&str, &Value),

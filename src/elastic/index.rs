@@ -6,9 +6,9 @@
 //! relies on (`_allow_access_control.keyword`). We write the same shapes explicitly (and the
 //! dates as dates), so the index does not depend on the first document's values.
 
+use super::client::EsClient;
 use elasticsearch::http::headers::HeaderMap;
 use elasticsearch::http::Method;
-use elasticsearch::Elasticsearch;
 use serde_json::{json, Value};
 
 use super::error::ElasticError;
@@ -55,11 +55,7 @@ pub fn content_mappings() -> Value {
 }
 
 /// Makes sure `index` can be written to.
-pub async fn ensure_content_index(
-    es: &Elasticsearch,
-    index: &str,
-    mode: IndexMode,
-) -> Result<(), ElasticError> {
+pub async fn ensure_content_index(es: &EsClient, index: &str, mode: IndexMode) -> Result<(), ElasticError> {
     let path = format!("/{index}");
     let exists = send_json(es, Method::Head, &path, None, HeaderMap::new()).await?;
     match (exists, mode) {

@@ -16,7 +16,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use elasticsearch::http::headers::HeaderMap;
 use elasticsearch::http::Method;
-use elasticsearch::Elasticsearch;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -24,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::client::EsClient;
 use super::error::ElasticError;
 use super::request::{send_json, Answer};
 use crate::service::Shutdown;
@@ -96,9 +96,8 @@ pub enum LeaseError {
 type Version = Arc<Mutex<(i64, i64)>>;
 
 /// A held lease; renewed in the background until [`Lease::release`].
-#[derive(Debug)]
 pub struct Lease {
-    es: Elasticsearch,
+    es: EsClient,
     id: String,
     /// Shared with the renewer, which updates it on each renewal.
     version: Version,
@@ -108,7 +107,7 @@ pub struct Lease {
 
 impl Lease {
     /// Takes the lease on `index` for a sync of `kind`, or says who has it.
-    pub async fn acquire(es: &Elasticsearch, index: &str, kind: &str) -> Result<Lease, LeaseError> {
+    pub async fn acquire(es: &EsClient, index: &str, kind: &str) -> Result<Lease, LeaseError> {
         ensure_lease_index(es).await?;
         let id = index.to_string();
         let path = format!("/{LEASE_INDEX}/_create/{}", encode(&id));
@@ -154,7 +153,7 @@ impl Drop for Lease {
 }
 
 /// Creates the lease index when missing: hidden, one shard, nothing indexed but the id.
-async fn ensure_lease_index(es: &Elasticsearch) -> Result<(), ElasticError> {
+async fn ensure_lease_index(es: &EsClient) -> Result<(), ElasticError> {
     let path = format!("/{LEASE_INDEX}");
     if let Answer::Ok(_) = send_json(es, Method::Head, &path, None, HeaderMap::new()).await? {
         return Ok(());
@@ -173,7 +172,7 @@ async fn ensure_lease_index(es: &Elasticsearch) -> Result<(), ElasticError> {
 }
 
 /// The lease exists: take it if it lapsed (guarded, so of two takers one wins), else refuse.
-async fn take_over(es: &Elasticsearch, id: &str, me: &Holder) -> Result<(i64, i64), LeaseError> {
+async fn take_over(es: &EsClient, id: &str, me: &Holder) -> Result<(i64, i64), LeaseError> {
     let path = format!("/{LEASE_INDEX}/_doc/{}", encode(id));
     let current = match send_json(es, Method::Get, &path, None, HeaderMap::new()).await? {
         Answer::Ok(doc) => doc,
@@ -188,6 +187,10 @@ async fn take_over(es: &Elasticsearch, id: &str, me: &Holder) -> Result<(i64, i6
         }
     };
     let holder: Option<Holder> = serde_json::from_value(current["_source"].clone()).ok();
+    if holder.as_ref().is_some_and(|h| h.token == me.token) {
+        // Ours: the create went through but its answer was lost, and the retry met it.
+        return Ok(seq(&current));
+    }
     if let Some(holder) = holder.filter(|h| !h.lapsed(Utc::now())) {
         return Err(LeaseError::Held { index: id.to_string(), holder: Box::new(holder) });
     }
@@ -216,7 +219,7 @@ async fn take_over(es: &Elasticsearch, id: &str, me: &Holder) -> Result<(i64, i6
 /// Renews the lease every [`RENEW_EVERY`]; a renewal refused because another process holds
 /// the lease now fires `lost`. Failed renewals (Elasticsearch unreachable) are retried at
 /// the next tick: the lease survives as long as [`TTL`] allows.
-async fn renew(es: Elasticsearch, id: String, mut me: Holder, version: Version, lost: watch::Sender<bool>) {
+async fn renew(es: EsClient, id: String, mut me: Holder, version: Version, lost: watch::Sender<bool>) {
     loop {
         tokio::time::sleep(RENEW_EVERY).await;
         me.expires = Utc::now() + chrono::Duration::from_std(TTL).unwrap_or(chrono::Duration::seconds(60));

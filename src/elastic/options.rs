@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::retry::RetryPolicy;
 use crate::config::Secret;
 
 /// The pipeline Elasticsearch installs for connector indices.
@@ -33,11 +34,14 @@ pub struct ElasticOptions {
     pub ca_certs: Option<PathBuf>,
     /// `elasticsearch.request_timeout` per request (240 s).
     pub request_timeout: Duration,
-    /// `elasticsearch.max_retries`: retries after the first attempt of a request, and of a
-    /// bulk item that was rejected with 429/5xx (5).
+    /// `elasticsearch.max_retries`: retries after the first attempt of any request — `_bulk`,
+    /// refresh, point in time, search, index creation, mapping updates (5).
     pub max_retries: u32,
     /// `elasticsearch.retry_interval`: linear back-off base; retry *n* waits n × this (10 s).
     pub retry_interval: Duration,
+    /// `elasticsearch.retry_on_timeout`: a request that timed out is retried too (true);
+    /// connection errors always are.
+    pub retry_on_timeout: bool,
     /// `elasticsearch.headers`: extra HTTP headers on every request.
     pub headers: BTreeMap<String, String>,
     /// `_bulk` settings.
@@ -45,7 +49,7 @@ pub struct ElasticOptions {
 }
 
 /// How documents are grouped into `_bulk` requests (`elasticsearch.bulk.*`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BulkOptions {
     /// Most NDJSON lines per request (index = 2 lines, delete = 1) (500).
     pub chunk_size: usize,
@@ -55,11 +59,53 @@ pub struct BulkOptions {
     pub max_concurrency: usize,
     /// Log a progress line every N documents written (100).
     pub display_every: u64,
-    /// Operations that may wait in the sink's channel before senders wait (1024, like
+    /// Operations that may wait in the sink's queue before senders wait (1024,
     /// `queue_max_size`).
     pub queue_size: usize,
+    /// Bytes of operations that may wait in the queue before senders wait (25 MiB,
+    /// `queue_max_mem_size`); one larger operation is let in when the queue is empty.
+    pub queue_max_mem_size: usize,
     /// Ingest pipeline named on every `_bulk` (`?pipeline=`); `None` sends none.
     pub pipeline: Option<String>,
+    /// `bulk.max_retries`: rounds of re-sending the items rejected with 429/5xx (5).
+    pub item_retries: u32,
+    /// `bulk.retry_interval`: linear back-off base between those rounds (10 s).
+    pub item_retry_interval: Duration,
+    /// `bulk.enable_operations_logging`: every item's result at debug level.
+    pub log_operations: bool,
+    /// `bulk.error_monitor.*`.
+    pub error_monitor: ErrorMonitorOptions,
+}
+
+/// When item errors end a sync (`elasticsearch.bulk.error_monitor.*`), as Elastic's
+/// `ErrorMonitor` decides.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ErrorMonitorOptions {
+    /// Off: errors are only counted and listed.
+    pub enabled: bool,
+    /// More item errors than this end the sync (1000).
+    pub max_total_errors: u64,
+    /// More errors in a row than this end the sync (10).
+    pub max_consecutive_errors: u64,
+    /// A share of errors above this among the last `error_window_size` items ends it (0.15).
+    pub max_error_rate: f64,
+    /// Items the rate is measured over (100).
+    pub error_window_size: usize,
+    /// The last errors quoted in the message that ends the sync (10).
+    pub error_queue_size: usize,
+}
+
+impl Default for ErrorMonitorOptions {
+    fn default() -> Self {
+        ErrorMonitorOptions {
+            enabled: true,
+            max_total_errors: 1000,
+            max_consecutive_errors: 10,
+            max_error_rate: 0.15,
+            error_window_size: 100,
+            error_queue_size: 10,
+        }
+    }
 }
 
 impl Default for BulkOptions {
@@ -70,7 +116,12 @@ impl Default for BulkOptions {
             max_concurrency: 5,
             display_every: 100,
             queue_size: 1024,
+            queue_max_mem_size: 25 * 1024 * 1024,
             pipeline: Some(DEFAULT_PIPELINE.to_string()),
+            item_retries: 5,
+            item_retry_interval: Duration::from_secs(10),
+            log_operations: false,
+            error_monitor: ErrorMonitorOptions::default(),
         }
     }
 }
@@ -88,8 +139,29 @@ impl Default for ElasticOptions {
             request_timeout: Duration::from_secs(240),
             max_retries: 5,
             retry_interval: Duration::from_secs(10),
+            retry_on_timeout: true,
             headers: BTreeMap::new(),
             bulk: BulkOptions::default(),
+        }
+    }
+}
+
+impl ElasticOptions {
+    /// How every request (`_bulk` included) is retried.
+    pub fn request_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_retries: self.max_retries,
+            interval: self.retry_interval,
+            retry_on_timeout: self.retry_on_timeout,
+        }
+    }
+
+    /// How `_bulk` items rejected with 429/5xx are re-sent.
+    pub fn item_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_retries: self.bulk.item_retries,
+            interval: self.bulk.item_retry_interval,
+            retry_on_timeout: self.retry_on_timeout,
         }
     }
 }
@@ -114,6 +186,11 @@ mod tests {
         assert_eq!(o.bulk.max_concurrency, 5);
         assert_eq!(o.bulk.display_every, 100);
         assert_eq!(o.bulk.pipeline.as_deref(), Some("search-default-ingestion"));
+        assert_eq!(o.bulk.queue_max_mem_size, 25 * 1024 * 1024);
+        assert!(o.retry_on_timeout);
+        assert_eq!(o.request_policy().max_retries, 5);
+        assert_eq!(o.item_policy().interval, Duration::from_secs(10));
+        assert!(o.bulk.error_monitor.enabled);
         assert!(user_agent().starts_with("confluence-connector/"));
     }
 

@@ -1,8 +1,10 @@
 //! Which failures are worth another try, and how long to wait before it.
 //!
-//! One place for the retry policy, as data: a request that got no answer (timeout,
-//! connection error) or a 429/500/502/503/504 is sent again; a bulk item rejected with 429
-//! or any 5xx is sent again *alone* (re-batched with the other rejected items) — unlike the
+//! One place for the retry policy, as data: a request that got no answer (a connection
+//! error, or a timeout when `elasticsearch.retry_on_timeout` is on) or a 429/500/502/503/504
+//! is sent again, every request alike (`elasticsearch.max_retries`, `retry_interval`); a bulk
+//! item rejected with 429 or any 5xx is sent again *alone* (re-batched with the other
+//! rejected items, `elasticsearch.bulk.max_retries`, `bulk.retry_interval`) — unlike the
 //! Elastic connector and Vector, which never retry items or retry whole batches. Anything
 //! else (mapping errors, illegal arguments, 4xx) is final. Waits grow linearly like the
 //! reference's `TransientElasticsearchRetrier`: interval × attempt (10, 20, 30 s …).
@@ -18,12 +20,22 @@ pub struct RetryPolicy {
     pub max_retries: u32,
     /// Back-off base: retry *n* waits `interval × n`.
     pub interval: Duration,
+    /// Whether a request that timed out is sent again (`elasticsearch.retry_on_timeout`);
+    /// connection errors are, always.
+    pub retry_on_timeout: bool,
 }
 
 impl RetryPolicy {
     /// The wait before retry number `retry` (1-based).
     pub fn delay(&self, retry: u32) -> Duration {
         self.interval.saturating_mul(retry.max(1))
+    }
+}
+
+impl RetryPolicy {
+    /// Whether a request that got no answer is worth another try.
+    pub fn retries_no_answer(&self, timed_out: bool) -> bool {
+        !timed_out || self.retry_on_timeout
     }
 }
 
@@ -64,11 +76,15 @@ mod tests {
 
     #[test]
     fn back_off_is_linear_and_scales() {
-        let p = RetryPolicy { max_retries: 5, interval: Duration::from_secs(10) };
+        let p = RetryPolicy { max_retries: 5, interval: Duration::from_secs(10), retry_on_timeout: true };
         let waits: Vec<u64> = (1..=4).map(|n| p.delay(n).as_secs()).collect();
         assert_eq!(waits, [10, 20, 30, 40]);
-        let fast = RetryPolicy { max_retries: 5, interval: Duration::from_millis(2) };
+        let fast =
+            RetryPolicy { max_retries: 5, interval: Duration::from_millis(2), retry_on_timeout: false };
         assert_eq!(fast.delay(3), Duration::from_millis(6));
+        assert!(fast.retries_no_answer(false), "connection errors are always retried");
+        assert!(!fast.retries_no_answer(true), "timeouts only with retry_on_timeout");
+        assert!(p.retries_no_answer(true));
     }
 
     #[test]

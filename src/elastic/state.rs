@@ -6,10 +6,10 @@
 //! cursor with it — an incremental sync into an emptied index must not trust an old cursor.
 //! Other keys of `_meta` (a user's own, with `use_existing_index`) are kept.
 
+use super::client::EsClient;
 use chrono::{DateTime, Utc};
 use elasticsearch::http::headers::HeaderMap;
 use elasticsearch::http::Method;
-use elasticsearch::Elasticsearch;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -40,7 +40,7 @@ pub struct SyncState {
 }
 
 /// The index's `_meta` (an empty object when it has none or the index does not exist).
-async fn meta(es: &Elasticsearch, index: &str) -> Result<Value, ElasticError> {
+async fn meta(es: &EsClient, index: &str) -> Result<Value, ElasticError> {
     let answer = send_json(es, Method::Get, &format!("/{index}/_mapping"), None, HeaderMap::new()).await?;
     let Answer::Ok(body) = answer else { return Ok(json!({})) };
     // The answer is keyed by the concrete index name (an alias resolves to it).
@@ -55,7 +55,7 @@ async fn meta(es: &Elasticsearch, index: &str) -> Result<Value, ElasticError> {
 
 /// Reads the state; the default (no cursor) when none was saved. A state that cannot be
 /// read as ours is ignored with a warning: the next sync then runs as a full sync.
-pub async fn read_state(es: &Elasticsearch, index: &str) -> Result<SyncState, ElasticError> {
+pub async fn read_state(es: &EsClient, index: &str) -> Result<SyncState, ElasticError> {
     let meta = meta(es, index).await?;
     match meta.get(KEY) {
         None => Ok(SyncState::default()),
@@ -70,7 +70,7 @@ pub async fn read_state(es: &Elasticsearch, index: &str) -> Result<SyncState, El
 }
 
 /// Saves the state, keeping the rest of `_meta`.
-pub async fn write_state(es: &Elasticsearch, index: &str, state: &SyncState) -> Result<(), ElasticError> {
+pub async fn write_state(es: &EsClient, index: &str, state: &SyncState) -> Result<(), ElasticError> {
     let mut meta = meta(es, index).await?;
     let value = serde_json::to_value(state).map_err(|e| ElasticError::Response {
         method: "PUT".into(),

@@ -111,8 +111,8 @@ fn log_outcome(kind: SyncKind, result: &Result<SyncReport, String>, took: Durati
         (_, Ok(report)) => tracing::error!(
             kind,
             seconds,
-            failures = %report.listing_failures.join("; "),
-            "scheduled sync incomplete: nothing was deleted where a listing failed; the next sync tries again"
+            "scheduled {}; the next sync tries again",
+            report.incomplete_reason().unwrap_or_else(|| "sync incomplete".into())
         ),
         (_, Err(reason)) => tracing::error!(kind, seconds, "scheduled sync failed: {reason}"),
     }

@@ -15,10 +15,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::elastic::client::EsClient;
 use chrono::Utc;
 use elasticsearch::http::headers::HeaderMap;
 use elasticsearch::http::Method;
-use elasticsearch::Elasticsearch;
 
 use crate::acl::directory::Directory;
 use crate::acl::identity::Identities;
@@ -55,12 +55,7 @@ struct Indexed {
 impl AccessControlSync {
     /// Runs the sync into `sink` (writing to `index`); the report says whether every listing
     /// completed.
-    pub async fn run(
-        &self,
-        es: &Elasticsearch,
-        index: &str,
-        sink: &Sink,
-    ) -> Result<SyncReport, ElasticError> {
+    pub async fn run(&self, es: &EsClient, index: &str, sink: &Sink) -> Result<SyncReport, ElasticError> {
         let started = Instant::now();
         let mut report = SyncReport::default();
         let ids = Identities::new(self.client.flavour());
@@ -75,6 +70,7 @@ impl AccessControlSync {
             let created_at = match indexed.remove(&doc.id) {
                 Some(old) if old.digest == doc.digest() => {
                     report.unchanged += 1;
+                    sink.document_seen(true);
                     continue;
                 }
                 Some(old) => {
@@ -86,11 +82,14 @@ impl AccessControlSync {
                     now.clone()
                 }
             };
+            sink.document_seen(false);
             match Source::serialize(&doc.id, &doc.source(&created_at)) {
                 Ok(source) => sink.send(Operation::Index { id: doc.id.clone(), doc: source }).await,
                 Err(e) => report.failed.push(format!("{} (identity): {e}", doc.id)),
             }
         }
+        // Every write judged first: if the error monitor stops the sink, nothing is deleted.
+        sink.flush().await;
         for id in indexed.into_keys() {
             if report.completed() {
                 sink.send(Operation::Delete { id }).await;
@@ -107,7 +106,7 @@ impl AccessControlSync {
 
 /// Creates the identity index when it is missing, with no body (Elasticsearch's template
 /// for `.search-acl-filter-*` gives its settings and mappings).
-async fn ensure_index(es: &Elasticsearch, index: &str) -> Result<(), ElasticError> {
+async fn ensure_index(es: &EsClient, index: &str) -> Result<(), ElasticError> {
     let path = format!("/{index}");
     if let Answer::Ok(_) = send_json(es, Method::Head, &path, None, HeaderMap::new()).await? {
         return Ok(());
@@ -125,7 +124,7 @@ async fn ensure_index(es: &Elasticsearch, index: &str) -> Result<(), ElasticErro
 }
 
 /// The identity documents of `index` by id.
-async fn read_indexed(es: &Elasticsearch, index: &str) -> Result<HashMap<String, Indexed>, ElasticError> {
+async fn read_indexed(es: &EsClient, index: &str) -> Result<HashMap<String, Indexed>, ElasticError> {
     let mut indexed = HashMap::new();
     scan(es, index, &["identity", "created_at", "_allow_access_control", "query"], |id, source| {
         let created_at = source["created_at"].as_str().map(str::to_string);

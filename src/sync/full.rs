@@ -120,6 +120,8 @@ impl ContentSync {
             report.listing_failures.push(format!("the crawl stopped: {e}"));
         }
 
+        // Every write judged first: if the error monitor stops the sink, nothing is deleted.
+        sink.flush().await;
         let scope = ingested.scope;
         for (id, space_key) in existing.remaining() {
             if scope.may_delete(space_key) {
@@ -184,7 +186,9 @@ impl ContentSync {
                 }
                 CrawlEvent::Document(doc, download) => {
                     report.seen += 1;
-                    match self.verdict(&doc, existing) {
+                    let verdict = self.verdict(&doc, existing);
+                    sink.document_seen(matches!(verdict, Verdict::Unchanged));
+                    match verdict {
                         Verdict::Unchanged => report.unchanged += 1,
                         Verdict::Filtered { indexed } => {
                             report.filtered += 1;

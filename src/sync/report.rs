@@ -4,21 +4,23 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::confluence::StatsSnapshot;
+use crate::elastic::sink::SinkReport;
 
 /// Counters of one sync.
 #[derive(Debug, Default, Clone)]
 pub struct SyncReport {
     /// Documents the crawl produced.
     pub seen: u64,
-    /// New documents indexed.
+    /// New documents sent to be indexed (see `es_indexed` for what Elasticsearch confirmed).
     pub created: u64,
-    /// Changed documents re-indexed.
+    /// Changed documents sent to be re-indexed.
     pub updated: u64,
     /// Documents whose `_timestamp` had not changed: neither re-indexed nor re-downloaded.
     pub unchanged: u64,
     /// Documents removed by basic rules (and deleted if indexed before).
     pub filtered: u64,
-    /// Indexed documents deleted because they are no longer in scope.
+    /// Indexed documents sent to be deleted because they are no longer in scope (or excluded
+    /// by a rule); see `es_deleted`.
     pub deleted: u64,
     /// Indexed documents kept because their scope's listing did not complete.
     pub kept_unverified: u64,
@@ -42,16 +44,86 @@ pub struct SyncReport {
     pub confluence_routes: Vec<(String, u16, u64)>,
     /// Bytes of Confluence responses.
     pub confluence_bytes: u64,
-    /// `_bulk` requests made.
+    /// `_bulk` requests made, retries included.
     pub bulk_requests: u64,
+    /// Whole `_bulk` requests sent again (429/5xx/no answer).
+    pub bulk_retried_requests: u64,
+    /// `_bulk` items sent again alone (rejected with 429/5xx).
+    pub bulk_retried_items: u64,
+    /// NDJSON bytes sent to Elasticsearch, retries included.
+    pub bulk_bytes: u64,
+    /// Other Elasticsearch requests (refresh, point in time, search, index setup) retried.
+    pub es_retries: u64,
+    /// Documents Elasticsearch confirmed indexed.
+    pub es_indexed: u64,
+    /// Documents Elasticsearch confirmed deleted (or already gone).
+    pub es_deleted: u64,
+    /// Operations not sent because the error monitor stopped the sink.
+    pub es_not_sent: u64,
+    /// Why the error monitor stopped the sync, if it did: the sync is incomplete.
+    pub stopped: Option<String>,
     /// Wall time.
     pub duration: Duration,
 }
 
 impl SyncReport {
-    /// True when every listing completed.
+    /// True when every listing completed and the error monitor did not stop the sync.
     pub fn completed(&self) -> bool {
-        self.listing_failures.is_empty()
+        self.listing_failures.is_empty() && self.stopped.is_none()
+    }
+
+    /// Why the sync is incomplete, when it is.
+    pub fn incomplete_reason(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some(why) = &self.stopped {
+            parts.push(why.clone());
+        }
+        if !self.listing_failures.is_empty() {
+            parts.push(format!(
+                "{} listing(s) failed, nothing was deleted in their scope: {}",
+                self.listing_failures.len(),
+                self.listing_failures.join("; ")
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("sync incomplete: {}", parts.join("; ")))
+    }
+
+    /// Adds what the sink wrote, as Elasticsearch confirmed it; `es_retries` are the other
+    /// requests' retries.
+    pub fn absorb_sink(&mut self, written: &SinkReport, es_retries: u64) {
+        self.bulk_requests = written.requests;
+        self.bulk_retried_requests = written.retried_requests;
+        self.bulk_retried_items = written.retried_items;
+        self.bulk_bytes = written.bytes;
+        self.es_retries = es_retries;
+        self.es_indexed = written.indexed;
+        self.es_deleted = written.deleted;
+        self.es_not_sent = written.discarded;
+        self.stopped = written.stopped.clone();
+        for failure in &written.failed {
+            self.failed.push(failure.to_string());
+        }
+    }
+
+    /// Logs every failure: the count at warn, the first ones at warn and the rest at debug.
+    pub fn log_failures(&self) {
+        const AT_WARN: usize = 20;
+        if self.failed.is_empty() {
+            return;
+        }
+        tracing::warn!(
+            failed = self.failed.len(),
+            "{} documents failed{}",
+            self.failed.len(),
+            if self.failed.len() > AT_WARN { " (all of them are logged at debug level)" } else { "" }
+        );
+        for (i, failure) in self.failed.iter().enumerate() {
+            if i < AT_WARN {
+                tracing::warn!("failed: {failure}");
+            } else {
+                tracing::debug!("failed: {failure}");
+            }
+        }
     }
 
     /// Documents written (created + updated).
@@ -95,8 +167,9 @@ impl fmt::Display for SyncReport {
         write!(
             f,
             "{} documents seen: {} created, {} updated, {} unchanged, {} filtered, {} deleted, {} failed; \
+             Elasticsearch confirmed {} indexed and {} deleted; \
              {} attachments downloaded ({:.1} MiB, {} too large); {} Confluence requests ({} retried), \
-             {} _bulk requests; {:.1}s",
+             {} _bulk requests ({} retried, {} items retried, {:.1} MiB sent), {} other Elasticsearch requests retried; {:.1}s",
             self.seen,
             self.created,
             self.updated,
@@ -104,12 +177,18 @@ impl fmt::Display for SyncReport {
             self.filtered,
             self.deleted,
             self.failed.len(),
+            self.es_indexed,
+            self.es_deleted,
             self.downloaded,
             self.downloaded_bytes as f64 / (1024.0 * 1024.0),
             self.too_large,
             self.confluence_requests,
             self.confluence_retries,
             self.bulk_requests,
+            self.bulk_retried_requests,
+            self.bulk_retried_items,
+            self.bulk_bytes as f64 / (1024.0 * 1024.0),
+            self.es_retries,
             self.duration.as_secs_f64()
         )?;
         if self.too_large_documents > 0 {
@@ -118,6 +197,9 @@ impl fmt::Display for SyncReport {
         if self.kept_unverified > 0 {
             write!(f, "; {} documents kept because their listing did not complete", self.kept_unverified)?;
         }
+        if self.es_not_sent > 0 {
+            write!(f, "; {} operations not sent after the error monitor stopped the sync", self.es_not_sent)?;
+        }
         Ok(())
     }
 }
@@ -125,6 +207,46 @@ impl fmt::Display for SyncReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sink_report_is_merged_with_what_elasticsearch_confirmed() {
+        use crate::elastic::bulk::OpKind;
+        use crate::elastic::sink::ItemFailure;
+        let written = SinkReport {
+            indexed: 7,
+            deleted: 2,
+            requests: 4,
+            retried_requests: 1,
+            retried_items: 3,
+            bytes: 3 * 1024 * 1024,
+            discarded: 5,
+            failed: vec![ItemFailure {
+                id: "42".into(),
+                op: OpKind::Index,
+                status: 400,
+                error_type: "document_parsing_exception".into(),
+                reason: "failed to parse field [size]".into(),
+            }],
+            stopped: Some("too many errors writing to Elasticsearch: …".into()),
+            ..SinkReport::default()
+        };
+        let mut report = SyncReport { seen: 10, created: 8, deleted: 2, ..SyncReport::default() };
+        report.absorb_sink(&written, 2);
+        assert_eq!(
+            report.failed,
+            ["index 42 (400): document_parsing_exception: failed to parse field [size]"]
+        );
+        let line = report.to_string();
+        assert!(line.contains("8 created"), "{line}");
+        assert!(line.contains("Elasticsearch confirmed 7 indexed and 2 deleted"), "{line}");
+        assert!(line.contains("4 _bulk requests (1 retried, 3 items retried, 3.0 MiB sent)"), "{line}");
+        assert!(line.contains("2 other Elasticsearch requests retried"), "{line}");
+        assert!(line.contains("5 operations not sent"), "{line}");
+        assert!(!report.completed(), "a stopped sink makes the sync incomplete");
+        let why = report.incomplete_reason().unwrap();
+        assert!(why.starts_with("sync incomplete: too many errors"), "{why}");
+        assert!(SyncReport::default().incomplete_reason().is_none());
+    }
 
     #[test]
     fn routes_are_listed_most_used_first_with_unusual_statuses() {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{Config, PipelineConfig};
-use crate::elastic::options::{BulkOptions, ElasticOptions};
+use crate::elastic::options::{BulkOptions, ElasticOptions, ErrorMonitorOptions};
 
 /// The Elasticsearch options the configuration describes.
 pub fn elastic_options(config: &Config, pipeline: Option<&PipelineConfig>) -> ElasticOptions {
@@ -21,6 +21,7 @@ pub fn elastic_options(config: &Config, pipeline: Option<&PipelineConfig>) -> El
         request_timeout: Duration::from_secs(es.request_timeout),
         max_retries: es.max_retries,
         retry_interval: Duration::from_secs_f64(es.retry_interval),
+        retry_on_timeout: es.retry_on_timeout,
         headers: es.headers.clone(),
         bulk: BulkOptions {
             chunk_size: bulk.chunk_size,
@@ -28,7 +29,20 @@ pub fn elastic_options(config: &Config, pipeline: Option<&PipelineConfig>) -> El
             max_concurrency: bulk.max_concurrency,
             display_every: bulk.display_every,
             queue_size: bulk.queue_max_size,
+            queue_max_mem_size: usize::try_from(bulk.queue_max_mem_size.saturating_mul(1024 * 1024))
+                .unwrap_or(usize::MAX),
             pipeline: pipeline.map(|p| p.name.trim().to_string()).filter(|n| !n.is_empty()),
+            item_retries: bulk.max_retries,
+            item_retry_interval: Duration::from_secs_f64(bulk.retry_interval),
+            log_operations: bulk.enable_operations_logging,
+            error_monitor: ErrorMonitorOptions {
+                enabled: bulk.error_monitor.enabled,
+                max_total_errors: bulk.error_monitor.max_total_errors,
+                max_consecutive_errors: bulk.error_monitor.max_consecutive_errors,
+                max_error_rate: bulk.error_monitor.max_error_rate,
+                error_window_size: bulk.error_monitor.error_window_size,
+                error_queue_size: bulk.error_monitor.error_queue_size,
+            },
         },
     }
 }

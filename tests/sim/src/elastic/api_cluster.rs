@@ -93,6 +93,47 @@ pub fn put_pipeline(shared: &Shared, req: &Request) -> Result<Reply, EsError> {
     Ok(Reply::ok(json!({"acknowledged": true})))
 }
 
+/// `PUT /_index_template/{name}`: kept for the indices created from now on.
+pub fn put_index_template(shared: &Shared, req: &Request) -> Result<Reply, EsError> {
+    let body = req.json_required()?;
+    if !matches!(body["index_patterns"], Value::String(_) | Value::Array(_)) {
+        return Err(EsError::new(
+            400,
+            "action_request_validation_exception",
+            "Validation Failed: 1: index patterns are missing;",
+        ));
+    }
+    // Checked now, as Elasticsearch does, so that a bad template fails here, not on a write.
+    crate::elastic::mapping::Mapping::parse(body["template"].get("mappings").unwrap_or(&Value::Null))?;
+    shared.write().index_templates.insert(req.seg(1).to_string(), body);
+    Ok(Reply::ok(json!({"acknowledged": true})))
+}
+
+/// `GET /_index_template/{name}`.
+pub fn get_index_template(shared: &Shared, name: &str) -> Result<Reply, EsError> {
+    let c = shared.read();
+    let Some(t) = c.index_templates.get(name) else {
+        return Err(EsError::new(
+            404,
+            "resource_not_found_exception",
+            format!("index template matching [{name}] not found"),
+        ));
+    };
+    Ok(Reply::ok(json!({"index_templates": [{"name": name, "index_template": t}]})))
+}
+
+/// `DELETE /_index_template/{name}`.
+pub fn delete_index_template(shared: &Shared, name: &str) -> Result<Reply, EsError> {
+    if shared.write().index_templates.remove(name).is_none() {
+        return Err(EsError::new(
+            404,
+            "resource_not_found_exception",
+            format!("index_template [{name}] missing"),
+        ));
+    }
+    Ok(Reply::ok(json!({"acknowledged": true})))
+}
+
 /// `DELETE /_ingest/pipeline/{id}`.
 pub fn delete_pipeline(shared: &Shared, id: &str) -> Result<Reply, EsError> {
     let mut c = shared.write();

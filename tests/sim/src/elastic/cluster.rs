@@ -115,6 +115,8 @@ pub struct Cluster {
     pub scrolls: HashMap<String, Scroll>,
     /// Stored scripts (search templates) by id: the `script` object.
     pub scripts: BTreeMap<String, Value>,
+    /// Composable index templates by name: the `PUT /_index_template/{name}` body.
+    pub index_templates: BTreeMap<String, Value>,
     /// Errors worded as before 8.8 (`mapper_parsing_exception`).
     pub legacy_errors: bool,
     /// The version string (`index.version.created` etc.).
@@ -301,6 +303,7 @@ impl Cluster {
             pits: HashMap::new(),
             scrolls: HashMap::new(),
             scripts: BTreeMap::new(),
+            index_templates: BTreeMap::new(),
             legacy_errors: major < 8 || (major == 8 && minor < 8),
             version: version.to_string(),
         }
@@ -343,7 +346,9 @@ impl Cluster {
         }
         let mut settings = parse_settings(obj.get("settings"))?;
         let mut mapping = Mapping::parse(obj.get("mappings").unwrap_or(&Value::Null))?;
-        if let Some((template_settings, template_mapping)) = builtin_template(name) {
+        let template =
+            builtin_template(name).map(Ok).or_else(|| self.user_template(name).transpose()).transpose()?;
+        if let Some((template_settings, template_mapping)) = template {
             // Composable-template semantics: the request's settings and mappings win.
             let mut merged_settings = template_settings;
             for (k, v) in settings {
@@ -371,6 +376,25 @@ impl Cluster {
         index.aliases = aliases;
         self.indices.insert(name.to_string(), index);
         Ok(())
+    }
+
+    /// The settings and mappings of the user's index template of highest priority whose
+    /// `index_patterns` match `index`, if any.
+    pub fn user_template(&self, index: &str) -> Result<Option<TemplateParts>, EsError> {
+        let matching = self.index_templates.values().filter(|t| {
+            let patterns = match &t["index_patterns"] {
+                Value::String(p) => vec![p.as_str()],
+                Value::Array(ps) => ps.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            patterns.iter().any(|p| glob(p, index))
+        });
+        let Some(best) = matching.max_by_key(|t| t["priority"].as_i64().unwrap_or(0)) else {
+            return Ok(None);
+        };
+        let settings = parse_settings(best["template"].get("settings"))?;
+        let mapping = Mapping::parse(best["template"].get("mappings").unwrap_or(&Value::Null))?;
+        Ok(Some((settings, mapping)))
     }
 
     /// Indices an alias points at (None when no index has that alias).
@@ -513,10 +537,13 @@ impl Cluster {
 /// Index pattern of Elasticsearch's built-in `search-acl-filter` index template.
 pub const ACL_INDEX_PATTERN: &str = ".search-acl-filter-*";
 
+/// What an index template gives a new index: its settings and its mapping.
+pub type TemplateParts = (Map<String, Value>, Mapping);
+
 /// The settings and mappings of the index templates Elasticsearch installs itself
 /// (`ConnectorTemplateRegistry`): access-control indices are hidden and map only
 /// `created_at` (`dynamic: false`).
-pub fn builtin_template(index: &str) -> Option<(Map<String, Value>, Mapping)> {
+pub fn builtin_template(index: &str) -> Option<TemplateParts> {
     if !wildcard_match(ACL_INDEX_PATTERN, index) {
         return None;
     }

@@ -1,9 +1,14 @@
 //! The request log: how many requests each route received (`POST /{index}/_bulk`) and each
 //! concrete path (`POST /search-x/_bulk`), with their statuses, so tests can assert how a
-//! client talked to the cluster (retries, batch counts).
+//! client talked to the cluster (retries, batch counts); the bodies too when asked
+//! ([`RequestLog::keep_bodies`]: which items a retry re-sent), and the most requests that
+//! were in flight at once (a client's concurrency).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
 
 /// One logged request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +23,8 @@ pub struct LoggedRequest {
     pub route: String,
     /// Response status.
     pub status: u16,
+    /// The request body, when bodies are kept.
+    pub body: Option<Bytes>,
 }
 
 #[derive(Debug, Default)]
@@ -28,6 +35,12 @@ struct LogState {
     entries: Vec<LoggedRequest>,
 }
 
+#[derive(Debug, Default)]
+struct InFlight {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
 /// Most entries kept (counts are kept for every request).
 const MAX_ENTRIES: usize = 100_000;
 
@@ -35,11 +48,46 @@ const MAX_ENTRIES: usize = 100_000;
 #[derive(Debug, Clone, Default)]
 pub struct RequestLog {
     inner: Arc<Mutex<LogState>>,
+    keep_bodies: Arc<AtomicBool>,
+    in_flight: Arc<InFlight>,
+}
+
+/// A request being answered; counted in flight until dropped.
+#[derive(Debug)]
+pub struct Answering {
+    in_flight: Arc<InFlight>,
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        self.in_flight.now.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl RequestLog {
     fn state(&self) -> MutexGuard<'_, LogState> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps the body of every request from now on (off by default: benchmarks send GiBs).
+    pub fn keep_bodies(&self, keep: bool) {
+        self.keep_bodies.store(keep, Ordering::Relaxed);
+    }
+
+    pub(crate) fn keeps_bodies(&self) -> bool {
+        self.keep_bodies.load(Ordering::Relaxed)
+    }
+
+    /// Counts a request in flight while the returned guard lives.
+    pub(crate) fn answering(&self) -> Answering {
+        let now = self.in_flight.now.fetch_add(1, Ordering::Relaxed) + 1;
+        self.in_flight.peak.fetch_max(now, Ordering::Relaxed);
+        Answering { in_flight: self.in_flight.clone() }
+    }
+
+    /// The most requests that were being answered at once (since the last `clear`).
+    pub fn peak_in_flight(&self) -> usize {
+        self.in_flight.peak.load(Ordering::Relaxed)
     }
 
     pub(crate) fn record(&self, entry: LoggedRequest) {
@@ -83,6 +131,7 @@ impl RequestLog {
     /// Forgets everything logged so far.
     pub fn clear(&self) {
         *self.state() = LogState::default();
+        self.in_flight.peak.store(self.in_flight.now.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 }
 
@@ -100,6 +149,7 @@ mod tests {
                 query: String::new(),
                 route: "POST /{index}/_bulk".into(),
                 status: 200,
+                body: None,
             });
         }
         assert_eq!(log.count("POST /{index}/_bulk"), 2);
@@ -108,5 +158,18 @@ mod tests {
         assert_eq!(log.total(), 2);
         log.clear();
         assert_eq!(log.total(), 0);
+    }
+
+    #[test]
+    fn the_peak_of_requests_in_flight() {
+        let log = RequestLog::default();
+        let a = log.answering();
+        let b = log.answering();
+        drop(a);
+        let _c = log.answering();
+        drop(b);
+        assert_eq!(log.peak_in_flight(), 2);
+        log.clear();
+        assert_eq!(log.peak_in_flight(), 1, "one is still being answered");
     }
 }

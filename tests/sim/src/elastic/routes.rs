@@ -124,6 +124,7 @@ pub fn pattern(segs: &[String]) -> Option<&'static str> {
         ["_security", "_authenticate"] => "/_security/_authenticate",
         ["_ingest", "pipeline"] => "/_ingest/pipeline",
         ["_ingest", "pipeline", _] => "/_ingest/pipeline/{id}",
+        ["_index_template", _] => "/_index_template/{name}",
         ["_search", "scroll"] => "/_search/scroll",
         ["_search", "scroll", _] => "/_search/scroll/{scroll_id}",
         ["_search", "template"] => "/_search/template",
@@ -175,6 +176,7 @@ fn allowed(pattern: &str) -> &'static [&'static str] {
         | "/{index}/_settings" => &["GET"],
         "/_alias/{name}" => &["GET", "HEAD"],
         "/_ingest/pipeline/{id}" | "/_scripts/{id}" => &["GET", "PUT", "DELETE"],
+        "/_index_template/{name}" => &["GET", "PUT", "DELETE", "HEAD"],
         "/_search/scroll" | "/_search/scroll/{scroll_id}" => &["GET", "POST", "DELETE"],
         "/{index}/_mapping" => &["GET", "PUT", "POST"],
         "/{index}/_alias/{name}" => &["PUT", "POST", "DELETE", "GET", "HEAD"],
@@ -346,6 +348,7 @@ fn accepted(pattern: &str) -> Vec<&'static str> {
             "wait_for_active_shards",
             "expand_wildcards",
         ]],
+        "/_index_template/{name}" => &[&["master_timeout", "create", "cause"]],
         "/_ingest/pipeline/{id}" | "/_ingest/pipeline" | "/_scripts/{id}" => {
             &[&["master_timeout", "timeout", "if_version", "summary", "context"]]
         }
@@ -400,6 +403,9 @@ pub fn handle(shared: &Shared, pattern: Option<&'static str>, req: &Request) -> 
         ("/_ingest/pipeline/{id}", "GET") => api_cluster::get_pipeline(shared, Some(req.seg(2))),
         ("/_ingest/pipeline/{id}", "PUT") => api_cluster::put_pipeline(shared, req),
         ("/_ingest/pipeline/{id}", _) => api_cluster::delete_pipeline(shared, req.seg(2)),
+        ("/_index_template/{name}", "PUT") => api_cluster::put_index_template(shared, req),
+        ("/_index_template/{name}", "DELETE") => api_cluster::delete_index_template(shared, req.seg(1)),
+        ("/_index_template/{name}", _) => api_cluster::get_index_template(shared, req.seg(1)),
         ("/_scripts/{id}", "PUT") => api_search::put_script(shared, req),
         ("/_scripts/{id}", "GET") => api_search::get_script(shared, req),
         ("/_scripts/{id}", _) => api_search::delete_script(shared, req),

@@ -401,6 +401,8 @@ async fn dispatch(
     let pattern = routes::pattern(&segments);
     let route = format!("{} {}", method.as_str(), pattern.unwrap_or(&path));
     let concrete = format!("{} {}", method.as_str(), path);
+    let answering = shared.log.answering();
+    let kept = shared.log.keeps_bodies().then(|| body.clone());
 
     let response = async {
         if let Some(status) = shared.faults.request_fault(&route, &concrete) {
@@ -455,7 +457,9 @@ async fn dispatch(
         query,
         route,
         status: response.status().as_u16(),
+        body: kept,
     });
+    drop(answering);
     let _ = started;
     response
 }
