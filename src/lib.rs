@@ -13,6 +13,7 @@ pub mod confluence;
 pub mod elastic;
 pub mod extract;
 pub mod logging;
+pub mod memory;
 pub mod rules;
 pub mod schedule;
 pub mod service;

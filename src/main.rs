@@ -72,6 +72,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    confluence_connector::memory::tune_allocator();
     let cli = Cli::parse();
     if let Some(level) = &cli.log_level {
         if logging::level_directive(level).is_none() {
