@@ -39,12 +39,13 @@ ftest:
 	$(CARGO) build --release --bin confluence-connector
 	$(CARGO) run --release --example ftest -- $(DATA_SIZE) $(FLAVOUR)
 
-## bench: benchmarks; tables on stdout, JSON under target/bench/
+## bench: benchmarks; tables on stdout, JSON under target/bench/ (about 45 min on 2 cores)
 bench:
 	@command -v /usr/bin/time >/dev/null || (apt-get update -qq && apt-get install -y -qq time) || true
 	$(CARGO) bench --bench storage_text
 	$(CARGO) bench --bench bulk_encode
-	$(CARGO) bench --bench full_sync -- medium runs=3 latency-ms=50
+	$(CARGO) bench --bench full_sync -- medium large pages=100000 runs=3 latency-ms=50
+	$(CARGO) bench --bench full_sync -- pages=10000 pages=100000 pages=1000000 runs=1 latency-ms=0 extract=off name=full_sync_scale
 	$(CARGO) bench --bench incremental_sync -- pages=100000 rounds=3
 
 docker-build:
