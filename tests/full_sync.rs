@@ -231,6 +231,27 @@ async fn pages_with_many_attachments_have_them_all_and_the_others_need_no_attach
     );
 }
 
+/// Confluence behind a reverse proxy at `/confluence`: every route, link and download keeps
+/// the context path.
+#[tokio::test]
+async fn a_site_under_a_context_path_is_synced_whole() {
+    let mut site = SimConfig::new(Flavour::DataCenter, Size::Small);
+    site.pages = Some(200);
+    site.context_path = "/confluence".into();
+    let inner = World0::start(site).await.unwrap();
+    let world = World { inner, index: format!("context-path-{}", std::process::id()) };
+    assert!(world.confluence().url().ends_with("/confluence"), "{}", world.confluence().url());
+    let report = run_sync(&world.config(&[]), SyncKind::Full).await.unwrap();
+    assert!(report.completed() && report.failed.is_empty(), "{report}");
+    assert!(report.downloaded > 0, "{report}");
+    let catalog = world.confluence().catalog();
+    assert_eq!(world.count(json!({"match_all": {}})).await, catalog.documents() as u64);
+    let page = catalog.indexed(ContentKind::Page).next().unwrap();
+    let doc = world.inner.get(&world.index, &page.id).await.unwrap().unwrap();
+    let url = doc["url"].as_str().unwrap();
+    assert!(url.starts_with(&world.confluence().url()) && url.contains("/confluence/"), "{url}");
+}
+
 #[tokio::test]
 async fn a_removed_space_is_deleted_with_everything_in_it() {
     let world = World::start(Flavour::DataCenter, "removed-space").await;
