@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use confluence_cql::ast::{Expr, Op, Query, Value};
 
@@ -48,7 +48,8 @@ pub struct SearchScope {
 
 #[derive(Debug)]
 struct LagEntry {
-    at: Instant,
+    /// When the change happened, on the site's clock (ms since the epoch).
+    at: i64,
     id: u64,
     before: Option<Content>,
 }
@@ -75,9 +76,10 @@ impl SearchIndex {
         SearchIndex { lag, overlay: Mutex::new(VecDeque::new()), cache: Mutex::new(VecDeque::new()) }
     }
 
-    /// Called by every mutation before it changes `id`: with a lag, the index keeps the old
-    /// version (or nothing, for new content) until the lag has passed.
-    pub fn before_change(&self, id: u64, before: Option<&Content>) {
+    /// Called by every mutation before it changes `id` at `now_ms` (the site's clock): with a
+    /// lag, the index keeps the old version (or nothing, for new content) until the lag has
+    /// passed on the site's clock — so a test that advances the clock sees it run out.
+    pub fn before_change(&self, id: u64, before: Option<&Content>, now_ms: i64) {
         if self.lag.is_zero() {
             return;
         }
@@ -85,15 +87,16 @@ impl SearchIndex {
             if overlay.iter().any(|e| e.id == id) {
                 return; // the index still holds the version from before the first edit
             }
-            overlay.push_back(LagEntry { at: Instant::now(), id, before: before.cloned() });
+            overlay.push_back(LagEntry { at: now_ms, id, before: before.cloned() });
         }
     }
 
-    fn stale_versions(&self) -> HashMap<u64, Option<Content>> {
+    fn stale_versions(&self, now_ms: i64) -> HashMap<u64, Option<Content>> {
         let Ok(mut overlay) = self.overlay.lock() else {
             return HashMap::new();
         };
-        while overlay.front().is_some_and(|e| e.at.elapsed() >= self.lag) {
+        let lag = i64::try_from(self.lag.as_millis()).unwrap_or(i64::MAX);
+        while overlay.front().is_some_and(|e| now_ms.saturating_sub(e.at) >= lag) {
             overlay.pop_front();
         }
         overlay.iter().map(|e| (e.id, e.before.clone())).collect()
@@ -108,7 +111,7 @@ impl SearchIndex {
         context: &EvalContext,
         key: &str,
     ) -> Result<Hits, CqlError> {
-        let stale = self.stale_versions();
+        let stale = self.stale_versions(site.now_ms());
         if stale.is_empty() {
             if let Some((ids, spaces)) = self.cached(key, site.generation) {
                 return Ok(Hits { ids, stale: Arc::default(), spaces });
@@ -347,12 +350,13 @@ mod tests {
         page.children.clear();
         page.attachments.clear();
         page.comments.clear();
-        index.before_change(id, None);
+        index.before_change(id, None, site.now_ms());
         site.content.insert(id, page);
         site.spaces.get_mut(&eng).expect("space").pages.insert(id);
         site.generation += 1;
         assert_eq!(run(&site, &index, "space = MKT and type = page").ids.len(), before);
-        std::thread::sleep(Duration::from_millis(200));
+        // The lag runs on the site's clock: moving it on is as good as waiting.
+        site.clock_offset_ms += 200;
         assert_eq!(run(&site, &index, "space = MKT and type = page").ids.len(), before + 1);
     }
 }
