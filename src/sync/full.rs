@@ -26,7 +26,7 @@ use crate::rules::BasicRules;
 use super::advanced_rules;
 use super::attachment::{self, ContentOutcome, ContentPolicy};
 use super::crawl::{self, CrawlEvent, CrawlSettings};
-use super::document::{DocType, Document, Indexed, PipelineFlags};
+use super::document::{Document, Indexed, PipelineFlags};
 use super::report::SyncReport;
 use super::scope::Scope;
 
@@ -61,8 +61,6 @@ type DownloadDone = Result<Result<(Document, ContentOutcome), (Document, String)
 pub(super) struct Ingested {
     /// What the crawl completed.
     pub scope: Scope,
-    /// Pages written whose title or ancestors changed (or that are new).
-    pub relineaged: Vec<String>,
 }
 
 /// What a document becomes on its way to the sink.
@@ -72,11 +70,9 @@ enum Verdict {
     Filtered {
         indexed: bool,
     },
-    /// Indexed anew (`created`) or again; `relineaged` for a page whose title or ancestors
-    /// changed, which changes the ancestors of the pages below it.
+    /// Indexed anew (`created`) or again.
     Write {
         created: bool,
-        relineaged: bool,
     },
 }
 
@@ -153,10 +149,7 @@ impl ContentSync {
                                 report.deleted += 1;
                             }
                         }
-                        Verdict::Write { created, relineaged } => {
-                            if relineaged {
-                                ingested.relineaged.push(doc.id.clone());
-                            }
+                        Verdict::Write { created } => {
                             if created {
                                 report.created += 1;
                             } else {
@@ -211,12 +204,10 @@ impl ContentSync {
                 }
             }
         }
-        let relineaged =
-            |lineage: Option<u64>| doc.doc_type == DocType::Page && lineage != Some(doc.lineage());
         match existing.take(&elasticsearch_id(&doc.id)) {
             Some((stamp, _)) if stamp == doc.stamp() => Verdict::Unchanged,
-            Some((_, lineage)) => Verdict::Write { created: false, relineaged: relineaged(Some(lineage)) },
-            None => Verdict::Write { created: true, relineaged: relineaged(None) },
+            Some(_) => Verdict::Write { created: false },
+            None => Verdict::Write { created: true },
         }
     }
 

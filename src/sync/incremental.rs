@@ -5,16 +5,30 @@
 //! The story:
 //! 1. list the spaces in scope;
 //! 2. list what exists now, ids only, with the cheapest exact listing of each flavour (Cloud:
-//!    v2 pages and blog posts without bodies, 250 a page, and the site's attachments;
-//!    Server/DC: CQL without expansions, 1,000 a page);
+//!    v2 pages and blog posts without bodies, 250 a page, and each space's attachments — and
+//!    comments — by CQL with their containers; Server/DC: CQL, pages with their ancestors'
+//!    titles, 200 a page, everything else without expansions, 1,000 a page);
 //! 3. ask CQL what changed in the window (`lastmodified >= now("-Nm")`, see [`Window`]);
 //! 4. crawl, as a full sync would, the pages and blog posts that changed, those holding a
-//!    changed attachment or comment, and those the index has wrong (missing — restored from
-//!    the trash, or failed last time — or filed under another space after a move); spaces
-//!    never indexed are crawled whole;
+//!    changed attachment or comment, and those the index has wrong: missing (restored from
+//!    the trash, or failed last time), filed under another space (a move), or indexed with
+//!    other ancestors than they have now (below a page renamed or moved); spaces never
+//!    indexed are crawled whole;
 //! 5. delete the indexed documents the id listing no longer has (trashed, purged, moved out
 //!    of scope, in a space no longer configured; attachments of removed pages with them) —
 //!    only when every listing and fetch completed.
+//!
+//! Why step 4 compares ancestors instead of following the tree down from the pages that were
+//! renamed or moved: a rename or a move changes the `ancestors` of every page below without
+//! touching their `lastmodified`, so nothing in the window names them. Following the tree
+//! from the renamed page once it is written (a second pass) loses them whenever the sync
+//! fails or is killed between the two writes: the next run finds the renamed page current
+//! and never looks below it again. So each run derives, from the id listing it makes anyway
+//! (Cloud v2 gives every page's title and parent; Server/DC `expand=ancestors` the chain),
+//! the lineage — title and ancestors' titles — each page's document would have now, and
+//! compares it with the lineage hashed from the indexed document. Nothing is carried from
+//! one run to the next, so the result is exact whatever happened to the previous one; the
+//! price is one listing of 200 instead of 1,000 a page for Server/DC pages.
 //!
 //! With advanced rules, step 2 is every query's hits (ids only), step 3 each query combined
 //! with the window, and step 5 reconciles against the union of the queries' hits.
@@ -31,7 +45,7 @@ use crate::confluence::{
     Ancestry, ConfluenceClient, ConfluenceError, ContentType, Flavour, Hit, HitKind, Space,
 };
 use crate::elastic::bulk::{elasticsearch_id, Operation};
-use crate::elastic::existing::ExistingDocs;
+use crate::elastic::existing::{lineage, ExistingDocs};
 use crate::elastic::sink::Sink;
 
 use super::advanced_rules;
@@ -41,12 +55,15 @@ use super::selected::{crawl_selected, Selection};
 
 /// Which modifications an incremental sync asks for.
 ///
-/// CQL dates written out (`"2026-11-23 01:00"`) are read in the site's time zone (Cloud: the
-/// instance's, not the user's; Server/DC: the server's), which the connector cannot learn
-/// reliably — a site in UTC+13 would silently lose thirteen hours of edits. `now("-Nm")` is
-/// evaluated by Confluence against its own clock, so the window is the same in every time
-/// zone; the overlap covers the search index's lag behind edits and any clock skew between
-/// the connector and Confluence.
+/// CQL dates written out (`"2026-11-23 01:00"`) are read as wall-clock time in the site's
+/// time zone (Cloud: the instance's, not the user's; Server/DC: the server's), which the
+/// connector cannot learn reliably. A UTC instant written out that way names, on a site
+/// east of UTC, an earlier instant — in UTC+13, thirteen hours earlier: the window only
+/// widens — but on a site west of UTC a later one: in UTC−10 the window would start ten
+/// hours after the last sync and silently lose every edit of those ten hours. `now("-Nm")`
+/// is evaluated by Confluence against its own clock, so the window is the same in every
+/// time zone; the overlap covers the search index's lag behind edits and any clock skew
+/// between the connector and Confluence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
     /// Minutes back from Confluence's "now".
@@ -68,11 +85,12 @@ impl Window {
     }
 }
 
-/// What exists now: id → (space key, what it is, its container).
+/// What exists now: id → (space key, what it is, its container, its lineage).
 #[derive(Debug, Default)]
 struct Live {
     ids: HashMap<Box<str>, LiveItem>,
-    /// Cloud page titles and parents, from the same listing, by space key.
+    /// Cloud page titles and parents, from the same listing, by space key (the crawl reuses
+    /// them rather than listing the pages again).
     ancestries: HashMap<String, Arc<Ancestry>>,
 }
 
@@ -82,23 +100,19 @@ struct LiveItem {
     space_key: Arc<str>,
     kind: HitKind,
     container: Option<(Box<str>, ContentType)>,
+    /// Pages: the [`lineage`] their document would have now.
+    lineage: Option<u64>,
 }
+
+/// One item of a space's id listing, and (pages) the lineage its document would have.
+type Listed = (Hit, Option<u64>);
 
 /// What to crawl, and what exists.
 struct Plan {
-    /// The first pass: what changed or what the index has wrong.
+    /// What changed or what the index has wrong.
     selection: Selection,
     /// The ids that exist now, as indexed.
     live_ids: LiveIds,
-    /// The id listing by space, to find the pages below renamed or moved ones (not with
-    /// advanced rules).
-    tree: Option<Tree>,
-}
-
-/// The id listing by space.
-struct Tree {
-    live: Live,
-    spaces: Vec<Space>,
 }
 
 /// Everything the steps learned that can make the sync incomplete.
@@ -121,6 +135,28 @@ fn content_types(index_comments: bool) -> &'static str {
 
 fn quote(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The query for what changed in `window`: in the configured spaces that exist (`keys`
+/// empty: every space). `None` when spaces were configured and none of them exists any
+/// more: `space in ()` is not CQL, and nothing can have changed in them — what the index
+/// holds of them is deleted by the reconciliation.
+fn changed_cql(keys: &[String], spaces: &[Space], index_comments: bool, window: Window) -> Option<String> {
+    let what = format!("{} and {}", content_types(index_comments), window.clause());
+    if keys.is_empty() {
+        return Some(what);
+    }
+    if spaces.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = spaces.iter().map(|s| quote(&s.key)).collect();
+    Some(format!("space in ({}) and {what}", list.join(",")))
+}
+
+/// The lineage a page's document gets: its title and its ancestors' titles, root first
+/// (as [`super::document::Document::lineage`] hashes them).
+fn page_lineage<'a>(title: &str, ancestors: impl Iterator<Item = &'a str>) -> u64 {
+    lineage(Some(title), ancestors)
 }
 
 impl ContentSync {
@@ -146,44 +182,7 @@ impl ContentSync {
             live = plan.live_ids.len(),
             "incremental sync: fetching what changed"
         );
-        let crawled = plan.selection.containers();
-        let (mut complete, relineaged) =
-            self.crawl_phase(plan.selection, &mut existing, sink, &mut report).await;
-
-        // Pages renamed or moved (and, on Cloud, pages gone) change the ancestors of the
-        // pages below them: those are crawled again in a second pass.
-        if let Some(tree) = &plan.tree {
-            let mut roots: HashSet<String> = relineaged.into_iter().collect();
-            if self.client.flavour() == Flavour::Cloud {
-                roots.extend(
-                    existing
-                        .remaining()
-                        .filter(|(id, _)| !plan.live_ids.contains(id))
-                        .map(|(id, _)| id.to_string()),
-                );
-            }
-            let below = self.descendants(tree, &roots, &mut failures).await;
-            let mut selection = Selection::everything();
-            for id in below.iter().filter(|id| !crawled.contains(*id)) {
-                if let Some(item) = tree.live.ids.get(id.as_str()) {
-                    selection.container(&item.space_key, id, ContentType::Page);
-                }
-            }
-            if selection.container_count() > 0 {
-                tracing::info!(
-                    pages = selection.container_count(),
-                    "incremental sync: pages below renamed or moved pages"
-                );
-                for space in &tree.spaces {
-                    selection.know(space.clone());
-                }
-                for (key, ancestry) in &tree.live.ancestries {
-                    selection.know_ancestry(key, ancestry.clone());
-                }
-                let (done, _) = self.crawl_phase(selection, &mut existing, sink, &mut report).await;
-                complete &= done;
-            }
-        }
+        let complete = self.crawl_phase(plan.selection, &mut existing, sink, &mut report).await;
 
         report.listing_failures.extend(failures.0);
         let live = plan.live_ids;
@@ -202,25 +201,24 @@ impl ContentSync {
         report
     }
 
-    /// Crawls a selection into the sink; returns whether it completed, and the pages whose
-    /// title or ancestors changed.
+    /// Crawls a selection into the sink; returns whether it completed.
     async fn crawl_phase(
         &self,
         selection: Selection,
         existing: &mut ExistingDocs,
         sink: &Sink,
         report: &mut SyncReport,
-    ) -> (bool, Vec<String>) {
+    ) -> bool {
         let (tx, rx) = mpsc::channel(self.queue_size.max(1));
         let crawler =
             tokio::spawn(crawl_selected(self.client.clone(), self.crawl.clone(), Arc::new(selection), tx));
         // The crawl's own failures land in the report.
-        let ingested = self.ingest(rx, existing, sink, report).await;
+        self.ingest(rx, existing, sink, report).await;
         match crawler.await {
-            Ok(complete) => (complete, ingested.relineaged),
+            Ok(complete) => complete,
             Err(e) => {
                 report.listing_failures.push(format!("the crawl stopped: {e}"));
-                (false, ingested.relineaged)
+                false
             }
         }
     }
@@ -255,39 +253,41 @@ impl ContentSync {
         }
 
         // What changed in the window.
-        let mut cql = format!("{} and {}", content_types(self.crawl.index_comments), window.clause());
-        if !keys.is_empty() {
-            let list: Vec<String> = spaces.iter().map(|s| quote(&s.key)).collect();
-            cql = format!("space in ({}) and {cql}", list.join(","));
-        }
-        let mut changed = client.content_hits(&cql, true);
-        while let Some(hit) = changed.next().await {
-            match hit {
-                Ok(hit) => {
-                    let space = hit
-                        .space_key
-                        .clone()
-                        .or_else(|| live.ids.get(hit.id.as_str()).map(|l| l.space_key.to_string()));
-                    if let Some(space) = space {
-                        select_container(&mut selection, &space, hit.kind, &hit.id, hit.container);
+        if let Some(cql) = changed_cql(&keys, &spaces, self.crawl.index_comments, window) {
+            let mut changed = client.content_hits(&cql, true);
+            while let Some(hit) = changed.next().await {
+                match hit {
+                    Ok(hit) => {
+                        let space = hit
+                            .space_key
+                            .clone()
+                            .or_else(|| live.ids.get(hit.id.as_str()).map(|l| l.space_key.to_string()));
+                        if let Some(space) = space {
+                            select_container(&mut selection, &space, hit.kind, &hit.id, hit.container);
+                        }
                     }
-                }
-                Err(e) => {
-                    failures.add("content changed in the window", e);
-                    break;
+                    Err(e) => {
+                        failures.add("content changed in the window", e);
+                        break;
+                    }
                 }
             }
         }
 
-        // What the index has wrong: missing, or filed under another space.
+        // What the index has wrong: missing, filed under another space, or with other
+        // ancestors than the page has now.
         let mut unknown_containers = Vec::new();
         for (id, item) in &live.ids {
             live_ids.insert(id);
-            let misfiled = match existing.space_of(&elasticsearch_id(id)) {
+            let indexed_id = elasticsearch_id(id);
+            let wrong = match existing.space_of(&indexed_id) {
                 None => true,
-                Some(indexed_space) => indexed_space != Some(&*item.space_key),
+                Some(indexed_space) => {
+                    indexed_space != Some(&*item.space_key)
+                        || item.lineage.is_some_and(|now| existing.lineage_of(&indexed_id) != Some(now))
+                }
             };
-            if !misfiled {
+            if !wrong {
                 continue;
             }
             match (item.kind, &item.container) {
@@ -321,37 +321,10 @@ impl ContentSync {
                 }
             }
         }
-        for (key, ancestry) in &live.ancestries {
-            selection.know_ancestry(key, ancestry.clone());
+        for (key, ancestry) in live.ancestries {
+            selection.know_ancestry(&key, ancestry);
         }
-        Some(Plan { selection, live_ids, tree: Some(Tree { live, spaces }) })
-    }
-
-    /// The pages below `roots`: from the ancestries the id listing built (Cloud), or by CQL
-    /// `ancestor in (…)` (Server/DC).
-    async fn descendants(
-        &self,
-        tree: &Tree,
-        roots: &HashSet<String>,
-        failures: &mut Failures,
-    ) -> Vec<String> {
-        if roots.is_empty() {
-            return Vec::new();
-        }
-        if self.client.flavour() == Flavour::Cloud {
-            return tree.live.ancestries.values().flat_map(|a| a.descendants(roots)).collect();
-        }
-        let roots: Vec<&String> = roots.iter().collect();
-        let mut found = Vec::new();
-        for batch in roots.chunks(100) {
-            let list: Vec<&str> = batch.iter().map(|id| id.as_str()).collect();
-            let cql = format!("type = page and ancestor in ({})", list.join(","));
-            match self.client.content_hits(&cql, false).try_collect::<Vec<Hit>>().await {
-                Ok(hits) => found.extend(hits.into_iter().map(|h| h.id)),
-                Err(e) => failures.add("pages below changed pages", e),
-            }
-        }
-        found
+        Some(Plan { selection, live_ids })
     }
 
     /// Step 2 by space: the ids that exist in each space, listed concurrently.
@@ -371,11 +344,11 @@ impl ContentSync {
             match result {
                 Ok((hits, ancestry)) => {
                     let space_key: Arc<str> = key.as_str().into();
-                    for hit in hits {
+                    for (hit, lineage) in hits {
                         let container = hit.container.map(|(c, t)| (c.into_boxed_str(), t));
                         live.ids.insert(
                             hit.id.into_boxed_str(),
-                            LiveItem { space_key: space_key.clone(), kind: hit.kind, container },
+                            LiveItem { space_key: space_key.clone(), kind: hit.kind, container, lineage },
                         );
                     }
                     if let Some(ancestry) = ancestry {
@@ -383,35 +356,6 @@ impl ContentSync {
                     }
                 }
                 Err(e) => failures.add(&format!("listing the ids of space {key}"), e),
-            }
-        }
-        if client.flavour() == Flavour::Cloud {
-            // v2 lists attachments site-wide; those whose container is live are live.
-            let mut attachments = client.attachment_hits();
-            while let Some(hit) = attachments.next().await {
-                match hit {
-                    Ok(hit) => {
-                        let space = hit
-                            .container
-                            .as_ref()
-                            .and_then(|(container, _)| live.ids.get(container.as_str()))
-                            .map(|c| c.space_key.clone());
-                        if let Some(space_key) = space {
-                            live.ids.insert(
-                                hit.id.into_boxed_str(),
-                                LiveItem {
-                                    space_key,
-                                    kind: HitKind::Attachment,
-                                    container: hit.container.map(|(c, t)| (c.into_boxed_str(), t)),
-                                },
-                            );
-                        }
-                    }
-                    Err(e) => {
-                        failures.add("listing attachment ids", e);
-                        break;
-                    }
-                }
             }
         }
         live
@@ -433,7 +377,7 @@ impl ContentSync {
                 Ok(found) => hits.extend(found),
                 Err(e) => failures.add(&format!("advanced rule {query:?}"), e),
             }
-            let windowed = format!("({query}) and {}", window.clause());
+            let windowed = advanced_rules::within(query, &window.clause());
             match advanced_rules::hits(client, &windowed).await {
                 Ok(found) => changed.extend(found.into_iter().map(|h| h.id)),
                 Err(e) => failures.add(&format!("advanced rule {query:?} within the window"), e),
@@ -453,8 +397,8 @@ impl ContentSync {
             }
         }
         // Pages below a renamed page keep their ancestors until the next full sync: the
-        // rules' hits carry no tree to walk.
-        Some(Plan { selection, live_ids, tree: None })
+        // rules' hits carry no tree to compare.
+        Some(Plan { selection, live_ids })
     }
 }
 
@@ -476,40 +420,67 @@ fn select_container(
     }
 }
 
-/// The ids of one space that exist now, and (Cloud) its pages' titles and parents.
-type SpaceIds = Result<(Vec<Hit>, Option<Ancestry>), ConfluenceError>;
+/// The ids of one space that exist now (pages with their lineage), and (Cloud) its pages'
+/// titles and parents.
+type SpaceIds = Result<(Vec<Listed>, Option<Ancestry>), ConfluenceError>;
 
 /// The ids of one space that exist now.
+///
+/// Cloud attachments are listed by CQL, per space, with their containers, like comments: v2
+/// lists attachments only site-wide (a cost set by the whole site, not by the configured
+/// spaces) or page by page (one request per page).
 async fn live_in_space(client: &ConfluenceClient, space: &Space, index_comments: bool) -> SpaceIds {
-    let mut hits = Vec::new();
+    let mut hits: Vec<Listed> = Vec::new();
+    let hit = |kind, id| Hit { kind, id, space_key: Some(space.key.clone()), container: None, space: None };
     match client.flavour() {
         Flavour::Cloud => {
             let mut ancestry = Ancestry::default();
+            let mut pages: Vec<(String, String, Option<String>)> = Vec::new();
             for content_type in [ContentType::Page, ContentType::BlogPost] {
                 let mut listing = client.contents(space, content_type, Default::default());
                 while let Some(content) = listing.next().await {
                     let content = content?;
                     if content_type == ContentType::Page {
                         ancestry.record(&content);
+                        pages.push((content.id, content.title, content.parent_id));
+                    } else {
+                        hits.push((hit(HitKind::Content(content_type), content.id), None));
                     }
-                    hits.push(Hit {
-                        kind: HitKind::Content(content_type),
-                        id: content.id,
-                        space_key: Some(space.key.clone()),
-                        container: None,
-                        space: None,
-                    });
                 }
             }
-            if index_comments {
-                let cql = format!("space = {} and type = comment", quote(&space.key));
-                hits.extend(client.content_hits(&cql, true).try_collect::<Vec<_>>().await?);
+            // Once the whole tree is known: the chain a crawl would give each page.
+            for (id, title, parent) in pages {
+                let chain = ancestry.ancestors(parent.as_deref());
+                let lineage = page_lineage(&title, chain.iter().filter_map(|a| a.title.as_deref()));
+                hits.push((hit(HitKind::Content(ContentType::Page), id), Some(lineage)));
+            }
+            let kinds = if index_comments { "type in (attachment, comment)" } else { "type = attachment" };
+            let cql = format!("space = {} and {kinds}", quote(&space.key));
+            let mut children = client.content_hits(&cql, true);
+            while let Some(child) = children.next().await {
+                hits.push((child?, None));
             }
             Ok((hits, Some(ancestry)))
         }
         Flavour::Server | Flavour::DataCenter => {
-            let cql = format!("space = {} and {}", quote(&space.key), content_types(index_comments));
-            hits.extend(client.content_hits(&cql, false).try_collect::<Vec<_>>().await?);
+            let cql = format!("space = {} and type = page", quote(&space.key));
+            let mut pages = client.page_tree(&cql);
+            while let Some(page) = pages.next().await {
+                let page = page?;
+                let lineage =
+                    page_lineage(&page.title, page.ancestors.iter().filter_map(|a| a.title.as_deref()));
+                hits.push((hit(HitKind::Content(ContentType::Page), page.id), Some(lineage)));
+            }
+            let kinds = if index_comments {
+                "type in (blogpost, attachment, comment)"
+            } else {
+                "type in (blogpost, attachment)"
+            };
+            let cql = format!("space = {} and {kinds}", quote(&space.key));
+            let mut rest = client.content_hits(&cql, false);
+            while let Some(item) = rest.next().await {
+                hits.push((item?, None));
+            }
             Ok((hits, None))
         }
     }
@@ -548,6 +519,63 @@ mod tests {
         assert_eq!(w.clause(), "lastmodified >= now(\"-91m\")");
         // A clock that went backwards still asks for the overlap.
         assert_eq!(Window::since(at("2026-11-23T02:00:00Z"), at("2026-11-23T01:00:00Z"), 0).minutes, 1);
+    }
+
+    fn space(key: &str) -> Space {
+        Space {
+            id: format!("id-{key}"),
+            key: key.into(),
+            name: key.into(),
+            kind: None,
+            status: None,
+            webui: None,
+        }
+    }
+
+    #[test]
+    fn the_changed_query_names_the_spaces_that_exist_or_none() {
+        let window = Window { minutes: 61 };
+        let keys = vec!["DEV".to_string(), "GONE".to_string()];
+        assert_eq!(
+            changed_cql(&keys, &[space("DEV")], false, window).as_deref(),
+            Some("space in (\"DEV\") and type in (page, blogpost, attachment) and lastmodified >= now(\"-61m\")")
+        );
+        // `*`: every space, no space clause.
+        assert_eq!(
+            changed_cql(&[], &[space("DEV")], true, window).as_deref(),
+            Some("type in (page, blogpost, attachment, comment) and lastmodified >= now(\"-61m\")")
+        );
+        // Every configured space is gone: no query (`space in ()` is not CQL).
+        assert_eq!(changed_cql(&keys, &[], false, window), None);
+        for cql in [changed_cql(&keys, &[space("DEV")], false, window), changed_cql(&[], &[], true, window)] {
+            let cql = cql.unwrap();
+            assert!(confluence_cql::parse(&cql).is_ok(), "{cql}");
+        }
+    }
+
+    #[test]
+    fn a_page_lineage_is_the_one_its_document_gets() {
+        let doc = crate::sync::document::Document {
+            id: "5".into(),
+            doc_type: crate::sync::document::DocType::Page,
+            timestamp: "2026-01-02T03:04:05.000Z".into(),
+            title: "Guide".into(),
+            space_key: "DEV".into(),
+            space_name: Some("Development".into()),
+            url: String::new(),
+            body: None,
+            ancestors: Some(vec!["Home".into(), "Docs".into()]),
+            author: None,
+            created_date: None,
+            labels: None,
+            size: None,
+            container: None,
+            attachment_base64: None,
+            allow_access_control: None,
+        };
+        assert_eq!(page_lineage("Guide", ["Home", "Docs"].into_iter()), doc.lineage());
+        assert_ne!(page_lineage("Guide", ["Home", "Renamed"].into_iter()), doc.lineage());
+        assert_ne!(page_lineage("Guide", ["Docs"].into_iter()), doc.lineage());
     }
 
     #[test]
