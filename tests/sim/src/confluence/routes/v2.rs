@@ -496,10 +496,11 @@ pub fn page_by_id(call: &Call<'_>) -> Reply {
     }
 }
 
-/// `GET api/v2/blogposts`
+/// `GET api/v2/blogposts` (`space-id`, `id`, `status`, `title` filters).
 pub fn blogposts(call: &Call<'_>) -> Reply {
     let statuses = statuses(call, &["current"]);
     let space_ids = call.list_param("space-id");
+    let ids = call.list_param("id");
     listing(
         call,
         source_for(call, &space_ids, ContentKind::BlogPost),
@@ -508,6 +509,7 @@ pub fn blogposts(call: &Call<'_>) -> Reply {
             status_ok(&statuses, c)
                 && title_ok(call, c)
                 && (space_ids.is_empty() || space_ids.contains(&c.space_id.to_string()))
+                && (ids.is_empty() || ids.contains(&c.id.to_string()))
         },
         |c| blogpost(call, c),
     )
