@@ -260,6 +260,38 @@ async fn an_edit_the_search_index_hides_is_caught_by_the_overlap() {
     t.matches_a_fresh_full_sync().await;
 }
 
+/// Cloud takes attachment ids from the search index (v2 lists attachments only site-wide or
+/// page by page), and the index lags behind uploads: an attachment a full sync found through
+/// its page may not be searchable yet when the next incremental sync runs. It is asked for
+/// by id before being deleted, and kept; one whose page is trashed still goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attachment_not_yet_searchable_is_not_deleted() {
+    let mut config = SimConfig::new(Flavour::Cloud, Size::Small);
+    config.pages = Some(40);
+    config.search_lag = Duration::from_secs(600);
+    let t = Incremental::start(config, "unsearchable").await;
+    let site = t.world.confluence.site();
+    let pages = t.page_ids("MKT", ContentKind::Page);
+    let doomed = site.create_attachment(pages[2], "doomed.txt", AttachmentFormat::Txt, 100).unwrap();
+    site.advance_clock(Duration::from_secs(15 * 60));
+    let fresh = site.create_attachment(pages[1], "fresh.txt", AttachmentFormat::Txt, 100).unwrap();
+    t.sync(SyncKind::Full).await;
+    let ids = t.ids().await;
+    assert!(ids.contains(&format!("att{fresh}")) && ids.contains(&format!("att{doomed}")), "{ids:?}");
+
+    site.trash(pages[2]).unwrap();
+    t.reset_requests();
+    let report = t.sync(SyncKind::Incremental).await;
+    let ids = t.ids().await;
+    assert!(ids.contains(&format!("att{fresh}")), "deleted while not searchable yet: {report}");
+    assert!(!ids.contains(&format!("att{doomed}")), "the attachment of a trashed page stayed: {report}");
+    assert!(t.requests("/api/v2/attachments/{id}") >= 1, "{}", report.routes_line());
+
+    site.advance_clock(Duration::from_secs(15 * 60));
+    t.sync(SyncKind::Incremental).await;
+    t.matches_a_fresh_full_sync().await;
+}
+
 /// The site's clock in a zone far west of UTC (UTC−12) and far east (UTC+14): an edit and a
 /// new page made just after a full sync are found by the next incremental sync. A window
 /// written out as a UTC date would start twelve hours late in UTC−12 and lose the edit.

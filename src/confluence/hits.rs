@@ -136,6 +136,29 @@ impl ConfluenceClient {
         }))
     }
 
+    /// One attachment by id (Cloud v2), with its status (`current`, `trashed`…); `None` when
+    /// Confluence no longer has it. Read from the database, not from the search index, which
+    /// lags behind uploads (CONFCLOUD-73997): what an incremental sync asks before deleting an
+    /// attachment its CQL listing did not show.
+    pub async fn attachment_by_id(&self, id: &str) -> Result<Option<(Hit, Option<String>)>, ConfluenceError> {
+        let url = self.url(&["api", "v2", "attachments", id], &[]);
+        match self.get_json::<v2::Attachment>(url, "GET /api/v2/attachments/{id}").await {
+            Ok(fetched) => {
+                let a = fetched.body;
+                let container = match (a.page_id, a.blog_post_id) {
+                    (Some(page), _) => Some((page, ContentType::Page)),
+                    (None, Some(blog)) => Some((blog, ContentType::BlogPost)),
+                    (None, None) => None,
+                };
+                let hit =
+                    Hit { kind: HitKind::Attachment, id: a.id, space_key: None, container, space: None };
+                Ok(Some((hit, a.status)))
+            }
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Pages or blog posts by id, in the shape [`ConfluenceClient::contents`] lists them
     /// (Cloud v2 by `id=`; Server/DC CQL `id in (…)` with the same expansions). Ids that are
     /// gone are simply not returned.

@@ -16,7 +16,8 @@
 //!    indexed are crawled whole;
 //! 5. delete the indexed documents the id listing no longer has (trashed, purged, moved out
 //!    of scope, in a space no longer configured; attachments of removed pages with them) —
-//!    only when every listing and fetch completed.
+//!    only when every listing and fetch completed, and (Cloud) an attachment only once
+//!    Confluence confirms it is gone, as the search index may not show a new one yet.
 //!
 //! Why step 4 compares ancestors instead of following the tree down from the pages that were
 //! renamed or moved: a rename or a move changes the `ancestors` of every page below without
@@ -113,6 +114,9 @@ struct Plan {
     selection: Selection,
     /// The ids that exist now, as indexed.
     live_ids: LiveIds,
+    /// Cloud, by space: the spaces whose attachments the id listing took from the search
+    /// index, so that one missing from it is asked for by id before it is deleted.
+    confirm_attachments_in: Option<HashSet<String>>,
 }
 
 /// Everything the steps learned that can make the sync incomplete.
@@ -184,21 +188,76 @@ impl ContentSync {
         );
         let complete = self.crawl_phase(plan.selection, &mut existing, sink, &mut report).await;
 
-        report.listing_failures.extend(failures.0);
         let live = plan.live_ids;
-        if complete && report.listing_failures.is_empty() {
-            for (id, _) in existing.remaining() {
-                if !live.contains(id) {
-                    sink.send(Operation::Delete { id: id.to_string() }).await;
-                    report.deleted += 1;
-                }
+        let mut gone: Vec<(String, Option<String>)> = existing
+            .remaining()
+            .filter(|(id, _)| !live.contains(id))
+            .map(|(id, space)| (id.to_string(), space.map(str::to_string)))
+            .collect();
+        let deletable = |failures: &Failures, report: &SyncReport| {
+            complete && failures.0.is_empty() && report.listing_failures.is_empty()
+        };
+        if let Some(spaces) = plan.confirm_attachments_in.as_ref().filter(|_| deletable(&failures, &report)) {
+            let kept = self.attachments_still_there(&gone, spaces, &live, &mut failures).await;
+            gone.retain(|(id, _)| !kept.contains(id));
+        }
+        let deletions_allowed = deletable(&failures, &report);
+        report.listing_failures.extend(failures.0);
+        if deletions_allowed {
+            for (id, _) in gone {
+                sink.send(Operation::Delete { id }).await;
+                report.deleted += 1;
             }
         } else {
-            report.kept_unverified +=
-                existing.remaining().filter(|(id, _)| !live.contains(id)).count() as u64;
+            report.kept_unverified += gone.len() as u64;
         }
         self.finish(&mut report, started);
         report
+    }
+
+    /// The attachments among `gone` (indexed, not in the id listing) that Confluence still
+    /// has, current, on a page or blog post that exists: the search index, where the Cloud
+    /// id listing takes attachments from, lags behind uploads (CONFCLOUD-73997) — one a
+    /// full sync found through its page may not be searchable yet. Only attachments of
+    /// `spaces` (listed, in scope) are asked for, one request each: in an ordinary round
+    /// that is the few deleted since the last sync.
+    async fn attachments_still_there(
+        &self,
+        gone: &[(String, Option<String>)],
+        spaces: &HashSet<String>,
+        live: &LiveIds,
+        failures: &mut Failures,
+    ) -> HashSet<String> {
+        let asked: Vec<&str> = gone
+            .iter()
+            .filter(|(id, space)| {
+                id.starts_with("att") && space.as_deref().is_some_and(|s| spaces.contains(s))
+            })
+            .map(|(id, _)| id.as_str())
+            .collect();
+        let client = &self.client;
+        let answers: Vec<(&str, _)> = stream::iter(asked)
+            .map(|id| async move { (id, client.attachment_by_id(id).await) })
+            .buffer_unordered(self.crawl.per_space_concurrency.max(1))
+            .collect()
+            .await;
+        let mut kept = HashSet::new();
+        for (id, answer) in answers {
+            match answer {
+                Ok(Some((hit, status))) => {
+                    let current = status.as_deref().is_none_or(|s| s == "current");
+                    let held =
+                        hit.container.as_ref().is_some_and(|(c, _)| live.contains(&elasticsearch_id(c)));
+                    if current && held {
+                        tracing::debug!(id, "attachment not yet searchable: kept");
+                        kept.insert(id.to_string());
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => failures.add(&format!("checking attachment {id} before deleting it"), e),
+            }
+        }
+        kept
     }
 
     /// Crawls a selection into the sink; returns whether it completed.
@@ -324,7 +383,9 @@ impl ContentSync {
         for (key, ancestry) in live.ancestries {
             selection.know_ancestry(&key, ancestry);
         }
-        Some(Plan { selection, live_ids })
+        let confirm_attachments_in =
+            (client.flavour() == Flavour::Cloud).then(|| spaces.iter().map(|s| s.key.clone()).collect());
+        Some(Plan { selection, live_ids, confirm_attachments_in })
     }
 
     /// Step 2 by space: the ids that exist in each space, listed concurrently.
@@ -397,8 +458,9 @@ impl ContentSync {
             }
         }
         // Pages below a renamed page keep their ancestors until the next full sync: the
-        // rules' hits carry no tree to compare.
-        Some(Plan { selection, live_ids })
+        // rules' hits carry no tree to compare. What no rule matches any more goes, whatever
+        // Confluence still holds.
+        Some(Plan { selection, live_ids, confirm_attachments_in: None })
     }
 }
 

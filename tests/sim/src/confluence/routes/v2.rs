@@ -557,6 +557,14 @@ pub fn attachments(call: &Call<'_>) -> Reply {
     listing(call, Source::All(ContentKind::Attachment), 50, attachment_filter(call), |c| attachment(call, c))
 }
 
+/// `GET api/v2/attachments/{id}`: any status (a trashed one says so); 404 once purged.
+pub fn attachment_by_id(call: &Call<'_>) -> Reply {
+    match content_by_id(call, ContentKind::Attachment) {
+        Ok(c) => Reply::json(attachment(call, c)),
+        Err(reply) => reply,
+    }
+}
+
 fn labels_of(call: &Call<'_>, kind: ContentKind) -> Reply {
     let content = match content_by_id(call, kind) {
         Ok(c) => c,
