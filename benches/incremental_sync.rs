@@ -11,7 +11,8 @@
 //! first either way. Under `cargo test` it runs one round on the small site and checks only
 //! the equality (a small site's fixed costs — one listing per space — dwarf its 1%).
 //!
-//! `cargo bench --bench incremental_sync -- [pages=N] [rounds=N] [latency-ms=N]`
+//! `cargo bench --bench incremental_sync -- [pages=N] [rounds=N] [latency-ms=N]` (with
+//! `BENCH_VERBOSE=1`, the connector's log of each incremental round goes to stderr)
 
 #[path = "../examples/common/mod.rs"]
 mod common;
@@ -77,6 +78,10 @@ async fn main() -> anyhow::Result<()> {
         world.confluence.requests().reset();
         let run = world.sync(&path, "incremental").await?;
         anyhow::ensure!(run.success, "the incremental sync failed:\n{}", run.stderr);
+        // BENCH_VERBOSE=1: the connector's log of each round, to see where its time goes.
+        if std::env::var_os("BENCH_VERBOSE").is_some() {
+            eprintln!("--- incremental round {round} ---\n{}", run.stderr);
+        }
         let log = world.confluence.requests();
         let mut routes: Vec<(String, u64)> = Vec::new();
         for ((route, _status), n) in log.snapshot() {

@@ -292,9 +292,11 @@ async fn an_attachment_not_yet_searchable_is_not_deleted() {
     t.matches_a_fresh_full_sync().await;
 }
 
-/// The site's clock in a zone far west of UTC (UTC−12) and far east (UTC+14): an edit and a
+/// The site's clock in a zone far west of UTC (UTC−12) and far east (UTC+14): edits and a
 /// new page made just after a full sync are found by the next incremental sync. A window
-/// written out as a UTC date would start twelve hours late in UTC−12 and lose the edit.
+/// written out as a UTC date would start twelve hours late in UTC−12 and lose the edits (a
+/// new attachment version is found by the window alone on every flavour; so is a page's
+/// body edit on Data Center, while Cloud's id listing tells it too).
 async fn far_time_zones_lose_nothing(flavour: Flavour) {
     for (name, zone) in [("west", chrono_tz::Etc::GMTPlus12), ("east", chrono_tz::Pacific::Kiritimati)] {
         let mut config = SimConfig::new(flavour, Size::Small);
@@ -302,18 +304,57 @@ async fn far_time_zones_lose_nothing(flavour: Flavour) {
         config.time_zone = zone;
         let t = Incremental::start(config, &format!("zone-{name}-{}", format!("{flavour:?}").to_lowercase()))
             .await;
-        t.sync(SyncKind::Full).await;
         let site = t.world.confluence.site();
-        // A body edit: only the window finds it (a new page is also missing from the index).
         let page = t.page_ids("MKT", ContentKind::Page)[1];
+        let attachment = site
+            .create_attachment(
+                t.page_ids("SALES", ContentKind::Page)[1],
+                "zone.txt",
+                AttachmentFormat::Txt,
+                64,
+            )
+            .unwrap();
+        t.sync(SyncKind::Full).await;
         site.edit(page, None, Some("<p>edited far from UTC</p>")).unwrap();
+        site.edit(attachment, None, Some("a version far from UTC")).unwrap();
         let added = site.create_page("SALES", None, "Added far from UTC", Some("<p>new</p>")).unwrap();
-        t.sync(SyncKind::Incremental).await;
+        let report = t.sync(SyncKind::Incremental).await;
         let doc = t.world.get(&t.index, &page.to_string()).await.unwrap().unwrap();
         assert!(doc["body"].as_str().unwrap_or_default().contains("edited far from UTC"), "{name}: {doc}");
+        assert_eq!(report.downloaded, 1, "{name}: the new attachment version: {report}");
         assert!(t.world.get(&t.index, &added.to_string()).await.unwrap().is_some(), "{name}");
         t.matches_a_fresh_full_sync().await;
     }
+}
+
+/// What the window finds again — its overlap reaches back past the last sync — and the
+/// index already holds as it is now is not crawled again: a round with nothing new costs its
+/// listings, not a crawl of the last hour's edits.
+async fn the_overlap_does_not_crawl_again(flavour: Flavour) {
+    let t = Incremental::tiny(flavour, "overlap").await;
+    t.sync(SyncKind::Full).await;
+    let page = t.page_ids("MKT", ContentKind::Page)[1];
+    t.world.confluence.site().edit(page, Some("Edited once"), Some("<p>once</p>")).unwrap();
+    let first = t.sync(SyncKind::Incremental).await;
+    // The page, the page below it (its ancestor's title changed) and the space documents.
+    assert_eq!(first.updated as usize, 2 + t.world.confluence.catalog().spaces.len(), "{first}");
+
+    t.reset_requests();
+    let again = t.sync(SyncKind::Incremental).await;
+    // Only the space documents, which carry the time of the sync.
+    assert_eq!(again.seen as usize, t.world.confluence.catalog().spaces.len(), "{again}");
+    assert_eq!(t.requests(t.attachment_listing_route()), 0, "{}", again.routes_line());
+    t.matches_a_fresh_full_sync().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_overlap() {
+    the_overlap_does_not_crawl_again(Flavour::Server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_overlap() {
+    the_overlap_does_not_crawl_again(Flavour::Cloud).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -124,8 +124,8 @@ impl ConfluenceClient {
 
     /// The pages a CQL query matches, each with its title and its ancestors' titles
     /// (`expand=ancestors` and nothing else: Server/DC then answer 200 a page, against 50 with
-    /// a body): what an incremental sync needs to tell which pages' ancestors changed without
-    /// fetching the pages.
+    /// a body): what an incremental sync needs to tell which pages' indexed ancestors are out
+    /// of date without fetching the pages.
     pub fn page_tree(&self, cql: &str) -> Listing<Content> {
         let query =
             vec![("cql", cql.to_string()), ("limit", "200".to_string()), ("expand", "ancestors".to_string())];
@@ -133,6 +133,26 @@ impl ConfluenceClient {
         let paging = if self.flavour() == Flavour::Cloud { Paging::Cursor } else { Paging::Offset };
         Box::pin(items(self, url, "GET /rest/api/content/search", paging, |v: Value| {
             serde_json::from_value::<v1::Content>(v).map(Content::from_v1)
+        }))
+    }
+
+    /// What a CQL query matches, as hits with their containers and spaces, and for pages and
+    /// blog posts also as content with its version and ancestors (`expand=container,space,
+    /// ancestors,version`, 200 a page on Server/DC): what an incremental sync needs to tell
+    /// whether a page the window found again is already indexed as it is.
+    pub fn changed_hits(&self, cql: &str) -> Listing<(Hit, Option<Content>)> {
+        let query = vec![
+            ("cql", cql.to_string()),
+            ("limit", "200".to_string()),
+            ("expand", "container,space,ancestors,version".to_string()),
+        ];
+        let url = self.url(&["rest", "api", "content", "search"], &query);
+        let paging = if self.flavour() == Flavour::Cloud { Paging::Cursor } else { Paging::Offset };
+        Box::pin(items(self, url, "GET /rest/api/content/search", paging, |v: Value| {
+            serde_json::from_value::<v1::Content>(v).map(|c| {
+                let content = Content::from_v1(c.clone());
+                content_hit(c).map(|hit| (hit, content))
+            })
         }))
     }
 

@@ -5,31 +5,36 @@
 //! The story:
 //! 1. list the spaces in scope;
 //! 2. list what exists now, ids only, with the cheapest exact listing of each flavour (Cloud:
-//!    v2 pages and blog posts without bodies, 250 a page, and each space's attachments — and
-//!    comments — by CQL with their containers; Server/DC: CQL, pages with their ancestors'
-//!    titles, 200 a page, everything else without expansions, 1,000 a page);
+//!    v2 pages and blog posts without bodies, 250 a page — with titles, parents and versions
+//!    — and each space's attachments, and comments, by CQL with their containers; Server/DC:
+//!    CQL without expansions, 1,000 a page);
 //! 3. ask CQL what changed in the window (`lastmodified >= now("-Nm")`, see [`Window`]);
 //! 4. crawl, as a full sync would, the pages and blog posts that changed, those holding a
 //!    changed attachment or comment, and those the index has wrong: missing (restored from
 //!    the trash, or failed last time), filed under another space (a move), or indexed with
 //!    other ancestors than they have now (below a page renamed or moved); spaces never
-//!    indexed are crawled whole;
+//!    indexed are crawled whole. What the window finds again (its overlap reaches back past
+//!    the last sync) and the index already holds as it is now is not crawled again;
 //! 5. delete the indexed documents the id listing no longer has (trashed, purged, moved out
 //!    of scope, in a space no longer configured; attachments of removed pages with them) —
 //!    only when every listing and fetch completed, and (Cloud) an attachment only once
 //!    Confluence confirms it is gone, as the search index may not show a new one yet.
 //!
-//! Why step 4 compares ancestors instead of following the tree down from the pages that were
-//! renamed or moved: a rename or a move changes the `ancestors` of every page below without
+//! Pages below a renamed or moved page: the rename or move changes their `ancestors` without
 //! touching their `lastmodified`, so nothing in the window names them. Following the tree
-//! from the renamed page once it is written (a second pass) loses them whenever the sync
-//! fails or is killed between the two writes: the next run finds the renamed page current
-//! and never looks below it again. So each run derives, from the id listing it makes anyway
-//! (Cloud v2 gives every page's title and parent; Server/DC `expand=ancestors` the chain),
-//! the lineage — title and ancestors' titles — each page's document would have now, and
-//! compares it with the lineage hashed from the indexed document. Nothing is carried from
-//! one run to the next, so the result is exact whatever happened to the previous one; the
-//! price is one listing of 200 instead of 1,000 a page for Server/DC pages.
+//! down from the renamed page once it is written (a second pass, as this sync once did)
+//! loses them whenever the sync fails or is killed between the two writes: the next run
+//! finds the renamed page current and never looks below it again. So each run compares, for
+//! the pages that may be affected, the lineage — title and ancestors' titles — their
+//! document would have now with the lineage hashed from the indexed document, and crawls
+//! those that differ; nothing is carried from one run to the next, so the result is exact
+//! whatever happened to the previous one:
+//! - Cloud: every page, from the id listing itself (v2 gives each page's title and parent);
+//! - Server/DC: the pages below every page the window finds (`ancestor in (…)` with their
+//!   ancestors, 200 a page) — also below one already indexed as it is, which an incomplete
+//!   sync may have written without the pages below; the cursor moves only past completed
+//!   syncs, so the window finds it again until one completes. Listing every page's
+//!   ancestors each run would cost a few kB per page of the site.
 //!
 //! With advanced rules, step 2 is every query's hits (ids only), step 3 each query combined
 //! with the window, and step 5 reconciles against the union of the queries' hits.
@@ -43,13 +48,14 @@ use futures::{stream, StreamExt, TryStreamExt};
 use tokio::sync::mpsc;
 
 use crate::confluence::{
-    Ancestry, ConfluenceClient, ConfluenceError, ContentType, Flavour, Hit, HitKind, Space,
+    Ancestry, ConfluenceClient, ConfluenceError, Content, ContentType, Flavour, Hit, HitKind, Space,
 };
 use crate::elastic::bulk::{elasticsearch_id, Operation};
-use crate::elastic::existing::{lineage, ExistingDocs};
+use crate::elastic::existing::{lineage, stamp, ExistingDocs, StampParts};
 use crate::elastic::sink::Sink;
 
 use super::advanced_rules;
+use super::crawl::iso;
 use super::full::ContentSync;
 use super::report::SyncReport;
 use super::selected::{crawl_selected, Selection};
@@ -103,10 +109,23 @@ struct LiveItem {
     container: Option<(Box<str>, ContentType)>,
     /// Pages: the [`lineage`] their document would have now.
     lineage: Option<u64>,
+    /// Pages (and Cloud blog posts), without document-level security: the [`stamp`] their
+    /// document would have now.
+    stamp: Option<u64>,
 }
 
-/// One item of a space's id listing, and (pages) the lineage its document would have.
-type Listed = (Hit, Option<u64>);
+/// One item of a space's id listing, and (pages, blog posts) what its document would be.
+struct Listed {
+    hit: Hit,
+    lineage: Option<u64>,
+    stamp: Option<u64>,
+}
+
+impl Listed {
+    fn id_only(hit: Hit) -> Listed {
+        Listed { hit, lineage: None, stamp: None }
+    }
+}
 
 /// What to crawl, and what exists.
 struct Plan {
@@ -161,6 +180,25 @@ fn changed_cql(keys: &[String], spaces: &[Space], index_comments: bool, window: 
 /// (as [`super::document::Document::lineage`] hashes them).
 fn page_lineage<'a>(title: &str, ancestors: impl Iterator<Item = &'a str>) -> u64 {
     lineage(Some(title), ancestors)
+}
+
+/// The stamp a page's or blog post's document gets when it carries no access list (as
+/// [`super::document::Document::stamp`] hashes it): from what the id listing tells — the
+/// last modification, the space, the ancestors' titles — whether the indexed copy is current.
+fn content_stamp<'a>(
+    updated: Option<DateTime<Utc>>,
+    space_key: &str,
+    space_name: &str,
+    ancestors: impl Iterator<Item = &'a str>,
+) -> u64 {
+    let timestamp = updated.map(iso).unwrap_or_default();
+    let parts = StampParts {
+        timestamp: Some(&timestamp),
+        space_key: Some(space_key),
+        space: Some(space_name),
+        container: None,
+    };
+    stamp(parts, ancestors, std::iter::empty())
 }
 
 impl ContentSync {
@@ -311,19 +349,42 @@ impl ContentSync {
             selection.know(space.clone());
         }
 
-        // What changed in the window.
+        // What changed in the window. Cloud's listing told each page's and blog post's stamp;
+        // Server/DC's window tells it (`changed_hits`), and its pages are the roots below which
+        // ancestors are checked.
+        let cloud = client.flavour() == Flavour::Cloud;
+        let stamps = self.crawl.acl.is_none();
+        let mut window_pages: Vec<String> = Vec::new();
         if let Some(cql) = changed_cql(&keys, &spaces, self.crawl.index_comments, window) {
-            let mut changed = client.content_hits(&cql, true);
+            let mut changed = if cloud {
+                Box::pin(client.content_hits(&cql, true).map_ok(|hit| (hit, None)))
+            } else {
+                client.changed_hits(&cql)
+            };
             while let Some(hit) = changed.next().await {
                 match hit {
-                    Ok(hit) => {
-                        let space = hit
-                            .space_key
-                            .clone()
-                            .or_else(|| live.ids.get(hit.id.as_str()).map(|l| l.space_key.to_string()));
-                        if let Some(space) = space {
-                            select_container(&mut selection, &space, hit.kind, &hit.id, hit.container);
+                    Ok((hit, content)) => {
+                        let listed = live.ids.get(hit.id.as_str());
+                        let space = hit.space_key.clone().or_else(|| listed.map(|l| l.space_key.to_string()));
+                        let Some(space) = space else { continue };
+                        if !cloud && hit.kind == HitKind::Content(ContentType::Page) {
+                            window_pages.push(hit.id.clone());
                         }
+                        let now = match (listed, content) {
+                            (Some(l), _) if cloud => l.stamp,
+                            (_, Some(c)) if stamps => {
+                                let name = spaces.iter().find(|s| s.key == space).map(|s| s.name.as_str());
+                                let name = c.space_name.as_deref().or(name).unwrap_or_default();
+                                let titles = c.ancestors.iter().filter_map(|a| a.title.as_deref());
+                                Some(content_stamp(c.updated_at, &space, name, titles))
+                            }
+                            _ => None,
+                        };
+                        // Found again by the overlap, and already indexed as it is now.
+                        if now.is_some_and(|now| current(existing, &hit.id, &space, now)) {
+                            continue;
+                        }
+                        select_container(&mut selection, &space, hit.kind, &hit.id, hit.container);
                     }
                     Err(e) => {
                         failures.add("content changed in the window", e);
@@ -332,9 +393,12 @@ impl ContentSync {
                 }
             }
         }
+        if !window_pages.is_empty() {
+            self.below_changed(&window_pages, existing, &live, &mut selection, failures).await;
+        }
 
-        // What the index has wrong: missing, filed under another space, or with other
-        // ancestors than the page has now.
+        // What the index has wrong: missing, filed under another space, with other ancestors
+        // than the page has now, or (where the listing tells) not as it is now.
         let mut unknown_containers = Vec::new();
         for (id, item) in &live.ids {
             live_ids.insert(id);
@@ -344,6 +408,7 @@ impl ContentSync {
                 Some(indexed_space) => {
                     indexed_space != Some(&*item.space_key)
                         || item.lineage.is_some_and(|now| existing.lineage_of(&indexed_id) != Some(now))
+                        || item.stamp.is_some_and(|now| existing.stamp_of(&indexed_id) != Some(now))
                 }
             };
             if !wrong {
@@ -388,14 +453,53 @@ impl ContentSync {
         Some(Plan { selection, live_ids, confirm_attachments_in })
     }
 
+    /// Server/DC: the pages below the pages the window found, with their ancestors as
+    /// Confluence gives them now, against the lineage the index holds; those that differ are
+    /// crawled. A rename or a move changes the ancestors of every page below without touching
+    /// their `lastmodified`. Every page the window finds is a root, also one already indexed
+    /// as it is: a sync that did not complete may have written it and not the pages below —
+    /// and since the cursor moves only past completed syncs, the window still finds it.
+    async fn below_changed(
+        &self,
+        roots: &[String],
+        existing: &ExistingDocs,
+        live: &Live,
+        selection: &mut Selection,
+        failures: &mut Failures,
+    ) {
+        for batch in roots.chunks(100) {
+            let cql = format!("type = page and ancestor in ({})", batch.join(","));
+            let mut pages = self.client.page_tree(&cql);
+            while let Some(page) = pages.next().await {
+                match page {
+                    Ok(page) => {
+                        let Some(item) = live.ids.get(page.id.as_str()) else { continue };
+                        let titles = page.ancestors.iter().filter_map(|a| a.title.as_deref());
+                        let now = page_lineage(&page.title, titles);
+                        if existing.lineage_of(&elasticsearch_id(&page.id)).is_some_and(|l| l != now) {
+                            selection.container(&item.space_key, &page.id, ContentType::Page);
+                        }
+                    }
+                    Err(e) => {
+                        failures.add("pages below changed pages", e);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
     /// Step 2 by space: the ids that exist in each space, listed concurrently.
     async fn live_by_space(&self, spaces: &[Space], failures: &mut Failures) -> Live {
         let client = self.client.clone();
         let index_comments = self.crawl.index_comments;
+        // With document-level security a document's stamp holds its access list, which the
+        // id listing does not tell.
+        let stamps = self.crawl.acl.is_none();
         let listed: Vec<(String, SpaceIds)> = stream::iter(spaces)
             .map(|space| {
                 let client = client.clone();
-                async move { (space.key.clone(), live_in_space(&client, space, index_comments).await) }
+                async move { (space.key.clone(), live_in_space(&client, space, index_comments, stamps).await) }
             })
             .buffer_unordered(self.crawl.max_concurrent_spaces.max(1))
             .collect()
@@ -405,11 +509,17 @@ impl ContentSync {
             match result {
                 Ok((hits, ancestry)) => {
                     let space_key: Arc<str> = key.as_str().into();
-                    for (hit, lineage) in hits {
+                    for Listed { hit, lineage, stamp } in hits {
                         let container = hit.container.map(|(c, t)| (c.into_boxed_str(), t));
                         live.ids.insert(
                             hit.id.into_boxed_str(),
-                            LiveItem { space_key: space_key.clone(), kind: hit.kind, container, lineage },
+                            LiveItem {
+                                space_key: space_key.clone(),
+                                kind: hit.kind,
+                                container,
+                                lineage,
+                                stamp,
+                            },
                         );
                     }
                     if let Some(ancestry) = ancestry {
@@ -482,70 +592,80 @@ fn select_container(
     }
 }
 
-/// The ids of one space that exist now (pages with their lineage), and (Cloud) its pages'
-/// titles and parents.
+/// The ids of one space that exist now (pages with their lineage and stamp), and (Cloud)
+/// its pages' titles and parents.
 type SpaceIds = Result<(Vec<Listed>, Option<Ancestry>), ConfluenceError>;
 
-/// The ids of one space that exist now.
+/// The ids of one space that exist now; with `stamps`, what the documents of its pages (and,
+/// on Cloud, blog posts) would be stamped with.
 ///
 /// Cloud attachments are listed by CQL, per space, with their containers, like comments: v2
 /// lists attachments only site-wide (a cost set by the whole site, not by the configured
 /// spaces) or page by page (one request per page).
-async fn live_in_space(client: &ConfluenceClient, space: &Space, index_comments: bool) -> SpaceIds {
+async fn live_in_space(
+    client: &ConfluenceClient,
+    space: &Space,
+    index_comments: bool,
+    stamps: bool,
+) -> SpaceIds {
     let mut hits: Vec<Listed> = Vec::new();
     let hit = |kind, id| Hit { kind, id, space_key: Some(space.key.clone()), container: None, space: None };
+    let stamp_of = |updated, ancestors: &[&str]| {
+        stamps.then(|| content_stamp(updated, &space.key, &space.name, ancestors.iter().copied()))
+    };
     match client.flavour() {
         Flavour::Cloud => {
             let mut ancestry = Ancestry::default();
-            let mut pages: Vec<(String, String, Option<String>)> = Vec::new();
+            let mut pages: Vec<Content> = Vec::new();
             for content_type in [ContentType::Page, ContentType::BlogPost] {
                 let mut listing = client.contents(space, content_type, Default::default());
                 while let Some(content) = listing.next().await {
                     let content = content?;
                     if content_type == ContentType::Page {
                         ancestry.record(&content);
-                        pages.push((content.id, content.title, content.parent_id));
+                        pages.push(content);
                     } else {
-                        hits.push((hit(HitKind::Content(content_type), content.id), None));
+                        // A blog post's document has no ancestors.
+                        let stamp = stamp_of(content.updated_at, &[]);
+                        let hit = hit(HitKind::Content(content_type), content.id);
+                        hits.push(Listed { hit, lineage: None, stamp });
                     }
                 }
             }
             // Once the whole tree is known: the chain a crawl would give each page.
-            for (id, title, parent) in pages {
-                let chain = ancestry.ancestors(parent.as_deref());
-                let lineage = page_lineage(&title, chain.iter().filter_map(|a| a.title.as_deref()));
-                hits.push((hit(HitKind::Content(ContentType::Page), id), Some(lineage)));
+            for page in pages {
+                let chain = ancestry.ancestors(page.parent_id.as_deref());
+                let titles: Vec<&str> = chain.iter().filter_map(|a| a.title.as_deref()).collect();
+                let lineage = Some(page_lineage(&page.title, titles.iter().copied()));
+                let stamp = stamp_of(page.updated_at, &titles);
+                hits.push(Listed { hit: hit(HitKind::Content(ContentType::Page), page.id), lineage, stamp });
             }
             let kinds = if index_comments { "type in (attachment, comment)" } else { "type = attachment" };
             let cql = format!("space = {} and {kinds}", quote(&space.key));
             let mut children = client.content_hits(&cql, true);
             while let Some(child) = children.next().await {
-                hits.push((child?, None));
+                hits.push(Listed::id_only(child?));
             }
             Ok((hits, Some(ancestry)))
         }
         Flavour::Server | Flavour::DataCenter => {
-            let cql = format!("space = {} and type = page", quote(&space.key));
-            let mut pages = client.page_tree(&cql);
-            while let Some(page) = pages.next().await {
-                let page = page?;
-                let lineage =
-                    page_lineage(&page.title, page.ancestors.iter().filter_map(|a| a.title.as_deref()));
-                hits.push((hit(HitKind::Content(ContentType::Page), page.id), Some(lineage)));
-            }
-            let kinds = if index_comments {
-                "type in (blogpost, attachment, comment)"
-            } else {
-                "type in (blogpost, attachment)"
-            };
-            let cql = format!("space = {} and {kinds}", quote(&space.key));
-            let mut rest = client.content_hits(&cql, false);
-            while let Some(item) = rest.next().await {
-                hits.push((item?, None));
+            // Ids only: the ancestors of every page would cost a few kB each, every run.
+            let cql = format!("space = {} and {}", quote(&space.key), content_types(index_comments));
+            let mut listing = client.content_hits(&cql, false);
+            while let Some(item) = listing.next().await {
+                hits.push(Listed::id_only(item?));
             }
             Ok((hits, None))
         }
     }
+}
+
+/// Whether the index holds `id` in `space` with the stamp it has `now`: the window may find
+/// it again — the overlap reaches back past the last sync — and crawling it again would
+/// change nothing.
+fn current(existing: &ExistingDocs, id: &str, space: &str, now: u64) -> bool {
+    let indexed_id = elasticsearch_id(id);
+    existing.stamp_of(&indexed_id) == Some(now) && existing.space_of(&indexed_id) == Some(Some(space))
 }
 
 /// The ids (as indexed) that exist now.

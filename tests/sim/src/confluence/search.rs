@@ -152,20 +152,39 @@ impl SearchIndex {
             }
             matches(&ContentView::new(site, content), query, context)
         };
-        for space in &spaces {
-            for kind in &kinds {
-                for id in space.ids(*kind) {
-                    if let Some(before) = stale.get(id) {
-                        if let Some(old) = before {
-                            if evaluate(old, site)? {
-                                stale_hits.insert(*id, old.clone());
-                            }
-                        }
-                        continue;
+        let mut consider = |id: &u64| -> Result<(), CqlError> {
+            if let Some(before) = stale.get(id) {
+                if let Some(old) = before {
+                    if evaluate(old, site)? {
+                        stale_hits.insert(*id, old.clone());
                     }
-                    if let Some(content) = site.get(*id) {
-                        if evaluate(content, site)? {
-                            hits.push(content);
+                }
+                return Ok(());
+            }
+            if let Some(content) = site.get(*id) {
+                if evaluate(content, site)? {
+                    hits.push(content);
+                }
+            }
+            Ok(())
+        };
+        match &plan.ids {
+            // `id in (…)`: look the few ids up rather than evaluate the whole site.
+            Some(ids) => {
+                for id in ids {
+                    let in_scope =
+                        |c: &Content| spaces.iter().any(|s| s.id == c.space_id) && kinds.contains(&c.kind);
+                    let known = stale.get(id).map(|before| before.as_ref().is_some_and(in_scope));
+                    if known.unwrap_or_else(|| site.get(*id).is_some_and(in_scope)) {
+                        consider(id)?;
+                    }
+                }
+            }
+            None => {
+                for space in &spaces {
+                    for kind in &kinds {
+                        for id in space.ids(*kind) {
+                            consider(id)?;
                         }
                     }
                 }
@@ -237,6 +256,8 @@ fn order(site: &Site, hits: &mut [&Content], query: &Query) {
 struct Plan {
     spaces: Option<Vec<String>>,
     kinds: Option<Vec<ContentKind>>,
+    /// The content ids a top-level `id = …` or `id in (…)` allows.
+    ids: Option<Vec<u64>>,
     /// The query names `type = space` (or lists `space` in `type in (…)`).
     space_type: bool,
 }
@@ -280,6 +301,18 @@ impl Plan {
                             None => kinds,
                         };
                         self.kinds = Some(narrowed);
+                    }
+                    "id" => {
+                        // Only when every value reads as an id: narrowing must never drop a match.
+                        let ids: Option<Vec<u64>> =
+                            values.iter().map(|v| super::model::parse_api_id(v)).collect();
+                        if let Some(ids) = ids {
+                            let narrowed = match self.ids.take() {
+                                Some(existing) => existing.into_iter().filter(|i| ids.contains(i)).collect(),
+                                None => ids,
+                            };
+                            self.ids = Some(narrowed);
+                        }
                     }
                     _ => {}
                 }
@@ -334,6 +367,30 @@ mod tests {
         assert_eq!(blogs.ids.len(), 25);
         let attachments = run(&site, &index, "space in (\"ENG\") AND type = attachment");
         assert_eq!(attachments.ids.len(), 50 * 2 + 3);
+    }
+
+    #[test]
+    fn an_id_list_is_looked_up_with_the_same_hits_as_a_full_evaluation() {
+        let site = generate(&SimConfig::new(Flavour::Server, Size::Small));
+        let index = SearchIndex::new(Duration::ZERO);
+        let eng = site.space_by_key("ENG").expect("ENG");
+        let mkt = site.space_by_key("MKT").expect("MKT");
+        let mut ids: Vec<String> = eng.pages.iter().take(3).map(|id| id.to_string()).collect();
+        ids.extend(mkt.pages.iter().take(2).map(|id| id.to_string()));
+        ids.extend(eng.attachments.iter().take(1).map(|id| id.to_string()));
+        ids.push("99999999".into());
+        let list = ids.join(",");
+        for narrowed in [
+            format!("type = page and id in ({list})"),
+            format!("space = ENG and id in ({list})"),
+            format!("id in ({list}) and type = attachment"),
+        ] {
+            // A top-level OR cannot be narrowed: every candidate is evaluated.
+            let evaluated = format!("({narrowed}) or type = nosuchtype");
+            let (fast, slow) = (run(&site, &index, &narrowed), run(&site, &index, &evaluated));
+            assert_eq!(fast.ids, slow.ids, "{narrowed}");
+            assert!(!fast.ids.is_empty(), "{narrowed}");
+        }
     }
 
     #[test]
