@@ -736,7 +736,7 @@ mod tests {
     }
 
     #[test]
-    fn a_page_lineage_is_the_one_its_document_gets() {
+    fn a_page_lineage_and_stamp_are_the_ones_its_document_gets() {
         let doc = crate::sync::document::Document {
             id: "5".into(),
             doc_type: crate::sync::document::DocType::Page,
@@ -758,6 +758,20 @@ mod tests {
         assert_eq!(page_lineage("Guide", ["Home", "Docs"].into_iter()), doc.lineage());
         assert_ne!(page_lineage("Guide", ["Home", "Renamed"].into_iter()), doc.lineage());
         assert_ne!(page_lineage("Guide", ["Docs"].into_iter()), doc.lineage());
+
+        // The stamp from what a listing tells equals the document's, and moves with each part.
+        let updated = Some(at("2026-01-02T03:04:05Z"));
+        let ancestors = ["Home", "Docs"];
+        assert_eq!(content_stamp(updated, "DEV", "Development", ancestors.into_iter()), doc.stamp());
+        let later = Some(at("2026-01-02T03:04:06Z"));
+        assert_ne!(content_stamp(later, "DEV", "Development", ancestors.into_iter()), doc.stamp());
+        assert_ne!(content_stamp(updated, "OPS", "Development", ancestors.into_iter()), doc.stamp());
+        assert_ne!(content_stamp(updated, "DEV", "Dev", ancestors.into_iter()), doc.stamp());
+        assert_ne!(content_stamp(updated, "DEV", "Development", ["Home"].into_iter()), doc.stamp());
+        // A document with an access list is not what the listing can tell.
+        let mut restricted = doc.clone();
+        restricted.allow_access_control = Some(vec!["group:dev".into()]);
+        assert_ne!(content_stamp(updated, "DEV", "Development", ancestors.into_iter()), restricted.stamp());
     }
 
     #[test]
