@@ -168,7 +168,12 @@ impl SearchIndex {
             }
             Ok(())
         };
-        match &plan.ids {
+        // `ancestor in (…)`: what is below those pages, rather than the whole site.
+        let below = match (&plan.ids, &plan.ancestors) {
+            (None, Some(roots)) => Some(below(site, roots)),
+            _ => None,
+        };
+        match plan.ids.as_ref().or(below.as_ref()) {
             // `id in (…)`: look the few ids up rather than evaluate the whole site.
             Some(ids) => {
                 for id in ids {
@@ -244,6 +249,23 @@ impl SearchIndex {
     }
 }
 
+/// Everything below `roots`: their child pages, attachments and comments, all the way down.
+fn below(site: &Site, roots: &[u64]) -> Vec<u64> {
+    let mut found = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack: Vec<u64> = roots.to_vec();
+    while let Some(id) = stack.pop() {
+        let Some(content) = site.get(id) else { continue };
+        for child in content.children.iter().chain(&content.attachments).chain(&content.comments) {
+            if seen.insert(*child) {
+                found.push(*child);
+                stack.push(*child);
+            }
+        }
+    }
+    found
+}
+
 fn order(site: &Site, hits: &mut [&Content], query: &Query) {
     hits.sort_by(|a, b| {
         confluence_cql::eval::compare(&query.order_by, &ContentView::new(site, a), &ContentView::new(site, b))
@@ -258,6 +280,9 @@ struct Plan {
     kinds: Option<Vec<ContentKind>>,
     /// The content ids a top-level `id = …` or `id in (…)` allows.
     ids: Option<Vec<u64>>,
+    /// The pages a top-level `ancestor = …` or `ancestor in (…)` names: only what is below
+    /// them can match.
+    ancestors: Option<Vec<u64>>,
     /// The query names `type = space` (or lists `space` in `type in (…)`).
     space_type: bool,
 }
@@ -313,6 +338,9 @@ impl Plan {
                             };
                             self.ids = Some(narrowed);
                         }
+                    }
+                    "ancestor" if self.ancestors.is_none() => {
+                        self.ancestors = values.iter().map(|v| super::model::parse_api_id(v)).collect();
                     }
                     _ => {}
                 }
@@ -370,7 +398,7 @@ mod tests {
     }
 
     #[test]
-    fn an_id_list_is_looked_up_with_the_same_hits_as_a_full_evaluation() {
+    fn id_and_ancestor_lists_are_looked_up_with_the_same_hits_as_a_full_evaluation() {
         let site = generate(&SimConfig::new(Flavour::Server, Size::Small));
         let index = SearchIndex::new(Duration::ZERO);
         let eng = site.space_by_key("ENG").expect("ENG");
@@ -380,7 +408,10 @@ mod tests {
         ids.extend(eng.attachments.iter().take(1).map(|id| id.to_string()));
         ids.push("99999999".into());
         let list = ids.join(",");
+        let home = eng.homepage.expect("home");
         for narrowed in [
+            format!("type = page and ancestor in ({home},{})", ids[1]),
+            format!("ancestor = {}", ids[0]),
             format!("type = page and id in ({list})"),
             format!("space = ENG and id in ({list})"),
             format!("id in ({list}) and type = attachment"),
