@@ -1,7 +1,8 @@
 //! Crash safety: the connector binary is killed with SIGKILL in the middle of a sync (no
 //! handler runs, nothing is flushed or saved), then the next sync must bring the index back to
 //! exactly the source: every document the simulator's catalog says is in scope, nothing else,
-//! the same count per type, and the same content a fresh full sync writes. Against the
+//! the same count per type, and the same content a fresh full sync writes; a killed
+//! incremental sync leaves the cursor where it was. Against the
 //! Elasticsearch test server, or a real cluster when `ES_URL` is set.
 
 use std::collections::BTreeSet;
@@ -190,8 +191,11 @@ async fn an_incremental_sync_killed_midway_is_made_whole_by_the_next() {
     crash.change_the_site();
     // Killed after 30 of the ~50 requests this incremental sync makes: its listings are done,
     // its changes not yet written, and its cursor must not have moved.
+    let state = crash.world.meta(&crash.index).await.unwrap();
+    assert!(state["confluence_connector"]["cursor"].is_string(), "no cursor after the full sync: {state}");
     let before = crash.requests();
     crash.kill_mid_sync("incremental", async || crash.requests() > before + 30).await;
+    assert_eq!(crash.world.meta(&crash.index).await.unwrap(), state, "the killed sync moved the cursor");
     crash.sync("incremental").await;
     crash.assert_exactly_the_source().await;
 }

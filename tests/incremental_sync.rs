@@ -1,11 +1,13 @@
 //! Incremental syncs against the Confluence simulator and Elasticsearch (the test server, or
 //! a real cluster when `ES_URL` is set). After edits, moves between spaces, trashing,
-//! purging, restoring, new and removed spaces and new attachment versions, an incremental
-//! sync leaves the index exactly as a fresh full sync makes it, for every flavour; the search
-//! index's lag and a site time zone far from UTC lose nothing; a failed incremental sync
+//! purging, restoring, new and removed spaces (from the site or from the configuration),
+//! comments and new attachment versions, an incremental sync leaves the index exactly as a
+//! fresh full sync makes it, for every flavour, and a sync that failed halfway through a
+//! rename is completed by the next; the search index's lag is covered by the overlap, and a
+//! site time zone far east or far west of UTC loses nothing; a failed incremental sync
 //! deletes nothing and leaves the cursor where it was.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use confluence_connector::cli::sync::run_sync;
@@ -25,21 +27,52 @@ use common::World;
 struct Incremental {
     world: World,
     index: String,
+    /// The `spaces` setting (YAML).
+    spaces: String,
+    /// More lines of the `confluence` section.
+    extra: Vec<String>,
 }
 
 impl Incremental {
     async fn start(config: SimConfig, name: &str) -> Incremental {
         let world = World::start(config).await.unwrap();
-        Incremental { world, index: format!("incr-{name}-{}", std::process::id()) }
+        Incremental {
+            world,
+            index: format!("incr-{name}-{}", std::process::id()),
+            spaces: "\"*\"".into(),
+            extra: vec!["retry_count: 1".into()],
+        }
+    }
+
+    /// A site of 40 pages in 10 spaces (and the simulator's edge cases): enough for one
+    /// change of each kind, and quick.
+    async fn tiny(flavour: Flavour, name: &str) -> Incremental {
+        let mut config = SimConfig::new(flavour, Size::Small);
+        config.pages = Some(40);
+        Incremental::start(config, &format!("{name}-{}", format!("{flavour:?}").to_lowercase())).await
     }
 
     fn config_for(&self, index: &str) -> Config {
-        let text = self.world.config_yaml(index, &["retry_count: 1"]);
+        self.config_with(index, &[])
+    }
+
+    /// The settings of this test for `index`, with `more` lines in the `confluence` section.
+    fn config_with(&self, index: &str, more: &[&str]) -> Config {
+        let mut extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        extra.extend_from_slice(more);
+        let text = self
+            .world
+            .config_yaml(index, &extra)
+            .replace("  spaces: \"*\"\n", &format!("  spaces: {}\n", self.spaces));
         config::load_str(&text, &HashMap::new()).unwrap().config
     }
 
+    async fn try_sync(&self, kind: SyncKind) -> SyncReport {
+        run_sync(&self.config_for(&self.index), kind).await.unwrap()
+    }
+
     async fn sync(&self, kind: SyncKind) -> SyncReport {
-        let report = run_sync(&self.config_for(&self.index), kind).await.unwrap();
+        let report = self.try_sync(kind).await;
         assert!(report.completed(), "{kind:?}: {report}");
         assert!(report.failed.is_empty(), "{:?}", report.failed);
         report
@@ -65,7 +98,8 @@ impl Incremental {
             .collect()
     }
 
-    /// Checks the index against a fresh full sync of the same site into another index.
+    /// Checks the index against a fresh full sync of the same site, with the same settings,
+    /// into another index.
     async fn matches_a_fresh_full_sync(&self) {
         let fresh = format!("{}-fresh", self.index);
         let report = run_sync(&self.config_for(&fresh), SyncKind::Full).await.unwrap();
@@ -96,6 +130,33 @@ impl Incremental {
             .filter(|c| c.indexed && c.space_key == space && c.kind == kind)
             .filter_map(|c| parse_api_id(&c.id))
             .collect()
+    }
+
+    /// Ids of the documents in the index.
+    async fn ids(&self) -> BTreeSet<String> {
+        self.documents(&self.index).await.into_keys().collect()
+    }
+
+    /// Forgets the simulator's request counts.
+    fn reset_requests(&self) {
+        self.world.confluence.requests().reset();
+    }
+
+    /// Requests to a route template since the last reset (Cloud templates start `/wiki`).
+    fn requests(&self, route: &str) -> u64 {
+        let log = self.world.confluence.requests();
+        match self.world.confluence.config().flavour {
+            Flavour::Cloud => log.count(&format!("/wiki{route}")),
+            _ => log.count(route),
+        }
+    }
+
+    /// The route listing a page's attachments.
+    fn attachment_listing_route(&self) -> &'static str {
+        match self.world.confluence.config().flavour {
+            Flavour::Cloud => "/api/v2/pages/{id}/attachments",
+            _ => "/rest/api/content/{id}/child/attachment",
+        }
     }
 }
 
@@ -156,22 +217,347 @@ async fn cloud_incremental() {
     changes_are_caught_up_exactly(Flavour::Cloud).await;
 }
 
-/// Confluence's search index lags behind edits, and the site's clock is in UTC+14: an edit
-/// the search does not show yet is caught by the next incremental sync's overlap.
+/// Confluence's search index lags behind edits: an edit made just before a sync is hidden
+/// from it, and by the time the search shows it the next sync's window (from the start of
+/// the previous sync) may have moved past the edit's `lastmodified`. Only the overlap
+/// reaches back to it. Two indexes of the same site are kept, one with the default overlap
+/// (60 minutes), one without: the edit reaches the first and is lost to the second, so the
+/// test fails if the overlap is not applied. Rather than waiting, the test moves the site's
+/// clock on: the lag (ten minutes) and CQL's `now()` run on it, the connector's cursor on the
+/// host's — to the connector Confluence's clock then runs fifteen minutes ahead, a skew the
+/// overlap covers as well.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lagging_search_and_a_far_time_zone_lose_nothing() {
+async fn an_edit_the_search_index_hides_is_caught_by_the_overlap() {
     let mut config = SimConfig::new(Flavour::DataCenter, Size::Small);
-    config.search_lag = Duration::from_secs(2);
-    config.time_zone = chrono_tz::Pacific::Kiritimati;
+    config.pages = Some(40);
+    config.search_lag = Duration::from_secs(600);
     let t = Incremental::start(config, "lag").await;
+    let without = format!("{}-no-overlap", t.index);
+    let no_overlap = t.config_with(&without, &["incremental_overlap_minutes: 0"]);
+    let body = |doc: Value| doc["body"].as_str().unwrap_or_default().to_string();
+
     t.sync(SyncKind::Full).await;
-    let page = t.page_ids("ENG", ContentKind::Page)[1];
-    t.world.confluence.site().edit(page, Some("Seen late"), None).unwrap();
+    assert!(run_sync(&no_overlap, SyncKind::Full).await.unwrap().completed());
+    // A body edit: it changes no title or ancestor, so only the window can find it.
+    let page = t.page_ids("MKT", ContentKind::Page)[1];
+    t.world.confluence.site().edit(page, None, Some("<p>seen late</p>")).unwrap();
+
+    // Hidden by the lag from both.
     t.sync(SyncKind::Incremental).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(run_sync(&no_overlap, SyncKind::Incremental).await.unwrap().completed());
+    let doc = t.world.get(&t.index, &page.to_string()).await.unwrap().unwrap();
+    assert!(!body(doc).contains("seen late"), "the lag did not hide the edit");
+
+    // The lag has run out; the edit is fifteen minutes old on Confluence's clock.
+    t.world.confluence.site().advance_clock(Duration::from_secs(15 * 60));
+    let report = run_sync(&no_overlap, SyncKind::Incremental).await.unwrap();
+    assert!(report.completed(), "{report}");
+    let doc = t.world.get(&without, &page.to_string()).await.unwrap().unwrap();
+    assert!(!body(doc).contains("seen late"), "found without the overlap: the test shows nothing");
     t.sync(SyncKind::Incremental).await;
     let doc = t.world.get(&t.index, &page.to_string()).await.unwrap().unwrap();
-    assert_eq!(doc["title"], "Seen late");
+    assert!(body(doc).contains("seen late"), "the overlap did not reach back to the edit");
+    t.matches_a_fresh_full_sync().await;
+}
+
+/// Cloud takes attachment ids from the search index (v2 lists attachments only site-wide or
+/// page by page), and the index lags behind uploads: an attachment a full sync found through
+/// its page may not be searchable yet when the next incremental sync runs. It is asked for
+/// by id before being deleted, and kept; one whose page is trashed still goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attachment_not_yet_searchable_is_not_deleted() {
+    let mut config = SimConfig::new(Flavour::Cloud, Size::Small);
+    config.pages = Some(40);
+    config.search_lag = Duration::from_secs(600);
+    let t = Incremental::start(config, "unsearchable").await;
+    let site = t.world.confluence.site();
+    let pages = t.page_ids("MKT", ContentKind::Page);
+    let doomed = site.create_attachment(pages[2], "doomed.txt", AttachmentFormat::Txt, 100).unwrap();
+    site.advance_clock(Duration::from_secs(15 * 60));
+    let fresh = site.create_attachment(pages[1], "fresh.txt", AttachmentFormat::Txt, 100).unwrap();
+    t.sync(SyncKind::Full).await;
+    let ids = t.ids().await;
+    assert!(ids.contains(&format!("att{fresh}")) && ids.contains(&format!("att{doomed}")), "{ids:?}");
+
+    site.trash(pages[2]).unwrap();
+    t.reset_requests();
+    let report = t.sync(SyncKind::Incremental).await;
+    let ids = t.ids().await;
+    assert!(ids.contains(&format!("att{fresh}")), "deleted while not searchable yet: {report}");
+    assert!(!ids.contains(&format!("att{doomed}")), "the attachment of a trashed page stayed: {report}");
+    assert!(t.requests("/api/v2/attachments/{id}") >= 1, "{}", report.routes_line());
+
+    site.advance_clock(Duration::from_secs(15 * 60));
+    t.sync(SyncKind::Incremental).await;
+    t.matches_a_fresh_full_sync().await;
+}
+
+/// The site's clock in a zone far west of UTC (UTC−12) and far east (UTC+14): edits and a
+/// new page made just after a full sync are found by the next incremental sync. A window
+/// written out as a UTC date would start twelve hours late in UTC−12 and lose the edits (a
+/// new attachment version is found by the window alone on every flavour; so is a page's
+/// body edit on Data Center, while Cloud's id listing tells it too).
+async fn far_time_zones_lose_nothing(flavour: Flavour) {
+    for (name, zone) in [("west", chrono_tz::Etc::GMTPlus12), ("east", chrono_tz::Pacific::Kiritimati)] {
+        let mut config = SimConfig::new(flavour, Size::Small);
+        config.pages = Some(40);
+        config.time_zone = zone;
+        let t = Incremental::start(config, &format!("zone-{name}-{}", format!("{flavour:?}").to_lowercase()))
+            .await;
+        let site = t.world.confluence.site();
+        let page = t.page_ids("MKT", ContentKind::Page)[1];
+        let attachment = site
+            .create_attachment(
+                t.page_ids("SALES", ContentKind::Page)[1],
+                "zone.txt",
+                AttachmentFormat::Txt,
+                64,
+            )
+            .unwrap();
+        t.sync(SyncKind::Full).await;
+        site.edit(page, None, Some("<p>edited far from UTC</p>")).unwrap();
+        site.edit(attachment, None, Some("a version far from UTC")).unwrap();
+        let added = site.create_page("SALES", None, "Added far from UTC", Some("<p>new</p>")).unwrap();
+        let report = t.sync(SyncKind::Incremental).await;
+        let doc = t.world.get(&t.index, &page.to_string()).await.unwrap().unwrap();
+        assert!(doc["body"].as_str().unwrap_or_default().contains("edited far from UTC"), "{name}: {doc}");
+        assert_eq!(report.downloaded, 1, "{name}: the new attachment version: {report}");
+        assert!(t.world.get(&t.index, &added.to_string()).await.unwrap().is_some(), "{name}");
+        t.matches_a_fresh_full_sync().await;
+    }
+}
+
+/// What the window finds again — its overlap reaches back past the last sync — and the
+/// index already holds as it is now is not crawled again: a round with nothing new costs its
+/// listings, not a crawl of the last hour's edits.
+async fn the_overlap_does_not_crawl_again(flavour: Flavour) {
+    let t = Incremental::tiny(flavour, "overlap").await;
+    t.sync(SyncKind::Full).await;
+    let page = t.page_ids("MKT", ContentKind::Page)[1];
+    t.world.confluence.site().edit(page, Some("Edited once"), Some("<p>once</p>")).unwrap();
+    let first = t.sync(SyncKind::Incremental).await;
+    // The page, the page below it (its ancestor's title changed) and the space documents.
+    assert_eq!(first.updated as usize, 2 + t.world.confluence.catalog().spaces.len(), "{first}");
+
+    t.reset_requests();
+    let again = t.sync(SyncKind::Incremental).await;
+    // Only the space documents, which carry the time of the sync.
+    assert_eq!(again.seen as usize, t.world.confluence.catalog().spaces.len(), "{again}");
+    assert_eq!(t.requests(t.attachment_listing_route()), 0, "{}", again.routes_line());
+    t.matches_a_fresh_full_sync().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_overlap() {
+    the_overlap_does_not_crawl_again(Flavour::Server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_overlap() {
+    the_overlap_does_not_crawl_again(Flavour::Cloud).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_center_far_time_zones() {
+    far_time_zones_lose_nothing(Flavour::DataCenter).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_far_time_zones() {
+    far_time_zones_lose_nothing(Flavour::Cloud).await;
+}
+
+/// A page with pages below it is renamed, and the sync that picks the rename up fails after
+/// writing the renamed page and before the pages below it (their attachment listing is
+/// refused). The next incremental sync finds the renamed page current in the index — and
+/// still rewrites the pages below with their new ancestors, because it compares every
+/// page's indexed ancestors with the ones the id listing gives it. The pages are the
+/// simulator's ten-level chain, generated long ago: outside any window, only that
+/// comparison can find them.
+async fn an_interrupted_rename_is_completed_by_the_next_sync(flavour: Flavour) {
+    let mut t = Incremental::tiny(flavour, "rename").await;
+    // One request at a time: the crawl takes the pages in order, the renamed (oldest) first.
+    t.extra.push("max_concurrent_requests: 1".into());
+    let catalog = t.world.confluence.catalog();
+    let level = |n: u32| {
+        let title = format!("Deep chain level {n}");
+        let page = catalog.content.iter().find(|c| c.title == title).unwrap();
+        parse_api_id(&page.id).unwrap()
+    };
+    let (renamed, below, bottom) = (level(3), level(4), level(10));
+    t.sync(SyncKind::Full).await;
+    let doc = async |id: u64| t.world.get(&t.index, &id.to_string()).await.unwrap().unwrap();
+    let ancestors = async |id: u64| -> Vec<String> {
+        let doc = doc(id).await;
+        doc["ancestors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(ancestors(below).await.contains(&"Deep chain level 3".to_string()));
+
+    t.world.confluence.site().edit(renamed, Some("Renamed level 3"), None).unwrap();
+    let route = match flavour {
+        Flavour::Cloud => "/wiki/api/v2/pages/{id}/attachments",
+        _ => "/rest/api/content/{id}/child/attachment",
+    };
+    // The renamed page's attachment listing answers; the next one is refused.
+    t.world.confluence.faults().add(FaultRule::on(route, Trigger::Nth(2), FaultKind::Status(401)));
+    let failed = t.try_sync(SyncKind::Incremental).await;
+    assert!(!failed.completed(), "{failed}");
+    t.world.confluence.faults().clear();
+    // The failure landed between the renamed page and the pages below it.
+    t.world.refresh(&t.index).await.unwrap();
+    assert_eq!(doc(renamed).await["title"], "Renamed level 3");
+    assert!(ancestors(below).await.contains(&"Deep chain level 3".to_string()));
+
+    let report = t.sync(SyncKind::Incremental).await;
+    for id in [below, bottom] {
+        let chain = ancestors(id).await;
+        assert!(chain.contains(&"Renamed level 3".to_string()), "{id}: {chain:?}\n{report}");
+    }
+    t.matches_a_fresh_full_sync().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_interrupted_rename() {
+    an_interrupted_rename_is_completed_by_the_next_sync(Flavour::Server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_interrupted_rename() {
+    an_interrupted_rename_is_completed_by_the_next_sync(Flavour::Cloud).await;
+}
+
+/// A space created since the last sync, holding a nested page tree with attachments, is
+/// crawled once: each page's attachments listed at most once, each attachment downloaded once, each
+/// document counted once as created.
+async fn a_new_space_is_crawled_once(flavour: Flavour) {
+    let t = Incremental::tiny(flavour, "new-space").await;
+    t.sync(SyncKind::Full).await;
+    let site = t.world.confluence.site();
+    site.add_space("NEW", "New space").unwrap();
+    let home = t.page_ids("NEW", ContentKind::Page)[0];
+    let mut parent = home;
+    for level in 1..=3 {
+        let page =
+            site.create_page("NEW", Some(parent), &format!("Level {level}"), Some("<p>x</p>")).unwrap();
+        site.create_attachment(page, &format!("notes-{level}.txt"), AttachmentFormat::Txt, 100).unwrap();
+        parent = page;
+    }
+    site.create_page("NEW", Some(home), "Sibling", None).unwrap();
+    let catalog = t.world.confluence.catalog();
+    let pages = t.page_ids("NEW", ContentKind::Page).len();
+    assert_eq!(pages, 5);
+
+    t.reset_requests();
+    let report = t.sync(SyncKind::Incremental).await;
+    assert_eq!(report.created as usize, catalog.documents_in(&["NEW"]), "{report}");
+    // Besides, only the documents of the other spaces (they carry the sync's time).
+    assert_eq!(report.updated as usize, catalog.spaces.len() - 1, "{report}");
+    assert_eq!(report.seen, report.created + report.updated, "{report}");
+    assert_eq!(report.deleted, 0, "{report}");
+    assert_eq!(report.downloaded, 3, "{report}");
+    // Cloud lists each page's attachments; Server's space listing carries them with each page
+    // (children.attachment), so a page of a few attachments needs no listing of its own.
+    let listings = if flavour == Flavour::Cloud { pages } else { 0 };
+    assert_eq!(t.requests(t.attachment_listing_route()) as usize, listings, "{}", report.routes_line());
+    t.matches_a_fresh_full_sync().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_new_space() {
+    a_new_space_is_crawled_once(Flavour::Server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_new_space() {
+    a_new_space_is_crawled_once(Flavour::Cloud).await;
+}
+
+/// A space taken out of `spaces` (it is still on the site), then the last configured space
+/// removed from the site: each time the incremental sync completes and deletes what the
+/// index holds of them. With no configured space left it sends no content query at all
+/// (`space in ()` is not CQL) and still reconciles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spaces_leaving_the_configuration_or_the_site_are_deleted() {
+    let mut t = Incremental::tiny(Flavour::Server, "spaces").await;
+    t.spaces = "[MKT, SALES]".into();
+    t.sync(SyncKind::Full).await;
+    let catalog = t.world.confluence.catalog();
+    assert_eq!(t.ids().await.len(), catalog.documents_in(&["MKT", "SALES"]));
+
+    t.spaces = "[MKT]".into();
+    let report = t.sync(SyncKind::Incremental).await;
+    assert_eq!(report.deleted as usize, catalog.documents_in(&["SALES"]), "{report}");
+    t.matches_a_fresh_full_sync().await;
+
+    t.world.confluence.site().remove_space("MKT").unwrap();
+    let report = t.sync(SyncKind::Incremental).await;
+    assert_eq!(report.deleted as usize, catalog.documents_in(&["MKT"]), "{report}");
+    assert!(t.ids().await.is_empty());
+    t.matches_a_fresh_full_sync().await;
+}
+
+/// With `index_comments`, an incremental round finds a comment added, one edited and one
+/// trashed.
+async fn comments_are_caught_up(flavour: Flavour) {
+    let mut t = Incremental::tiny(flavour, "comments").await;
+    t.extra.push("index_comments: true".into());
+    let site = t.world.confluence.site();
+    let pages = t.page_ids("MKT", ContentKind::Page);
+    let edited = site.create_comment(pages[1], "<p>first words</p>").unwrap();
+    let trashed = site.create_comment(pages[2], "<p>soon gone</p>").unwrap();
+    t.sync(SyncKind::Full).await;
+    let ids = t.ids().await;
+    assert!(ids.contains(&edited.to_string()) && ids.contains(&trashed.to_string()), "{ids:?}");
+
+    site.edit(edited, None, Some("<p>second thoughts</p>")).unwrap();
+    site.trash(trashed).unwrap();
+    let added = site.create_comment(pages[3], "<p>a new comment</p>").unwrap();
+    let report = t.sync(SyncKind::Incremental).await;
+    assert_eq!(report.deleted, 1, "{report}");
+    let ids = t.ids().await;
+    assert!(ids.contains(&added.to_string()) && !ids.contains(&trashed.to_string()), "{ids:?}");
+    let doc = t.world.get(&t.index, &edited.to_string()).await.unwrap().unwrap();
+    assert!(doc["body"].as_str().unwrap_or_default().contains("second thoughts"), "{doc}");
+    t.matches_a_fresh_full_sync().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_center_comments() {
+    comments_are_caught_up(Flavour::DataCenter).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_comments() {
+    comments_are_caught_up(Flavour::Cloud).await;
+}
+
+/// A new version of an attachment is downloaded again, and only it: the other attachments,
+/// on the same page or elsewhere, are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_changed_attachment_is_downloaded_again() {
+    let t = Incremental::tiny(Flavour::DataCenter, "versions").await;
+    let site = t.world.confluence.site();
+    let page = t.page_ids("MKT", ContentKind::Page)[1];
+    let kept = site.create_attachment(page, "kept.txt", AttachmentFormat::Txt, 200).unwrap();
+    let changed = site.create_attachment(page, "changed.txt", AttachmentFormat::Txt, 200).unwrap();
+    let full = t.sync(SyncKind::Full).await;
+    assert!(full.downloaded >= 2, "{full}");
+    let first = t.world.get(&t.index, &format!("att{changed}")).await.unwrap().unwrap();
+
+    site.edit(changed, None, Some("the second version")).unwrap();
+    t.reset_requests();
+    let report = t.sync(SyncKind::Incremental).await;
+    assert_eq!(report.downloaded, 1, "{report}");
+    assert_eq!(t.requests("/download/attachments/{id}/{file}"), 1, "{}", report.routes_line());
+    assert!(report.unchanged >= 1, "the unchanged attachment beside it: {report}");
+    assert!(t.world.get(&t.index, &format!("att{kept}")).await.unwrap().is_some());
+    let second = t.world.get(&t.index, &format!("att{changed}")).await.unwrap().unwrap();
+    assert_ne!(first["_timestamp"], second["_timestamp"], "the new version was not indexed");
     t.matches_a_fresh_full_sync().await;
 }
 

@@ -46,6 +46,18 @@ async fn plant_lease(world: &World, index: &str, host: &str, pid: u32, expires_i
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
 }
 
+/// Waits until a lease document for `index` exists.
+async fn wait_for_lease(world: &World, index: &str) {
+    for _ in 0..1500 {
+        let r = world.request(reqwest::Method::GET, &format!("/{LEASE_INDEX}/_doc/{index}")).send().await;
+        if r.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the first sync never took its lease");
+}
+
 #[tokio::test]
 async fn a_second_sync_of_an_index_is_refused_while_the_first_runs() {
     let world = world().await;
@@ -53,11 +65,12 @@ async fn a_second_sync_of_an_index_is_refused_while_the_first_runs() {
     let config = config(&world, &index);
     world.confluence.faults().add(FaultRule::global(
         Trigger::Always,
-        FaultKind::Latency { fixed: Duration::from_millis(100), jitter: Duration::ZERO },
+        FaultKind::Latency { fixed: Duration::from_millis(400), jitter: Duration::ZERO },
     ));
     let (first, second) = tokio::join!(run_sync(&config, SyncKind::Full), async {
-        // Let the first take the lease and start crawling.
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Start once the first holds the lease: its crawl (several requests at 400 ms) is
+        // still running then, however fast or slow the machine is.
+        wait_for_lease(&world, &index).await;
         run_sync(&config, SyncKind::Incremental).await
     });
     let second = second.unwrap_err().to_string();

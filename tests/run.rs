@@ -160,7 +160,7 @@ async fn sigterm_stops_the_sync_in_flight_promptly_and_the_next_sync_completes_i
     assert!(signalled.elapsed() < Duration::from_secs(20));
     assert_eq!(status.code(), Some(0), "{}", slow.connector.log());
     let log = slow.connector.log();
-    assert!(log.contains("stopped: shutdown was requested before the crawl finished"), "{log}");
+    assert!(log.contains("stopped before the crawl finished: shutdown was requested"), "{log}");
 
     // The faults go, and a one-shot full sync brings the index to exactly the site.
     slow.world.confluence.faults().clear();

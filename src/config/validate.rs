@@ -255,8 +255,14 @@ fn normalise(key: &Key, value: &mut Value, out: &mut Checked) -> Result<(), Stri
             *value = Value::String(text.trim().to_string());
         }
         Kind::Connectors => normalise_connectors(key, value, out)?,
-        Kind::AdvancedRules => normalise_advanced_rules(value)?,
-        Kind::BasicRules => normalise_basic_rules(value)?,
+        Kind::AdvancedRules => {
+            let problems = advanced_rule_problems(value)?;
+            out.errors.extend(problems.into_iter().map(|p| Problem::new(key.path, p)));
+        }
+        Kind::BasicRules => {
+            let problems = basic_rule_problems(value)?;
+            out.errors.extend(problems.into_iter().map(|p| Problem::new(key.path, p)));
+        }
         Kind::Any => {}
     }
     Ok(())
@@ -302,8 +308,11 @@ fn normalise_connectors(key: &Key, value: &mut Value, out: &mut Checked) -> Resu
 }
 
 /// Advanced rules: a JSON array of objects, each exactly `{"query": "<non-empty CQL>"}`.
-/// Kibana stores them as JSON text, so a string holding that JSON is accepted too.
-fn normalise_advanced_rules(value: &mut Value) -> Result<(), String> {
+/// Kibana stores them as JSON text, so a string holding that JSON is accepted too. `Err`
+/// when the value as a whole is not such a list; otherwise one message per problem, each
+/// naming its rule as `advanced rule N` from 1 (as Confluence's own check of the rules
+/// does, `sync::advanced_rules::check_remotely`).
+fn advanced_rule_problems(value: &mut Value) -> Result<Vec<String>, String> {
     if let Value::String(text) = value {
         let parsed: Value = serde_json::from_str(text)
             .map_err(|e| format!("not valid JSON: {e}; expected [{{\"query\": \"<CQL>\"}}]"))?;
@@ -314,79 +323,107 @@ fn normalise_advanced_rules(value: &mut Value) -> Result<(), String> {
     };
     let mut problems = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
+        let n = i + 1;
         let Value::Object(map) = rule else {
-            problems.push(format!("[{i}]: expected an object {{query: <CQL>}}"));
+            problems.push(format!("advanced rule {n}: expected an object {{query: <CQL>}}"));
             continue;
         };
         for name in map.keys().filter(|k| k.as_str() != "query") {
-            problems.push(format!("[{i}]: unknown key {name:?}; a rule holds only \"query\""));
+            problems.push(format!("advanced rule {n}: unknown key {name:?}; a rule holds only \"query\""));
         }
         match map.get("query") {
             Some(Value::String(q)) if !q.trim().is_empty() => match confluence_cql::parse(q) {
                 Ok(query) => {
                     for e in confluence_cql::validate_fields(&query) {
-                        problems.push(format!("[{i}].query: {e}"));
+                        problems.push(format!("advanced rule {n} ({q:?}): {e}"));
                     }
                 }
-                Err(e) => problems.push(format!("[{i}].query: {e}")),
+                Err(e) => problems.push(format!("advanced rule {n} ({q:?}): {e}")),
             },
-            Some(Value::String(_)) => problems.push(format!("[{i}].query: is empty")),
-            Some(_) => problems.push(format!("[{i}].query: expected text")),
-            None => problems.push(format!("[{i}]: missing \"query\"")),
+            Some(Value::String(_)) => problems.push(format!("advanced rule {n}: the query is empty")),
+            Some(_) => problems.push(format!("advanced rule {n}: the query must be text")),
+            None => problems.push(format!("advanced rule {n}: missing \"query\"")),
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("; "))
-    }
+    Ok(problems)
 }
 
-const BASIC_POLICIES: &[&str] = &["include", "exclude"];
-const BASIC_RULES: &[&str] = &["equals", "contains", "starts_with", "ends_with", "regex", "<", ">"];
+/// The text fields of a basic rule.
+const BASIC_TEXT_FIELDS: [&str; 5] = ["id", "policy", "field", "rule", "value"];
 
-/// Basic rules: the shape Elastic's framework accepts; rule semantics live with the rules.
-fn normalise_basic_rules(value: &mut Value) -> Result<(), String> {
+/// Basic rules: each is brought into the shape [`crate::config::BasicRule`] reads (scalars
+/// as text, `order` as a whole number, absent text as empty), then checked by
+/// [`crate::rules::BasicRules::compile`] — so what a user sees here are exactly the
+/// messages the rules' own validator gives (and tests), each naming the rule by its id.
+/// `Err` when the value is not a list at all.
+fn basic_rule_problems(value: &mut Value) -> Result<Vec<String>, String> {
+    use crate::rules::RuleError;
+
     let Value::Array(rules) = value else {
         return Err("expected a list of rules {id, policy, field, rule, value, order}".into());
     };
-    let mut problems = Vec::new();
+    let mut shape: Vec<RuleError> = Vec::new();
+    // Fields whose problem is already told: the validator's "is required" would mislead.
+    let mut told: Vec<(usize, &str)> = Vec::new();
+    let mut parsed: Vec<(usize, crate::config::BasicRule)> = Vec::new();
     for (i, rule) in rules.iter_mut().enumerate() {
+        let position = i + 1;
         let Value::Object(map) = rule else {
-            problems.push(format!("[{i}]: expected a rule object"));
+            shape.push(RuleError {
+                rule_id: String::new(),
+                position,
+                message: "expected a rule {id, policy, field, rule, value, order}".into(),
+            });
             continue;
         };
-        let id = map.get("id").and_then(scalar_text).unwrap_or_else(|| format!("#{i}"));
-        for name in ["id", "field", "value"] {
-            match map.get(name).and_then(scalar_text) {
-                Some(t) if !t.is_empty() => {
-                    map.insert(name.into(), Value::String(t));
-                }
-                _ => problems.push(format!("rule {id}: {name} is required and must be non-empty text")),
-            }
+        let id = map.get("id").and_then(scalar_text).unwrap_or_default();
+        let mut problem = |message: String| shape.push(RuleError { rule_id: id.clone(), position, message });
+        for name in BASIC_TEXT_FIELDS {
+            let text = match map.get(name) {
+                None | Some(Value::Null) => String::new(),
+                Some(v) => scalar_text(v).unwrap_or_else(|| {
+                    problem(format!("{name} must be text, a number or a boolean, not a list or a map"));
+                    told.push((position, name));
+                    String::new()
+                }),
+            };
+            map.insert(name.into(), Value::String(text));
         }
-        for (name, choices) in [("policy", BASIC_POLICIES), ("rule", BASIC_RULES)] {
-            let text = map.get(name).and_then(scalar_text).unwrap_or_default().to_lowercase();
-            if choices.contains(&text.as_str()) {
-                map.insert(name.into(), Value::String(text));
-            } else {
-                problems.push(format!("rule {id}: {name} must be one of {}", choices.join(", ")));
-            }
-        }
-        match map.get("order") {
-            Some(Value::Number(n)) if n.is_i64() => {}
-            Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
-                let n: i64 = s.trim().parse().unwrap_or_default();
+        let order = match map.get("order") {
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        match order {
+            Some(n) => {
                 map.insert("order".into(), Value::from(n));
             }
-            _ => problems.push(format!("rule {id}: order is required and must be a whole number")),
+            None => {
+                problem("order is required and must be a whole number: rules apply in ascending order".into())
+            }
+        }
+        // The rest is the validator's to judge, whatever the order.
+        let mut checked = map.clone();
+        checked.insert("order".into(), Value::from(order.unwrap_or(0)));
+        match serde_json::from_value(Value::Object(checked)) {
+            Ok(rule) => parsed.push((position, rule)),
+            Err(e) => problem(format!("cannot be read: {e}")),
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("; "))
+    let mut problems = shape;
+    let (places, parsed): (Vec<usize>, Vec<crate::config::BasicRule>) = parsed.into_iter().unzip();
+    if let Err(errors) = crate::rules::BasicRules::compile(&parsed) {
+        for mut e in errors {
+            // `compile` numbers the rules it was given: put each back in its place in the list.
+            e.position = e.position.checked_sub(1).and_then(|i| places.get(i)).copied().unwrap_or(e.position);
+            let field = e.message.split(' ').next().unwrap_or_default();
+            if !told.contains(&(e.position, field)) {
+                problems.push(e);
+            }
+        }
     }
+    problems.sort_by_key(|e| e.position);
+    Ok(problems.iter().map(ToString::to_string).collect())
 }
 
 fn unknown_key_warning(path: &str) -> String {
@@ -504,11 +541,79 @@ mod tests {
             {"query": ""}, {"qurey": "x"}, {"query": "space = DEV AND (type = page"}, {"query": "lastmodifed > now('-1d')"}
         ]}}});
         let checked = check(&mut bad);
-        assert_eq!(checked.errors.len(), 1);
-        let m = &checked.errors[0].message;
-        assert!(m.contains("[0].query: is empty") && m.contains("[1]: unknown key \"qurey\""), "{m}");
-        assert!(m.contains("[2].query: CQL: expected ')' to close the '(' at position 16"), "{m}");
-        assert!(m.contains("[3].query:") && m.contains("lastmodified"), "{m}");
+        let shown: Vec<String> = checked.errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "confluence.sync_rules.advanced: advanced rule 1: the query is empty",
+                "confluence.sync_rules.advanced: advanced rule 2: unknown key \"qurey\"; a rule holds only \"query\"",
+                "confluence.sync_rules.advanced: advanced rule 2: missing \"query\"",
+                "confluence.sync_rules.advanced: advanced rule 3 (\"space = DEV AND (type = page\"): CQL: expected ')' \
+                 to close the '(' at position 16, found end of query at position 28",
+                "confluence.sync_rules.advanced: advanced rule 4 (\"lastmodifed > now('-1d')\"): CQL: unknown field \
+                 'lastmodifed' at position 0; did you mean 'lastmodified'?",
+            ]
+        );
+    }
+
+    /// What a user is shown for basic rules is what the rules' validator says (its own
+    /// table of exact messages is in `rules::basic::validate`), each message naming the rule
+    /// by its id, or by its place in the list (from 1) when it has none; shape problems the
+    /// validator cannot see (`order`, a list where text belongs) are told the same way.
+    #[test]
+    fn basic_rules_are_reported_with_the_validators_messages() {
+        let mut tree = json!({"confluence": {"sync_rules": {"basic": [
+            {"id": "drafts", "policy": "exclude", "field": "title", "rule": "regex", "value": "(", "order": 1},
+            {"policy": "include", "field": "type", "rule": "equals", "value": "page", "order": "2"},
+            {"id": "sizes", "policy": "Exclude", "field": "size", "rule": ">", "value": 1024},
+            "not a rule",
+            {"id": "lists", "policy": "exclude", "field": ["title"], "rule": "equals", "value": "x", "order": 5},
+            {"id": "DEFAULT", "policy": "include", "field": "_", "rule": "regex", "value": ".*", "order": 0}
+        ]}}});
+        let checked = check(&mut tree);
+        let shown: Vec<String> = checked.errors.iter().map(ToString::to_string).collect();
+        let path = "confluence.sync_rules.basic";
+        assert_eq!(
+            shown,
+            [
+                format!(r#"{path}: basic rule "drafts": regex "(" does not compile: unclosed group"#),
+                format!("{path}: basic rule #2: id is required: give the rule a unique id"),
+                format!(
+                    r#"{path}: basic rule "sizes": order is required and must be a whole number: rules apply in ascending order"#
+                ),
+                format!("{path}: basic rule #4: expected a rule {{id, policy, field, rule, value, order}}"),
+                format!(
+                    r#"{path}: basic rule "lists": field must be text, a number or a boolean, not a list or a map"#
+                ),
+            ]
+        );
+        // The same rules, fixed, pass; text is normalised for the model.
+        let mut fixed = json!({"confluence": {"sync_rules": {"basic": [
+            {"id": "sizes", "policy": "Exclude", "field": "size", "rule": ">", "value": 1024, "order": "3"}
+        ]}}});
+        assert!(check(&mut fixed).errors.is_empty());
+        assert_eq!(
+            fixed["confluence"]["sync_rules"]["basic"][0],
+            json!({"id": "sizes", "policy": "Exclude", "field": "size", "rule": ">", "value": "1024", "order": 3})
+        );
+    }
+
+    /// End to end: `load_str` stops with the validator's messages, one problem each.
+    #[test]
+    fn a_config_with_bad_basic_rules_names_each_rule() {
+        let yaml = "confluence:\n  confluence_url: https://wiki\n  username: u\n  password: p\n  spaces: DEV\n  \
+                    sync_rules:\n    basic:\n      - {id: a, policy: include, field: title, rule: equals, value: A, order: 1}\n      \
+                    - {id: b, policy: include, field: title, rule: equals, value: A, order: 2}\n";
+        let error =
+            crate::config::load_str(yaml, &std::collections::HashMap::new()).err().map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some(
+                "config has 2 problems:\n  - confluence.sync_rules.basic: basic rule \"a\": same field, rule and value \
+                 as rule \"b\" (title equals \"A\"): keep only one of them\n  - confluence.sync_rules.basic: basic rule \
+                 \"b\": same field, rule and value as rule \"a\" (title equals \"A\"): keep only one of them"
+            )
+        );
     }
 
     #[test]
@@ -535,37 +640,54 @@ mod advanced_rule_table {
     /// Good and bad advanced rules, with the exact message a user sees for each bad one.
     #[test]
     fn advanced_rules_are_validated_with_exact_messages() {
-        let cases: Vec<(Value, Result<(), &str>)> = vec![
-            (json!([]), Ok(())),
-            (json!([{"query": "space = DEV"}]), Ok(())),
-            (json!([{"query": "created >= now('-5w') and lastmodified < startOfYear()"}]), Ok(())),
-            (json!([{"query": "type in ('page', 'attachment') AND space.key = 'SD'"}]), Ok(())),
+        // `Err`: the value as a whole; `Ok`: one message per problem of a rule.
+        let cases: Vec<(Value, Result<Vec<&str>, &str>)> = vec![
+            (json!([]), Ok(vec![])),
+            (json!([{"query": "space = DEV"}]), Ok(vec![])),
+            (json!([{"query": "created >= now('-5w') and lastmodified < startOfYear()"}]), Ok(vec![])),
+            (json!([{"query": "type in ('page', 'attachment') AND space.key = 'SD'"}]), Ok(vec![])),
+            (json!([{"query": "space = DEV order by created desc"}]), Ok(vec![])),
             (json!({"query": "space = DEV"}), Err("expected a list of {query: <CQL>} objects")),
-            (json!(["space = DEV"]), Err("[0]: expected an object {query: <CQL>}")),
-            (json!([{}]), Err("[0]: missing \"query\"")),
-            (json!([{"query": 3}]), Err("[0].query: expected text")),
-            (json!([{"query": "  "}]), Err("[0].query: is empty")),
+            (json!(["space = DEV"]), Ok(vec!["advanced rule 1: expected an object {query: <CQL>}"])),
+            (json!([{}]), Ok(vec!["advanced rule 1: missing \"query\""])),
+            (json!([{"query": 3}]), Ok(vec!["advanced rule 1: the query must be text"])),
+            (json!([{"query": "space = DEV"}, {"query": "  "}]), Ok(vec!["advanced rule 2: the query is empty"])),
             (
                 json!([{"query": "space = DEV", "limit": 5}]),
-                Err("[0]: unknown key \"limit\"; a rule holds only \"query\""),
+                Ok(vec!["advanced rule 1: unknown key \"limit\"; a rule holds only \"query\""]),
             ),
             (
                 json!([{"query": "space = DEV AND (type = page"}]),
-                Err("[0].query: CQL: expected ')' to close the '(' at position 16, found end of query at position 28"),
+                Ok(vec![
+                    "advanced rule 1 (\"space = DEV AND (type = page\"): CQL: expected ')' to close the '(' at \
+                     position 16, found end of query at position 28",
+                ]),
             ),
-            (json!([{"query": "space = "}]), Err("[0].query: CQL: expected a value, found end of query at position 8")),
+            (
+                json!([{"query": "space = "}]),
+                Ok(vec!["advanced rule 1 (\"space = \"): CQL: expected a value, found end of query at position 8"]),
+            ),
             (
                 json!([{"query": "titel ~ \"x\""}]),
-                Err("[0].query: CQL: unknown field 'titel' at position 0; did you mean 'title'?"),
+                Ok(vec![
+                    "advanced rule 1 (\"titel ~ \\\"x\\\"\"): CQL: unknown field 'titel' at position 0; did you mean \
+                     'title'?",
+                ]),
             ),
             (
                 json!([{"query": "space = DEV order by"}]),
-                Err("[0].query: CQL: expected a field name to order by, found end of query at position 20"),
+                Ok(vec![
+                    "advanced rule 1 (\"space = DEV order by\"): CQL: expected a field name to order by, found end \
+                     of query at position 20",
+                ]),
             ),
             (
                 json!([{"query": "created > now('-5q')"}]),
-                Err("[0].query: CQL: \"-5q\" in the clause at position 0 is not an increment like \"-4w\" or \
-                     \"+2d\": (+/-)nn(y|M|w|d|h|m) (years, Months, weeks, days, hours, minutes)"),
+                Ok(vec![
+                    "advanced rule 1 (\"created > now('-5q')\"): CQL: \"-5q\" in the clause at position 0 is not an \
+                     increment like \"-4w\" or \"+2d\": (+/-)nn(y|M|w|d|h|m) (years, Months, weeks, days, hours, \
+                     minutes)",
+                ]),
             ),
             (
                 json!("[{\"query\": \"space = DEV\"]"),
@@ -574,8 +696,10 @@ mod advanced_rule_table {
         ];
         for (rules, expected) in cases {
             let mut value = rules.clone();
-            let got = normalise_advanced_rules(&mut value);
-            assert_eq!(got.as_ref().map_err(String::as_str), expected.as_ref().map_err(|m| *m), "{rules}");
+            let got = advanced_rule_problems(&mut value);
+            let got: Result<Vec<&str>, &str> =
+                got.as_ref().map(|p| p.iter().map(String::as_str).collect()).map_err(String::as_str);
+            assert_eq!(got, expected, "{rules}");
         }
     }
 }

@@ -122,20 +122,61 @@ impl ConfluenceClient {
         }))
     }
 
-    /// Every current attachment of the site with its container (Cloud v2, 250 a page): the
-    /// id listing incremental syncs reconcile attachments against.
-    pub fn attachment_hits(&self) -> Listing<Hit> {
-        let url = self.url(&["api", "v2", "attachments"], &[("limit", "250".to_string())]);
-        Box::pin(items(self, url, "GET /api/v2/attachments", Paging::Cursor, |v: Value| {
-            serde_json::from_value::<v2::Attachment>(v).map(|a| {
+    /// The pages a CQL query matches, each with its title and its ancestors' titles
+    /// (`expand=ancestors` and nothing else: Server/DC then answer 200 a page, against 50 with
+    /// a body): what an incremental sync needs to tell which pages' indexed ancestors are out
+    /// of date without fetching the pages.
+    pub fn page_tree(&self, cql: &str) -> Listing<Content> {
+        let query =
+            vec![("cql", cql.to_string()), ("limit", "200".to_string()), ("expand", "ancestors".to_string())];
+        let url = self.url(&["rest", "api", "content", "search"], &query);
+        let paging = if self.flavour() == Flavour::Cloud { Paging::Cursor } else { Paging::Offset };
+        Box::pin(items(self, url, "GET /rest/api/content/search", paging, |v: Value| {
+            serde_json::from_value::<v1::Content>(v).map(Content::from_v1)
+        }))
+    }
+
+    /// What a CQL query matches, as hits with their containers and spaces, and for pages and
+    /// blog posts also as content with its version and ancestors (`expand=container,space,
+    /// ancestors,version`, 200 a page on Server/DC): what an incremental sync needs to tell
+    /// whether a page the window found again is already indexed as it is.
+    pub fn changed_hits(&self, cql: &str) -> Listing<(Hit, Option<Content>)> {
+        let query = vec![
+            ("cql", cql.to_string()),
+            ("limit", "200".to_string()),
+            ("expand", "container,space,ancestors,version".to_string()),
+        ];
+        let url = self.url(&["rest", "api", "content", "search"], &query);
+        let paging = if self.flavour() == Flavour::Cloud { Paging::Cursor } else { Paging::Offset };
+        Box::pin(items(self, url, "GET /rest/api/content/search", paging, |v: Value| {
+            serde_json::from_value::<v1::Content>(v).map(|c| {
+                let content = Content::from_v1(c.clone());
+                content_hit(c).map(|hit| (hit, content))
+            })
+        }))
+    }
+
+    /// One attachment by id (Cloud v2), with its status (`current`, `trashed`…); `None` when
+    /// Confluence no longer has it. Read from the database, not from the search index, which
+    /// lags behind uploads (CONFCLOUD-73997): what an incremental sync asks before deleting an
+    /// attachment its CQL listing did not show.
+    pub async fn attachment_by_id(&self, id: &str) -> Result<Option<(Hit, Option<String>)>, ConfluenceError> {
+        let url = self.url(&["api", "v2", "attachments", id], &[]);
+        match self.get_json::<v2::Attachment>(url, "GET /api/v2/attachments/{id}").await {
+            Ok(fetched) => {
+                let a = fetched.body;
                 let container = match (a.page_id, a.blog_post_id) {
                     (Some(page), _) => Some((page, ContentType::Page)),
                     (None, Some(blog)) => Some((blog, ContentType::BlogPost)),
                     (None, None) => None,
                 };
-                Some(Hit { kind: HitKind::Attachment, id: a.id, space_key: None, container, space: None })
-            })
-        }))
+                let hit =
+                    Hit { kind: HitKind::Attachment, id: a.id, space_key: None, container, space: None };
+                Ok(Some((hit, a.status)))
+            }
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Pages or blog posts by id, in the shape [`ConfluenceClient::contents`] lists them

@@ -137,6 +137,16 @@ impl ExistingDocs {
         self.docs.get(id).map(|(_, _, space)| self.spaces.get(*space as usize).map(AsRef::as_ref))
     }
 
+    /// The [`stamp`] `id` was indexed with, while it is held.
+    pub fn stamp_of(&self, id: &str) -> Option<u64> {
+        self.docs.get(id).map(|(stamp, _, _)| *stamp)
+    }
+
+    /// The [`lineage`] `id` was indexed with, while it is held.
+    pub fn lineage_of(&self, id: &str) -> Option<u64> {
+        self.docs.get(id).map(|(_, lineage, _)| *lineage)
+    }
+
     /// Documents not taken: `(id, space_key)`.
     pub fn remaining(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
         self.docs

@@ -67,6 +67,19 @@ pub(super) async fn hits(client: &ConfluenceClient, query: &str) -> Result<Vec<H
     client.search_hits(query).try_collect().await
 }
 
+/// A rule narrowed by `clause` (an incremental sync's window): `(<rule>) and <clause>`,
+/// without the rule's `ORDER BY`, which may only end a whole query — `(space = X order by
+/// created) and …` is invalid CQL. The order does not matter here: the hits are merged by id.
+/// Rules were parsed when the configuration was loaded; one that does not parse here is sent
+/// as written, for Confluence to judge.
+pub(super) fn within(query: &str, clause: &str) -> String {
+    let condition = match confluence_cql::parse(query) {
+        Ok(parsed) => parsed.condition_text(query),
+        Err(_) => query.trim().to_string(),
+    };
+    format!("({condition}) and {clause}")
+}
+
 /// What a hit adds to the selection: itself, and the container it is reached through.
 pub(super) fn select(selection: &mut Selection, hit: Hit) {
     let Some(space_key) = hit.space_key.clone() else {
@@ -144,6 +157,22 @@ mod tests {
         assert_eq!(s.container_count(), 1);
         assert!(s.wants("1") && s.wants("att9") && !s.wants("2"));
         assert!(s.children_of("1"));
+    }
+
+    #[test]
+    fn a_rule_within_the_window_drops_its_order_by() {
+        let clause = "lastmodified >= now(\"-61m\")";
+        assert_eq!(
+            within("space = X order by created desc", clause),
+            "(space = X) and lastmodified >= now(\"-61m\")"
+        );
+        assert_eq!(
+            within("type = page OR title ~ \"order by\"", clause),
+            "(type = page OR title ~ \"order by\") and lastmodified >= now(\"-61m\")"
+        );
+        for query in ["space = X order by created desc", "type = page OR title ~ \"order by\""] {
+            assert!(confluence_cql::parse(&within(query, clause)).is_ok(), "{query}");
+        }
     }
 
     #[test]

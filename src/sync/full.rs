@@ -27,7 +27,7 @@ use crate::service::Shutdown;
 use super::advanced_rules;
 use super::attachment::{self, ContentOutcome, ContentPolicy};
 use super::crawl::{self, CrawlEvent, CrawlSettings};
-use super::document::{DocType, Document, Indexed, PipelineFlags};
+use super::document::{Document, Indexed, PipelineFlags};
 use super::report::SyncReport;
 use super::scope::Scope;
 
@@ -59,8 +59,9 @@ pub struct ContentSync {
     pub stop: Shutdown,
 }
 
-/// Why a sync stopped early, as its report lists it.
-pub const STOPPED: &str = "stopped: shutdown was requested before the crawl finished";
+/// Why a sync stopped early, as its report says.
+pub const STOPPED: &str =
+    "stopped before the crawl finished: shutdown was requested, or the sync lease was lost";
 
 /// A finished download task: the document with its content, or the document and why the
 /// download failed.
@@ -71,8 +72,6 @@ type DownloadDone = Result<Result<(Document, ContentOutcome), (Document, String)
 pub(super) struct Ingested {
     /// What the crawl completed.
     pub scope: Scope,
-    /// Pages written whose title or ancestors changed (or that are new).
-    pub relineaged: Vec<String>,
     /// Shutdown stopped the crawl before it finished.
     pub stopped: bool,
 }
@@ -84,11 +83,9 @@ enum Verdict {
     Filtered {
         indexed: bool,
     },
-    /// Indexed anew (`created`) or again; `relineaged` for a page whose title or ancestors
-    /// changed, which changes the ancestors of the pages below it.
+    /// Indexed anew (`created`) or again.
     Write {
         created: bool,
-        relineaged: bool,
     },
 }
 
@@ -154,9 +151,7 @@ impl ContentSync {
                 biased;
                 _ = stop.wait() => {
                     ingested.stopped = true;
-                    if !report.listing_failures.iter().any(|f| f == STOPPED) {
-                        report.listing_failures.push(STOPPED.to_string());
-                    }
+                    report.stopped.get_or_insert_with(|| STOPPED.to_string());
                     // Unfinished downloads are dropped: those attachments are fetched again
                     // by the next sync, the cursor having stayed.
                     pending.shutdown().await;
@@ -198,10 +193,7 @@ impl ContentSync {
                                 report.deleted += 1;
                             }
                         }
-                        Verdict::Write { created, relineaged } => {
-                            if relineaged {
-                                ingested.relineaged.push(doc.id.clone());
-                            }
+                        Verdict::Write { created } => {
                             if created {
                                 report.created += 1;
                             } else {
@@ -256,12 +248,10 @@ impl ContentSync {
                 }
             }
         }
-        let relineaged =
-            |lineage: Option<u64>| doc.doc_type == DocType::Page && lineage != Some(doc.lineage());
         match existing.take(&elasticsearch_id(&doc.id)) {
             Some((stamp, _)) if stamp == doc.stamp() && !self.rewrite_all => Verdict::Unchanged,
-            Some((_, lineage)) => Verdict::Write { created: false, relineaged: relineaged(Some(lineage)) },
-            None => Verdict::Write { created: true, relineaged: relineaged(None) },
+            Some(_) => Verdict::Write { created: false },
+            None => Verdict::Write { created: true },
         }
     }
 

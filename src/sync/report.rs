@@ -60,7 +60,8 @@ pub struct SyncReport {
     pub es_deleted: u64,
     /// Operations not sent because the error monitor stopped the sink.
     pub es_not_sent: u64,
-    /// Why the error monitor stopped the sync, if it did: the sync is incomplete.
+    /// Why the sync stopped early, if it did — shutdown, a lost lease, or the error monitor
+    /// stopping the sink: the sync is incomplete.
     pub stopped: Option<String>,
     /// Wall time.
     pub duration: Duration,
@@ -99,7 +100,9 @@ impl SyncReport {
         self.es_indexed = written.indexed;
         self.es_deleted = written.deleted;
         self.es_not_sent = written.discarded;
-        self.stopped = written.stopped.clone();
+        if let Some(why) = &written.stopped {
+            self.stopped = Some(why.clone());
+        }
         for failure in &written.failed {
             self.failed.push(failure.to_string());
         }

@@ -203,6 +203,7 @@ async fn crawl_chosen(
             },
             _ => None,
         };
+        let wanted = ids;
         let ids: Vec<String> = ids.iter().cloned().collect();
         let options = ContentOptions {
             body: true,
@@ -213,6 +214,9 @@ async fn crawl_chosen(
         };
         client
             .contents_by_id(content_type, &ids, options)
+            // Only what was asked for: anything else a server returns would be filed under
+            // this space, and emitted once per space that asked.
+            .try_filter(|content| futures::future::ready(wanted.contains(&content.id)))
             .map(|item| async {
                 let content = item?;
                 crawl_content(

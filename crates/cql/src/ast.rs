@@ -11,6 +11,21 @@ pub struct Query {
     pub expr: Expr,
     /// `ORDER BY` keys, in order; empty when the query has none.
     pub order_by: Vec<OrderKey>,
+    /// Character offset of the `ORDER` keyword; `None` when the query has no `ORDER BY`.
+    pub order_by_position: Option<usize>,
+}
+
+impl Query {
+    /// The condition of `text` (the query this was parsed from) without its `ORDER BY`
+    /// clause: what can be combined with another condition, as `(<condition>) and …`.
+    /// `ORDER BY` may only end a whole query, so `(space = X order by created) and …` is
+    /// invalid CQL.
+    pub fn condition_text(&self, text: &str) -> String {
+        match self.order_by_position {
+            Some(at) => text.chars().take(at).collect::<String>().trim_end().to_string(),
+            None => text.trim_end().to_string(),
+        }
+    }
 }
 
 /// A boolean condition.

@@ -77,7 +77,9 @@ impl Parser {
         }
         let expr = self.or()?;
         let mut order_by = Vec::new();
+        let mut order_by_position = None;
         if self.is_keyword(0, "order") {
+            order_by_position = Some(self.peek().position);
             self.advance();
             if !self.is_keyword(0, "by") {
                 return Err(self.error("BY after ORDER"));
@@ -97,7 +99,7 @@ impl Parser {
         } else if self.peek().kind != TokenKind::End {
             return Err(self.error("AND, OR, ORDER BY or end of query"));
         }
-        Ok(Query { expr, order_by })
+        Ok(Query { expr, order_by, order_by_position })
     }
 
     fn order_key(&mut self) -> Result<OrderKey, CqlError> {
@@ -286,6 +288,25 @@ mod tests {
         let q = parse("space = DEV").unwrap();
         assert_eq!(q.expr, clause("space", Op::Eq, text("DEV"), 0));
         assert!(q.order_by.is_empty());
+        assert_eq!(q.order_by_position, None);
+    }
+
+    #[test]
+    fn the_condition_is_the_query_without_its_order_by() {
+        for (text, condition) in [
+            ("space = X order by created", "space = X"),
+            ("space = X ORDER  BY created desc, title", "space = X"),
+            ("title ~ \"order by\" and type = page Order By title", "title ~ \"order by\" and type = page"),
+            // Character offsets, not bytes: a title with accents before the clause.
+            ("title = \"Ébauche ünd\" order by id", "title = \"Ébauche ünd\""),
+            ("  space = X  ", "  space = X"),
+            ("(space = X or space = Y)", "(space = X or space = Y)"),
+        ] {
+            let query = parse(text).unwrap();
+            assert_eq!(query.condition_text(text), condition, "{text}");
+            // What is left is a query of its own, with the same condition.
+            assert_eq!(parse(&query.condition_text(text)).unwrap().expr, query.expr, "{text}");
+        }
     }
 
     #[test]

@@ -137,6 +137,7 @@ impl Builder {
                 groups: Vec::new(),
                 next_id: 163_841,
                 generation: 0,
+                clock_offset_ms: 0,
             },
             seed: config.seed,
             pages_per_space,

@@ -412,9 +412,23 @@ pub struct Site {
     pub next_id: u64,
     /// Bumped by every mutation (search caches key on it).
     pub generation: u64,
+    /// How far the site's clock is ahead of the host's (negative: behind), in milliseconds:
+    /// tests set it to place the site at a chosen date (`SiteHandle::set_clock`) or to let
+    /// minutes pass on the site without waiting (`SiteHandle::advance_clock`).
+    pub clock_offset_ms: i64,
 }
 
 impl Site {
+    /// The site's "now": what CQL's `now()` is relative to, and when mutations happen.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + chrono::Duration::milliseconds(self.clock_offset_ms)
+    }
+
+    /// [`Site::now`] in milliseconds since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.now().timestamp_millis()
+    }
+
     /// The space with this key.
     pub fn space_by_key(&self, key: &str) -> Option<&Space> {
         self.space_keys.get(key).and_then(|id| self.spaces.get(id))

@@ -54,10 +54,6 @@ pub struct SiteHandle {
     shared: Arc<Shared>,
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 impl SiteHandle {
     /// A handle on the simulator's shared state.
     pub fn new(shared: Arc<Shared>) -> SiteHandle {
@@ -80,7 +76,28 @@ impl SiteHandle {
     }
 
     fn remember(&self, site: &Site, id: u64) {
-        self.shared.search.before_change(id, site.get(id));
+        self.shared.search.before_change(id, site.get(id), site.now_ms());
+    }
+
+    /// The site's clock (see [`Site::now`]).
+    fn now_ms(&self) -> i64 {
+        self.read(Site::now_ms)
+    }
+
+    /// Sets the site's clock to `at` from now on (it keeps running from there): content
+    /// created or edited next carries dates around `at`, and CQL's `now()` is `at`.
+    pub fn set_clock(&self, at: chrono::DateTime<chrono::Utc>) {
+        let mut site = self.write();
+        site.clock_offset_ms = (at - chrono::Utc::now()).num_milliseconds();
+        site.generation += 1;
+    }
+
+    /// Moves the site's clock forward: minutes pass on the site (search-index lag runs out,
+    /// `now("-5m")` moves on) without the test waiting for them.
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        let mut site = self.write();
+        site.clock_offset_ms += i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        site.generation += 1;
     }
 
     fn insert(&self, site: &mut Site, mut content: Content) -> u64 {
@@ -90,7 +107,7 @@ impl SiteHandle {
             content.position =
                 content.parent.and_then(|p| site.get(p)).map(|p| p.children.len() as u32).unwrap_or(0);
         }
-        self.shared.search.before_change(id, None);
+        self.shared.search.before_change(id, None, site.now_ms());
         site.content.insert(id, content);
         link_into_indexes(site, id);
         site.generation += 1;
@@ -98,13 +115,14 @@ impl SiteHandle {
     }
 
     fn new_content(
+        site: &Site,
         kind: ContentKind,
         space_id: u64,
         parent: Option<u64>,
         title: &str,
         body: Option<&str>,
     ) -> Content {
-        let now = now_ms();
+        let now = site.now_ms();
         Content {
             id: 0,
             kind,
@@ -155,7 +173,7 @@ impl SiteHandle {
                 )));
             }
         }
-        let content = Self::new_content(ContentKind::Page, space_id, parent, title, body);
+        let content = Self::new_content(&site, ContentKind::Page, space_id, parent, title, body);
         Ok(self.insert(&mut site, content))
     }
 
@@ -175,7 +193,7 @@ impl SiteHandle {
                 "{parent} cannot be the parent of a folder in {space_key}"
             )));
         }
-        let content = Self::new_content(ContentKind::Folder, space_id, Some(parent), title, None);
+        let content = Self::new_content(&site, ContentKind::Folder, space_id, Some(parent), title, None);
         Ok(self.insert(&mut site, content))
     }
 
@@ -188,7 +206,7 @@ impl SiteHandle {
     ) -> Result<u64, MutationError> {
         let mut site = self.write();
         let space_id = Self::space_id(&site, space_key)?;
-        let content = Self::new_content(ContentKind::BlogPost, space_id, None, title, body);
+        let content = Self::new_content(&site, ContentKind::BlogPost, space_id, None, title, body);
         Ok(self.insert(&mut site, content))
     }
 
@@ -207,7 +225,7 @@ impl SiteHandle {
         }
         let space_id = parent.space_id;
         let mut content =
-            Self::new_content(ContentKind::Attachment, space_id, Some(container), file_name, None);
+            Self::new_content(&site, ContentKind::Attachment, space_id, Some(container), file_name, None);
         let seed = mix(site.seed, site.next_id);
         content.file = Some(Box::new(FileInfo {
             format,
@@ -229,7 +247,8 @@ impl SiteHandle {
         }
         let title = format!("Re: {}", parent.title);
         let space_id = parent.space_id;
-        let content = Self::new_content(ContentKind::Comment, space_id, Some(container), &title, Some(body));
+        let content =
+            Self::new_content(&site, ContentKind::Comment, space_id, Some(container), &title, Some(body));
         Ok(self.insert(&mut site, content))
     }
 
@@ -249,9 +268,10 @@ impl SiteHandle {
     /// Edits content: a new version with a new `lastmodified`; `title`/`body` replace the
     /// old ones when given (an attachment gets new bytes).
     pub fn edit(&self, id: u64, title: Option<&str>, body: Option<&str>) -> Result<(), MutationError> {
+        let now = self.now_ms();
         self.change(id, |content| {
             content.version += 1;
-            content.modified = now_ms().max(content.modified + 1);
+            content.modified = now.max(content.modified + 1);
             content.modifier = 0;
             if let Some(title) = title {
                 content.title = title.to_string();
@@ -309,11 +329,12 @@ impl SiteHandle {
             stack.extend(related);
         }
         let position = site.get(new_parent).map(|p| p.children.len() as u32).unwrap_or(0);
+        let now = site.now_ms();
         if let Some(page) = site.content.get_mut(&id) {
             page.parent = Some(new_parent);
             page.position = position;
             page.version += 1;
-            page.modified = now_ms().max(page.modified + 1);
+            page.modified = now.max(page.modified + 1);
         }
         if let Some(parent) = site.content.get_mut(&new_parent) {
             parent.children.push(id);
@@ -394,6 +415,7 @@ impl SiteHandle {
             return Err(MutationError::Invalid(format!("space key {key} is taken")));
         }
         let id = site.allocate_id();
+        let created = site.now_ms();
         site.spaces.insert(
             id,
             Space {
@@ -404,7 +426,7 @@ impl SiteHandle {
                 status: SpaceStatus::Current,
                 description: String::new(),
                 homepage: None,
-                created: now_ms(),
+                created,
                 creator: 0,
                 permissions: Vec::new(),
                 pages: BTreeSet::new(),
@@ -415,7 +437,7 @@ impl SiteHandle {
             },
         );
         site.space_keys.insert(key.to_string(), id);
-        let home = Self::new_content(ContentKind::Page, id, None, &format!("{name} Home"), None);
+        let home = Self::new_content(&site, ContentKind::Page, id, None, &format!("{name} Home"), None);
         let home = self.insert(&mut site, home);
         if let Some(space) = site.spaces.get_mut(&id) {
             space.homepage = Some(home);

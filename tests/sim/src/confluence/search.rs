@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use confluence_cql::ast::{Expr, Op, Query, Value};
 
@@ -48,7 +48,8 @@ pub struct SearchScope {
 
 #[derive(Debug)]
 struct LagEntry {
-    at: Instant,
+    /// When the change happened, on the site's clock (ms since the epoch).
+    at: i64,
     id: u64,
     before: Option<Content>,
 }
@@ -75,9 +76,10 @@ impl SearchIndex {
         SearchIndex { lag, overlay: Mutex::new(VecDeque::new()), cache: Mutex::new(VecDeque::new()) }
     }
 
-    /// Called by every mutation before it changes `id`: with a lag, the index keeps the old
-    /// version (or nothing, for new content) until the lag has passed.
-    pub fn before_change(&self, id: u64, before: Option<&Content>) {
+    /// Called by every mutation before it changes `id` at `now_ms` (the site's clock): with a
+    /// lag, the index keeps the old version (or nothing, for new content) until the lag has
+    /// passed on the site's clock — so a test that advances the clock sees it run out.
+    pub fn before_change(&self, id: u64, before: Option<&Content>, now_ms: i64) {
         if self.lag.is_zero() {
             return;
         }
@@ -85,15 +87,16 @@ impl SearchIndex {
             if overlay.iter().any(|e| e.id == id) {
                 return; // the index still holds the version from before the first edit
             }
-            overlay.push_back(LagEntry { at: Instant::now(), id, before: before.cloned() });
+            overlay.push_back(LagEntry { at: now_ms, id, before: before.cloned() });
         }
     }
 
-    fn stale_versions(&self) -> HashMap<u64, Option<Content>> {
+    fn stale_versions(&self, now_ms: i64) -> HashMap<u64, Option<Content>> {
         let Ok(mut overlay) = self.overlay.lock() else {
             return HashMap::new();
         };
-        while overlay.front().is_some_and(|e| e.at.elapsed() >= self.lag) {
+        let lag = i64::try_from(self.lag.as_millis()).unwrap_or(i64::MAX);
+        while overlay.front().is_some_and(|e| now_ms.saturating_sub(e.at) >= lag) {
             overlay.pop_front();
         }
         overlay.iter().map(|e| (e.id, e.before.clone())).collect()
@@ -108,7 +111,7 @@ impl SearchIndex {
         context: &EvalContext,
         key: &str,
     ) -> Result<Hits, CqlError> {
-        let stale = self.stale_versions();
+        let stale = self.stale_versions(site.now_ms());
         if stale.is_empty() {
             if let Some((ids, spaces)) = self.cached(key, site.generation) {
                 return Ok(Hits { ids, stale: Arc::default(), spaces });
@@ -149,20 +152,44 @@ impl SearchIndex {
             }
             matches(&ContentView::new(site, content), query, context)
         };
-        for space in &spaces {
-            for kind in &kinds {
-                for id in space.ids(*kind) {
-                    if let Some(before) = stale.get(id) {
-                        if let Some(old) = before {
-                            if evaluate(old, site)? {
-                                stale_hits.insert(*id, old.clone());
-                            }
-                        }
-                        continue;
+        let mut consider = |id: &u64| -> Result<(), CqlError> {
+            if let Some(before) = stale.get(id) {
+                if let Some(old) = before {
+                    if evaluate(old, site)? {
+                        stale_hits.insert(*id, old.clone());
                     }
-                    if let Some(content) = site.get(*id) {
-                        if evaluate(content, site)? {
-                            hits.push(content);
+                }
+                return Ok(());
+            }
+            if let Some(content) = site.get(*id) {
+                if evaluate(content, site)? {
+                    hits.push(content);
+                }
+            }
+            Ok(())
+        };
+        // `ancestor in (…)`: what is below those pages, rather than the whole site.
+        let below = match (&plan.ids, &plan.ancestors) {
+            (None, Some(roots)) => Some(below(site, roots)),
+            _ => None,
+        };
+        match plan.ids.as_ref().or(below.as_ref()) {
+            // `id in (…)`: look the few ids up rather than evaluate the whole site.
+            Some(ids) => {
+                for id in ids {
+                    let in_scope =
+                        |c: &Content| spaces.iter().any(|s| s.id == c.space_id) && kinds.contains(&c.kind);
+                    let known = stale.get(id).map(|before| before.as_ref().is_some_and(in_scope));
+                    if known.unwrap_or_else(|| site.get(*id).is_some_and(in_scope)) {
+                        consider(id)?;
+                    }
+                }
+            }
+            None => {
+                for space in &spaces {
+                    for kind in &kinds {
+                        for id in space.ids(*kind) {
+                            consider(id)?;
                         }
                     }
                 }
@@ -222,6 +249,23 @@ impl SearchIndex {
     }
 }
 
+/// Everything below `roots`: their child pages, attachments and comments, all the way down.
+fn below(site: &Site, roots: &[u64]) -> Vec<u64> {
+    let mut found = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack: Vec<u64> = roots.to_vec();
+    while let Some(id) = stack.pop() {
+        let Some(content) = site.get(id) else { continue };
+        for child in content.children.iter().chain(&content.attachments).chain(&content.comments) {
+            if seen.insert(*child) {
+                found.push(*child);
+                stack.push(*child);
+            }
+        }
+    }
+    found
+}
+
 fn order(site: &Site, hits: &mut [&Content], query: &Query) {
     hits.sort_by(|a, b| {
         confluence_cql::eval::compare(&query.order_by, &ContentView::new(site, a), &ContentView::new(site, b))
@@ -234,6 +278,11 @@ fn order(site: &Site, hits: &mut [&Content], query: &Query) {
 struct Plan {
     spaces: Option<Vec<String>>,
     kinds: Option<Vec<ContentKind>>,
+    /// The content ids a top-level `id = …` or `id in (…)` allows.
+    ids: Option<Vec<u64>>,
+    /// The pages a top-level `ancestor = …` or `ancestor in (…)` names: only what is below
+    /// them can match.
+    ancestors: Option<Vec<u64>>,
     /// The query names `type = space` (or lists `space` in `type in (…)`).
     space_type: bool,
 }
@@ -277,6 +326,21 @@ impl Plan {
                             None => kinds,
                         };
                         self.kinds = Some(narrowed);
+                    }
+                    "id" => {
+                        // Only when every value reads as an id: narrowing must never drop a match.
+                        let ids: Option<Vec<u64>> =
+                            values.iter().map(|v| super::model::parse_api_id(v)).collect();
+                        if let Some(ids) = ids {
+                            let narrowed = match self.ids.take() {
+                                Some(existing) => existing.into_iter().filter(|i| ids.contains(i)).collect(),
+                                None => ids,
+                            };
+                            self.ids = Some(narrowed);
+                        }
+                    }
+                    "ancestor" if self.ancestors.is_none() => {
+                        self.ancestors = values.iter().map(|v| super::model::parse_api_id(v)).collect();
                     }
                     _ => {}
                 }
@@ -334,6 +398,33 @@ mod tests {
     }
 
     #[test]
+    fn id_and_ancestor_lists_are_looked_up_with_the_same_hits_as_a_full_evaluation() {
+        let site = generate(&SimConfig::new(Flavour::Server, Size::Small));
+        let index = SearchIndex::new(Duration::ZERO);
+        let eng = site.space_by_key("ENG").expect("ENG");
+        let mkt = site.space_by_key("MKT").expect("MKT");
+        let mut ids: Vec<String> = eng.pages.iter().take(3).map(|id| id.to_string()).collect();
+        ids.extend(mkt.pages.iter().take(2).map(|id| id.to_string()));
+        ids.extend(eng.attachments.iter().take(1).map(|id| id.to_string()));
+        ids.push("99999999".into());
+        let list = ids.join(",");
+        let home = eng.homepage.expect("home");
+        for narrowed in [
+            format!("type = page and ancestor in ({home},{})", ids[1]),
+            format!("ancestor = {}", ids[0]),
+            format!("type = page and id in ({list})"),
+            format!("space = ENG and id in ({list})"),
+            format!("id in ({list}) and type = attachment"),
+        ] {
+            // A top-level OR cannot be narrowed: every candidate is evaluated.
+            let evaluated = format!("({narrowed}) or type = nosuchtype");
+            let (fast, slow) = (run(&site, &index, &narrowed), run(&site, &index, &evaluated));
+            assert_eq!(fast.ids, slow.ids, "{narrowed}");
+            assert!(!fast.ids.is_empty(), "{narrowed}");
+        }
+    }
+
+    #[test]
     fn lagging_index_hides_new_content_until_the_lag_passes() {
         let mut site = generate(&SimConfig::new(Flavour::Server, Size::Small));
         let index = SearchIndex::new(Duration::from_millis(150));
@@ -347,12 +438,13 @@ mod tests {
         page.children.clear();
         page.attachments.clear();
         page.comments.clear();
-        index.before_change(id, None);
+        index.before_change(id, None, site.now_ms());
         site.content.insert(id, page);
         site.spaces.get_mut(&eng).expect("space").pages.insert(id);
         site.generation += 1;
         assert_eq!(run(&site, &index, "space = MKT and type = page").ids.len(), before);
-        std::thread::sleep(Duration::from_millis(200));
+        // The lag runs on the site's clock: moving it on is as good as waiting.
+        site.clock_offset_ms += 200;
         assert_eq!(run(&site, &index, "space = MKT and type = page").ids.len(), before + 1);
     }
 }

@@ -146,6 +146,7 @@ pub fn table(flavour: Flavour) -> Vec<Route> {
             get("api/v2/pages/{id}/attachments", v2::page_attachments),
             get("api/v2/blogposts/{id}/attachments", v2::blogpost_attachments),
             get("api/v2/attachments", v2::attachments),
+            get("api/v2/attachments/{id}", v2::attachment_by_id),
             get("api/v2/pages/{id}/labels", v2::page_labels),
             get("api/v2/blogposts/{id}/labels", v2::blogpost_labels),
             get("api/v2/pages/{id}/footer-comments", v2::page_footer_comments),

@@ -189,7 +189,7 @@ fn run_search(call: &Call<'_>, exclude_archived: bool) -> Result<Hits, Reply> {
         scope.space_key = parsed.get("spaceKey").and_then(Value::as_str).map(str::to_string);
     }
     let key = format!("{cql}\u{0}{:?}", scope);
-    let now = chrono::Utc::now();
+    let now = call.site.now();
     let mut context = confluence_cql::EvalContext::new(now, call.site.time_zone);
     if let Some(user) = call.site.users.get(call.caller as usize) {
         let me = if call.site.flavour.is_self_hosted() { &user.user_key } else { &user.account_id };

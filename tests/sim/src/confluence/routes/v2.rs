@@ -497,7 +497,7 @@ pub fn page_by_id(call: &Call<'_>) -> Reply {
     }
 }
 
-/// `GET api/v2/blogposts`
+/// `GET api/v2/blogposts` (`space-id`, `id`, `status`, `title` filters).
 pub fn blogposts(call: &Call<'_>) -> Reply {
     let statuses = statuses(call, &["current"]);
     let space_ids = call.list_param("space-id");
@@ -556,6 +556,14 @@ pub fn blogpost_attachments(call: &Call<'_>) -> Reply {
 /// `GET api/v2/attachments`
 pub fn attachments(call: &Call<'_>) -> Reply {
     listing(call, Source::All(ContentKind::Attachment), 50, attachment_filter(call), |c| attachment(call, c))
+}
+
+/// `GET api/v2/attachments/{id}`: any status (a trashed one says so); 404 once purged.
+pub fn attachment_by_id(call: &Call<'_>) -> Reply {
+    match content_by_id(call, ContentKind::Attachment) {
+        Ok(c) => Reply::json(attachment(call, c)),
+        Err(reply) => reply,
+    }
 }
 
 fn labels_of(call: &Call<'_>, kind: ContentKind) -> Reply {

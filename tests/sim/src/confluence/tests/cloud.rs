@@ -59,6 +59,20 @@ async fn v2_lists_spaces_pages_and_attachments_with_cursors() {
     assert!(pages[1]["body"]["storage"]["value"].as_str().expect("body").contains("<p>"));
     assert!(pages[0]["createdAt"].as_str().expect("time").ends_with('Z'));
 
+    // `id=` picks pages and blog posts by id, on both listings.
+    for kind in [ContentKind::Page, ContentKind::BlogPost] {
+        let two: Vec<String> = catalog.indexed(kind).take(2).map(|c| c.id.clone()).collect();
+        let path = if kind == ContentKind::Page { "pages" } else { "blogposts" };
+        let found = get_json(&sim, &format!("/api/v2/{path}?id={}", two.join(",")), 200).await;
+        let found: Vec<&str> = found["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|c| c["id"].as_str().expect("id"))
+            .collect();
+        assert_eq!(found, two, "{path}");
+    }
+
     let trashed = get_json(&sim, &format!("/api/v2/pages?status=trashed&space-id={eng_id}"), 200).await;
     assert_eq!(trashed["results"].as_array().expect("results").len(), 2);
     let attachments = get_json(&sim, "/api/v2/attachments", 200).await;
