@@ -16,8 +16,16 @@ use confluence_connector::elastic::bulk::{Document as Source, Operation};
 use confluence_connector::sync::document::{DocType, Document, Indexed, PipelineFlags};
 
 /// Documents per run: pages of 1–8 KiB of text, and one attachment in 50 with 1 MiB of base64.
-const DOCS: usize = 20_000;
-const RUNS: usize = 7;
+/// Documents and runs of a measurement (`cargo bench`), and of the smoke run `cargo test`
+/// makes of this bench (no `--bench` argument): a debug build encoding 20,000 documents
+/// seven times took minutes of the test suite.
+struct Size {
+    docs: usize,
+    runs: usize,
+}
+
+const BENCH: Size = Size { docs: 20_000, runs: 7 };
+const SMOKE: Size = Size { docs: 200, runs: 1 };
 
 fn thread_cpu_ns() -> u64 {
     std::fs::read_to_string("/proc/thread-self/schedstat")
@@ -27,7 +35,7 @@ fn thread_cpu_ns() -> u64 {
 }
 
 /// `pages-only` on the command line leaves the attachments out.
-fn corpus(with_attachments: bool) -> Vec<Document> {
+fn corpus(with_attachments: bool, size: &Size) -> Vec<Document> {
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
         seed ^= seed >> 12;
@@ -36,7 +44,7 @@ fn corpus(with_attachments: bool) -> Vec<Document> {
         seed.wrapping_mul(0x2545_F491_4F6C_DD1D)
     };
     let words = ["deployment", "cluster", "Zürich", "release", "東京", "the", "index", "\"quoted\"", "a\tb"];
-    (0..DOCS)
+    (0..size.docs)
         .map(|i| {
             let mut body = String::new();
             let target = 1024 + (next() % 7168) as usize;
@@ -111,15 +119,20 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Median µs of CPU per document, MB/s and ms of wall time of `RUNS` runs.
-fn measure(docs: &[Document], flags: PipelineFlags, how: Serialise) -> (f64, f64, f64, Vec<f64>) {
+/// Median µs of CPU per document, MB/s and ms of wall time of `size.runs` runs.
+fn measure(
+    docs: &[Document],
+    flags: PipelineFlags,
+    how: Serialise,
+    size: &Size,
+) -> (f64, f64, f64, Vec<f64>) {
     run(docs, flags, how);
     let (mut cpu_us, mut mb_s, mut wall_ms) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..RUNS {
+    for _ in 0..size.runs {
         let (cpu0, wall0) = (thread_cpu_ns(), Instant::now());
         let bytes = run(docs, flags, how);
         let cpu = (thread_cpu_ns() - cpu0) as f64;
-        cpu_us.push(cpu / 1e3 / DOCS as f64);
+        cpu_us.push(cpu / 1e3 / size.docs as f64);
         mb_s.push(bytes as f64 / (1024.0 * 1024.0) / (cpu / 1e9));
         wall_ms.push(wall0.elapsed().as_secs_f64() * 1e3);
     }
@@ -127,22 +140,28 @@ fn measure(docs: &[Document], flags: PipelineFlags, how: Serialise) -> (f64, f64
 }
 
 fn main() {
+    let benching = std::env::args().any(|a| a == "--bench");
+    let size = if benching { BENCH } else { SMOKE };
     let with_attachments = !std::env::args().any(|a| a == "pages-only");
-    let docs = corpus(with_attachments);
+    let docs = corpus(with_attachments, &size);
     let flags =
         PipelineFlags { extract_binary_content: true, reduce_whitespace: true, run_ml_inference: false };
-    let mut json = serde_json::json!({"documents": DOCS, "runs": RUNS});
+    let (docs_n, runs) = (size.docs, size.runs);
+    let mut json = serde_json::json!({"documents": docs_n, "runs": runs});
     for (name, how) in [("arena", Serialise::Arena), ("own_vec", Serialise::OwnVec)] {
-        let (cpu, mb, wall, runs) = measure(&docs, flags, how);
+        let (cpu, mb, wall, per_run) = measure(&docs, flags, how, &size);
         println!(
-            "bulk_encode ({name}): {DOCS} documents, median of {RUNS}: {cpu:.2} µs CPU/document, {mb:.0} MB/s, {wall:.0} ms wall"
+            "bulk_encode ({name}): {docs_n} documents, median of {runs}: {cpu:.2} µs CPU/document, {mb:.0} MB/s, {wall:.0} ms wall"
         );
         json[name] = serde_json::json!({
             "median_cpu_us_per_document": cpu,
             "median_mb_per_cpu_s": mb,
             "median_wall_ms": wall,
-            "cpu_us_per_document_runs": runs,
+            "cpu_us_per_document_runs": per_run,
         });
+    }
+    if !benching {
+        return;
     }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
     let _ = std::fs::create_dir_all(&dir);

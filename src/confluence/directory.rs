@@ -13,7 +13,7 @@ use super::client::ConfluenceClient;
 use super::listing::Listing;
 use super::model::{GroupRef, UserRef};
 use super::options::Flavour;
-use super::paging::{items, Paging};
+use super::paging::{decode, items, Paging};
 
 /// Page size of user, group and member listings.
 const LIMIT: u32 = 200;
@@ -83,7 +83,7 @@ impl ConfluenceClient {
             &[("cql", "type=user".to_string()), ("limit", LIMIT.to_string())],
         );
         Box::pin(items(self, url, "GET /rest/api/search/user", Paging::Offset, |v| {
-            serde_json::from_value::<UserHit>(v).map(|hit| hit.user.map(ListedUser::into_account))
+            decode::<UserHit>(v).map(|hit| hit.user.map(ListedUser::into_account))
         }))
     }
 
@@ -95,7 +95,7 @@ impl ConfluenceClient {
             &[("limit", LIMIT.to_string()), ("expand", "status".to_string())],
         );
         Box::pin(items(self, url, "GET /rest/api/user/list", Paging::Offset, |v| {
-            serde_json::from_value::<ListedUser>(v).map(|u| Some(u.into_account()))
+            decode::<ListedUser>(v).map(|u| Some(u.into_account()))
         }))
     }
 
@@ -103,7 +103,7 @@ impl ConfluenceClient {
     pub fn groups(&self) -> Listing<GroupRef> {
         let url = self.url(&["rest", "api", "group"], &[("limit", LIMIT.to_string())]);
         Box::pin(items(self, url, "GET /rest/api/group", Paging::Offset, |v| {
-            serde_json::from_value::<v1::Group>(v).map(|g| Some(GroupRef { name: g.name, id: g.id }))
+            decode::<v1::Group>(v).map(|g| Some(GroupRef { name: g.name, id: g.id }))
         }))
     }
 
@@ -127,7 +127,7 @@ impl ConfluenceClient {
             ),
         };
         Box::pin(items(self, url, route, Paging::Offset, |v| {
-            serde_json::from_value::<ListedUser>(v).map(|u| Some(u.into_account()))
+            decode::<ListedUser>(v).map(|u| Some(u.into_account()))
         }))
     }
 }

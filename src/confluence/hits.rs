@@ -14,7 +14,8 @@ use super::error::ConfluenceError;
 use super::listing::{ContentOptions, Listing};
 use super::model::{Content, ContentType, Space};
 use super::options::Flavour;
-use super::paging::{items, Paging};
+use super::paging::{decode, items, Paging};
+use serde_json::value::RawValue;
 
 /// What a hit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,8 +96,8 @@ impl ConfluenceClient {
         let url = self.url(&["rest", "api", "search"], &query);
         // Server/DC's next link drops the query (Elastic #3320): page by count there.
         let paging = if self.flavour() == Flavour::Cloud { Paging::Cursor } else { Paging::Offset };
-        Box::pin(items(self, url, "GET /rest/api/search", paging, |v: Value| {
-            serde_json::from_value::<v1::SearchResult>(v).map(search_hit)
+        Box::pin(items(self, url, "GET /rest/api/search", paging, |v: &RawValue| {
+            decode::<v1::SearchResult>(v).map(search_hit)
         }))
     }
 
@@ -117,8 +118,8 @@ impl ConfluenceClient {
         }
         let url = self.url(&["rest", "api", "content", "search"], &query);
         let paging = if self.flavour() == Flavour::Cloud { Paging::Cursor } else { Paging::Offset };
-        Box::pin(items(self, url, "GET /rest/api/content/search", paging, |v: Value| {
-            serde_json::from_value::<v1::Content>(v).map(content_hit)
+        Box::pin(items(self, url, "GET /rest/api/content/search", paging, |v: &RawValue| {
+            decode::<v1::Content>(v).map(content_hit)
         }))
     }
 
@@ -131,8 +132,8 @@ impl ConfluenceClient {
             vec![("cql", cql.to_string()), ("limit", "200".to_string()), ("expand", "ancestors".to_string())];
         let url = self.url(&["rest", "api", "content", "search"], &query);
         let paging = if self.flavour() == Flavour::Cloud { Paging::Cursor } else { Paging::Offset };
-        Box::pin(items(self, url, "GET /rest/api/content/search", paging, |v: Value| {
-            serde_json::from_value::<v1::Content>(v).map(Content::from_v1)
+        Box::pin(items(self, url, "GET /rest/api/content/search", paging, |v: &RawValue| {
+            decode::<v1::Content>(v).map(Content::from_v1)
         }))
     }
 
@@ -148,8 +149,8 @@ impl ConfluenceClient {
         ];
         let url = self.url(&["rest", "api", "content", "search"], &query);
         let paging = if self.flavour() == Flavour::Cloud { Paging::Cursor } else { Paging::Offset };
-        Box::pin(items(self, url, "GET /rest/api/content/search", paging, |v: Value| {
-            serde_json::from_value::<v1::Content>(v).map(|c| {
+        Box::pin(items(self, url, "GET /rest/api/content/search", paging, |v: &RawValue| {
+            decode::<v1::Content>(v).map(|c| {
                 let content = Content::from_v1(c.clone());
                 content_hit(c).map(|hit| (hit, content))
             })
@@ -217,8 +218,8 @@ impl ConfluenceClient {
                     ContentType::Page => "GET /api/v2/pages",
                     ContentType::BlogPost => "GET /api/v2/blogposts",
                 };
-                Box::pin(items(self, url, route, Paging::Cursor, move |v: Value| {
-                    serde_json::from_value::<v2::Content>(v).map(|c| Some(Content::from_v2(c, content_type)))
+                Box::pin(items(self, url, route, Paging::Cursor, move |v: &RawValue| {
+                    decode::<v2::Content>(v).map(|c| Some(Content::from_v2(c, content_type)))
                 }))
             }
             Flavour::Server | Flavour::DataCenter => {

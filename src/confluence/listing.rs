@@ -8,14 +8,13 @@
 //! on Cloud (one trashed ancestor fails the whole batch, CONFCLOUD-77618).
 
 use futures::Stream;
-use serde_json::Value;
 
 use super::api::{v1, v2};
 use super::client::ConfluenceClient;
 use super::error::ConfluenceError;
 use super::model::{Attachment, Comment, Content, ContentType, Label, Space};
 use super::options::Flavour;
-use super::paging::{items, Paging};
+use super::paging::{decode, items, Paging};
 
 /// A stream of listed items; it ends with an error item rather than silently short.
 ///
@@ -78,10 +77,6 @@ impl ContentOptions {
             100
         }
     }
-}
-
-fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, serde_json::Error> {
-    serde_json::from_value(value)
 }
 
 /// A CQL string literal.

@@ -19,7 +19,9 @@
 //! known cause of DC 500s.
 //!
 //! Items are deduplicated by `id` across pages, and a page is decoded item by item, so one
-//! malformed item is one error item rather than a lost page. The next page is fetched in the
+//! malformed item is one error item rather than a lost page. Each item stays raw JSON text
+//! until it is decoded straight into its type: building a `Value` tree first cost a third of
+//! a sync's CPU in allocations. The next page is fetched in the
 //! background while the consumer works on the current one.
 
 use std::collections::HashSet;
@@ -28,8 +30,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::Stream;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use url::Url;
 
 use super::api::opt_u64;
@@ -55,7 +58,7 @@ pub enum Paging {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Envelope {
-    results: Vec<Value>,
+    results: Vec<Box<RawValue>>,
     #[serde(rename = "_links")]
     links: EnvelopeLinks,
     #[serde(rename = "totalSize", deserialize_with = "opt_u64")]
@@ -135,7 +138,7 @@ pub(crate) fn items<T, F>(
 ) -> impl Stream<Item = Result<T, ConfluenceError>> + Send + 'static
 where
     T: Send + 'static,
-    F: Fn(Value) -> Result<Option<T>, serde_json::Error> + Send + 'static,
+    F: Fn(&RawValue) -> Result<Option<T>, serde_json::Error> + Send + 'static,
 {
     let client = client.clone();
     async_stream::stream! {
@@ -222,14 +225,14 @@ where
 
             let mut fresh = 0usize;
             let mut converted = Vec::with_capacity(received);
-            for (index, value) in envelope.results.into_iter().enumerate() {
-                if let Some(id) = value_id(&value) {
+            for (index, raw) in envelope.results.iter().enumerate() {
+                if let Some(id) = raw_id(raw) {
                     if !seen_ids.insert(id) {
                         continue;
                     }
                 }
                 fresh += 1;
-                match convert(value) {
+                match convert(raw) {
                     Ok(Some(item)) => converted.push(Ok(item)),
                     Ok(None) => {}
                     Err(error) => converted.push(Err(ConfluenceError::Item {
@@ -260,11 +263,23 @@ where
     }
 }
 
-/// The `id` of a raw item, as text.
-fn value_id(value: &Value) -> Option<String> {
-    match value.get("id")? {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
+/// Decodes a listing item into its type.
+pub(crate) fn decode<T: DeserializeOwned>(raw: &RawValue) -> Result<T, serde_json::Error> {
+    serde_json::from_str(raw.get())
+}
+
+/// The `id` of a raw item, as text (a string or a number); `None` when it has none or the
+/// item is not an object (the item's own decoding reports that).
+fn raw_id(raw: &RawValue) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Identified<'a> {
+        #[serde(borrow)]
+        id: Option<&'a RawValue>,
+    }
+    let id = serde_json::from_str::<Identified>(raw.get()).ok()?.id?;
+    match serde_json::from_str::<serde_json::Value>(id.get()).ok()? {
+        serde_json::Value::String(text) => Some(text),
+        serde_json::Value::Number(number) => Some(number.to_string()),
         _ => None,
     }
 }
@@ -303,13 +318,20 @@ mod http_tests {
     use crate::confluence::test_server::{json, param, serve};
     use futures::StreamExt;
     use serde_json::json as j;
+    use serde_json::Value;
 
     fn ids(values: &[Result<Value, ConfluenceError>]) -> Vec<String> {
-        values.iter().map(|v| value_id(v.as_ref().unwrap()).unwrap()).collect()
+        values
+            .iter()
+            .map(|v| match &v.as_ref().unwrap()["id"] {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            })
+            .collect()
     }
 
-    fn identity(value: Value) -> Result<Option<Value>, serde_json::Error> {
-        Ok(Some(value))
+    fn identity(raw: &RawValue) -> Result<Option<Value>, serde_json::Error> {
+        decode(raw).map(Some)
     }
 
     #[tokio::test]
@@ -399,13 +421,13 @@ mod http_tests {
         .await;
         let client = test_client(&server.origin, Flavour::Cloud).await;
         let first = client.url(&["api", "v2", "spaces"], &[]);
-        let strict = |value: Value| -> Result<Option<String>, serde_json::Error> {
+        let strict = |raw: &RawValue| -> Result<Option<String>, serde_json::Error> {
             #[derive(Deserialize)]
             #[serde(deny_unknown_fields)]
             struct Strict {
                 id: String,
             }
-            serde_json::from_value::<Strict>(value).map(|s| Some(s.id))
+            decode::<Strict>(raw).map(|s| Some(s.id))
         };
         let all: Vec<_> = items(&client, first, "GET /api/v2/spaces", Paging::Cursor, strict).collect().await;
         assert_eq!(all.len(), 3);

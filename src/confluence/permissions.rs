@@ -19,7 +19,7 @@ use super::api::v1;
 use super::client::ConfluenceClient;
 use super::error::{display_url, ConfluenceError};
 use super::model::{GroupRef, UserRef};
-use super::paging::{items, Paging};
+use super::paging::{decode, items, Paging};
 
 /// Someone a space's view permission is granted to.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,7 +190,7 @@ impl ConfluenceClient {
             self.url(&["api", "v2", "spaces", space_id, "permissions"], &[("limit", "250".to_string())]);
         let entries: Vec<V2Permission> =
             items(self, url, "GET /api/v2/spaces/{id}/permissions", Paging::Cursor, |v| {
-                serde_json::from_value::<V2Permission>(v).map(Some)
+                decode::<V2Permission>(v).map(Some)
             })
             .try_collect()
             .await?;

@@ -22,7 +22,7 @@ use super::error::ConfluenceError;
 use super::listing::{cql_quote, Listing};
 use super::model::{read_restrictions, GroupRef, ReadRestrictions, UserRef};
 use super::options::Flavour;
-use super::paging::{items, Paging};
+use super::paging::{decode, items, Paging};
 
 /// Users and groups asked for per request.
 const LIMIT: usize = 200;
@@ -185,7 +185,7 @@ impl ConfluenceClient {
         );
         let paging = if self.flavour() == Flavour::Cloud { Paging::Cursor } else { Paging::Offset };
         Box::pin(items(self, url, "GET /rest/api/content/search", paging, |v| {
-            serde_json::from_value::<v1::Content>(v).map(|c| {
+            decode::<v1::Content>(v).map(|c| {
                 let read = c.restrictions.and_then(|r| r.read)?;
                 Some((c.id, read_restrictions(&read)))
             })
