@@ -558,16 +558,7 @@ mod tests {
     }
 
     fn space(key: &str) -> Space {
-        Space {
-            id: "9".into(),
-            key: key.into(),
-            name: key.into(),
-            kind: None,
-            status: None,
-            webui: None,
-            created_at: None,
-            author_id: None,
-        }
+        Space::bare("9", key)
     }
 
     fn paths(log: &crate::confluence::test_server::Log) -> Vec<String> {

@@ -201,16 +201,7 @@ mod tests {
     use serde_json::json as j;
 
     fn space(key: &str) -> Space {
-        Space {
-            id: key.into(),
-            key: key.into(),
-            name: key.into(),
-            kind: None,
-            status: None,
-            webui: None,
-            created_at: None,
-            author_id: None,
-        }
+        Space::bare(key, key)
     }
 
     fn rest_viewers() -> Response {

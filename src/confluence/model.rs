@@ -34,6 +34,23 @@ pub struct Space {
     pub author_id: Option<String>,
 }
 
+#[cfg(test)]
+impl Space {
+    /// A space known only by its id and key (named after its key), for unit tests.
+    pub(crate) fn bare(id: &str, key: &str) -> Space {
+        Space {
+            id: id.into(),
+            key: key.into(),
+            name: key.into(),
+            kind: None,
+            status: None,
+            webui: None,
+            created_at: None,
+            author_id: None,
+        }
+    }
+}
+
 /// Page or blog post.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ContentType {

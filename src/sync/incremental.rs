@@ -718,16 +718,7 @@ mod tests {
     }
 
     fn space(key: &str) -> Space {
-        Space {
-            id: format!("id-{key}"),
-            key: key.into(),
-            name: key.into(),
-            kind: None,
-            status: None,
-            webui: None,
-            created_at: None,
-            author_id: None,
-        }
+        Space::bare(&format!("id-{key}"), key)
     }
 
     #[test]
