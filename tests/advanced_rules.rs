@@ -99,7 +99,10 @@ async fn queries_are_paged_to_the_end_and_merged(flavour: Flavour) {
         }
         _ => log.count("/rest/api/content/{id}/child/attachment"),
     };
-    assert_eq!(listings as usize, containers.len(), "each container's attachments listed once");
+    // Cloud lists each container's attachments; Server/DC containers fetched by id carry
+    // theirs (children.attachment), none of these has more than that expansion holds.
+    let expected_listings = if flavour == Flavour::Cloud { containers.len() } else { 0 };
+    assert_eq!(listings as usize, expected_listings, "each container's attachments listed at most once");
     let downloads = match flavour {
         Flavour::Cloud => log.count("/wiki/rest/api/content/{id}/child/attachment/{attId}/download"),
         _ => log.count("/download/attachments/{id}/{file}"),

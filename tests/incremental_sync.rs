@@ -399,12 +399,17 @@ async fn an_interrupted_rename_is_completed_by_the_next_sync(flavour: Flavour) {
     assert!(ancestors(below).await.contains(&"Deep chain level 3".to_string()));
 
     t.world.confluence.site().edit(renamed, Some("Renamed level 3"), None).unwrap();
-    let route = match flavour {
-        Flavour::Cloud => "/wiki/api/v2/pages/{id}/attachments",
-        _ => "/rest/api/content/{id}/child/attachment",
+    let fault = match flavour {
+        // The renamed page's attachment listing answers; the next one is refused.
+        Flavour::Cloud => {
+            FaultRule::on("/wiki/api/v2/pages/{id}/attachments", Trigger::Nth(2), FaultKind::Status(401))
+        }
+        // Server's listings carry the attachments: the listing of the pages below the renamed
+        // one (with their ancestors) is refused instead; the renamed page is still written.
+        _ => FaultRule::on("/rest/api/content/search", Trigger::Always, FaultKind::Status(401))
+            .when_query_contains("expand=ancestors&"),
     };
-    // The renamed page's attachment listing answers; the next one is refused.
-    t.world.confluence.faults().add(FaultRule::on(route, Trigger::Nth(2), FaultKind::Status(401)));
+    t.world.confluence.faults().add(fault);
     let failed = t.try_sync(SyncKind::Incremental).await;
     assert!(!failed.completed(), "{failed}");
     t.world.confluence.faults().clear();

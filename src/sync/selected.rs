@@ -208,8 +208,10 @@ async fn crawl_chosen(
         let options = ContentOptions {
             body: true,
             labels: settings.index_labels,
-            // Server/DC listings carry each page's own read restriction at no extra request.
+            // Server/DC listings carry each page's own read restriction at no extra request…
             restrictions: settings.acl.is_some(),
+            // …and its first attachments: no attachment listing for a page with few.
+            attachments: true,
             ..Default::default()
         };
         client

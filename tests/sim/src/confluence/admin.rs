@@ -200,5 +200,10 @@ fn fault_rule(request: &Value) -> Option<FaultRule> {
             _ => return None,
         },
     };
-    Some(FaultRule { route: request.get("route").and_then(Value::as_str).map(str::to_string), trigger, kind })
+    Some(FaultRule {
+        route: request.get("route").and_then(Value::as_str).map(str::to_string),
+        query: request.get("query").and_then(Value::as_str).map(str::to_string),
+        trigger,
+        kind,
+    })
 }

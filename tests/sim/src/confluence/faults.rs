@@ -82,6 +82,8 @@ pub enum Trigger {
 pub struct FaultRule {
     /// The route template it applies to (as in the request log), or `None` for every route.
     pub route: Option<String>,
+    /// Only requests whose query string contains this (percent-encoded, as sent), or any.
+    pub query: Option<String>,
     /// When it fires.
     pub trigger: Trigger,
     /// What it does.
@@ -91,12 +93,19 @@ pub struct FaultRule {
 impl FaultRule {
     /// A rule for one route template (e.g. `/rest/api/content/search`).
     pub fn on(route: &str, trigger: Trigger, kind: FaultKind) -> FaultRule {
-        FaultRule { route: Some(route.to_string()), trigger, kind }
+        FaultRule { route: Some(route.to_string()), query: None, trigger, kind }
+    }
+
+    /// The same rule, only for requests whose query string contains `part` — one listing
+    /// among the many a route serves (`expand=ancestors`).
+    pub fn when_query_contains(mut self, part: &str) -> FaultRule {
+        self.query = Some(part.to_string());
+        self
     }
 
     /// A rule for every route.
     pub fn global(trigger: Trigger, kind: FaultKind) -> FaultRule {
-        FaultRule { route: None, trigger, kind }
+        FaultRule { route: None, query: None, trigger, kind }
     }
 }
 
@@ -158,15 +167,18 @@ impl Faults {
         }
     }
 
-    /// The faults that fire for one request to `route`, in the order they were added.
-    pub fn decide(&self, route: &str) -> Vec<FaultKind> {
+    /// The faults that fire for one request to `route` with `query`, in the order they were
+    /// added.
+    pub fn decide(&self, route: &str, query: &str) -> Vec<FaultKind> {
         let Ok(mut state) = self.state.lock() else {
             return Vec::new();
         };
         let State { rules, rng, .. } = &mut *state;
         let mut fired = Vec::new();
         for armed in rules.iter_mut() {
-            if armed.rule.route.as_deref().is_some_and(|r| r != route) {
+            if armed.rule.route.as_deref().is_some_and(|r| r != route)
+                || armed.rule.query.as_deref().is_some_and(|q| !query.contains(q))
+            {
                 continue;
             }
             armed.seen += 1;
@@ -203,17 +215,28 @@ mod tests {
         let faults = Faults::default();
         faults.add(FaultRule::on("/a", Trigger::Nth(2), FaultKind::Status(500)));
         faults.add(FaultRule::global(Trigger::FirstN(1), FaultKind::Status(502)));
-        assert_eq!(faults.decide("/a"), vec![FaultKind::Status(502)]);
-        assert_eq!(faults.decide("/a"), vec![FaultKind::Status(500)]);
-        assert_eq!(faults.decide("/a"), vec![]);
-        assert_eq!(faults.decide("/b"), vec![]);
+        assert_eq!(faults.decide("/a", ""), vec![FaultKind::Status(502)]);
+        assert_eq!(faults.decide("/a", ""), vec![FaultKind::Status(500)]);
+        assert_eq!(faults.decide("/a", ""), vec![]);
+        assert_eq!(faults.decide("/b", ""), vec![]);
+    }
+
+    #[test]
+    fn a_query_filter_counts_and_fires_only_on_matching_requests() {
+        let faults = Faults::default();
+        let rule = FaultRule::on("/s", Trigger::Nth(1), FaultKind::Status(401))
+            .when_query_contains("expand=ancestors");
+        faults.add(rule);
+        assert_eq!(faults.decide("/s", "cql=x&expand=space"), vec![]);
+        assert_eq!(faults.decide("/s", "cql=x&expand=ancestors"), vec![FaultKind::Status(401)]);
+        assert_eq!(faults.decide("/s", "cql=x&expand=ancestors"), vec![]);
     }
 
     #[test]
     fn after_n_fires_on_every_request_past_the_first_n() {
         let faults = Faults::default();
         faults.add(FaultRule::on("/a", Trigger::AfterN(2), FaultKind::Status(500)));
-        let fired: Vec<bool> = (0..5).map(|_| !faults.decide("/a").is_empty()).collect();
+        let fired: Vec<bool> = (0..5).map(|_| !faults.decide("/a", "").is_empty()).collect();
         assert_eq!(fired, [false, false, true, true, true]);
     }
 
@@ -221,10 +244,10 @@ mod tests {
     fn rates_are_roughly_honoured_and_removal_works() {
         let faults = Faults::default();
         let id = faults.add(FaultRule::global(Trigger::Rate(0.5), FaultKind::Status(504)));
-        let fired = (0..1000).filter(|_| !faults.decide("/x").is_empty()).count();
+        let fired = (0..1000).filter(|_| !faults.decide("/x", "").is_empty()).count();
         assert!((350..650).contains(&fired), "{fired}");
         faults.remove(id);
-        assert!(faults.decide("/x").is_empty());
+        assert!(faults.decide("/x", "").is_empty());
     }
 
     #[test]
@@ -235,7 +258,7 @@ mod tests {
             FaultKind::Latency { fixed: Duration::from_millis(5), jitter: Duration::from_millis(5) },
         ));
         for _ in 0..50 {
-            match faults.decide("/x")[0] {
+            match faults.decide("/x", "")[0] {
                 FaultKind::Latency { fixed, .. } => {
                     assert!(fixed >= Duration::from_millis(5) && fixed <= Duration::from_millis(10))
                 }

@@ -151,7 +151,7 @@ async fn dispatch(shared: Arc<Shared>, request: Request) -> Response {
     let template = format!("{}/{}", if flavour == Flavour::Cloud { "/wiki" } else { "" }, route.template);
 
     let mut body_fault = None;
-    for fault in shared.faults.decide(&template) {
+    for fault in shared.faults.decide(&template, &query) {
         match fault {
             FaultKind::Latency { fixed, .. } => tokio::time::sleep(fixed).await,
             FaultKind::DropMidBody
@@ -410,7 +410,7 @@ async fn media(shared: Arc<Shared>, request: Request) -> Response {
         }
     };
     let mut body_fault = None;
-    for fault in shared.faults.decide(TEMPLATE) {
+    for fault in shared.faults.decide(TEMPLATE, "") {
         match fault {
             FaultKind::Latency { fixed, .. } => tokio::time::sleep(fixed).await,
             FaultKind::DropMidBody
