@@ -28,7 +28,7 @@ use sim::confluence::{Flavour, SimConfig, Size};
 
 const MAX_CONCURRENT_REQUESTS: u64 = 10;
 /// The default of `confluence.max_concurrent_spaces`.
-const MAX_CONCURRENT_SPACES: u64 = 4;
+const MAX_CONCURRENT_SPACES: u64 = 10;
 /// Spaces of every simulated site.
 const SPACES: u64 = 10;
 

@@ -387,7 +387,7 @@ pub const KEYS: &[Key] = &[
         "ceiling on requests per second"
     ),
     key!("confluence.max_concurrent_requests", int(1, 256), Some("10"), "Confluence requests in flight"),
-    key!("confluence.max_concurrent_spaces", int(1, 64), Some("4"), "spaces crawled at once"),
+    key!("confluence.max_concurrent_spaces", int(1, 64), Some("10"), "spaces crawled at once"),
     key!(
         "confluence.incremental_overlap_minutes",
         int(0, 10_080),
