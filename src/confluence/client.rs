@@ -604,7 +604,7 @@ fn build_http(options: &ClientOptions) -> Result<reqwest::Client, ConfluenceErro
 pub(crate) mod tests {
     use super::*;
     use crate::config::Secret;
-    use crate::confluence::test_server::{json, serve};
+    use crate::confluence::test_server::{json, serve, Log, TestServer};
     use axum::response::Response;
     use serde_json::json as j;
 
@@ -766,12 +766,11 @@ pub(crate) mod tests {
         assert!(shown.contains(&format!("{}/y", bad.origin)) && shown.contains("line 1 column"), "{shown}");
     }
 
-    #[tokio::test]
-    async fn a_429_pauses_every_request_of_the_client() {
+    /// A server that answers `/first` with a 429 (`Retry-After: 1`) and everything else with
+    /// 200, and a client of it that does not retry, with `slots` requests in flight.
+    async fn first_answers_429(slots: usize) -> (TestServer, Log, ConfluenceClient) {
         let (server, log) = serve(|seen, _| {
-            if seen.target.starts_with("/slow") {
-                json(200, j!({}), &[])
-            } else if seen.target.starts_with("/first") {
+            if seen.target.starts_with("/first") {
                 json(429, j!({}), &[("Retry-After", "1")])
             } else {
                 json(200, j!({}), &[])
@@ -784,7 +783,14 @@ pub(crate) mod tests {
             Auth::PersonalAccessToken(Secret::new("p")),
         );
         options.retry_count = 0;
+        options.max_concurrent_requests = slots;
         let client = ConfluenceClient::new(options).await.unwrap();
+        (server, log, client)
+    }
+
+    #[tokio::test]
+    async fn a_429_pauses_every_request_of_the_client() {
+        let (_server, log, client) = first_answers_429(10).await;
         let started = std::time::Instant::now();
         let _ = client.get_json::<serde_json::Value>(client.url(&["first"], &[]), "GET /first").await;
         client.get_json::<serde_json::Value>(client.url(&["other"], &[]), "GET /other").await.unwrap();
@@ -800,22 +806,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_429_pauses_the_requests_already_queued_for_a_slot() {
-        let (server, log) = serve(|seen, _| {
-            if seen.target.starts_with("/first") {
-                json(429, j!({}), &[("Retry-After", "1")])
-            } else {
-                json(200, j!({}), &[])
-            }
-        })
-        .await;
-        let mut options = ClientOptions::new(
-            Flavour::Server,
-            server.origin.clone(),
-            Auth::PersonalAccessToken(Secret::new("p")),
-        );
-        options.retry_count = 0;
-        options.max_concurrent_requests = 1;
-        let client = ConfluenceClient::new(options).await.unwrap();
+        let (_server, log, client) = first_answers_429(1).await;
         let started = std::time::Instant::now();
         // The second request queues for the only slot while the first is in flight.
         let (_, other) = tokio::join!(
