@@ -189,14 +189,18 @@ async fn an_incremental_sync_killed_midway_is_made_whole_by_the_next() {
     let crash = Crash::start("incremental").await;
     crash.sync("full").await;
     crash.change_the_site();
-    // Killed after 8 of the ~15 requests this incremental sync makes (Server's listings carry
+    // Killed after 8 of the ~16 requests this incremental sync makes (Server's listings carry
     // the pages' attachments): its changes are not all written, and its cursor must not have
     // moved.
     let state = crash.world.meta(&crash.index).await.unwrap();
     assert!(state["confluence_connector"]["cursor"].is_string(), "no cursor after the full sync: {state}");
     let before = crash.requests();
     crash.kill_mid_sync("incremental", async || crash.requests() > before + 8).await;
-    assert_eq!(crash.world.meta(&crash.index).await.unwrap(), state, "the killed sync moved the cursor");
+    let after = crash.world.meta(&crash.index).await.unwrap();
+    let (before_state, after_state) = (&state["confluence_connector"], &after["confluence_connector"]);
+    assert_eq!(after_state["cursor"], before_state["cursor"], "the killed sync moved the cursor");
+    // It recorded its start: the next sync knows it did not complete.
+    assert_ne!(after_state["last_started"], after_state["cursor"], "{after}");
     crash.sync("incremental").await;
     crash.assert_exactly_the_source().await;
 }

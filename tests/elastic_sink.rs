@@ -224,7 +224,7 @@ async fn timeouts_are_retried_only_with_retry_on_timeout() {
     assert_eq!((report.requests, report.retried_requests), (1, 0));
     assert_eq!(report.failed[0].status, 0);
     assert!(report.failed[0].reason.contains("no answer after 1 attempt"), "{}", report.failed[0]);
-    let refresh = load_existing(&es, &index).await.unwrap_err();
+    let refresh = load_existing(&es, &index, None).await.unwrap_err();
     assert!(refresh.to_string().contains("after 1 attempt"), "{refresh}");
     assert_eq!(es.retries(), 0);
 
@@ -232,7 +232,7 @@ async fn timeouts_are_retried_only_with_retry_on_timeout() {
     let es = client(&o);
     let report = write(&es, &index, &o, pages(1)).await;
     assert_eq!((report.requests, report.retried_requests), (2, 1));
-    let refresh = load_existing(&es, &index).await.unwrap_err();
+    let refresh = load_existing(&es, &index, None).await.unwrap_err();
     assert!(refresh.to_string().contains("after 2 attempt"), "{refresh}");
     assert_eq!(es.retries(), 1);
 }
@@ -253,7 +253,7 @@ async fn other_requests_are_retried_like_bulk_requests() {
     sim(&target).faults().fail_next_requests(1, 429, Some("_refresh"));
     sim(&target).faults().fail_next_requests(1, 502, Some("_pit"));
     sim(&target).faults().fail_next_requests(1, 503, Some("POST /_search"));
-    let existing = load_existing(&es, &index).await.unwrap();
+    let existing = load_existing(&es, &index, None).await.unwrap();
     assert_eq!(existing.len(), 3);
     assert_eq!(es.retries(), 5);
     // The mapping `_meta` read and update.
@@ -262,7 +262,7 @@ async fn other_requests_are_retried_like_bulk_requests() {
     assert!(state.cursor.is_none());
     // More failures than max_retries (2): the error names the request and the attempts.
     sim(&target).faults().fail_next_requests(3, 503, Some("_refresh"));
-    let e = load_existing(&es, &index).await.unwrap_err();
+    let e = load_existing(&es, &index, None).await.unwrap_err();
     assert_eq!(e.status(), Some(503));
     assert!(e.to_string().contains(&format!("/{index}/_refresh")), "{e}");
     assert!(e.to_string().contains("after 3 attempts"), "{e}");

@@ -187,12 +187,12 @@ async fn a_malformed_item_is_reported_and_its_space_keeps_its_documents() {
     let config = world.config(&[]);
     assert!(run_sync(&config, SyncKind::Full).await.unwrap().completed());
     let documents = world.confluence().catalog().documents() as u64;
-    // The spoiled item is the first result of the first page listing: some page of some space.
-    world.confluence().faults().add(FaultRule::on(
-        "/rest/api/content/search",
-        Trigger::Nth(1),
-        FaultKind::MalformedItem,
-    ));
+    // The spoiled item is the first result of the first page listing (with bodies): some page
+    // of some space.
+    world.confluence().faults().add(
+        FaultRule::on("/rest/api/content/search", Trigger::Nth(1), FaultKind::MalformedItem)
+            .when_query_contains("body.storage"),
+    );
     let report = run_sync(&config, SyncKind::Full).await.unwrap();
     assert!(report.completed(), "the listings themselves completed: {report}");
     assert_eq!(report.failed.len(), 1, "{:?}", report.failed);

@@ -436,6 +436,94 @@ async fn cloud_interrupted_rename() {
     an_interrupted_rename_is_completed_by_the_next_sync(Flavour::Cloud).await;
 }
 
+/// Server/DC: a page at the top of a tree whose body alone was edited costs no listing of
+/// the pages below it (the listing is refused here: asking for it fails the sync) — unless
+/// the sync before did not complete, when the pages below are checked, as it may have
+/// written the page and not them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_a_body_edit_above_a_tree_lists_nothing_below_it() {
+    let t = Incremental::tiny(Flavour::Server, "body-edit").await;
+    let catalog = t.world.confluence.catalog();
+    let top = catalog.content.iter().find(|c| c.title == "Deep chain level 1").unwrap();
+    let top = parse_api_id(&top.id).unwrap();
+    let below = FaultRule::on("/rest/api/content/search", Trigger::Always, FaultKind::Status(401))
+        .when_query_contains("expand=ancestors&");
+    t.sync(SyncKind::Full).await;
+
+    t.world.confluence.site().edit(top, None, Some("<p>edited once</p>")).unwrap();
+    t.world.confluence.faults().add(below.clone());
+    t.sync(SyncKind::Incremental).await;
+    t.world.refresh(&t.index).await.unwrap();
+    let doc = t.world.get(&t.index, &top.to_string()).await.unwrap().unwrap();
+    assert!(doc["body"].as_str().unwrap_or_default().contains("edited once"), "{doc}");
+    t.world.confluence.faults().clear();
+
+    // A sync that does not complete (every search refused)...
+    t.world.confluence.faults().add(FaultRule::on(
+        "/rest/api/content/search",
+        Trigger::Always,
+        FaultKind::Status(401),
+    ));
+    assert!(!t.try_sync(SyncKind::Incremental).await.completed());
+    t.world.confluence.faults().clear();
+    // ...makes the next one check below every page its window finds.
+    t.world.confluence.site().edit(top, None, Some("<p>edited twice</p>")).unwrap();
+    t.world.confluence.faults().add(below);
+    let refused = t.try_sync(SyncKind::Incremental).await;
+    assert!(!refused.completed(), "the pages below were not checked: {refused}");
+    t.world.confluence.faults().clear();
+    t.sync(SyncKind::Incremental).await;
+    t.matches_a_fresh_full_sync().await;
+}
+
+/// Server/DC: a page renamed while a sync runs — after the sync decided nothing below it
+/// needed checking (only its body had changed), before it fetched the page — is written
+/// renamed, the pages below it still with the old title. The sync completes; the next one
+/// finds the page indexed as it is, but modified after the latest modification Confluence
+/// showed when the previous sync began, so it checks the pages below and rewrites them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_a_rename_during_a_sync_is_caught_by_the_next() {
+    let mut t = Incremental::tiny(Flavour::Server, "rename-during").await;
+    t.extra.push("max_concurrent_requests: 1".into());
+    let catalog = t.world.confluence.catalog();
+    let level = |n: u32| {
+        let title = format!("Deep chain level {n}");
+        parse_api_id(&catalog.content.iter().find(|c| c.title == title).unwrap().id).unwrap()
+    };
+    let (renamed, below) = (level(3), level(4));
+    t.sync(SyncKind::Full).await;
+
+    t.world.confluence.site().edit(renamed, None, Some("<p>edited</p>")).unwrap();
+    // The fetch of the edited page (the first with bodies) is held while the page is renamed.
+    let held = FaultKind::Latency { fixed: Duration::from_secs(2), jitter: Duration::ZERO };
+    let faults = t.world.confluence.faults();
+    let rule = faults.add(
+        FaultRule::on("/rest/api/content/search", Trigger::Nth(1), held).when_query_contains("body.storage"),
+    );
+    let config = t.config_for(&t.index);
+    let rename = async {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while faults.seen(rule) == 0 {
+            assert!(tokio::time::Instant::now() < deadline, "the sync never fetched the edited page");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        t.world.confluence.site().edit(renamed, Some("Renamed level 3"), None).unwrap();
+    };
+    let (report, ()) = tokio::join!(run_sync(&config, SyncKind::Incremental), rename);
+    let report = report.unwrap();
+    assert!(report.completed(), "{report}");
+    faults.clear();
+    t.world.refresh(&t.index).await.unwrap();
+    let doc = async |id: u64| t.world.get(&t.index, &id.to_string()).await.unwrap().unwrap();
+    assert_eq!(doc(renamed).await["title"], "Renamed level 3");
+    let titles = |doc: Value| doc["ancestors"].to_string();
+    assert!(titles(doc(below).await).contains("Deep chain level 3"), "the race was not staged");
+
+    t.sync(SyncKind::Incremental).await;
+    assert!(titles(doc(below).await).contains("Renamed level 3"));
+    t.matches_a_fresh_full_sync().await;
+}
+
 /// A space created since the last sync, holding a nested page tree with attachments, is
 /// crawled once: each page's attachments listed at most once, each attachment downloaded once, each
 /// document counted once as created.
@@ -584,7 +672,13 @@ async fn a_failed_incremental_sync_deletes_nothing_and_keeps_the_cursor() {
     assert!(!report.completed(), "{report}");
     assert_eq!(report.deleted, 0);
     assert!(t.world.get(&t.index, &page.to_string()).await.unwrap().is_some());
-    let state_after = t.world.meta(&t.index).await.unwrap();
+    let mut state_after = t.world.meta(&t.index).await.unwrap();
+    // Only the start of the failed sync is new.
+    let state = &mut state_after["confluence_connector"];
+    assert_ne!(state["last_started"], state["cursor"], "{state}");
+    for started in ["last_started", "latest_modification_at_start"] {
+        state[started] = state_before["confluence_connector"][started].clone();
+    }
     assert_eq!(state_before, state_after, "the cursor moved");
 
     t.world.confluence.faults().clear();

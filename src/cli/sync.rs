@@ -7,7 +7,7 @@ use chrono::Utc;
 
 use crate::acl::AclResolver;
 use crate::config::{Config, ConfluenceConfig};
-use crate::confluence::ConfluenceClient;
+use crate::confluence::{ConfluenceClient, Flavour};
 use crate::elastic;
 use crate::elastic::lease::Lease;
 use crate::rules::BasicRules;
@@ -17,7 +17,7 @@ use crate::sync::attachment::ContentPolicy;
 use crate::sync::crawl::CrawlSettings;
 use crate::sync::document::PipelineFlags;
 use crate::sync::full::ContentSync;
-use crate::sync::incremental::Window;
+use crate::sync::incremental::{PreviousSync, Window};
 use crate::sync::report::SyncReport;
 use crate::sync::shape::{changed_settings, document_shape};
 use crate::sync::source::client_options;
@@ -98,11 +98,17 @@ pub async fn run_sync_until(config: &Config, kind: SyncKind, stop: Shutdown) -> 
     // One sync of an index at a time, whichever process starts it.
     let lease = Lease::acquire(&es, index, kind.name()).await.map_err(|e| CliError::Sync(e.to_string()))?;
     let stop = stop.or(&lease.lost());
-    let existing =
-        elastic::existing::load_existing(&es, index).await.map_err(|e| CliError::Sync(e.to_string()))?;
-    tracing::info!(index, documents = existing.len(), "read the ids already indexed");
     let mut state =
         elastic::state::read_state(&es, index).await.map_err(|e| CliError::Sync(e.to_string()))?;
+    // Pages modified at or after what the previous sync saw as the latest modification when
+    // it began may have changed while it ran (see `PreviousSync`).
+    let previous =
+        if state.previous_completed() { PreviousSync::Completed } else { PreviousSync::Incomplete };
+    let mark = state.latest_modification_at_start.filter(|_| previous == PreviousSync::Completed);
+    let existing = elastic::existing::load_existing(&es, index, mark)
+        .await
+        .map_err(|e| CliError::Sync(e.to_string()))?;
+    tracing::info!(index, documents = existing.len(), "read the ids already indexed");
     let started_at = Utc::now();
     let shape = document_shape(config, source);
     let reshaped = changed_settings(state.document_shape.as_ref(), &shape);
@@ -133,6 +139,23 @@ pub async fn run_sync_until(config: &Config, kind: SyncKind, stop: Shutdown) -> 
         }
         _ => None,
     };
+
+    // Recorded before anything is listed or written: should this sync not complete, the next
+    // one knows that what it wrote may be partial; should it complete, the next one knows
+    // which pages may have changed while it ran. The latest modification is only needed
+    // where pages below a changed page are checked (Server/DC); unknown, the next sync checks
+    // below every page it finds changed.
+    state.latest_modification_at_start = match client.flavour() {
+        Flavour::Cloud => None,
+        Flavour::Server | Flavour::DataCenter => client.latest_page_modification().await.unwrap_or_else(|e| {
+            tracing::warn!("could not read the latest page modification ({e}); the next incremental sync checks more pages");
+            None
+        }),
+    };
+    state.last_started = Some(started_at);
+    elastic::state::write_state(&es, index, &state)
+        .await
+        .map_err(|e| CliError::Sync(format!("recording the start of the sync in {index}: {e}")))?;
 
     // Document-level security: one resolver (and its caches) per sync.
     let acl = source.use_document_level_security.then(|| Arc::new(AclResolver::new(client.clone())));
@@ -168,7 +191,7 @@ pub async fn run_sync_until(config: &Config, kind: SyncKind, stop: Shutdown) -> 
     };
     let sink = elastic::sink::Sink::start(es.clone(), index, &es_options);
     let mut report = match window {
-        Some(window) => content.incremental(existing, &sink, window).await,
+        Some(window) => content.incremental(existing, &sink, window, previous).await,
         None => content.full(existing, &sink).await,
     };
     let written = sink.finish().await;

@@ -6,6 +6,7 @@
 //! the attachment listing of each container), so every kind of sync makes the same
 //! documents for the same content.
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::api::{v1, v2};
@@ -155,6 +156,23 @@ impl ConfluenceClient {
                 content_hit(c).map(|hit| (hit, content))
             })
         }))
+    }
+
+    /// The latest modification of a page the search shows now (`order by lastmodified desc`,
+    /// one result, with its version): Confluence's own clock, read before a sync lists
+    /// anything, so that a page modified later can be told by its date alone. The search lags
+    /// behind edits: the instant can only be earlier than the true latest, never later.
+    /// `None` when no page is visible.
+    pub async fn latest_page_modification(&self) -> Result<Option<DateTime<Utc>>, ConfluenceError> {
+        let query = vec![
+            ("cql", "type = page order by lastmodified desc".to_string()),
+            ("limit", "1".to_string()),
+            ("expand", "version".to_string()),
+        ];
+        let url = self.url(&["rest", "api", "content", "search"], &query);
+        let page =
+            self.get_json::<v1::Expansion<v1::Content>>(url, "GET /rest/api/content/search").await?.body;
+        Ok(page.results.into_iter().next().and_then(Content::from_v1).and_then(|c| c.updated_at))
     }
 
     /// One attachment by id (Cloud v2), with its status (`current`, `trashed`…); `None` when

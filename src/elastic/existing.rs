@@ -5,11 +5,14 @@
 //! while the sync writes), then consumed: [`ExistingDocs::take`] removes each id the crawl
 //! sees, so what [`ExistingDocs::remaining`] yields at the end is what the crawl did not see.
 //! Held compactly for a million ids: the id as a boxed string, the stamp and the lineage as
-//! 64-bit hashes, the space as an index into a table of keys (≈ 70 bytes per id with the
-//! hash table's overhead, against ≈ 200 for a map of `String` → `String`).
+//! 64-bit hashes, the space as an index into a table of keys, whether it was modified at or
+//! after a mark as a flag in the padding (≈ 70 bytes per id with the hash table's overhead,
+//! against ≈ 200 for a map of `String` → `String`).
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+
+use chrono::{DateTime, Utc};
 
 use super::client::EsClient;
 use elasticsearch::http::headers::HeaderMap;
@@ -26,9 +29,22 @@ const KEEP_ALIVE: &str = "5m";
 /// The indexed documents not yet seen by the crawl.
 #[derive(Debug, Default)]
 pub struct ExistingDocs {
-    docs: HashMap<Box<str>, (u64, u64, u32)>,
+    docs: HashMap<Box<str>, Indexed>,
+    /// Documents whose `_timestamp` is at or after this are [`ExistingDocs::recent`].
+    mark: Option<DateTime<Utc>>,
     spaces: Vec<Box<str>>,
     space_index: HashMap<Box<str>, u32>,
+}
+
+/// What is kept of one indexed document.
+#[derive(Debug, Clone, Copy)]
+struct Indexed {
+    stamp: u64,
+    lineage: u64,
+    /// Index into the table of space keys, or [`NO_SPACE`].
+    space: u32,
+    /// Modified at or after the mark (or no mark, or no readable `_timestamp`).
+    recent: bool,
 }
 
 /// No space recorded on the document.
@@ -59,10 +75,8 @@ pub fn stamp<'a>(
     // Deterministic within a process, which is all a comparison between the index (read at
     // the start of a sync) and the crawl (of the same sync) needs.
     let mut h = DefaultHasher::new();
-    let millis = parts
-        .timestamp
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.timestamp_millis());
+    let millis =
+        parts.timestamp.and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.timestamp_millis());
     millis.hash(&mut h);
     parts.space_key.hash(&mut h);
     parts.space.hash(&mut h);
@@ -110,8 +124,21 @@ fn source_stamp(source: &Value) -> u64 {
 }
 
 impl ExistingDocs {
-    /// Records one indexed document.
-    pub fn insert(&mut self, id: &str, stamp: u64, lineage: u64, space_key: Option<&str>) {
+    /// None yet; those inserted are [`ExistingDocs::recent`] when modified at or after `mark`
+    /// (all of them without a mark).
+    pub fn with_mark(mark: Option<DateTime<Utc>>) -> ExistingDocs {
+        ExistingDocs { mark, ..ExistingDocs::default() }
+    }
+
+    /// Records one indexed document; `timestamp` is its `_timestamp` (RFC 3339).
+    pub fn insert(
+        &mut self,
+        id: &str,
+        stamp: u64,
+        lineage: u64,
+        space_key: Option<&str>,
+        timestamp: Option<&str>,
+    ) {
         let space = match space_key {
             None => NO_SPACE,
             Some(key) => match self.space_index.get(key) {
@@ -124,34 +151,44 @@ impl ExistingDocs {
                 }
             },
         };
-        self.docs.insert(id.into(), (stamp, lineage, space));
+        // Unreadable or absent: recent, the safe answer to "may it have changed since?".
+        let modified = timestamp.and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+        let recent = match (self.mark, modified) {
+            (Some(mark), Some(modified)) => modified >= mark,
+            _ => true,
+        };
+        self.docs.insert(id.into(), Indexed { stamp, lineage, space, recent });
     }
 
     /// Removes `id` (the crawl saw it); its [`stamp`] and [`lineage`], if it was indexed.
     pub fn take(&mut self, id: &str) -> Option<(u64, u64)> {
-        self.docs.remove(id).map(|(stamp, lineage, _)| (stamp, lineage))
+        self.docs.remove(id).map(|d| (d.stamp, d.lineage))
     }
 
     /// Whether `id` is (still) held, and the space it was indexed under.
     pub fn space_of(&self, id: &str) -> Option<Option<&str>> {
-        self.docs.get(id).map(|(_, _, space)| self.spaces.get(*space as usize).map(AsRef::as_ref))
+        self.docs.get(id).map(|d| self.spaces.get(d.space as usize).map(AsRef::as_ref))
     }
 
     /// The [`stamp`] `id` was indexed with, while it is held.
     pub fn stamp_of(&self, id: &str) -> Option<u64> {
-        self.docs.get(id).map(|(stamp, _, _)| *stamp)
+        self.docs.get(id).map(|d| d.stamp)
     }
 
     /// The [`lineage`] `id` was indexed with, while it is held.
     pub fn lineage_of(&self, id: &str) -> Option<u64> {
-        self.docs.get(id).map(|(_, lineage, _)| *lineage)
+        self.docs.get(id).map(|d| d.lineage)
+    }
+
+    /// Whether the indexed copy of `id` was modified at or after the mark (yes without a
+    /// mark, or when its `_timestamp` is unreadable); `None` when `id` is not held.
+    pub fn recent(&self, id: &str) -> Option<bool> {
+        self.docs.get(id).map(|d| d.recent)
     }
 
     /// Documents not taken: `(id, space_key)`.
     pub fn remaining(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
-        self.docs
-            .iter()
-            .map(|(id, (_, _, space))| (id.as_ref(), self.spaces.get(*space as usize).map(AsRef::as_ref)))
+        self.docs.iter().map(|(id, d)| (id.as_ref(), self.spaces.get(d.space as usize).map(AsRef::as_ref)))
     }
 
     /// How many are left.
@@ -165,9 +202,14 @@ impl ExistingDocs {
     }
 }
 
-/// Reads every document of `index` (none when the index does not exist).
-pub async fn load_existing(es: &EsClient, index: &str) -> Result<ExistingDocs, ElasticError> {
-    let mut existing = ExistingDocs::default();
+/// Reads every document of `index` (none when the index does not exist), each noted
+/// [`ExistingDocs::recent`] or not against `mark`.
+pub async fn load_existing(
+    es: &EsClient,
+    index: &str,
+    mark: Option<DateTime<Utc>>,
+) -> Result<ExistingDocs, ElasticError> {
+    let mut existing = ExistingDocs::with_mark(mark);
     let fields = [
         "_timestamp",
         "title",
@@ -179,7 +221,8 @@ pub async fn load_existing(es: &EsClient, index: &str) -> Result<ExistingDocs, E
         "_allow_access_control",
     ];
     scan(es, index, &fields, |id, source| {
-        existing.insert(id, source_stamp(source), source_lineage(source), source["space_key"].as_str());
+        let (space_key, timestamp) = (source["space_key"].as_str(), source["_timestamp"].as_str());
+        existing.insert(id, source_stamp(source), source_lineage(source), space_key, timestamp);
     })
     .await?;
     Ok(existing)
@@ -271,9 +314,9 @@ mod tests {
     #[test]
     fn take_removes_and_remaining_lists_the_unseen_with_their_space() {
         let mut e = ExistingDocs::default();
-        e.insert("1", 10, 1, Some("DEV"));
-        e.insert("2", 20, 2, Some("OPS"));
-        e.insert("3", 30, 3, None);
+        e.insert("1", 10, 1, Some("DEV"), None);
+        e.insert("2", 20, 2, Some("OPS"), None);
+        e.insert("3", 30, 3, None, None);
         assert_eq!(e.take("1"), Some((10, 1)));
         assert_eq!(e.take("1"), None);
         assert_eq!(e.take("2"), Some((20, 2)));
@@ -281,6 +324,24 @@ mod tests {
         left.sort();
         assert_eq!(left, [("3", None)]);
         assert_eq!(e.len(), 1);
+    }
+
+    #[test]
+    fn recent_is_at_or_after_the_mark_to_the_millisecond_and_yes_when_unknown() {
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+        let mut e = ExistingDocs::with_mark(Some(at("2026-01-02T03:04:05.900Z")));
+        e.insert("before", 1, 1, None, Some("2026-01-02T03:04:05.899Z"));
+        e.insert("at", 1, 1, None, Some("2026-01-02T04:04:05.900+01:00"));
+        e.insert("after", 1, 1, None, Some("2026-01-02T03:04:06Z"));
+        e.insert("odd", 1, 1, None, Some("yesterday"));
+        e.insert("none", 1, 1, None, None);
+        let recent: Vec<_> = ["before", "at", "after", "odd", "none", "absent"].map(|id| e.recent(id)).into();
+        assert_eq!(recent, [Some(false), Some(true), Some(true), Some(true), Some(true), None]);
+        // Without a mark, everything is recent.
+        let mut unmarked = ExistingDocs::default();
+        unmarked.insert("before", 1, 1, None, Some("2000-01-01T00:00:00Z"));
+        assert_eq!(unmarked.recent("before"), Some(true));
+        assert_eq!(std::mem::size_of::<Indexed>(), 24, "the flag lives in the padding");
     }
 
     #[test]

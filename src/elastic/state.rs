@@ -1,5 +1,5 @@
 //! The sync state of a content index: when the last full and incremental syncs that
-//! completed started, and the incremental cursor.
+//! completed started, the incremental cursor, and when the last sync started at all.
 //!
 //! It lives in the index's mapping `_meta` (under `confluence_connector`), not in a local
 //! file: a container restarted anywhere resumes from it, and deleting the index deletes the
@@ -33,10 +33,28 @@ pub struct SyncState {
     /// Start of the last incremental sync that completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_incremental_sync: Option<DateTime<Utc>>,
+    /// Start of the last sync (full or incremental) that started, recorded before it writes
+    /// anything: when it is not the `cursor`, that sync did not complete (killed, failed, or
+    /// written by an older version that did not record it) and may have left any part of
+    /// its work undone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_started: Option<DateTime<Utc>>,
+    /// Server/DC: the latest page modification Confluence's search showed when the last
+    /// sync that started began ([`crate::confluence::ConfluenceClient::latest_page_modification`]):
+    /// pages modified at or after it may have changed while that sync ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_modification_at_start: Option<DateTime<Utc>>,
     /// The settings that shaped the documents of the last sync that completed
     /// ([`crate::sync::shape`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document_shape: Option<DocumentShape>,
+}
+
+impl SyncState {
+    /// Whether the last sync that started also completed (its start is the cursor).
+    pub fn previous_completed(&self) -> bool {
+        self.last_started.is_some() && self.last_started == self.cursor
+    }
 }
 
 /// The index's `_meta` (an empty object when it has none or the index does not exist).
@@ -99,9 +117,16 @@ mod tests {
             cursor: Some(at),
             last_full_sync: Some(at),
             last_incremental_sync: None,
+            last_started: Some(at),
+            latest_modification_at_start: Some(at),
             document_shape: Some(shape),
         };
         let back: SyncState = serde_json::from_value(serde_json::to_value(&state).unwrap()).unwrap();
         assert_eq!(back, state);
+        assert!(back.previous_completed());
+        let later = at + chrono::Duration::milliseconds(1);
+        assert!(!SyncState { last_started: Some(later), ..state.clone() }.previous_completed());
+        // Written by a version that did not record starts: not known to have completed.
+        assert!(!SyncState { last_started: None, ..state }.previous_completed());
     }
 }

@@ -30,11 +30,9 @@
 //! those that differ; nothing is carried from one run to the next, so the result is exact
 //! whatever happened to the previous one:
 //! - Cloud: every page, from the id listing itself (v2 gives each page's title and parent);
-//! - Server/DC: the pages below every page the window finds (`ancestor in (…)` with their
-//!   ancestors, 200 a page) — also below one already indexed as it is, which an incomplete
-//!   sync may have written without the pages below; the cursor moves only past completed
-//!   syncs, so the window finds it again until one completes. Listing every page's
-//!   ancestors each run would cost a few kB per page of the site.
+//! - Server/DC: the pages below the pages the window finds (`ancestor in (…)` with their
+//!   ancestors, 200 a page) whose pages below may be indexed wrong — see [`PreviousSync`].
+//!   Listing every page's ancestors each run would cost a few kB per page of the site.
 //!
 //! With advanced rules, step 2 is every query's hits (ids only), step 3 each query combined
 //! with the window, and step 5 reconciles against the union of the queries' hits.
@@ -89,6 +87,48 @@ impl Window {
     /// The CQL clause.
     pub fn clause(&self) -> String {
         format!("lastmodified >= now(\"-{}m\")", self.minutes)
+    }
+}
+
+/// What the state tells of the sync before this one, and so (Server/DC) below which pages
+/// the window finds the pages must be checked. Those below a page are indexed right when
+/// the page is indexed with the lineage it has now by a completed sync that listed them
+/// after the page's last change. So, below a page the window finds (or holding a changed
+/// attachment or comment), they are checked when:
+/// - the previous sync did not complete: it may have written the page and not those below
+///   (it was killed in between), and its cursor did not move, so the window finds the page
+///   again — below every page the window finds, as long as syncs do not complete;
+/// - the page is not indexed, or with another lineage (renamed or moved since);
+/// - its indexed copy was modified at or after the latest modification Confluence's search
+///   showed when the previous sync began ([`ExistingDocs::recent`]): it changed while that
+///   sync ran, perhaps after the pages below were listed. Both dates are Confluence's, so
+///   no clock skew enters; the search's lag can only make that mark earlier, which checks
+///   more pages, never fewer.
+///
+/// A page at the top of a large tree whose body alone was edited then costs no listing of
+/// its tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreviousSync {
+    /// It did not complete, or is not known to have.
+    Incomplete,
+    /// It completed; the indexed documents are marked [`ExistingDocs::recent`] against its
+    /// mark (all of them when it had none).
+    Completed,
+}
+
+impl PreviousSync {
+    /// Whether the pages below page `id`, as `content` shows it now, need checking.
+    fn check_below(&self, existing: &ExistingDocs, id: &str, content: Option<&Content>) -> bool {
+        if *self == PreviousSync::Incomplete {
+            return true;
+        }
+        // Without its ancestors, its lineage now is unknown.
+        let Some((content, Some(ancestors))) = content.map(|c| (c, c.ancestors.as_ref())) else {
+            return true;
+        };
+        let now = page_lineage(&content.title, ancestors.iter().filter_map(|a| a.title.as_deref()));
+        let indexed_id = elasticsearch_id(id);
+        existing.lineage_of(&indexed_id) != Some(now) || existing.recent(&indexed_id) != Some(false)
     }
 }
 
@@ -203,13 +243,19 @@ fn content_stamp<'a>(
 
 impl ContentSync {
     /// Runs an incremental sync of what changed in `window`.
-    pub async fn incremental(&self, mut existing: ExistingDocs, sink: &Sink, window: Window) -> SyncReport {
+    pub async fn incremental(
+        &self,
+        mut existing: ExistingDocs,
+        sink: &Sink,
+        window: Window,
+        previous: PreviousSync,
+    ) -> SyncReport {
         let started = Instant::now();
         let mut report = SyncReport::default();
         let mut failures = Failures::default();
 
         let plan = if self.advanced.is_empty() {
-            self.plan_by_space(&existing, window, &mut failures).await
+            self.plan_by_space(&existing, window, previous, &mut failures).await
         } else {
             self.plan_by_rules(&existing, window, &mut failures).await
         };
@@ -332,6 +378,7 @@ impl ContentSync {
         &self,
         existing: &ExistingDocs,
         window: Window,
+        previous: PreviousSync,
         failures: &mut Failures,
     ) -> Option<Plan> {
         let client = &self.client;
@@ -361,6 +408,11 @@ impl ContentSync {
         let cloud = client.flavour() == Flavour::Cloud;
         let stamps = self.crawl.acl.is_none();
         let mut window_pages: Vec<String> = Vec::new();
+        // Server/DC: pages holding a changed attachment or comment, whose lineage is checked
+        // too (a rename the search does not show yet leaves such a page out of the window,
+        // yet it is crawled, with its new title).
+        let mut containers: HashSet<String> = HashSet::new();
+        let mut seen: HashSet<String> = HashSet::new();
         if let Some(cql) = changed_cql(&keys, &spaces, self.crawl.index_comments, window) {
             let mut changed = if cloud {
                 Box::pin(client.content_hits(&cql, true).map_ok(|hit| (hit, None)))
@@ -373,8 +425,21 @@ impl ContentSync {
                         let listed = live.ids.get(hit.id.as_str());
                         let space = hit.space_key.clone().or_else(|| listed.map(|l| l.space_key.to_string()));
                         let Some(space) = space else { continue };
-                        if !cloud && hit.kind == HitKind::Content(ContentType::Page) {
-                            window_pages.push(hit.id.clone());
+                        if !cloud {
+                            match (hit.kind, &hit.container) {
+                                (HitKind::Content(ContentType::Page), _) => {
+                                    seen.insert(hit.id.clone());
+                                    if previous.check_below(existing, &hit.id, content.as_ref()) {
+                                        window_pages.push(hit.id.clone());
+                                    }
+                                }
+                                (HitKind::Attachment | HitKind::Comment, Some((c, ContentType::Page)))
+                                    if previous == PreviousSync::Completed =>
+                                {
+                                    containers.insert(c.clone());
+                                }
+                                _ => {}
+                            }
                         }
                         let now = match (listed, content) {
                             (Some(l), _) if cloud => l.stamp,
@@ -399,6 +464,11 @@ impl ContentSync {
                     }
                 }
             }
+        }
+        containers.retain(|id| !seen.contains(id));
+        if !containers.is_empty() {
+            let ids: Vec<String> = containers.into_iter().collect();
+            window_pages.extend(self.containers_to_check(&ids, existing, previous, failures).await);
         }
         if !window_pages.is_empty() {
             self.below_changed(&window_pages, existing, &live, &mut selection, failures).await;
@@ -460,12 +530,38 @@ impl ContentSync {
         Some(Plan { selection, live_ids, confirm_attachments_in })
     }
 
-    /// Server/DC: the pages below the pages the window found, with their ancestors as
-    /// Confluence gives them now, against the lineage the index holds; those that differ are
-    /// crawled. A rename or a move changes the ancestors of every page below without touching
-    /// their `lastmodified`. Every page the window finds is a root, also one already indexed
-    /// as it is: a sync that did not complete may have written it and not the pages below —
-    /// and since the cursor moves only past completed syncs, the window still finds it.
+    /// Server/DC: which of the pages `ids` (holding a changed attachment or comment) need the
+    /// pages below them checked ([`PreviousSync::check_below`]), from their titles and
+    /// ancestors now (`id in (…)`, 200 a page).
+    async fn containers_to_check(
+        &self,
+        ids: &[String],
+        existing: &ExistingDocs,
+        previous: PreviousSync,
+        failures: &mut Failures,
+    ) -> Vec<String> {
+        let mut roots = Vec::new();
+        for batch in ids.chunks(100) {
+            let cql = format!("type = page and id in ({})", batch.join(","));
+            let mut pages = self.client.page_tree(&cql);
+            while let Some(page) = pages.next().await {
+                match page {
+                    Ok(page) if previous.check_below(existing, &page.id, Some(&page)) => roots.push(page.id),
+                    Ok(_) => {}
+                    Err(e) => {
+                        failures.add("pages holding changed attachments or comments", e);
+                        return roots;
+                    }
+                }
+            }
+        }
+        roots
+    }
+
+    /// Server/DC: the pages below `roots` (pages the window found, chosen by
+    /// [`PreviousSync::check_below`]), with their ancestors as Confluence gives them now,
+    /// against the lineage the index holds; those that differ are crawled. A rename or a move
+    /// changes the ancestors of every page below without touching their `lastmodified`.
     async fn below_changed(
         &self,
         roots: &[String],
@@ -779,6 +875,52 @@ mod tests {
         let mut restricted = doc.clone();
         restricted.allow_access_control = Some(vec!["group:dev".into()]);
         assert_ne!(content_stamp(updated, "DEV", "Development", ancestors.into_iter()), restricted.stamp());
+    }
+
+    /// A page as the window's `changed_hits` gives it (v1, ancestors expanded or not).
+    fn found(title: &str, ancestors: Option<&[&str]>) -> Content {
+        let mut page = serde_json::json!({"id": "5", "type": "page", "title": title});
+        if let Some(ancestors) = ancestors {
+            let chain: Vec<_> = ancestors
+                .iter()
+                .enumerate()
+                .map(|(i, t)| serde_json::json!({"id": i.to_string(), "title": t}))
+                .collect();
+            page["ancestors"] = serde_json::Value::Array(chain);
+        }
+        Content::from_v1(serde_json::from_value(page).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_pages_below_are_checked_only_where_they_may_be_wrong() {
+        let chain: &[&str] = &["Home", "Docs"];
+        let lineage = page_lineage("Guide", chain.iter().copied());
+        // The previous sync began when the latest modification was at 04:00.
+        let mut existing = ExistingDocs::with_mark(Some(at("2026-01-02T04:00:00Z")));
+        existing.insert("5", 1, lineage, Some("DEV"), Some("2026-01-02T03:00:00Z"));
+        existing.insert("7", 1, lineage, Some("DEV"), Some("2026-01-02T04:00:00.001Z"));
+        let body_edit = found("Guide", Some(chain));
+        let completed = PreviousSync::Completed;
+
+        // Indexed as it is, modified before the previous (completed) sync began: nothing below
+        // to check.
+        assert!(!completed.check_below(&existing, "5", Some(&body_edit)));
+        // The previous sync did not complete: it may have written this page and not those below.
+        assert!(PreviousSync::Incomplete.check_below(&existing, "5", Some(&body_edit)));
+        // Renamed, or moved under another parent, since it was indexed.
+        assert!(completed.check_below(&existing, "5", Some(&found("Renamed", Some(chain)))));
+        assert!(completed.check_below(&existing, "5", Some(&found("Guide", Some(&["Home"])))));
+        // Indexed with a modification from after the previous sync began: it changed while that
+        // sync ran, maybe after the pages below were listed.
+        assert!(completed.check_below(&existing, "7", Some(&body_edit)));
+        // Not indexed; or its ancestors not given.
+        assert!(completed.check_below(&existing, "6", Some(&body_edit)));
+        assert!(completed.check_below(&existing, "5", Some(&found("Guide", None))));
+        assert!(completed.check_below(&existing, "5", None));
+        // No mark from the previous sync: every indexed page counts as recent.
+        let mut unmarked = ExistingDocs::default();
+        unmarked.insert("5", 1, lineage, Some("DEV"), Some("2026-01-02T03:00:00Z"));
+        assert!(completed.check_below(&unmarked, "5", Some(&body_edit)));
     }
 
     #[test]

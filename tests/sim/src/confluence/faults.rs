@@ -160,6 +160,15 @@ impl Faults {
         }
     }
 
+    /// How many requests a rule has matched so far (0 once removed): lets a test act while
+    /// a delayed request is held.
+    pub fn seen(&self, id: u64) -> u64 {
+        let Ok(state) = self.state.lock() else {
+            return 0;
+        };
+        state.rules.iter().find(|r| r.id == id).map_or(0, |r| r.seen)
+    }
+
     /// Removes every rule.
     pub fn clear(&self) {
         if let Ok(mut state) = self.state.lock() {
