@@ -27,12 +27,15 @@
 //! finds the renamed page current and never looks below it again. So each run compares, for
 //! the pages that may be affected, the lineage — title and ancestors' titles — their
 //! document would have now with the lineage hashed from the indexed document, and crawls
-//! those that differ; nothing is carried from one run to the next, so the result is exact
-//! whatever happened to the previous one:
+//! those that differ:
 //! - Cloud: every page, from the id listing itself (v2 gives each page's title and parent);
-//! - Server/DC: the pages below the pages the window finds (`ancestor in (…)` with their
-//!   ancestors, 200 a page) whose pages below may be indexed wrong — see [`PreviousSync`].
-//!   Listing every page's ancestors each run would cost a few kB per page of the site.
+//!   nothing is carried from one run to the next;
+//! - Server/DC: the pages below those pages the window finds (or holding a changed
+//!   attachment or comment) below which pages may be indexed wrong (`ancestor in (…)` with
+//!   their ancestors, 200 a page) — which, the state of the previous sync tells: whether it
+//!   completed, and what Confluence showed as the latest modification when it began (see
+//!   [`PreviousSync`]). Listing every page's ancestors each run would cost a few kB per
+//!   page of the site.
 //!
 //! With advanced rules, step 2 is every query's hits (ids only), step 3 each query combined
 //! with the window, and step 5 reconciles against the union of the queries' hits.
@@ -97,7 +100,8 @@ impl Window {
 /// attachment or comment), they are checked when:
 /// - the previous sync did not complete: it may have written the page and not those below
 ///   (it was killed in between), and its cursor did not move, so the window finds the page
-///   again — below every page the window finds, as long as syncs do not complete;
+///   again — below every page the window finds (and every page holding a changed attachment
+///   or comment), as long as syncs do not complete;
 /// - the page is not indexed, or with another lineage (renamed or moved since);
 /// - its indexed copy was modified at or after the latest modification Confluence's search
 ///   showed when the previous sync began ([`ExistingDocs::recent`]): it changed while that
@@ -433,9 +437,7 @@ impl ContentSync {
                                         window_pages.push(hit.id.clone());
                                     }
                                 }
-                                (HitKind::Attachment | HitKind::Comment, Some((c, ContentType::Page)))
-                                    if previous == PreviousSync::Completed =>
-                                {
+                                (HitKind::Attachment | HitKind::Comment, Some((c, ContentType::Page))) => {
                                     containers.insert(c.clone());
                                 }
                                 _ => {}
@@ -468,7 +470,12 @@ impl ContentSync {
         containers.retain(|id| !seen.contains(id));
         if !containers.is_empty() {
             let ids: Vec<String> = containers.into_iter().collect();
-            window_pages.extend(self.containers_to_check(&ids, existing, previous, failures).await);
+            match previous {
+                PreviousSync::Incomplete => window_pages.extend(ids),
+                PreviousSync::Completed => {
+                    window_pages.extend(self.containers_to_check(&ids, existing, previous, failures).await)
+                }
+            }
         }
         if !window_pages.is_empty() {
             self.below_changed(&window_pages, existing, &live, &mut selection, failures).await;
