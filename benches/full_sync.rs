@@ -45,6 +45,8 @@ struct Run {
     /// CPU seconds of the test world (this process) during the sync.
     world_cpu: f64,
     rss_mib: f64,
+    /// The sink queue's peak, from the sync's report line.
+    queue_mib: f64,
     requests: u64,
     /// Listing requests (all but attachment downloads).
     listings: u64,
@@ -104,7 +106,7 @@ async fn main() -> anyhow::Result<()> {
         if extract { "downloaded" } else { "not downloaded (extract=off)" }
     );
     println!(
-        "{:<14} {:>8} {:>9} {:>9} {:>11} {:>7} {:>9} {:>8} {:>10} {:>9} {:>11} {:>11}",
+        "{:<14} {:>8} {:>9} {:>9} {:>11} {:>7} {:>9} {:>8} {:>10} {:>9} {:>9} {:>11} {:>11}",
         "site",
         "docs",
         "requests",
@@ -115,6 +117,7 @@ async fn main() -> anyhow::Result<()> {
         "cpu s",
         "cpu ms/doc",
         "rss MiB",
+        "queue MiB",
         "world cpu s",
         "cpu bound s"
     );
@@ -127,6 +130,7 @@ async fn main() -> anyhow::Result<()> {
         let wall = median(results.iter().map(|r| r.wall).collect());
         let cpu = median(results.iter().map(|r| r.cpu).collect());
         let rss = median(results.iter().map(|r| r.rss_mib).collect());
+        let queue = median(results.iter().map(|r| r.queue_mib).collect());
         let world_cpu = median(results.iter().map(|r| r.world_cpu).collect());
         let cpu_bound = (cpu + world_cpu) / cores;
         let requests = median(results.iter().map(|r| r.requests as f64).collect());
@@ -144,7 +148,7 @@ async fn main() -> anyhow::Result<()> {
             (format!("{bound:.1}"), format!("{:.2}", wall / bound))
         };
         println!(
-            "{:<14} {:>8} {:>9} {:>9.1} {:>11} {:>7} {:>9.0} {:>8.2} {:>10.3} {:>9.1} {:>11.1} {:>11.1}",
+            "{:<14} {:>8} {:>9} {:>9.1} {:>11} {:>7} {:>9.0} {:>8.2} {:>10.3} {:>9.1} {:>9.1} {:>11.1} {:>11.1}",
             case.name,
             documents,
             requests,
@@ -155,6 +159,7 @@ async fn main() -> anyhow::Result<()> {
             cpu,
             cpu * 1000.0 / documents.max(1.0),
             rss,
+            queue,
             world_cpu,
             cpu_bound
         );
@@ -163,7 +168,7 @@ async fn main() -> anyhow::Result<()> {
             "documents": documents, "requests": requests, "listing_requests": listings,
             "wall_s_median": wall, "lower_bound_s": bound, "ratio": wall / bound,
             "docs_per_s": documents / wall, "cpu_s_median": cpu, "cpu_ms_per_doc": cpu * 1000.0 / documents.max(1.0),
-            "peak_rss_mib_median": rss,
+            "peak_rss_mib_median": rss, "sink_queue_peak_mib_median": queue,
             "world_cpu_s_median": world_cpu, "cpu_bound_s": cpu_bound, "cores": cores,
             "wall_s_runs": results.iter().map(|r| r.wall).collect::<Vec<_>>(),
         }));
@@ -201,9 +206,16 @@ async fn run_once(case: &Case, latency_ms: u64, extract: bool) -> anyhow::Result
         cpu: run.cpu_seconds.unwrap_or(0.0),
         world_cpu,
         rss_mib: run.max_rss_kib.unwrap_or(0) as f64 / 1024.0,
+        queue_mib: queue_peak_mib(&run.stderr).unwrap_or(0.0),
         requests: world.confluence.requests().total(),
         listings: world.confluence.requests().total()
             - world.confluence.requests().count("/download/attachments/{id}/{file}"),
         documents,
     })
+}
+
+/// The sink queue's peak from the report line ("sink queue peak 12.3 MiB").
+fn queue_peak_mib(log: &str) -> Option<f64> {
+    let (_, rest) = log.rsplit_once("sink queue peak ")?;
+    rest.split_whitespace().next()?.parse().ok()
 }

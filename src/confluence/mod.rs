@@ -21,6 +21,7 @@ pub mod permissions;
 pub mod rate_limit;
 pub mod restrictions;
 pub mod retry;
+pub mod seen_ids;
 pub mod server_info;
 pub mod stats;
 #[cfg(test)]

@@ -24,6 +24,7 @@
 //! a sync's CPU in allocations. The next page is fetched in the
 //! background while the consumer works on the current one.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
@@ -38,6 +39,7 @@ use url::Url;
 use super::api::opt_u64;
 use super::client::{ConfluenceClient, Fetched};
 use super::error::{display_url, ConfluenceError};
+use super::seen_ids::SeenIds;
 
 /// Smallest page size the adaptive halving (after persistent 5xx on offset pages) goes to.
 const MIN_ADAPTIVE_LIMIT: u32 = 10;
@@ -143,7 +145,7 @@ where
     let client = client.clone();
     async_stream::stream! {
         let mut seen_urls: HashSet<String> = HashSet::new();
-        let mut seen_ids: HashSet<String> = HashSet::new();
+        let mut seen_ids = SeenIds::default();
         let mut empty_run = 0usize;
         let mut start: u64 = 0;
         let mut base = first.clone();
@@ -227,7 +229,7 @@ where
             let mut converted = Vec::with_capacity(received);
             for (index, raw) in envelope.results.iter().enumerate() {
                 if let Some(id) = raw_id(raw) {
-                    if !seen_ids.insert(id) {
+                    if !seen_ids.insert(&id) {
                         continue;
                     }
                 }
@@ -269,17 +271,25 @@ pub(crate) fn decode<T: DeserializeOwned>(raw: &RawValue) -> Result<T, serde_jso
 }
 
 /// The `id` of a raw item, as text (a string or a number); `None` when it has none or the
-/// item is not an object (the item's own decoding reports that).
-fn raw_id(raw: &RawValue) -> Option<String> {
+/// item is not an object (the item's own decoding reports that). Borrowed from the page
+/// unless the string holds escapes.
+fn raw_id(raw: &RawValue) -> Option<Cow<'_, str>> {
     #[derive(Deserialize)]
     struct Identified<'a> {
         #[serde(borrow)]
         id: Option<&'a RawValue>,
     }
-    let id = serde_json::from_str::<Identified>(raw.get()).ok()?.id?;
-    match serde_json::from_str::<serde_json::Value>(id.get()).ok()? {
-        serde_json::Value::String(text) => Some(text),
-        serde_json::Value::Number(number) => Some(number.to_string()),
+    // serde would also read a struct from an array.
+    if !raw.get().trim_start().starts_with('{') {
+        return None;
+    }
+    let id = serde_json::from_str::<Identified>(raw.get()).ok()?.id?.get();
+    if let Ok(text) = serde_json::from_str::<&str>(id) {
+        return Some(Cow::Borrowed(text));
+    }
+    match serde_json::from_str::<serde_json::Value>(id).ok()? {
+        serde_json::Value::String(text) => Some(Cow::Owned(text)),
+        serde_json::Value::Number(number) => Some(Cow::Owned(number.to_string())),
         _ => None,
     }
 }
@@ -307,6 +317,21 @@ mod tests {
         let url = Url::parse("http://h/rest/api/space?limit=50&start=0&spaceKey=A").unwrap();
         let next = with_param(&url, "start", "37");
         assert_eq!(next.as_str(), "http://h/rest/api/space?limit=50&spaceKey=A&start=37");
+    }
+
+    #[test]
+    fn an_items_id_is_read_as_text_from_a_string_or_a_number() {
+        let id = |text: &str| {
+            let raw: Box<RawValue> = serde_json::from_str(text).unwrap();
+            raw_id(&raw).map(|id| (id.into_owned(), matches!(raw_id(&raw), Some(Cow::Borrowed(_)))))
+        };
+        assert_eq!(id(r#"{"id":"65551","title":"x"}"#), Some(("65551".into(), true)));
+        assert_eq!(id(r#"{"title":"x","id":65551}"#), Some(("65551".into(), false)));
+        assert_eq!(id(r#"{"id":"a\"b"}"#), Some(("a\"b".into(), false)));
+        assert_eq!(id(r#"{"id":null}"#), None);
+        assert_eq!(id(r#"{"id":[1]}"#), None);
+        assert_eq!(id(r#"{"title":"x"}"#), None);
+        assert_eq!(id(r#"[1]"#), None);
     }
 }
 

@@ -52,6 +52,9 @@ pub struct SyncReport {
     pub bulk_retried_items: u64,
     /// NDJSON bytes sent to Elasticsearch, retries included.
     pub bulk_bytes: u64,
+    /// The most bytes of operations that waited at once in the sink's queue: at its bound
+    /// (`queue_max_mem_size`) when Elasticsearch was slower than the crawl.
+    pub sink_queue_peak_bytes: u64,
     /// Other Elasticsearch requests (refresh, point in time, search, index setup) retried.
     pub es_retries: u64,
     /// Documents Elasticsearch confirmed indexed.
@@ -96,6 +99,7 @@ impl SyncReport {
         self.bulk_retried_requests = written.retried_requests;
         self.bulk_retried_items = written.retried_items;
         self.bulk_bytes = written.bytes;
+        self.sink_queue_peak_bytes = written.peak_queued_bytes;
         self.es_retries = es_retries;
         self.es_indexed = written.indexed;
         self.es_deleted = written.deleted;
@@ -172,7 +176,7 @@ impl fmt::Display for SyncReport {
             "{} documents seen: {} created, {} updated, {} unchanged, {} filtered, {} deleted, {} failed; \
              Elasticsearch confirmed {} indexed and {} deleted; \
              {} attachments downloaded ({:.1} MiB, {} too large); {} Confluence requests ({} retried), \
-             {} _bulk requests ({} retried, {} items retried, {:.1} MiB sent), {} other Elasticsearch requests retried; {:.1}s",
+             {} _bulk requests ({} retried, {} items retried, {:.1} MiB sent, sink queue peak {:.1} MiB), {} other Elasticsearch requests retried; {:.1}s",
             self.seen,
             self.created,
             self.updated,
@@ -191,6 +195,7 @@ impl fmt::Display for SyncReport {
             self.bulk_retried_requests,
             self.bulk_retried_items,
             self.bulk_bytes as f64 / (1024.0 * 1024.0),
+            self.sink_queue_peak_bytes as f64 / (1024.0 * 1024.0),
             self.es_retries,
             self.duration.as_secs_f64()
         )?;
@@ -222,6 +227,7 @@ mod tests {
             retried_requests: 1,
             retried_items: 3,
             bytes: 3 * 1024 * 1024,
+            peak_queued_bytes: 512 * 1024,
             discarded: 5,
             failed: vec![ItemFailure {
                 id: "42".into(),
@@ -242,7 +248,12 @@ mod tests {
         let line = report.to_string();
         assert!(line.contains("8 created"), "{line}");
         assert!(line.contains("Elasticsearch confirmed 7 indexed and 2 deleted"), "{line}");
-        assert!(line.contains("4 _bulk requests (1 retried, 3 items retried, 3.0 MiB sent)"), "{line}");
+        assert!(
+            line.contains(
+                "4 _bulk requests (1 retried, 3 items retried, 3.0 MiB sent, sink queue peak 0.5 MiB)"
+            ),
+            "{line}"
+        );
         assert!(line.contains("2 other Elasticsearch requests retried"), "{line}");
         assert!(line.contains("5 operations not sent"), "{line}");
         assert!(!report.completed(), "a stopped sink makes the sync incomplete");
