@@ -140,6 +140,8 @@ fn measure(
 }
 
 fn main() {
+    // The allocator settings of the connector's binary: large buffers get their own mappings.
+    confluence_connector::memory::tune_allocator();
     let benching = std::env::args().any(|a| a == "--bench");
     let size = if benching { BENCH } else { SMOKE };
     let with_attachments = !std::env::args().any(|a| a == "pages-only");
