@@ -4,9 +4,9 @@
 //! Confluence content ids are decimal numbers written as text: those are kept as a `u64`
 //! (9 bytes a slot) rather than a `String` (24 bytes a slot and a heap block each): a full
 //! sync of 1,000,000 pages, ten spaces of 100,000 listed at once, peaked at 92 MiB with
-//! strings, 44 MiB with numbers. The set stays
-//! exact: only the canonical spelling of a number (no sign, no leading zero) is stored as a
-//! number, so `"007"` and `"7"` remain two ids; anything else is kept as text.
+//! strings, 44 MiB with numbers. The set stays exact: only the canonical spelling of a
+//! number (no sign, no leading zero) is stored as a number, so `"007"` and `"7"` remain two
+//! ids; anything else is kept as text.
 
 use std::collections::HashSet;
 
