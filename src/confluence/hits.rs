@@ -138,6 +138,21 @@ impl ConfluenceClient {
         }))
     }
 
+    /// [`ConfluenceClient::page_tree`] for a query on many ids: `cql` makes the query for a
+    /// batch of them (comma-separated), [`IDS_PER_REQUEST`] a batch, one batch after another.
+    pub fn page_tree_by_ids(&self, ids: &[String], cql: impl Fn(&str) -> String) -> Listing<Content> {
+        let queries: Vec<String> = ids.chunks(IDS_PER_REQUEST).map(|batch| cql(&batch.join(","))).collect();
+        let client = self.clone();
+        Box::pin(async_stream::stream! {
+            for query in queries {
+                let mut listing = client.page_tree(&query);
+                while let Some(item) = futures::StreamExt::next(&mut listing).await {
+                    yield item;
+                }
+            }
+        })
+    }
+
     /// What a CQL query matches, as hits with their containers and spaces, and for pages and
     /// blog posts also as content with its version and ancestors (`expand=container,space,
     /// ancestors,version`, 200 a page on Server/DC): what an incremental sync needs to tell

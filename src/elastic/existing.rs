@@ -151,12 +151,13 @@ impl ExistingDocs {
                 }
             },
         };
-        // Unreadable or absent: recent, the safe answer to "may it have changed since?".
-        let modified = timestamp.and_then(|t| DateTime::parse_from_rfc3339(t).ok());
-        let recent = match (self.mark, modified) {
-            (Some(mark), Some(modified)) => modified >= mark,
-            _ => true,
-        };
+        // Unreadable or absent: recent, the safe answer to "may it have changed since?". Parsed
+        // only against a mark: most syncs have none.
+        let recent = self.mark.is_none_or(|mark| {
+            timestamp
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .is_none_or(|modified| modified >= mark)
+        });
         self.docs.insert(id.into(), Indexed { stamp, lineage, space, recent });
     }
 

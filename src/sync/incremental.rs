@@ -470,12 +470,7 @@ impl ContentSync {
         containers.retain(|id| !seen.contains(id));
         if !containers.is_empty() {
             let ids: Vec<String> = containers.into_iter().collect();
-            match previous {
-                PreviousSync::Incomplete => window_pages.extend(ids),
-                PreviousSync::Completed => {
-                    window_pages.extend(self.containers_to_check(&ids, existing, previous, failures).await)
-                }
-            }
+            window_pages.extend(self.containers_to_check(ids, existing, previous, failures).await);
         }
         if !window_pages.is_empty() {
             self.below_changed(&window_pages, existing, &live, &mut selection, failures).await;
@@ -539,26 +534,28 @@ impl ContentSync {
 
     /// Server/DC: which of the pages `ids` (holding a changed attachment or comment) need the
     /// pages below them checked ([`PreviousSync::check_below`]), from their titles and
-    /// ancestors now (`id in (…)`, 200 a page).
+    /// ancestors now (`id in (…)`); after a sync that did not complete, all of them, without
+    /// asking.
     async fn containers_to_check(
         &self,
-        ids: &[String],
+        ids: Vec<String>,
         existing: &ExistingDocs,
         previous: PreviousSync,
         failures: &mut Failures,
     ) -> Vec<String> {
+        if previous == PreviousSync::Incomplete {
+            return ids;
+        }
         let mut roots = Vec::new();
-        for batch in ids.chunks(100) {
-            let cql = format!("type = page and id in ({})", batch.join(","));
-            let mut pages = self.client.page_tree(&cql);
-            while let Some(page) = pages.next().await {
-                match page {
-                    Ok(page) if previous.check_below(existing, &page.id, Some(&page)) => roots.push(page.id),
-                    Ok(_) => {}
-                    Err(e) => {
-                        failures.add("pages holding changed attachments or comments", e);
-                        return roots;
-                    }
+        let mut pages =
+            self.client.page_tree_by_ids(&ids, |batch| format!("type = page and id in ({batch})"));
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(page) if previous.check_below(existing, &page.id, Some(&page)) => roots.push(page.id),
+                Ok(_) => {}
+                Err(e) => {
+                    failures.add("pages holding changed attachments or comments", e);
+                    break;
                 }
             }
         }
@@ -577,30 +574,28 @@ impl ContentSync {
         selection: &mut Selection,
         failures: &mut Failures,
     ) {
-        for batch in roots.chunks(100) {
-            let cql = format!("type = page and ancestor in ({})", batch.join(","));
-            let mut pages = self.client.page_tree(&cql);
-            while let Some(page) = pages.next().await {
-                match page {
-                    Ok(page) => {
-                        let Some(item) = live.ids.get(page.id.as_str()) else { continue };
-                        // A page listed without its ancestors cannot be checked: crawl it.
-                        let stale = match &page.ancestors {
-                            Some(ancestors) => {
-                                let titles = ancestors.iter().filter_map(|a| a.title.as_deref());
-                                let now = page_lineage(&page.title, titles);
-                                existing.lineage_of(&elasticsearch_id(&page.id)).is_some_and(|l| l != now)
-                            }
-                            None => true,
-                        };
-                        if stale {
-                            selection.container(&item.space_key, &page.id, ContentType::Page);
+        let mut pages =
+            self.client.page_tree_by_ids(roots, |batch| format!("type = page and ancestor in ({batch})"));
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(page) => {
+                    let Some(item) = live.ids.get(page.id.as_str()) else { continue };
+                    // A page listed without its ancestors cannot be checked: crawl it.
+                    let stale = match &page.ancestors {
+                        Some(ancestors) => {
+                            let titles = ancestors.iter().filter_map(|a| a.title.as_deref());
+                            let now = page_lineage(&page.title, titles);
+                            existing.lineage_of(&elasticsearch_id(&page.id)).is_some_and(|l| l != now)
                         }
+                        None => true,
+                    };
+                    if stale {
+                        selection.container(&item.space_key, &page.id, ContentType::Page);
                     }
-                    Err(e) => {
-                        failures.add("pages below changed pages", e);
-                        return;
-                    }
+                }
+                Err(e) => {
+                    failures.add("pages below changed pages", e);
+                    return;
                 }
             }
         }
