@@ -17,7 +17,7 @@ use confluence_connector::sync::report::SyncReport;
 use serde_json::{json, Value};
 use sim::confluence::model::parse_api_id;
 use sim::confluence::{
-    AttachmentFormat, ContentKind, FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger,
+    AttachmentFormat, Catalog, ContentKind, FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger,
 };
 
 #[path = "../examples/common/mod.rs"]
@@ -367,6 +367,13 @@ async fn cloud_far_time_zones() {
     far_time_zones_lose_nothing(Flavour::Cloud).await;
 }
 
+/// The id of page `n` (from 1, the top) of the simulator's ten-level chain of pages.
+fn chain_level(catalog: &Catalog, n: u32) -> u64 {
+    let title = format!("Deep chain level {n}");
+    let page = catalog.content.iter().find(|c| c.title == title).unwrap();
+    parse_api_id(&page.id).unwrap()
+}
+
 /// A page with pages below it is renamed, and the sync that picks the rename up fails after
 /// writing the renamed page and before the pages below it (their attachment listing is
 /// refused). The next incremental sync finds the renamed page current in the index — and
@@ -379,12 +386,8 @@ async fn an_interrupted_rename_is_completed_by_the_next_sync(flavour: Flavour) {
     // One request at a time: the crawl takes the pages in order, the renamed (oldest) first.
     t.extra.push("max_concurrent_requests: 1".into());
     let catalog = t.world.confluence.catalog();
-    let level = |n: u32| {
-        let title = format!("Deep chain level {n}");
-        let page = catalog.content.iter().find(|c| c.title == title).unwrap();
-        parse_api_id(&page.id).unwrap()
-    };
-    let (renamed, below, bottom) = (level(3), level(4), level(10));
+    let (renamed, below, bottom) =
+        (chain_level(&catalog, 3), chain_level(&catalog, 4), chain_level(&catalog, 10));
     t.sync(SyncKind::Full).await;
     let doc = async |id: u64| t.world.get(&t.index, &id.to_string()).await.unwrap().unwrap();
     let ancestors = async |id: u64| -> Vec<String> {
@@ -443,9 +446,7 @@ async fn cloud_interrupted_rename() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_a_body_edit_above_a_tree_lists_nothing_below_it() {
     let t = Incremental::tiny(Flavour::Server, "body-edit").await;
-    let catalog = t.world.confluence.catalog();
-    let top = catalog.content.iter().find(|c| c.title == "Deep chain level 1").unwrap();
-    let top = parse_api_id(&top.id).unwrap();
+    let top = chain_level(&t.world.confluence.catalog(), 1);
     let below = FaultRule::on("/rest/api/content/search", Trigger::Always, FaultKind::Status(401))
         .when_query_contains("expand=ancestors&");
     t.sync(SyncKind::Full).await;
@@ -486,11 +487,7 @@ async fn server_a_rename_during_a_sync_is_caught_by_the_next() {
     let mut t = Incremental::tiny(Flavour::Server, "rename-during").await;
     t.extra.push("max_concurrent_requests: 1".into());
     let catalog = t.world.confluence.catalog();
-    let level = |n: u32| {
-        let title = format!("Deep chain level {n}");
-        parse_api_id(&catalog.content.iter().find(|c| c.title == title).unwrap().id).unwrap()
-    };
-    let (renamed, below) = (level(3), level(4));
+    let (renamed, below) = (chain_level(&catalog, 3), chain_level(&catalog, 4));
     t.sync(SyncKind::Full).await;
 
     t.world.confluence.site().edit(renamed, None, Some("<p>edited</p>")).unwrap();
