@@ -13,7 +13,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use confluence_connector::elastic::batch::{Batch, Batcher, BufferPool};
 use confluence_connector::elastic::bulk::{Document as Source, Operation};
-use confluence_connector::sync::document::{DocType, Document, Indexed, PipelineFlags};
+use confluence_connector::sync::{DocType, Document, Indexed, PipelineFlags};
 
 /// Documents per run: pages of 1–8 KiB of text, and one attachment in 50 with 1 MiB of base64.
 /// Documents and runs of a measurement (`cargo bench`), and of the smoke run `cargo test`

@@ -17,8 +17,7 @@
 //! off, so attachments are indexed without downloading them: the CPU then is the
 //! connector's own per document.
 
-#[path = "../examples/common/mod.rs"]
-mod common;
+use sim::world as common;
 
 use std::time::Duration;
 

@@ -14,8 +14,7 @@
 //! `cargo bench --bench incremental_sync -- [pages=N] [rounds=N] [latency-ms=N]` (with
 //! `BENCH_VERBOSE=1`, the connector's log of each incremental round goes to stderr)
 
-#[path = "../examples/common/mod.rs"]
-mod common;
+use sim::world as common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! test server, runs `confluence-connector sync --kind full` against them exactly as a user
 //! would, then prints how many documents of each type were indexed and a sample search hit.
 
-mod common;
+use sim::world as common;
 
 use std::process::ExitCode;
 

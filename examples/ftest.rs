@@ -7,7 +7,7 @@
 //! then edit, trash and add a few more and run an incremental sync, which must leave the same
 //! documents as a fresh full sync. Prints one line and exits non-zero on any mismatch.
 
-mod common;
+use sim::world as common;
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -6,18 +6,18 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use confluence_connector::cli::sync::run_sync;
 use confluence_connector::config::{self, Config};
-use confluence_connector::service::SyncKind;
+use confluence_connector::shutdown::Shutdown;
+use confluence_connector::sync;
+use confluence_connector::sync::SyncKind;
 use serde_json::{json, Value};
 use sim::confluence::model::parse_api_id;
 use sim::confluence::{
     AttachmentFormat, ContentKind, FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger,
 };
 
-#[path = "../examples/common/mod.rs"]
-mod common;
 use common::World;
+use sim::world as common;
 
 struct Rules {
     world: World,
@@ -74,7 +74,7 @@ async fn queries_are_paged_to_the_end_and_merged(flavour: Flavour) {
         "type = attachment",
     ]);
     rules.world.confluence.requests().reset();
-    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     let mut expected = rules.expected("ENG", &[ContentKind::Page, ContentKind::BlogPost]);
@@ -117,7 +117,7 @@ async fn queries_are_paged_to_the_end_and_merged(flavour: Flavour) {
 
     // A rule narrowed: what it no longer matches is deleted.
     let narrowed = rules.config(&["space = ENG and type = page"]);
-    let report = run_sync(&narrowed, SyncKind::Full).await.unwrap();
+    let report = sync::run(&narrowed, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     assert_eq!(rules.ids().await, rules.expected("ENG", &[ContentKind::Page]));
     assert!(report.deleted > 0, "{report}");
@@ -142,7 +142,7 @@ async fn cloud_rules() {
 async fn a_failed_query_deletes_nothing() {
     let rules = Rules::start(Flavour::Server, "failed").await;
     let config = rules.config(&["space = ENG and type = page", "space = MKT and type = page"]);
-    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     let before = rules.ids().await;
 
@@ -157,13 +157,13 @@ async fn a_failed_query_deletes_nothing() {
         Trigger::Nth(3),
         FaultKind::Status(401),
     ));
-    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(!report.completed(), "{report}");
     assert_eq!(report.deleted, 0, "{report}");
     assert_eq!(rules.ids().await, before);
 
     rules.world.confluence.faults().clear();
-    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     assert!(!rules.ids().await.contains(&page));
 }
@@ -177,7 +177,7 @@ async fn confluence_rejecting_a_rule_stops_the_sync_before_anything_is_written()
         FaultKind::Status(400),
     ));
     let config = rules.config(&["space = ENG", "space = MKT"]);
-    let error = run_sync(&config, SyncKind::Full).await.unwrap_err().to_string();
+    let error = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap_err().to_string();
     assert!(error.contains("advanced rule 2") && error.contains("space = MKT"), "{error}");
     // The index does not exist: counting in it fails.
     assert!(
@@ -232,17 +232,17 @@ async fn the_readme_examples_run() {
     assert!(!december.contains(&dev_pages[0].to_string()) && !december.contains(&january.to_string()));
 
     let config = rules.config(&["space = DEV"]);
-    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     assert_eq!(rules.ids().await, dev);
 
     let config = rules.config(&["created >= now('-5w') and lastmodified < startOfYear()"]);
-    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     assert_eq!(rules.ids().await, december, "{report}");
 
     let config = rules.config(&["type in ('page', 'attachment') AND space.key = 'SD'"]);
-    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     assert_eq!(rules.ids().await, sd_pages_and_attachments);
 }
@@ -257,7 +257,7 @@ async fn an_incremental_sync_with_rules_follows_them() {
     // sync would end incomplete.
     let config = rules
         .config(&["space = ENG and type = page order by created desc", "type = attachment and space = MKT"]);
-    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     let full_requests = report.confluence_requests;
 
@@ -270,7 +270,7 @@ async fn an_incremental_sync_with_rules_follows_them() {
     // Outside every rule: not indexed.
     site.create_page("OPS", None, "Not matched", None).unwrap();
 
-    let report = run_sync(&config, SyncKind::Incremental).await.unwrap();
+    let report = sync::run(&config, SyncKind::Incremental, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     assert!(report.confluence_requests < full_requests, "{report}");
     let mut expected = rules.expected("ENG", &[ContentKind::Page]);

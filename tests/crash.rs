@@ -14,9 +14,8 @@ use serde_json::json;
 use sim::confluence::model::parse_api_id;
 use sim::confluence::{ContentKind, FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger};
 
-#[path = "../examples/common/mod.rs"]
-mod common;
 use common::World;
+use sim::world as common;
 
 mod child;
 use child::Connector;

@@ -11,10 +11,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use confluence_connector::acl::identity::NOBODY;
-use confluence_connector::cli::sync::run_sync;
 use confluence_connector::config::{self, Config};
-use confluence_connector::service::SyncKind;
-use confluence_connector::sync::report::SyncReport;
+use confluence_connector::shutdown::Shutdown;
+use confluence_connector::sync;
+use confluence_connector::sync::SyncKind;
+use confluence_connector::sync::SyncReport;
 use serde_json::{json, Value};
 use sim::confluence::access::class_covers;
 use sim::confluence::model::parse_api_id;
@@ -23,9 +24,8 @@ use sim::confluence::{
     Size, Trigger,
 };
 
-#[path = "../examples/common/mod.rs"]
-mod common;
 use common::World as World0;
+use sim::world as common;
 
 /// The shared test world with a unique index, and a plain HTTP client for Elasticsearch.
 struct World {
@@ -131,7 +131,7 @@ impl World {
     }
 
     async fn sync(&self, config: &Config, kind: SyncKind) -> SyncReport {
-        let report = run_sync(config, kind).await.unwrap();
+        let report = sync::run(config, kind, Shutdown::never()).await.unwrap();
         assert!(report.failed.is_empty(), "{:?}", report.failed);
         report
     }
@@ -139,9 +139,9 @@ impl World {
     /// A full sync and an access-control sync, both complete.
     async fn sync_both(&self, config: &Config) {
         let full = self.sync(config, SyncKind::Full).await;
-        assert!(full.completed(), "{full}: {:?}", full.listing_failures);
+        assert!(full.completed(), "{full}: {:?}", full.incomplete);
         let acl = self.sync(config, SyncKind::AccessControl).await;
-        assert!(acl.completed(), "{acl}: {:?}", acl.listing_failures);
+        assert!(acl.completed(), "{acl}: {:?}", acl.incomplete);
     }
 
     fn acl_index(&self) -> String {
@@ -430,9 +430,9 @@ async fn closed_under(
     for rule in faults {
         world.confluence().faults().add(rule.clone());
     }
-    let full = run_sync(config, SyncKind::Full).await.unwrap();
+    let full = sync::run(config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(full.completed(), "a permission that cannot be read fails closed, not the sync: {full}");
-    let _ = run_sync(config, SyncKind::AccessControl).await.unwrap();
+    let _ = sync::run(config, SyncKind::AccessControl, Shutdown::never()).await.unwrap();
     let matrix = world.matrix().await;
     println!("permission matrix, {} with {faults:?}: {matrix}", world.flavour());
     assert!(matrix.leaks.is_empty(), "leaks {:?}", &matrix.leaks[..matrix.leaks.len().min(20)]);
@@ -520,9 +520,9 @@ async fn cloud_group_members_that_cannot_be_listed_only_narrow_access() {
     );
     world.confluence().faults().add(rule);
     let config = world.config();
-    let full = run_sync(&config, SyncKind::Full).await.unwrap();
+    let full = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(full.completed(), "{full}");
-    let acl = run_sync(&config, SyncKind::AccessControl).await.unwrap();
+    let acl = sync::run(&config, SyncKind::AccessControl, Shutdown::never()).await.unwrap();
     assert!(!acl.completed(), "the directory is incomplete: {acl}");
     let matrix = world.matrix().await;
     println!("permission matrix, cloud without group members: {matrix}");
@@ -811,7 +811,7 @@ async fn cloud_an_incomplete_directory_deletes_no_identity_document() {
         Trigger::Always,
         FaultKind::Status(500),
     ));
-    let acl = run_sync(&config, SyncKind::AccessControl).await.unwrap();
+    let acl = sync::run(&config, SyncKind::AccessControl, Shutdown::never()).await.unwrap();
     world.confluence().faults().remove(rule);
     assert!(!acl.completed(), "{acl}");
     assert_eq!(acl.deleted, 0, "{acl}");

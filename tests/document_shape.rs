@@ -5,15 +5,15 @@
 
 use std::collections::HashMap;
 
-use confluence_connector::cli::sync::run_sync;
 use confluence_connector::config::{self, Config};
-use confluence_connector::service::SyncKind;
+use confluence_connector::shutdown::Shutdown;
+use confluence_connector::sync;
+use confluence_connector::sync::SyncKind;
 use serde_json::{json, Value};
 use sim::confluence::{Flavour, SimConfig, Size};
 
-#[path = "../examples/common/mod.rs"]
-mod common;
 use common::World as World0;
+use sim::world as common;
 
 struct World {
     inner: World0,
@@ -57,7 +57,7 @@ impl World {
 #[tokio::test]
 async fn turning_on_document_level_security_rewrites_every_document_even_in_an_incremental_sync() {
     let world = World::start(Flavour::DataCenter, "dls").await;
-    let first = run_sync(&world.config(&[]), SyncKind::Full).await.unwrap();
+    let first = sync::run(&world.config(&[]), SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(first.completed() && first.failed.is_empty(), "{first}");
     let documents = world.count(json!({"match_all": {}})).await;
     let public = json!({"bool": {"must_not": {"exists": {"field": "_allow_access_control"}}}});
@@ -65,15 +65,19 @@ async fn turning_on_document_level_security_rewrites_every_document_even_in_an_i
 
     // Nothing changed in Confluence: a plain incremental sync would write nothing.
     let dls = world.config(&["use_document_level_security: true"]);
-    let report = run_sync(&dls, SyncKind::Incremental).await.unwrap();
+    let report = sync::run(&dls, SyncKind::Incremental, Shutdown::never()).await.unwrap();
     assert!(report.completed() && report.failed.is_empty(), "{report}");
     assert_eq!(report.unchanged, 0, "every document is rewritten: {report}");
     // Exactly what a first sync with DLS makes: public only where Confluence is public.
     let fresh = world.fresh_index();
-    assert!(run_sync(&world.config_of(&fresh, &["use_document_level_security: true"]), SyncKind::Full)
-        .await
-        .unwrap()
-        .completed());
+    assert!(sync::run(
+        &world.config_of(&fresh, &["use_document_level_security: true"]),
+        SyncKind::Full,
+        Shutdown::never()
+    )
+    .await
+    .unwrap()
+    .completed());
     let restricted = json!({"exists": {"field": "_allow_access_control"}});
     let expected = world.count_in(&fresh, restricted.clone()).await;
     assert!(expected > documents / 2, "{expected} of {documents}");
@@ -81,7 +85,7 @@ async fn turning_on_document_level_security_rewrites_every_document_even_in_an_i
     assert_eq!(world.count(public.clone()).await, world.count_in(&fresh, public).await);
 
     // Recorded: the next incremental sync is incremental again and writes nothing new.
-    let report = run_sync(&dls, SyncKind::Incremental).await.unwrap();
+    let report = sync::run(&dls, SyncKind::Incremental, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     assert!(report.seen < documents / 4, "an incremental sync again: {report}");
 }
@@ -89,16 +93,17 @@ async fn turning_on_document_level_security_rewrites_every_document_even_in_an_i
 #[tokio::test]
 async fn turning_on_labels_fills_them_in_on_a_full_sync() {
     let world = World::start(Flavour::Server, "labels").await;
-    let first = run_sync(&world.config(&[]), SyncKind::Full).await.unwrap();
+    let first = sync::run(&world.config(&[]), SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(first.completed(), "{first}");
     let labelled = json!({"exists": {"field": "labels"}});
     assert_eq!(world.count(labelled.clone()).await, 0);
 
-    let report = run_sync(&world.config(&["index_labels: true"]), SyncKind::Full).await.unwrap();
+    let report =
+        sync::run(&world.config(&["index_labels: true"]), SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     assert_eq!(report.unchanged, 0, "{report}");
     let fresh = world.fresh_index();
-    assert!(run_sync(&world.config_of(&fresh, &["index_labels: true"]), SyncKind::Full)
+    assert!(sync::run(&world.config_of(&fresh, &["index_labels: true"]), SyncKind::Full, Shutdown::never())
         .await
         .unwrap()
         .completed());

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use confluence_connector::cli::sync::run_sync;
 use confluence_connector::config;
 use confluence_connector::elastic::bulk::{elasticsearch_id, Document, OpKind, Operation};
 use confluence_connector::elastic::client::{connect, EsClient};
@@ -20,14 +19,15 @@ use confluence_connector::elastic::index::{ensure_content_index, IndexMode};
 use confluence_connector::elastic::options::{ElasticOptions, ErrorMonitorOptions};
 use confluence_connector::elastic::sink::{Sink, SinkReport};
 use confluence_connector::elastic::state::read_state;
-use confluence_connector::service::SyncKind;
-use confluence_connector::sync::report::SyncReport;
+use confluence_connector::shutdown::Shutdown;
+use confluence_connector::sync;
+use confluence_connector::sync::SyncKind;
+use confluence_connector::sync::SyncReport;
 use serde_json::{json, Value};
 use sim::confluence::{Flavour, SimConfig, Size};
 use sim::elastic::{EsSim, EsSimConfig, EsTarget};
 
-#[path = "../examples/common/mod.rs"]
-mod common;
+use sim::world as common;
 
 /// The test server, whatever `ES_URL` says (for fault injection and the request log).
 async fn test_server() -> EsTarget {
@@ -555,9 +555,9 @@ async fn a_sync_stopped_by_the_error_monitor_deletes_nothing_and_keeps_its_curso
         &index,
         "    max_retries: 0\n    error_monitor:\n      max_consecutive_errors: 2\n",
     );
-    let first = run_sync(&config, SyncKind::Full).await.unwrap();
+    let first = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(first.completed() && first.failed.is_empty(), "{first}");
-    let es = client(&confluence_connector::sync::target::elastic_options(&config, None));
+    let es = client(&confluence_connector::sync::elastic_options(&config, None));
     let cursor = read_state(&es, &index).await.unwrap().cursor;
     assert!(cursor.is_some());
     // Three documents to write again (gone from the index), one stale document to delete.
@@ -578,9 +578,9 @@ async fn a_sync_stopped_by_the_error_monitor_deletes_nothing_and_keeps_its_curso
     )
     .await;
     sim(&world.es).faults().reject_bulk_items(1.0);
-    let second = run_sync(&config, SyncKind::Full).await.unwrap();
+    let second = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(!second.completed(), "{second}");
-    assert!(second.stopped.as_deref().unwrap().contains("3 item errors in a row"), "{:?}", second.stopped);
+    assert!(second.stopped().unwrap().contains("3 item errors in a row"), "{:?}", second.stopped());
     assert!(second.incomplete_reason().unwrap().contains("too many errors"));
     // The spaces (rewritten by every sync) and the three documents: all rejected.
     assert!(second.failed.len() >= 3, "{:?}", second.failed);
@@ -609,7 +609,7 @@ async fn progress_lines_count_unchanged_documents_too() {
     let world = tiny_world().await;
     let index = index("progress");
     let config = sync_config(&world, &index, "    display_every: 10\n");
-    let first = run_sync(&config, SyncKind::Full).await.unwrap();
+    let first = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(first.completed() && first.failed.is_empty(), "{first}");
     assert_eq!(first.es_indexed, first.created, "every write confirmed");
     // Nothing changed but the spaces (whose `_timestamp` is the sync's start): hardly
@@ -618,7 +618,7 @@ async fn progress_lines_count_unchanged_documents_too() {
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    let second = run_sync(&config, SyncKind::Full).await.unwrap();
+    let second = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     drop(_guard);
     assert!(second.unchanged > second.seen / 2, "{second}");
     assert_eq!(second.unchanged + second.updated, second.seen, "{second}");

@@ -4,18 +4,18 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use confluence_connector::cli::sync::run_sync;
 use confluence_connector::config::{self, Config};
-use confluence_connector::service::SyncKind;
+use confluence_connector::shutdown::Shutdown;
+use confluence_connector::sync;
+use confluence_connector::sync::SyncKind;
 use serde_json::{json, Value};
 use sim::confluence::model::parse_api_id;
 use sim::confluence::{
     AttachmentFormat, ConfluenceSim, ContentKind, FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger,
 };
 
-#[path = "../examples/common/mod.rs"]
-mod common;
 use common::World as World0;
+use sim::world as common;
 
 /// The shared test world (also behind `make demo` and `make ftest`), with a unique index.
 struct World {
@@ -54,7 +54,7 @@ impl World {
 async fn every_document_is_indexed(flavour: Flavour) {
     let world = World::start(flavour, "full-sync").await;
     let config = world.config(&[]);
-    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     let catalog = world.confluence().catalog();
@@ -79,7 +79,7 @@ async fn every_document_is_indexed(flavour: Flavour) {
     assert!(user.is_some(), "author {author:?} of page {} is nobody's name", page.id);
     // A second sync changes nothing: every page, blog post and attachment is unchanged
     // (only the spaces, which carry no modification date, are written again).
-    let again = run_sync(&config, SyncKind::Full).await.unwrap();
+    let again = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert_eq!(again.unchanged, (catalog.documents() - catalog.spaces.len()) as u64, "{again}");
     assert_eq!(again.deleted, 0, "{again}");
     assert_eq!(again.downloaded, 0, "unchanged attachments are not downloaded again: {again}");
@@ -104,7 +104,7 @@ async fn cloud_every_document_is_indexed() {
 async fn a_listing_that_fails_deletes_nothing_and_the_sync_is_reported_incomplete() {
     let world = World::start(Flavour::Server, "partial").await;
     let config = world.config(&[]);
-    assert!(run_sync(&config, SyncKind::Full).await.unwrap().completed());
+    assert!(sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap().completed());
 
     // Trash a page, then make every content listing fail for good.
     let catalog = world.confluence().catalog();
@@ -116,9 +116,9 @@ async fn a_listing_that_fails_deletes_nothing_and_the_sync_is_reported_incomplet
         FaultKind::Status(500),
     ));
 
-    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(!report.completed(), "{report}");
-    assert!(report.listing_failures.iter().any(|f| f.contains("500")), "{:?}", report.listing_failures);
+    assert!(report.listing_failures().any(|f| f.to_string().contains("500")), "{:?}", report.incomplete);
     assert_eq!(report.deleted, 0, "{report}");
     assert!(
         world.exists(&page.id).await,
@@ -128,7 +128,7 @@ async fn a_listing_that_fails_deletes_nothing_and_the_sync_is_reported_incomplet
 
     // Once the listing works again, the next sync reconciles.
     world.confluence().faults().clear();
-    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     assert!(!world.exists(&page.id).await);
 }
@@ -140,7 +140,7 @@ async fn a_crawl_that_breaks_part_way_deletes_only_in_the_spaces_it_finished() {
     let world = World::start(Flavour::Server, "mid-crawl").await;
     let config = world.config(&[]);
     let requests = world.confluence().requests();
-    assert!(run_sync(&config, SyncKind::Full).await.unwrap().completed());
+    assert!(sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap().completed());
     let searches = requests.count("/rest/api/content/search");
 
     // One page trashed in every space: a complete listing of a space deletes it.
@@ -159,11 +159,11 @@ async fn a_crawl_that_breaks_part_way_deletes_only_in_the_spaces_it_finished() {
         FaultKind::Status(500),
     ));
 
-    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(!report.completed(), "{report}");
     let failed: HashSet<&String> = trashed
         .keys()
-        .filter(|key| report.listing_failures.iter().any(|f| f.starts_with(&format!("space {key}:"))))
+        .filter(|key| report.listing_failures().any(|f| f.to_string().starts_with(&format!("space {key}:"))))
         .collect();
     assert!(!failed.is_empty() && failed.len() < trashed.len(), "{failed:?} of {trashed:?}: {report}");
     for (key, id) in &trashed {
@@ -185,7 +185,7 @@ async fn a_crawl_that_breaks_part_way_deletes_only_in_the_spaces_it_finished() {
 async fn a_malformed_item_is_reported_and_its_space_keeps_its_documents() {
     let world = World::start(Flavour::DataCenter, "malformed").await;
     let config = world.config(&[]);
-    assert!(run_sync(&config, SyncKind::Full).await.unwrap().completed());
+    assert!(sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap().completed());
     let documents = world.confluence().catalog().documents() as u64;
     // The spoiled item is the first result of the first page listing (with bodies): some page
     // of some space.
@@ -193,7 +193,7 @@ async fn a_malformed_item_is_reported_and_its_space_keeps_its_documents() {
         FaultRule::on("/rest/api/content/search", Trigger::Nth(1), FaultKind::MalformedItem)
             .when_query_contains("body.storage"),
     );
-    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "the listings themselves completed: {report}");
     assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
     assert!(report.failed[0].contains("malformed"), "{:?}", report.failed);
@@ -219,7 +219,7 @@ async fn pages_with_many_attachments_have_them_all_and_the_others_need_no_attach
             .unwrap();
     }
     let requests = world.confluence().requests();
-    let report = run_sync(&world.config(&[]), SyncKind::Full).await.unwrap();
+    let report = sync::run(&world.config(&[]), SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     let catalog = world.confluence().catalog();
     assert_eq!(world.count(json!({"match_all": {}})).await, catalog.documents() as u64, "{report}");
@@ -241,7 +241,7 @@ async fn a_site_under_a_context_path_is_synced_whole() {
     let inner = World0::start(site).await.unwrap();
     let world = World { inner, index: format!("context-path-{}", std::process::id()) };
     assert!(world.confluence().url().ends_with("/confluence"), "{}", world.confluence().url());
-    let report = run_sync(&world.config(&[]), SyncKind::Full).await.unwrap();
+    let report = sync::run(&world.config(&[]), SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed() && report.failed.is_empty(), "{report}");
     assert!(report.downloaded > 0, "{report}");
     let catalog = world.confluence().catalog();
@@ -256,22 +256,44 @@ async fn a_site_under_a_context_path_is_synced_whole() {
 async fn a_removed_space_is_deleted_with_everything_in_it() {
     let world = World::start(Flavour::DataCenter, "removed-space").await;
     let config = world.config(&[]);
-    assert!(run_sync(&config, SyncKind::Full).await.unwrap().completed());
+    assert!(sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap().completed());
     let catalog = world.confluence().catalog();
     let key = catalog.spaces[0].key.clone();
     let in_space = catalog.documents_in(&[key.as_str()]) as u64;
     assert!(in_space > 1);
     world.confluence().site().remove_space(&key).unwrap();
-    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     assert_eq!(report.deleted, in_space, "{report}");
     assert_eq!(world.count(json!({"term": {"space_key": key}})).await, 0);
 }
 
+/// A space key with a typo (or one the account no longer sees) makes the listings find
+/// nothing at all: neither a full nor an incremental sync deletes the index for it, and both
+/// end incomplete, saying why.
+#[tokio::test]
+async fn a_scope_that_lists_nothing_deletes_nothing() {
+    let world = World::start(Flavour::Server, "typo").await;
+    assert!(sync::run(&world.config(&[]), SyncKind::Full, Shutdown::never()).await.unwrap().completed());
+    let indexed = world.count(json!({"match_all": {}})).await;
+    assert!(indexed > 0);
+    let text =
+        world.inner.config_yaml(&world.index, &["retry_count: 1"]).replace("spaces: \"*\"", "spaces: NOPE");
+    let typo = config::load_str(&text, &HashMap::new()).unwrap().config;
+    for kind in [SyncKind::Full, SyncKind::Incremental] {
+        let report = sync::run(&typo, kind, Shutdown::never()).await.unwrap();
+        assert!(!report.completed(), "{report}");
+        assert_eq!(report.deleted, 0, "{report}");
+        let why = report.incomplete_reason().unwrap();
+        assert!(why.contains("listed nothing in scope") && why.contains("check `spaces`"), "{why}");
+        assert_eq!(world.count(json!({"match_all": {}})).await, indexed, "{kind:?}");
+    }
+}
+
 #[tokio::test]
 async fn documents_a_basic_rule_now_excludes_are_filtered_and_removed() {
     let world = World::start(Flavour::Server, "basic-rules").await;
-    assert!(run_sync(&world.config(&[]), SyncKind::Full).await.unwrap().completed());
+    assert!(sync::run(&world.config(&[]), SyncKind::Full, Shutdown::never()).await.unwrap().completed());
     let attachments = world.confluence().catalog().indexed(ContentKind::Attachment).count() as u64;
     assert!(attachments > 0);
     let rules = [
@@ -279,7 +301,7 @@ async fn documents_a_basic_rule_now_excludes_are_filtered_and_removed() {
         "  basic:",
         "    - {id: no-files, policy: exclude, field: type, rule: equals, value: attachment, order: 1}",
     ];
-    let report = run_sync(&world.config(&rules), SyncKind::Full).await.unwrap();
+    let report = sync::run(&world.config(&rules), SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     assert_eq!(report.filtered, attachments, "{report}");
     assert_eq!(report.deleted, attachments, "{report}");
@@ -300,7 +322,7 @@ async fn a_text_document_over_the_size_cap_is_skipped_and_counted() {
         "1".to_string(),
     )]);
     let config = config::load_str(&text, &env).unwrap().config;
-    let report = run_sync(&config, SyncKind::Full).await.unwrap();
+    let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     // Ours, and the simulator's large text attachment (its text becomes `body`).
     assert!(report.too_large_documents >= 1, "{report}");

@@ -10,19 +10,19 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use confluence_connector::cli::sync::run_sync;
 use confluence_connector::config::{self, Config};
-use confluence_connector::service::SyncKind;
-use confluence_connector::sync::report::SyncReport;
+use confluence_connector::shutdown::Shutdown;
+use confluence_connector::sync;
+use confluence_connector::sync::SyncKind;
+use confluence_connector::sync::SyncReport;
 use serde_json::{json, Value};
 use sim::confluence::model::parse_api_id;
 use sim::confluence::{
     AttachmentFormat, Catalog, ContentKind, FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger,
 };
 
-#[path = "../examples/common/mod.rs"]
-mod common;
 use common::World;
+use sim::world as common;
 
 struct Incremental {
     world: World,
@@ -68,7 +68,7 @@ impl Incremental {
     }
 
     async fn try_sync(&self, kind: SyncKind) -> SyncReport {
-        run_sync(&self.config_for(&self.index), kind).await.unwrap()
+        sync::run(&self.config_for(&self.index), kind, Shutdown::never()).await.unwrap()
     }
 
     async fn sync(&self, kind: SyncKind) -> SyncReport {
@@ -102,7 +102,7 @@ impl Incremental {
     /// into another index.
     async fn matches_a_fresh_full_sync(&self) {
         let fresh = format!("{}-fresh", self.index);
-        let report = run_sync(&self.config_for(&fresh), SyncKind::Full).await.unwrap();
+        let report = sync::run(&self.config_for(&fresh), SyncKind::Full, Shutdown::never()).await.unwrap();
         assert!(report.completed(), "{report}");
         let (ours, theirs) = (self.documents(&self.index).await, self.documents(&fresh).await);
         let missing: Vec<&String> = theirs.keys().filter(|id| !ours.contains_key(*id)).collect();
@@ -237,20 +237,20 @@ async fn an_edit_the_search_index_hides_is_caught_by_the_overlap() {
     let body = |doc: Value| doc["body"].as_str().unwrap_or_default().to_string();
 
     t.sync(SyncKind::Full).await;
-    assert!(run_sync(&no_overlap, SyncKind::Full).await.unwrap().completed());
+    assert!(sync::run(&no_overlap, SyncKind::Full, Shutdown::never()).await.unwrap().completed());
     // A body edit: it changes no title or ancestor, so only the window can find it.
     let page = t.page_ids("MKT", ContentKind::Page)[1];
     t.world.confluence.site().edit(page, None, Some("<p>seen late</p>")).unwrap();
 
     // Hidden by the lag from both.
     t.sync(SyncKind::Incremental).await;
-    assert!(run_sync(&no_overlap, SyncKind::Incremental).await.unwrap().completed());
+    assert!(sync::run(&no_overlap, SyncKind::Incremental, Shutdown::never()).await.unwrap().completed());
     let doc = t.world.get(&t.index, &page.to_string()).await.unwrap().unwrap();
     assert!(!body(doc).contains("seen late"), "the lag did not hide the edit");
 
     // The lag has run out; the edit is fifteen minutes old on Confluence's clock.
     t.world.confluence.site().advance_clock(Duration::from_secs(15 * 60));
-    let report = run_sync(&no_overlap, SyncKind::Incremental).await.unwrap();
+    let report = sync::run(&no_overlap, SyncKind::Incremental, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");
     let doc = t.world.get(&without, &page.to_string()).await.unwrap().unwrap();
     assert!(!body(doc).contains("seen late"), "found without the overlap: the test shows nothing");
@@ -506,7 +506,7 @@ async fn server_a_rename_during_a_sync_is_caught_by_the_next() {
         }
         t.world.confluence.site().edit(renamed, Some("Renamed level 3"), None).unwrap();
     };
-    let (report, ()) = tokio::join!(run_sync(&config, SyncKind::Incremental), rename);
+    let (report, ()) = tokio::join!(sync::run(&config, SyncKind::Incremental, Shutdown::never()), rename);
     let report = report.unwrap();
     assert!(report.completed(), "{report}");
     faults.clear();
@@ -567,12 +567,12 @@ async fn cloud_new_space() {
     a_new_space_is_crawled_once(Flavour::Cloud).await;
 }
 
-/// A space taken out of `spaces` (it is still on the site), then the last configured space
-/// removed from the site: each time the incremental sync completes and deletes what the
-/// index holds of them. With no configured space left it sends no content query at all
-/// (`space in ()` is not CQL) and still reconciles.
+/// A space taken out of `spaces` (it is still on the site): the incremental sync completes
+/// and deletes what the index holds of it. Then the last configured space removed from the
+/// site: with no configured space left it sends no content query at all (`space in ()` is
+/// not CQL), and keeps everything — a scope that lists nothing never deletes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn spaces_leaving_the_configuration_or_the_site_are_deleted() {
+async fn spaces_leaving_the_configuration_are_deleted_but_not_the_last_one() {
     let mut t = Incremental::tiny(Flavour::Server, "spaces").await;
     t.spaces = "[MKT, SALES]".into();
     t.sync(SyncKind::Full).await;
@@ -584,11 +584,12 @@ async fn spaces_leaving_the_configuration_or_the_site_are_deleted() {
     assert_eq!(report.deleted as usize, catalog.documents_in(&["SALES"]), "{report}");
     t.matches_a_fresh_full_sync().await;
 
+    // Every configured space gone at once looks exactly like a typo in `spaces`: nothing is
+    // deleted, and the sync ends incomplete saying why.
     t.world.confluence.site().remove_space("MKT").unwrap();
-    let report = t.sync(SyncKind::Incremental).await;
-    assert_eq!(report.deleted as usize, catalog.documents_in(&["MKT"]), "{report}");
-    assert!(t.ids().await.is_empty());
-    t.matches_a_fresh_full_sync().await;
+    let report = t.try_sync(SyncKind::Incremental).await;
+    assert!(!report.completed() && report.deleted == 0, "{report}");
+    assert_eq!(t.ids().await.len(), catalog.documents_in(&["MKT"]));
 }
 
 /// With `index_comments`, an incremental round finds a comment added, one edited and one
@@ -665,7 +666,7 @@ async fn a_failed_incremental_sync_deletes_nothing_and_keeps_the_cursor() {
         Trigger::Always,
         FaultKind::Status(401),
     ));
-    let report = run_sync(&t.config_for(&t.index), SyncKind::Incremental).await.unwrap();
+    let report = sync::run(&t.config_for(&t.index), SyncKind::Incremental, Shutdown::never()).await.unwrap();
     assert!(!report.completed(), "{report}");
     assert_eq!(report.deleted, 0);
     assert!(t.world.get(&t.index, &page.to_string()).await.unwrap().is_some());

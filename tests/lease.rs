@@ -7,16 +7,16 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
-use confluence_connector::cli::sync::run_sync;
 use confluence_connector::config::{self, Config};
 use confluence_connector::elastic::lease::LEASE_INDEX;
-use confluence_connector::service::SyncKind;
+use confluence_connector::shutdown::Shutdown;
+use confluence_connector::sync;
+use confluence_connector::sync::SyncKind;
 use serde_json::json;
 use sim::confluence::{FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger};
 
-#[path = "../examples/common/mod.rs"]
-mod common;
 use common::World;
+use sim::world as common;
 
 async fn world() -> World {
     let mut site = SimConfig::new(Flavour::Server, Size::Small);
@@ -67,11 +67,11 @@ async fn a_second_sync_of_an_index_is_refused_while_the_first_runs() {
         Trigger::Always,
         FaultKind::Latency { fixed: Duration::from_millis(400), jitter: Duration::ZERO },
     ));
-    let (first, second) = tokio::join!(run_sync(&config, SyncKind::Full), async {
+    let (first, second) = tokio::join!(sync::run(&config, SyncKind::Full, Shutdown::never()), async {
         // Start once the first holds the lease: its crawl (several requests at 400 ms) is
         // still running then, however fast or slow the machine is.
         wait_for_lease(&world, &index).await;
-        run_sync(&config, SyncKind::Incremental).await
+        sync::run(&config, SyncKind::Incremental, Shutdown::never()).await
     });
     let second = second.unwrap_err().to_string();
     assert!(second.contains(&format!("another full sync of {index} is running")), "{second}");
@@ -80,7 +80,7 @@ async fn a_second_sync_of_an_index_is_refused_while_the_first_runs() {
     assert!(first.completed(), "{first}");
     world.confluence.faults().clear();
     // Given back at the end: the next sync runs.
-    let next = run_sync(&config, SyncKind::Incremental).await.unwrap();
+    let next = sync::run(&config, SyncKind::Incremental, Shutdown::never()).await.unwrap();
     assert!(next.completed(), "{next}");
 }
 
@@ -89,20 +89,44 @@ async fn a_lease_of_a_dead_process_is_taken_over() {
     let world = world().await;
     let index = format!("lease-dead-{}", std::process::id());
     let config = config(&world, &index);
-    assert!(run_sync(&config, SyncKind::Full).await.unwrap().completed());
+    assert!(sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap().completed());
     let here = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string();
 
     // This host, a process that is gone (pids stay below 2^22 on Linux): taken over at once.
     plant_lease(&world, &index, &here, 4_194_303, chrono::Duration::minutes(10)).await;
-    assert!(run_sync(&config, SyncKind::Full).await.unwrap().completed());
+    assert!(sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap().completed());
 
     // Another host, not expired: refused, naming the holder and when it lapses.
     plant_lease(&world, &index, "elsewhere", 7, chrono::Duration::minutes(10)).await;
-    let refused = run_sync(&config, SyncKind::Full).await.unwrap_err().to_string();
+    let refused = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap_err().to_string();
     assert!(refused.contains("(on elsewhere, process 7, since"), "{refused}");
     assert!(refused.contains("its lease lapses at"), "{refused}");
 
     // Another host, expired: taken over.
     plant_lease(&world, &index, "elsewhere", 7, chrono::Duration::seconds(-1)).await;
-    assert!(run_sync(&config, SyncKind::Full).await.unwrap().completed());
+    assert!(sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap().completed());
+}
+
+/// An access-control sync hears shutdown (and so a lost lease, which stops a sync the same
+/// way) as a content sync does: it stops, deletes no identity, and says it is incomplete.
+#[tokio::test]
+async fn an_access_control_sync_stops_on_shutdown() {
+    let world = world().await;
+    let index = format!("lease-acl-{}", std::process::id());
+    let text = world.config_yaml(&index, &["retry_count: 1", "use_document_level_security: true"]);
+    let config = config::load_str(&text, &HashMap::new()).unwrap().config;
+    world.confluence.faults().add(FaultRule::global(
+        Trigger::Always,
+        FaultKind::Latency { fixed: Duration::from_millis(300), jitter: Duration::ZERO },
+    ));
+    let (stop, shutdown) = Shutdown::manual();
+    let (report, ()) = tokio::join!(sync::run(&config, SyncKind::AccessControl, shutdown), async {
+        // Once it holds the lease it is listing people and groups (several requests at 300 ms).
+        wait_for_lease(&world, &format!(".search-acl-filter-{index}")).await;
+        let _ = stop.send(true);
+    });
+    let report = report.unwrap();
+    assert!(!report.completed(), "{report}");
+    assert!(report.stopped().is_some_and(|why| why.contains("shutdown")), "{report}");
+    assert_eq!(report.deleted, 0, "{report}");
 }

@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use sim::confluence::{FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger};
 
-#[path = "../examples/common/mod.rs"]
-mod common;
 use common::World;
+use sim::world as common;
 
 mod child;
 use child::{free_port, get, metric, Connector};

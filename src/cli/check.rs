@@ -12,8 +12,8 @@ use crate::confluence::ConfluenceClient;
 use crate::elastic;
 use crate::elastic::error::ElasticError;
 use crate::elastic::request::{send_json, Answer};
-use crate::sync::source::client_options;
-use crate::sync::target::elastic_options;
+use crate::sync::client_options;
+use crate::sync::elastic_options;
 
 use super::CliError;
 

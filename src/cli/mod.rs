@@ -1,8 +1,7 @@
 //! The commands behind `confluence-connector run | sync | check`.
 
-mod access_control;
 mod check;
-pub mod sync;
+mod sync;
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,8 +12,10 @@ use clap::ValueEnum;
 use crate::config::Config;
 use crate::elastic;
 use crate::schedule::Schedule;
-use crate::service::{self, health, Clock, Metrics, Shutdown, Stopped, SyncKind, Timetable};
-use crate::sync::target::elastic_options;
+use crate::service::{self, health, Clock, Metrics, Stopped, Timetable};
+use crate::shutdown::Shutdown;
+use crate::sync::elastic_options;
+use crate::sync::SyncKind;
 
 pub use check::check;
 
@@ -68,13 +69,7 @@ pub async fn sync(config: &Config, kind: SyncKindArg) -> Result<(), CliError> {
 /// The long-running service: the configured schedules until SIGTERM/SIGINT, with the health
 /// port when `service.http.port` is set.
 pub async fn run(config: &Config) -> Result<(), CliError> {
-    let source = config.standalone().ok_or_else(|| {
-        CliError::Unsupported(
-            "managed mode (`connectors:` driven from Kibana) is not supported by this version: \
-             put the source settings in the `confluence` section of config.yml"
-                .into(),
-        )
-    })?;
+    let source = crate::sync::standalone_source(config)?;
     let clock = Clock::system();
     let now = clock.now();
     let mut timetable = Timetable::new();
@@ -107,7 +102,7 @@ pub async fn run(config: &Config) -> Result<(), CliError> {
     let grace = Duration::from_secs(config.service.shutdown_timeout);
     let stopped =
         service::run(timetable, Shutdown::on_signals(), grace, clock, &metrics, |kind, stop| async move {
-            sync::run_sync_until(config, kind, stop).await.map_err(|e| e.to_string())
+            crate::sync::run(config, kind, stop).await.map_err(|e| e.to_string())
         })
         .await;
     match stopped {

@@ -153,6 +153,22 @@ impl ConfluenceClient {
         })
     }
 
+    /// [`ConfluenceClient::content_hits`] (with containers) for the content with these ids,
+    /// [`IDS_PER_REQUEST`] a request, one batch after another.
+    pub fn content_hits_by_ids(&self, ids: &[String]) -> Listing<Hit> {
+        let queries: Vec<String> =
+            ids.chunks(IDS_PER_REQUEST).map(|batch| super::queries::with_ids(&batch.join(","))).collect();
+        let client = self.clone();
+        Box::pin(async_stream::stream! {
+            for query in queries {
+                let mut listing = client.content_hits(&query, true);
+                while let Some(item) = futures::StreamExt::next(&mut listing).await {
+                    yield item;
+                }
+            }
+        })
+    }
+
     /// What a CQL query matches, as hits with their containers and spaces, and for pages and
     /// blog posts also as content with its version and ancestors (`expand=container,space,
     /// ancestors,version`, 200 a page on Server/DC): what an incremental sync needs to tell

@@ -18,6 +18,7 @@ pub mod model;
 pub mod options;
 pub mod paging;
 pub mod permissions;
+pub mod queries;
 pub mod rate_limit;
 pub mod restrictions;
 pub mod retry;

@@ -191,6 +191,13 @@ pub struct Content {
     pub attachments: Option<Vec<Attachment>>,
 }
 
+/// Whether a content id is an attachment's as Cloud lists it: `att` and a number
+/// (`att123456`), where pages, blog posts and comments have bare numbers. Server/DC ids
+/// carry no prefix, so this says nothing about theirs.
+pub fn is_cloud_attachment_id(id: &str) -> bool {
+    id.starts_with("att")
+}
+
 /// An attachment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attachment {

@@ -62,6 +62,7 @@ impl Throttle {
             }
             // The semaphore lives as long as the throttle and is never closed, so acquiring
             // cannot fail.
+            #[allow(clippy::expect_used)] // An invariant of this type, not input.
             let permit = self.in_flight.acquire().await.expect("the request semaphore is never closed");
             // A 429 may have arrived while this request queued for a slot: it waits too.
             if self.paused_until().is_none() {

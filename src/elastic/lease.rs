@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 use super::client::EsClient;
 use super::error::ElasticError;
 use super::request::{send_json, Answer};
-use crate::service::Shutdown;
+use crate::shutdown::Shutdown;
 
 /// The index holding the leases.
 pub const LEASE_INDEX: &str = ".confluence-connector-leases";

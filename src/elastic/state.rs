@@ -15,10 +15,13 @@ use serde_json::{json, Value};
 
 use super::error::ElasticError;
 use super::request::{send_json, Answer};
-use crate::sync::shape::DocumentShape;
 
 /// The key under `_meta`.
 const KEY: &str = "confluence_connector";
+
+/// Setting name → value of the settings that shaped the documents of the last completed
+/// sync (built by the sync layer; a map, so that a change can be named).
+pub type DocumentShape = std::collections::BTreeMap<String, String>;
 
 /// What the index remembers of its syncs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,7 +48,7 @@ pub struct SyncState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latest_modification_at_start: Option<DateTime<Utc>>,
     /// The settings that shaped the documents of the last sync that completed
-    /// ([`crate::sync::shape`]).
+    /// (`sync::shape`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document_shape: Option<DocumentShape>,
 }

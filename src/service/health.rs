@@ -75,7 +75,7 @@ async fn metrics_text(State(endpoints): State<Endpoints>) -> impl IntoResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::SyncKind;
+    use crate::sync::SyncKind;
 
     /// Serves the routes on a free loopback port; returns its base URL.
     async fn start(metrics: Arc<Metrics>, answer: Result<(), String>) -> String {

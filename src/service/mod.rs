@@ -12,7 +12,6 @@
 pub mod clock;
 pub mod health;
 pub mod metrics;
-pub mod shutdown;
 pub mod timetable;
 
 use std::future::Future;
@@ -22,10 +21,12 @@ use chrono::SecondsFormat;
 
 pub use clock::Clock;
 pub use metrics::{Metrics, Outcome, WorkerState};
-pub use shutdown::Shutdown;
-pub use timetable::{SyncKind, Timetable};
+pub use timetable::Timetable;
 
-use crate::sync::report::SyncReport;
+use crate::shutdown::Shutdown;
+use crate::sync::SyncKind;
+
+use crate::sync::SyncReport;
 
 /// How `run` ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -358,7 +359,10 @@ mod tests {
                 match call {
                     0 => Err("cannot reach http://127.0.0.1:9200".to_string()),
                     1 => Ok(SyncReport {
-                        listing_failures: vec!["space DEV: 500".into()],
+                        incomplete: vec![crate::sync::Incomplete::Space {
+                            key: "DEV".into(),
+                            error: "500".into(),
+                        }],
                         ..SyncReport::default()
                     }),
                     _ => {

@@ -30,7 +30,10 @@ use crate::elastic::existing::scan;
 use crate::elastic::request::{send_json, Answer};
 use crate::elastic::sink::Sink;
 
-use super::crawl::iso;
+use crate::shutdown::Shutdown;
+
+use super::completeness::{may_delete_unseen, Incomplete};
+use super::document::iso;
 use super::report::SyncReport;
 
 /// The identity index of a content index.
@@ -53,18 +56,35 @@ struct Indexed {
 }
 
 impl AccessControlSync {
-    /// Runs the sync into `sink` (writing to `index`); the report says whether every listing
-    /// completed.
-    pub async fn run(&self, es: &EsClient, index: &str, sink: &Sink) -> Result<SyncReport, ElasticError> {
+    /// Runs the sync into `sink` (writing to `index`) until done or until `stop` fires; the
+    /// report says whether every listing completed.
+    pub async fn run(
+        &self,
+        es: &EsClient,
+        index: &str,
+        sink: &Sink,
+        mut stop: Shutdown,
+    ) -> Result<SyncReport, ElasticError> {
         let started = Instant::now();
         let mut report = SyncReport::default();
         let ids = Identities::new(self.client.flavour());
-        let directory = Directory::load(&self.client, self.concurrency).await;
-        report.listing_failures = directory.failures.clone();
+        let directory = tokio::select! {
+            directory = Directory::load(&self.client, self.concurrency) => directory,
+            _ = stop.wait() => {
+                report.stop(Incomplete::Stopped);
+                self.finish(&mut report, started);
+                return Ok(report);
+            }
+        };
+        report.incomplete.extend(directory.failures.iter().cloned().map(Incomplete::Directory));
         ensure_index(es, index).await?;
         let mut indexed = read_indexed(es, index).await?;
         let now = iso(Utc::now());
         for person in directory.people.values() {
+            if stop.requested() {
+                report.stop(Incomplete::Stopped);
+                break;
+            }
             let Some(doc) = IdentityDoc::of(person, ids) else { continue };
             report.seen += 1;
             let created_at = match indexed.remove(&doc.id) {
@@ -90,17 +110,23 @@ impl AccessControlSync {
         }
         // Every write judged first: if the error monitor stops the sink, nothing is deleted.
         sink.flush().await;
+        let deletable = may_delete_unseen(&report.incomplete) && !sink.is_stopped();
         for id in indexed.into_keys() {
-            if report.completed() {
+            if deletable {
                 sink.send(Operation::Delete { id }).await;
                 report.deleted += 1;
             } else {
                 report.kept_unverified += 1;
             }
         }
+        self.finish(&mut report, started);
+        Ok(report)
+    }
+
+    /// The counters every sync ends with.
+    fn finish(&self, report: &mut SyncReport, started: Instant) {
         report.count_requests(&self.client.stats());
         report.duration = started.elapsed();
-        Ok(report)
     }
 }
 

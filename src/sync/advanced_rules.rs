@@ -15,7 +15,8 @@ use tokio::sync::mpsc;
 use crate::confluence::{ConfluenceClient, ConfluenceError, Hit, HitKind};
 
 use super::crawl::{CrawlEvent, CrawlSettings};
-use super::selected::{crawl_selected, Selection};
+use super::selected::crawl_selected;
+use super::selection::Selection;
 
 /// Runs the queries, then crawls what they matched.
 pub async fn crawl(

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use futures::{stream, StreamExt, TryStreamExt};
 use tokio::sync::{mpsc, Mutex};
 
@@ -22,8 +22,8 @@ use crate::confluence::{
 };
 use crate::extract::storage::storage_to_text;
 
-use super::document::{DocType, Document};
-use super::selected::Selection;
+use super::document::{iso, DocType, Document};
+use super::selection::Selection;
 
 /// What to crawl.
 #[derive(Debug, Clone)]
@@ -65,11 +65,6 @@ pub enum CrawlEvent {
     /// One item of a listing in this space could not be read and was skipped; the crawl
     /// went on, but the space's listings are not complete: nothing in it may be deleted.
     Malformed(String, ConfluenceError),
-}
-
-/// Formats an instant as Elastic's connector does (`2023-01-24T04:07:19.672Z`).
-pub fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Author names by Cloud account id, looked up once per sync (v2 gives only ids).
@@ -169,24 +164,20 @@ pub(super) async fn space_document(
         Some(acl) => acl.space(space).await,
         None => None,
     };
+    let url = space.webui.as_deref().map(|w| client.web_url(w)).unwrap_or_default();
     Document {
-        id: space.id.clone(),
-        doc_type: DocType::Space,
-        timestamp: iso(settings.started_at),
-        title: space.name.clone(),
-        space_key: space.key.clone(),
-        space_name: None,
-        url: space.webui.as_deref().map(|w| client.web_url(w)).unwrap_or_default(),
-        body: None,
-        ancestors: None,
         // Cloud v2 says who created the space and when, as Elastic's v1 `history` did.
         author: authors.by_id(client, space.author_id.as_deref()).await,
         created_date: space.created_at.map(iso),
-        labels: None,
-        size: None,
-        container: None,
-        attachment_base64: None,
         allow_access_control,
+        ..Document::new(
+            space.id.clone(),
+            DocType::Space,
+            iso(settings.started_at),
+            space.name.clone(),
+            space.key.clone(),
+            url,
+        )
     }
 }
 
@@ -333,44 +324,40 @@ pub(super) async fn crawl_content(
     };
     let url = content.webui.as_deref().map(|w| client.web_url(w)).unwrap_or_default();
     let page_doc = Document {
-        id: content.id.clone(),
-        doc_type: container_type,
-        timestamp: stamp(content.updated_at.or(content.created_at), settings),
-        title: content.title.clone(),
-        space_key: space.key.clone(),
         space_name: Some(space_name.clone()),
-        url,
         body: Some(content.body_storage.as_deref().map(storage_to_text).unwrap_or_default()),
         ancestors: Some(ancestors),
         author: authors.name(client, &content).await,
         created_date: content.created_at.map(iso),
         labels,
-        size: None,
-        container: None,
-        attachment_base64: None,
         allow_access_control: allow_access_control.clone(),
+        ..Document::new(
+            content.id.clone(),
+            container_type,
+            stamp(content.updated_at.or(content.created_at), settings),
+            content.title.clone(),
+            space.key.clone(),
+            url,
+        )
     };
     if wanted(&page_doc.id) && emit(tx, page_doc, None).await.is_err() {
         return Ok(());
     }
     for attachment in attachments.into_iter().filter(|a| wanted(&a.id)) {
         let doc = Document {
-            id: attachment.id.clone(),
-            doc_type: DocType::Attachment,
-            timestamp: stamp(attachment.updated_at.or(attachment.created_at), settings),
-            title: attachment.title.clone(),
-            space_key: space.key.clone(),
             space_name: Some(space_name.clone()),
-            url: attachment.webui.as_deref().map(|w| client.web_url(w)).unwrap_or_default(),
-            body: None,
-            ancestors: None,
-            author: None,
             created_date: attachment.created_at.map(iso),
-            labels: None,
             size: attachment.file_size,
             container: Some((container_type, content.title.clone())),
-            attachment_base64: None,
             allow_access_control: allow_access_control.clone(),
+            ..Document::new(
+                attachment.id.clone(),
+                DocType::Attachment,
+                stamp(attachment.updated_at.or(attachment.created_at), settings),
+                attachment.title.clone(),
+                space.key.clone(),
+                attachment.webui.as_deref().map(|w| client.web_url(w)).unwrap_or_default(),
+            )
         };
         if emit(tx, doc, Some(attachment.download.clone())).await.is_err() {
             return Ok(());
@@ -378,22 +365,19 @@ pub(super) async fn crawl_content(
     }
     for comment in comments.into_iter().filter(|c| wanted(&c.id)) {
         let doc = Document {
-            id: comment.id.clone(),
-            doc_type: DocType::Comment,
-            timestamp: stamp(comment.updated_at, settings),
-            title: content.title.clone(),
-            space_key: space.key.clone(),
             space_name: Some(space_name.clone()),
-            url: comment.webui.as_deref().map(|w| client.web_url(w)).unwrap_or_default(),
             body: Some(comment.body_storage.as_deref().map(storage_to_text).unwrap_or_default()),
-            ancestors: None,
             author: authors.by_id(client, comment.author_id.as_deref()).await,
-            created_date: None,
-            labels: None,
-            size: None,
             container: Some((container_type, content.title.clone())),
-            attachment_base64: None,
             allow_access_control: allow_access_control.clone(),
+            ..Document::new(
+                comment.id.clone(),
+                DocType::Comment,
+                stamp(comment.updated_at, settings),
+                content.title.clone(),
+                space.key.clone(),
+                comment.webui.as_deref().map(|w| client.web_url(w)).unwrap_or_default(),
+            )
         };
         if emit(tx, doc, None).await.is_err() {
             return Ok(());

@@ -8,8 +8,14 @@
 //! flags (`_extract_binary_content`, `_reduce_whitespace`, `_run_ml_inference`), which
 //! Elastic's framework adds to every document.
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
+
+/// Formats an instant as Elastic's connector does (`2023-01-24T04:07:19.672Z`).
+pub fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
 
 /// What a document is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,6 +106,36 @@ pub struct Document {
 }
 
 impl Document {
+    /// A document with the fields every kind has; the others start empty and are set by
+    /// the kinds that have them (`Document { body: Some(text), ..Document::new(…) }`).
+    pub fn new(
+        id: String,
+        doc_type: DocType,
+        timestamp: String,
+        title: String,
+        space_key: String,
+        url: String,
+    ) -> Self {
+        Document {
+            id,
+            doc_type,
+            timestamp,
+            title,
+            space_key,
+            space_name: None,
+            url,
+            body: None,
+            ancestors: None,
+            author: None,
+            created_date: None,
+            labels: None,
+            size: None,
+            container: None,
+            attachment_base64: None,
+            allow_access_control: None,
+        }
+    }
+
     /// The [`lineage`](crate::elastic::existing::lineage) of this document: its title and
     /// its ancestors' titles.
     pub fn lineage(&self) -> u64 {

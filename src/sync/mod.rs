@@ -1,21 +1,39 @@
-//! The sync kinds, each told as a story in its own file, and the pieces they share.
+//! The sync kinds, each told as a story in its own file, over shared pieces.
 //!
-//! [`crawl`] walks Confluence into a stream of [`document`]s ([`advanced_rules`] and incremental
-//! syncs crawl a [`selected`] part of it instead); [`full`] decides for each
-//! whether to write, skip or delete it, within the [`scope`] the crawl completed; the
-//! [`report`] says what happened. [`access_control`] writes the identity documents of
-//! document-level security.
+//! [`run`] is the one entry every driver calls: it takes the lease, reads the state, picks
+//! the window, runs the sync and moves the cursor. A content sync is a [`ContentSync`]
+//! ([`content`]): [`crawl`] walks Confluence into a stream of [`document`]s ([`advanced_rules`]
+//! and incremental syncs crawl a [`selected`] part of it instead); [`full`] and
+//! [`incremental`] decide for each whether to write, skip or delete it. Whether a sync saw
+//! all of its scope is a type ([`completeness`]), read by one policy for deletions and the
+//! cursor; [`scope`] applies it space by space. The [`report`] says what happened.
+//! [`access_control`] writes the identity documents of document-level security.
 
-pub mod access_control;
-pub mod advanced_rules;
-pub mod attachment;
-pub mod crawl;
-pub mod document;
-pub mod full;
-pub mod incremental;
-pub mod report;
-pub mod scope;
-pub mod selected;
-pub mod shape;
-pub mod source;
-pub mod target;
+mod access_control;
+mod advanced_rules;
+mod attachment;
+mod completeness;
+mod content;
+mod crawl;
+mod document;
+mod error;
+mod full;
+mod incremental;
+mod kind;
+mod report;
+mod run;
+mod scope;
+mod selected;
+mod selection;
+mod shape;
+mod source;
+mod target;
+
+pub use completeness::Incomplete;
+pub use document::{DocType, Document, Indexed, PipelineFlags};
+pub use error::SyncError;
+pub use kind::SyncKind;
+pub use report::SyncReport;
+pub use run::{run, run_source, standalone_source};
+pub use source::client_options;
+pub use target::elastic_options;

@@ -6,6 +6,8 @@ use std::time::Duration;
 use crate::confluence::StatsSnapshot;
 use crate::elastic::sink::SinkReport;
 
+use super::completeness::{self, Incomplete};
+
 /// Counters of one sync.
 #[derive(Debug, Default, Clone)]
 pub struct SyncReport {
@@ -34,8 +36,9 @@ pub struct SyncReport {
     pub too_large_documents: u64,
     /// Documents that failed for good, with the reason: `id (type): reason`.
     pub failed: Vec<String>,
-    /// Listings that failed after their retries: the sync is incomplete.
-    pub listing_failures: Vec<String>,
+    /// Why the sync is incomplete, if it is: listings that failed after their retries,
+    /// shutdown or a lost lease, the error monitor stopping the sink.
+    pub incomplete: Vec<Incomplete>,
     /// Confluence requests made.
     pub confluence_requests: u64,
     /// Confluence requests retried.
@@ -63,30 +66,51 @@ pub struct SyncReport {
     pub es_deleted: u64,
     /// Operations not sent because the error monitor stopped the sink.
     pub es_not_sent: u64,
-    /// Why the sync stopped early, if it did — shutdown, a lost lease, or the error monitor
-    /// stopping the sink: the sync is incomplete.
-    pub stopped: Option<String>,
     /// Wall time.
     pub duration: Duration,
 }
 
 impl SyncReport {
-    /// True when every listing completed and the error monitor did not stop the sync.
+    /// True when every listing completed and nothing stopped the sync.
     pub fn completed(&self) -> bool {
-        self.listing_failures.is_empty() && self.stopped.is_none()
+        self.incomplete.is_empty()
+    }
+
+    /// Whether this sync may move the cursor ([`completeness::may_advance_cursor`]).
+    pub fn may_advance_cursor(&self) -> bool {
+        completeness::may_advance_cursor(&self.incomplete, self.failed.len())
+    }
+
+    /// Records that the sync stopped early (once, however many parts of it noticed).
+    pub fn stop(&mut self, why: Incomplete) {
+        if !self.incomplete.iter().any(Incomplete::is_stop) {
+            self.incomplete.insert(0, why);
+        }
+    }
+
+    /// Why the sync stopped early, if it did — shutdown, a lost lease, or the error monitor
+    /// stopping the sink.
+    pub fn stopped(&self) -> Option<String> {
+        self.incomplete.iter().find(|reason| reason.is_stop()).map(ToString::to_string)
+    }
+
+    /// The listings that failed after their retries.
+    pub fn listing_failures(&self) -> impl Iterator<Item = &Incomplete> {
+        self.incomplete.iter().filter(|reason| !reason.is_stop())
     }
 
     /// Why the sync is incomplete, when it is.
     pub fn incomplete_reason(&self) -> Option<String> {
         let mut parts = Vec::new();
-        if let Some(why) = &self.stopped {
-            parts.push(why.clone());
+        if let Some(why) = self.stopped() {
+            parts.push(why);
         }
-        if !self.listing_failures.is_empty() {
+        let listings: Vec<String> = self.listing_failures().map(ToString::to_string).collect();
+        if !listings.is_empty() {
             parts.push(format!(
                 "{} listing(s) failed, nothing was deleted in their scope: {}",
-                self.listing_failures.len(),
-                self.listing_failures.join("; ")
+                listings.len(),
+                listings.join("; ")
             ));
         }
         (!parts.is_empty()).then(|| format!("sync incomplete: {}", parts.join("; ")))
@@ -105,7 +129,7 @@ impl SyncReport {
         self.es_deleted = written.deleted;
         self.es_not_sent = written.discarded;
         if let Some(why) = &written.stopped {
-            self.stopped = Some(why.clone());
+            self.stop(Incomplete::SinkStopped(why.clone()));
         }
         for failure in &written.failed {
             self.failed.push(failure.to_string());

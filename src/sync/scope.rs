@@ -24,11 +24,6 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// An empty scope: nothing listed yet, so nothing may be deleted.
-    pub fn new() -> Self {
-        Scope::default()
-    }
-
     /// The list of spaces completed; these are the spaces the sync covers.
     pub fn space_list_completed(&mut self, keys: impl IntoIterator<Item = String>) {
         self.space_list_complete = true;
@@ -90,7 +85,7 @@ mod tests {
     use super::*;
 
     fn scope(spaces: &[&str], completed: &[&str]) -> Scope {
-        let mut s = Scope::new();
+        let mut s = Scope::default();
         s.space_list_completed(spaces.iter().map(|k| k.to_string()));
         for k in completed {
             s.space_completed(k);
@@ -100,7 +95,7 @@ mod tests {
 
     #[test]
     fn nothing_is_deleted_before_the_space_list_completes() {
-        let s = Scope::new();
+        let s = Scope::default();
         assert!(!s.may_delete(Some("DEV")));
         assert!(!s.may_delete(None));
     }
@@ -117,10 +112,10 @@ mod tests {
 
     #[test]
     fn a_complete_rules_crawl_may_delete_anything_it_did_not_see() {
-        let mut s = Scope::new();
+        let mut s = Scope::default();
         s.everything_listed();
         assert!(s.may_delete(Some("DEV")) && s.may_delete(None));
-        let mut failed = Scope::new();
+        let mut failed = Scope::default();
         failed.listing_failed();
         assert!(!failed.may_delete(Some("DEV")) && !failed.may_delete(None));
     }
@@ -133,7 +128,7 @@ mod tests {
         assert!(!s.may_delete(Some("OPS")));
         assert!(!s.may_delete(None));
         assert!(!s.is_complete());
-        let mut rules = Scope::new();
+        let mut rules = Scope::default();
         rules.everything_listed();
         rules.item_skipped("OPS");
         assert!(!rules.may_delete(Some("OPS")), "a rules crawl too keeps what it could not read");

@@ -9,16 +9,13 @@
 //! differs from the recorded one, an incremental sync runs as a full sync, and a full sync
 //! rewrites (and re-downloads) every document.
 
-use std::collections::BTreeMap;
-
 use crate::config::{Config, ConfluenceConfig};
 
 /// Bumped when this connector starts writing documents differently (fields, body text), so
 /// that indexes written by an older version are rewritten once.
 const DOCUMENT_FORMAT: &str = "1";
 
-/// Setting name → value, as stored in the state (a map, so that a change can be named).
-pub type DocumentShape = BTreeMap<String, String>;
+pub use crate::elastic::state::DocumentShape;
 
 /// The shape the configuration asks for.
 pub fn document_shape(config: &Config, source: &ConfluenceConfig) -> DocumentShape {

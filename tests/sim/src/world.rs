@@ -1,18 +1,16 @@
-//! The test world for `make demo`, `make ftest` and the benchmarks: a Confluence simulator
+//! The test world as the integration tests, `make demo`, `make ftest` and the benchmarks use it: a Confluence simulator
 //! and an Elasticsearch (the test server, or a real cluster when `ES_URL` is set), a
 //! `config.yml` pointing the connector at both, and the connector binary run as a user
 //! would run it.
-
-#![allow(dead_code)] // Each example uses its own part of this module.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::confluence::{ConfluenceSim, Flavour, SimConfig};
+use crate::elastic::EsTarget;
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
-use sim::confluence::{ConfluenceSim, Flavour, SimConfig};
-use sim::elastic::EsTarget;
 
 /// A running Confluence simulator and Elasticsearch, and a scratch directory.
 pub struct World {

@@ -1,0 +1,263 @@
+//! What every content sync (full, incremental, rule-driven) shares: the settings it runs
+//! with ([`ContentSync`]) and the path each document takes from the crawl to the sink —
+//! unchanged documents skipped, basic rules applied, attachment content downloaded (at most
+//! `concurrent_downloads` at once), and the rest sent to be written.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::confluence::ConfluenceClient;
+use crate::elastic::bulk::{elasticsearch_id, Document as Source, Operation};
+use crate::elastic::existing::ExistingDocs;
+use crate::elastic::sink::Sink;
+use crate::rules::BasicRules;
+use crate::shutdown::Shutdown;
+
+use super::attachment::{self, ContentOutcome, ContentPolicy};
+use super::completeness::Incomplete;
+use super::crawl::{CrawlEvent, CrawlSettings};
+use super::document::{Document, Indexed, PipelineFlags};
+use super::report::SyncReport;
+use super::scope::Scope;
+
+/// Everything a content sync needs, built once by the caller.
+pub struct ContentSync {
+    /// The Confluence client.
+    pub client: Arc<ConfluenceClient>,
+    /// What to crawl.
+    pub crawl: Arc<CrawlSettings>,
+    /// Attachment content handling.
+    pub content: ContentPolicy,
+    /// Attachment downloads at once.
+    pub concurrent_downloads: usize,
+    /// Flags for the ingest pipeline.
+    pub flags: PipelineFlags,
+    /// Basic sync rules (empty when none).
+    pub rules: Arc<BasicRules>,
+    /// Capacity of the crawl → sync channel.
+    pub queue_size: usize,
+    /// Advanced sync rules (CQL queries); when any, they replace the crawl by space.
+    pub advanced: Arc<Vec<String>>,
+    /// Text documents whose JSON is larger are not indexed (0: no limit).
+    pub max_text_bytes: u64,
+    /// Rewrite every document, unchanged or not: the settings that shape documents changed
+    /// since the last completed sync ([`super::shape`]).
+    pub rewrite_all: bool,
+    /// Fires on shutdown: the crawl stops, what was sent to the sink is still written, and
+    /// the sync ends incomplete (nothing deleted, the cursor stays).
+    pub stop: Shutdown,
+}
+
+/// A finished download task: the document with its content, or the document and why the
+/// download failed.
+type DownloadDone = Result<Result<(Document, ContentOutcome), (Document, String)>, tokio::task::JoinError>;
+
+/// What [`ContentSync::ingest`] learned besides the report.
+#[derive(Debug, Default)]
+pub(super) struct Ingested {
+    /// What the crawl completed.
+    pub scope: Scope,
+    /// Shutdown stopped the crawl before it finished.
+    pub stopped: bool,
+}
+
+/// What a document becomes on its way to the sink.
+enum Verdict {
+    Unchanged,
+    /// Excluded by a basic rule; `indexed` when the index holds it.
+    Filtered {
+        indexed: bool,
+    },
+    /// Indexed anew (`created`) or again.
+    Write {
+        created: bool,
+    },
+    /// The basic rules could not be applied to it: not written (rules fail closed), any
+    /// indexed copy kept, and reported as failed.
+    Unjudged(String),
+}
+
+impl ContentSync {
+    /// Writes what the crawl sends (skipping what has not changed, downloading attachment
+    /// content on the way) until the crawl ends; returns what the crawl completed.
+    pub(super) async fn ingest(
+        &self,
+        mut rx: mpsc::Receiver<CrawlEvent>,
+        existing: &mut ExistingDocs,
+        sink: &Sink,
+        report: &mut SyncReport,
+    ) -> Ingested {
+        let mut ingested = Ingested::default();
+        let downloads = Arc::new(Semaphore::new(self.concurrent_downloads.max(1)));
+        let mut pending: JoinSet<Result<(Document, ContentOutcome), (Document, String)>> = JoinSet::new();
+        let mut stop = self.stop.clone();
+
+        loop {
+            let event = tokio::select! {
+                biased;
+                _ = stop.wait() => {
+                    ingested.stopped = true;
+                    report.stop(Incomplete::Stopped);
+                    // Unfinished downloads are dropped: those attachments are fetched again
+                    // by the next sync, the cursor having stayed.
+                    pending.shutdown().await;
+                    return ingested;
+                }
+                event = rx.recv() => match event {
+                    Some(event) => event,
+                    None => break,
+                },
+            };
+            let scope = &mut ingested.scope;
+            match event {
+                CrawlEvent::SpaceList(keys) => scope.space_list_completed(keys),
+                CrawlEvent::SpaceListFailed(e) => {
+                    scope.listing_failed();
+                    report.incomplete.push(Incomplete::SpaceList(e.to_string()));
+                }
+                CrawlEvent::SpaceDone(key) => scope.space_completed(&key),
+                CrawlEvent::Complete => scope.everything_listed(),
+                CrawlEvent::SpaceFailed(key, e) => {
+                    scope.listing_failed();
+                    report.incomplete.push(Incomplete::Space { key, error: e.to_string() });
+                }
+                CrawlEvent::Malformed(key, e) => {
+                    scope.item_skipped(&key);
+                    report.failed.push(format!("space {key}: {e}"));
+                }
+                CrawlEvent::Document(doc, download) => {
+                    report.seen += 1;
+                    let verdict = self.verdict(&doc, existing);
+                    sink.document_seen(matches!(verdict, Verdict::Unchanged));
+                    match verdict {
+                        Verdict::Unchanged => report.unchanged += 1,
+                        Verdict::Unjudged(failure) => report.failed.push(failure),
+                        Verdict::Filtered { indexed } => {
+                            report.filtered += 1;
+                            if indexed {
+                                sink.send(Operation::Delete { id: elasticsearch_id(&doc.id).into_owned() })
+                                    .await;
+                                report.deleted += 1;
+                            }
+                        }
+                        Verdict::Write { created } => {
+                            if created {
+                                report.created += 1;
+                            } else {
+                                report.updated += 1;
+                            }
+                            match download {
+                                Some(reference) => {
+                                    let (client, policy) = (self.client.clone(), self.content);
+                                    let permit = downloads.clone().acquire_owned().await;
+                                    let mut doc = *doc;
+                                    pending.spawn(async move {
+                                        let _permit = permit;
+                                        match attachment::fill(&client, &mut doc, &reference, policy).await {
+                                            Ok(outcome) => Ok((doc, outcome)),
+                                            Err(e) => Err((doc, e.to_string())),
+                                        }
+                                    });
+                                }
+                                None => self.send(sink, &doc, report).await,
+                            }
+                        }
+                    }
+                }
+            }
+            // Hand finished downloads to the sink as they come, keeping memory bounded.
+            while let Some(done) = pending.try_join_next() {
+                self.downloaded(done, sink, report).await;
+            }
+        }
+        while let Some(done) = pending.join_next().await {
+            self.downloaded(done, sink, report).await;
+        }
+        ingested
+    }
+
+    /// The counters every sync ends with.
+    pub(super) fn finish(&self, report: &mut SyncReport, started: Instant) {
+        report.count_requests(&self.client.stats());
+        report.duration = started.elapsed();
+    }
+
+    fn verdict(&self, doc: &Document, existing: &mut ExistingDocs) -> Verdict {
+        if !self.rules.is_empty() {
+            let map = match serde_json::to_value(Indexed { doc, flags: self.flags }) {
+                Ok(serde_json::Value::Object(map)) => map,
+                Ok(_) => return self.unjudged(doc, existing, "it is not a JSON object".into()),
+                Err(e) => return self.unjudged(doc, existing, e.to_string()),
+            };
+            if !self.rules.should_index(&map) {
+                // Seen, and excluded: if it was indexed before, it goes whatever the
+                // scope of the sync.
+                let indexed = existing.take(&elasticsearch_id(&doc.id)).is_some();
+                return Verdict::Filtered { indexed };
+            }
+        }
+        match existing.take(&elasticsearch_id(&doc.id)) {
+            Some((stamp, _)) if stamp == doc.stamp() && !self.rewrite_all => Verdict::Unchanged,
+            Some(_) => Verdict::Write { created: false },
+            None => Verdict::Write { created: true },
+        }
+    }
+
+    /// A document the basic rules cannot judge: its indexed copy (if any) is neither
+    /// rewritten nor deleted.
+    fn unjudged(&self, doc: &Document, existing: &mut ExistingDocs, why: String) -> Verdict {
+        existing.take(&elasticsearch_id(&doc.id));
+        Verdict::Unjudged(format!(
+            "{} ({}): basic sync rules cannot be applied: {why}",
+            doc.id,
+            doc.doc_type.as_str()
+        ))
+    }
+
+    async fn downloaded(&self, done: DownloadDone, sink: &Sink, report: &mut SyncReport) {
+        match done {
+            Ok(Ok((doc, outcome))) => {
+                match outcome {
+                    ContentOutcome::Extracted { bytes } => {
+                        report.downloaded += 1;
+                        report.downloaded_bytes += bytes;
+                    }
+                    ContentOutcome::TooLarge => report.too_large += 1,
+                    ContentOutcome::Skipped => {}
+                }
+                self.send(sink, &doc, report).await;
+            }
+            Ok(Err((doc, reason))) => {
+                // Not indexed: the next sync sees it as new or changed and tries again.
+                report
+                    .failed
+                    .push(format!("{} (attachment {:?}): download failed: {reason}", doc.id, doc.title));
+            }
+            Err(e) => report.failed.push(format!("a download task ended abnormally: {e}")),
+        }
+    }
+
+    async fn send(&self, sink: &Sink, doc: &Document, report: &mut SyncReport) {
+        match Source::serialize(&doc.id, &Indexed { doc, flags: self.flags }) {
+            // As Elastic's sink does: a text document (no `_attachment`) over the cap is
+            // dropped and counted, so one huge page cannot fail a whole `_bulk` request.
+            Ok(Source::Raw(bytes))
+                if self.max_text_bytes > 0
+                    && doc.attachment_base64.is_none()
+                    && bytes.len() as u64 > self.max_text_bytes =>
+            {
+                report.too_large_documents += 1;
+                tracing::warn!(
+                    id = doc.id.as_str(),
+                    bytes = bytes.len(),
+                    "over elasticsearch.bulk.max_text_document_size: not indexed"
+                );
+            }
+            Ok(source) => sink.send(Operation::Index { id: doc.id.clone(), doc: source }).await,
+            Err(e) => report.failed.push(format!("{} ({}): {e}", doc.id, doc.doc_type.as_str())),
+        }
+    }
+}
