@@ -3,15 +3,9 @@
 //! Every problem is one line naming the end that failed; the command fails if either end
 //! does, after trying both (a user fixes both in one round).
 
-use crate::elastic::client::EsClient;
-use elasticsearch::http::headers::HeaderMap;
-use elasticsearch::http::Method;
-
 use crate::config::Config;
 use crate::confluence::ConfluenceClient;
 use crate::elastic;
-use crate::elastic::error::ElasticError;
-use crate::elastic::request::{send_json, Answer};
 use crate::sync::client_options;
 use crate::sync::elastic_options;
 
@@ -66,20 +60,5 @@ pub async fn check(config: &Config, quiet: bool) -> Result<(), CliError> {
 async fn elasticsearch_version(config: &Config) -> Result<String, String> {
     let options = elastic_options(config, None);
     let es = elastic::client::connect(&options).map_err(|e| e.to_string())?;
-    cluster_version(&es, &config.elasticsearch.host).await
-}
-
-/// `GET /` on `es` (at `host`, named in messages): the cluster's version, or one line saying
-/// why there is none. `check` prints it; `run`'s `/healthz` asks it on every probe — once,
-/// without the retries of a sync, so that both answer at once.
-pub(crate) async fn cluster_version(es: &EsClient, host: &str) -> Result<String, String> {
-    match send_json(&es.without_retries(), Method::Get, "/", None, HeaderMap::new()).await {
-        Ok(Answer::Ok(body)) => body["version"]["number"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| format!("{host} did not answer like Elasticsearch (no version.number)")),
-        Ok(Answer::NotFound) => Err(format!("{host} answered 404 to GET /: is this Elasticsearch?")),
-        Err(ElasticError::Transport { reason, .. }) => Err(format!("cannot reach {host}: {reason}")),
-        Err(e) => Err(e.to_string()),
-    }
+    elastic::cluster::cluster_version(&es, &config.elasticsearch.host).await
 }

@@ -13,6 +13,7 @@
 pub mod batch;
 pub mod bulk;
 pub mod client;
+pub mod cluster;
 pub mod error;
 pub mod existing;
 pub mod index;

@@ -12,6 +12,7 @@
 pub mod clock;
 pub mod health;
 pub mod metrics;
+mod start;
 pub mod timetable;
 
 use std::future::Future;
@@ -21,6 +22,7 @@ use chrono::SecondsFormat;
 
 pub use clock::Clock;
 pub use metrics::{Metrics, Outcome, WorkerState};
+pub use start::{serve, ServiceError};
 pub use timetable::Timetable;
 
 use crate::shutdown::Shutdown;
