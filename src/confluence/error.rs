@@ -147,11 +147,6 @@ impl ConfluenceError {
         self.status() == Some(404)
     }
 
-    /// True for 401/403: a credential or permission problem, not a data problem.
-    pub fn is_auth(&self) -> bool {
-        matches!(self.status(), Some(401 | 403))
-    }
-
     /// Builds a status error with the hint for the status.
     pub(crate) fn from_status(url: &url::Url, status: u16, body: &[u8], auth_hint: &str) -> ConfluenceError {
         let hint = match status {
@@ -249,7 +244,7 @@ mod tests {
             "401 from https://x.atlassian.net/wiki/api/v2/spaces: check account_email and api_token (API tokens expire after at most a year)"
         );
         assert!(!shown.contains("zzz") && !shown.contains("pw"));
-        assert!(error.is_auth());
+        assert_eq!(error.status(), Some(401));
         let forbidden = ConfluenceError::from_status(&url, 403, b"{\"message\": \"no\"}", "");
         assert!(forbidden.to_string().contains("permission"));
         assert!(forbidden.to_string().contains("Confluence said"));

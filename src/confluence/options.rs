@@ -20,13 +20,6 @@ pub enum Flavour {
     DataCenter,
 }
 
-impl Flavour {
-    /// True for Server and Data Center, which share the v1 API and its pagination quirks.
-    pub fn is_self_hosted(self) -> bool {
-        !matches!(self, Flavour::Cloud)
-    }
-}
-
 impl fmt::Display for Flavour {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

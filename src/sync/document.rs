@@ -43,18 +43,6 @@ impl DocType {
             DocType::Comment => "comment",
         }
     }
-
-    /// Reads a Confluence content type (`page`, `blogpost`, `attachment`, `comment`).
-    pub fn from_content_type(t: &str) -> Option<DocType> {
-        match t {
-            "page" => Some(DocType::Page),
-            "blogpost" => Some(DocType::BlogPost),
-            "attachment" => Some(DocType::Attachment),
-            "comment" => Some(DocType::Comment),
-            "space" | "Space" => Some(DocType::Space),
-            _ => None,
-        }
-    }
 }
 
 /// The pipeline flags every document carries (from the connector's `pipeline` settings).
