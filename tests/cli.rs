@@ -80,6 +80,36 @@ fn a_config_with_three_mistakes_lists_all_three_and_exits_2() {
 }
 
 #[test]
+fn credentials_in_urls_stop_start_up_naming_the_key_and_never_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        &dir,
+        &format!(
+            "elasticsearch:\n  host: http://elastic:SECRET-ES-KEY-42@127.0.0.1:{}\nconfluence:\n  \
+             confluence_url: http://bob:SECRET-PASSWORD-42@127.0.0.1:{}/wiki\n  spaces: DEV\n",
+            closed_port(),
+            closed_port()
+        ),
+    );
+    for command in [&["check"][..], &["sync", "--kind", "full"][..]] {
+        let mut args = command.to_vec();
+        args.extend(["-c", config.as_str(), "--log-level", "trace"]);
+        let (code, stdout, stderr) = connector(&args);
+        assert_eq!(code, 2, "{command:?}: {stdout}\n{stderr}");
+        for key in ["elasticsearch.host:", "confluence.confluence_url:"] {
+            assert!(stderr.contains(key), "{key} missing:\n{stderr}");
+        }
+        assert!(stderr.contains("carries credentials"), "{stderr}");
+        for secret in SECRETS {
+            assert!(
+                !stdout.contains(secret) && !stderr.contains(secret),
+                "{secret} leaked:\n{stdout}\n{stderr}"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_missing_config_file_says_which() {
     let (code, _, stderr) = connector(&["check", "-c", "/nonexistent/config.yml"]);
     assert_eq!(code, 2);
