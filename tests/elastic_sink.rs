@@ -16,7 +16,7 @@ use confluence_connector::config;
 use confluence_connector::elastic::bulk::{elasticsearch_id, Document, OpKind, Operation};
 use confluence_connector::elastic::client::{connect, EsClient};
 use confluence_connector::elastic::existing::load_existing;
-use confluence_connector::elastic::index::{ensure_content_index, IndexMode};
+use confluence_connector::elastic::index::{ensure_content_index, template_name, IndexMode};
 use confluence_connector::elastic::options::{ElasticOptions, ErrorMonitorOptions};
 use confluence_connector::elastic::sink::{Sink, SinkReport};
 use confluence_connector::elastic::state::read_state;
@@ -411,6 +411,43 @@ async fn the_index_is_created_with_the_connectors_mappings() {
     assert_eq!(properties["createdDate"]["type"], "date");
     // Called again (every sync does), it leaves the index alone.
     ensure_content_index(&es, &index, IndexMode::CreateIfMissing).await.unwrap();
+}
+
+/// An index deleted under a running sync is created again by the next write — from the
+/// connector's index template, with its mappings, not with dynamic ones.
+#[tokio::test]
+async fn a_write_after_the_index_was_deleted_creates_it_with_the_connectors_mappings() {
+    let target = EsTarget::from_env_or_sim().await.unwrap();
+    let o = options(&target);
+    let es = client(&o);
+    let index = index("deleted");
+    ensure_content_index(&es, &index, IndexMode::CreateIfMissing).await.unwrap();
+    let page = |id: &str| {
+        doc(
+            id,
+            json!({"id": id, "title": "Home", "url": format!("https://wiki/pages/{id}"), "body": "Welcome",
+                   "_timestamp": "2026-01-02T03:04:05Z", "_allow_access_control": ["user:ann"]}),
+        )
+    };
+    let sink = Sink::start(es.clone(), &index, &o);
+    sink.send(page("1")).await;
+    sink.flush().await;
+    let (status, body) = http(&target, reqwest::Method::DELETE, &format!("/{index}"), None).await;
+    assert_eq!(status, 200, "{body}");
+    sink.send(page("2")).await;
+    let report = sink.finish().await;
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert!(get_doc(&target, &index, "2").await.is_some());
+    let (_, body) = http(&target, reqwest::Method::GET, &format!("/{index}/_mapping"), None).await;
+    let properties = &body[&index]["mappings"]["properties"];
+    // Dynamic mappings would make these text with a keyword subfield.
+    assert_eq!(properties["url"], json!({"type": "keyword"}), "{body}");
+    assert_eq!(properties["id"], json!({"type": "keyword"}), "{body}");
+    assert_eq!(properties["body"], json!({"type": "text"}), "{body}");
+    assert_eq!(properties["_timestamp"]["type"], "date", "{body}");
+    assert_eq!(properties["_allow_access_control"]["fields"]["keyword"]["type"], "keyword", "{body}");
+    http(&target, reqwest::Method::DELETE, &format!("/_index_template/{}", template_name(&index)), None)
+        .await;
 }
 
 #[tokio::test]
