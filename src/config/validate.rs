@@ -491,8 +491,9 @@ fn closest_known(path: &str) -> Option<&'static str> {
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance over characters (also what names the closest space key to a
+/// mistyped one, [`crate::confluence::configured_spaces`]).
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -14,6 +14,8 @@ use std::fmt;
 
 use futures::TryStreamExt;
 
+use crate::config::validate::edit_distance;
+
 use super::client::ConfluenceClient;
 use super::error::ConfluenceError;
 use super::model::Space;
@@ -149,22 +151,6 @@ fn closest<S: AsRef<str>>(key: &str, available: &[S]) -> Option<Closest> {
         .filter(|(d, _)| *d <= within)
         .min_by_key(|(d, a)| (*d, a.to_string()))
         .map(|(_, a)| Closest::Near(a.to_string()))
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 impl ConfluenceClient {

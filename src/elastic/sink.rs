@@ -314,7 +314,7 @@ struct Waiting {
 }
 
 /// What a request task hands back: its report, and the items to send again later.
-struct Sent {
+struct BatchOutcome {
     report: SinkReport,
     /// When the rejected items are due, and the items.
     again: Option<(Instant, Vec<Waiting>)>,
@@ -330,7 +330,7 @@ struct Sent {
 struct Pump {
     target: Target,
     batcher: Batcher,
-    in_flight: JoinSet<Sent>,
+    in_flight: JoinSet<BatchOutcome>,
     max_concurrency: usize,
     /// Rejected items by due time (and arrival, to keep equal times apart).
     waiting: BTreeMap<(Instant, u64), Vec<Waiting>>,
@@ -486,7 +486,7 @@ impl Pump {
     }
 
     /// Takes in what a finished request reports: counts, and items to send again.
-    fn absorb(&mut self, done: Result<Sent, tokio::task::JoinError>) {
+    fn absorb(&mut self, done: Result<BatchOutcome, tokio::task::JoinError>) {
         match done {
             Ok(sent) => {
                 self.report.absorb(sent.report);
@@ -555,7 +555,7 @@ struct RequestFailure {
 
 /// Sends one batch (with the retries of the whole request); what became of its items, and
 /// the items rejected with 429/5xx that are to be sent again.
-async fn send_batch(target: &Target, batch: Batch, shared: &Shared) -> Sent {
+async fn send_batch(target: &Target, batch: Batch, shared: &Shared) -> BatchOutcome {
     let mut report = SinkReport::default();
     let items = batch.items;
     let body = batch.body.freeze();
@@ -572,7 +572,7 @@ async fn send_batch(target: &Target, batch: Batch, shared: &Shared) -> Sent {
             }
             record(shared, &mut report, 0, 0, failures);
             target.pool.give(body);
-            return Sent { report, again: None };
+            return BatchOutcome { report, again: None };
         }
     };
     let now = Instant::now();
@@ -659,7 +659,7 @@ async fn send_batch(target: &Target, batch: Batch, shared: &Shared) -> Sent {
     // The share of recent items rejected tells how loaded the cluster is.
     let share = shared.recent.lock().unwrap_or_else(|p| p.into_inner()).add(rejected, total);
     if again.is_empty() {
-        return Sent { report, again: None };
+        return BatchOutcome { report, again: None };
     }
     report.retried_items += again.len() as u64;
     // The item rejected most often sets the wait of all (they leave together).
@@ -670,7 +670,7 @@ async fn send_batch(target: &Target, batch: Batch, shared: &Shared) -> Sent {
         "sending _bulk items rejected with 429/5xx again in {:?}",
         due - now
     );
-    Sent { report, again: Some((due, again)) }
+    BatchOutcome { report, again: Some((due, again)) }
 }
 
 /// Adds a response's outcome to the report and the progress, and stops the sink when the
