@@ -213,3 +213,40 @@ pub fn cause(e: &dyn std::error::Error) -> String {
         None => e.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::confluence::test_server::{json as reply, serve};
+    use crate::elastic::client::connect;
+    use crate::elastic::options::ElasticOptions;
+
+    #[tokio::test]
+    async fn a_retry_after_is_honoured_instead_of_the_linear_wait() {
+        let (server, log) = serve(|_, n| match n {
+            0 => reply(429, json!({"error": {"type": "too_many"}}), &[("retry-after", "1")]),
+            _ => reply(200, json!({"ok": true}), &[]),
+        })
+        .await;
+        let options = ElasticOptions {
+            host: server.origin.clone(),
+            max_retries: 1,
+            retry_interval: Duration::from_secs(30),
+            ..ElasticOptions::default()
+        };
+        let es = connect(&options).unwrap();
+        let started = Instant::now();
+        let answer = send_json(&es, Method::Get, "/", None, HeaderMap::new()).await.unwrap();
+        assert!(matches!(answer, Answer::Ok(body) if body["ok"] == true));
+        let log = log.lock().unwrap().clone();
+        assert_eq!(log.len(), 2);
+        let waited = log[1].at - log[0].at;
+        assert!(waited >= Duration::from_millis(950), "{waited:?}");
+        assert!(started.elapsed() < Duration::from_secs(10), "the 30 s linear wait was not used");
+        assert_eq!(es.retries(), 1);
+    }
+}
