@@ -13,15 +13,14 @@
 //! [`MAX_RETRY_AFTER`]). Rejected *items* are different: a cluster that turns away a share
 //! of items under load is still answering, and each item is worth another try soon. So they
 //! wait briefly — [`ITEM_BACKOFF_BASE`] doubling per retry, never above `bulk.retry_interval`
-//! nor [`ITEM_BACKOFF_CAP`], jittered so that the rejected items of different answers do not
-//! come back together — and
+//! nor [`ITEM_BACKOFF_CAP`], and no more than twice while the cluster accepts most items
+//! (the share of recent items it rejected is its signal, [`RetryPolicy::item_delay`]);
+//! jittered so that the rejected items of different answers do not come back together — and
 //! without holding a request slot (the sink puts them in a later batch). They are given up
 //! only after `bulk.max_retries` retries *and* as long as the linear schedule would have
 //! waited (`bulk.retry_interval` × (1 + 2 + … + `bulk.max_retries`), 150 s by default):
 //! generous enough that a cluster rejecting 30 % of items loses none, bounded so that a
-//! cluster rejecting everything ends the sync, with every such item reported. How far the
-//! wait grows follows the cluster's signal, the share of an answer it rejected
-//! ([`RetryPolicy::item_delay`]); whole requests honour `Retry-After`.
+//! cluster rejecting everything ends the sync, with every such item reported.
 
 use std::time::Duration;
 
@@ -45,8 +44,8 @@ pub const ITEM_BACKOFF_BASE: Duration = Duration::from_millis(50);
 /// The longest wait before a rejected item goes out again, whatever `bulk.retry_interval`.
 pub const ITEM_BACKOFF_CAP: Duration = Duration::from_secs(3);
 
-/// An answer that rejected at most this share of its items comes from a cluster that is
-/// busy, not overloaded: its rejected items do not back off beyond [`CALM_MAX_DOUBLINGS`].
+/// A cluster that rejected at most this share of the recent items is busy, not overloaded:
+/// its rejected items do not back off beyond [`CALM_MAX_DOUBLINGS`].
 pub const CALM_REJECTED_SHARE: f64 = 0.5;
 
 /// How often the wait of an item rejected by a busy (not overloaded) cluster doubles at most.
@@ -70,14 +69,14 @@ impl RetryPolicy {
         }
     }
 
-    /// The wait before retry number `retry` (1-based) of an item rejected in an answer that
-    /// rejected `rejected_share` (0–1) of its items: `jitter` (0.5–1.0) of
+    /// The wait before retry number `retry` (1-based) of an item rejected by a cluster that
+    /// rejected `rejected_share` (0–1) of the recent items: `jitter` (0.5–1.0) of
     /// [`ITEM_BACKOFF_BASE`] × 2^(retry−1), capped by `interval` and [`ITEM_BACKOFF_CAP`].
     ///
     /// The share is the cluster's signal: one that accepts most of what it gets is not
     /// overloaded, it turned some items away (a busy shard's write queue was full), and
     /// those come back within [`ITEM_BACKOFF_BASE`] × 2^[`CALM_MAX_DOUBLINGS`]; one that
-    /// rejects most of an answer is, and its items back off all the way to the cap.
+    /// rejects most items is, and they back off all the way to the cap.
     pub fn item_delay(&self, retry: u32, rejected_share: f64, jitter: f64) -> Duration {
         let cap = self.interval.min(ITEM_BACKOFF_CAP);
         let mut doublings = retry.saturating_sub(1).min(16);
