@@ -36,7 +36,7 @@ fn method_name(method: &Method) -> &'static str {
 ///
 /// A 429/500/502/503/504 or no answer (a connection error; a timeout when
 /// `elasticsearch.retry_on_timeout` is on) is retried up to `elasticsearch.max_retries`
-/// times (see [`send_with_retries`]), as `_bulk` requests are: one transient 503 on a
+/// times (see `send_with_retries`), as `_bulk` requests are: one transient 503 on a
 /// refresh or a search must not abort a sync.
 pub async fn send_json(
     es: &EsClient,

@@ -6,7 +6,7 @@
 //! answer is sent again (`elasticsearch.max_retries`, `retry_interval`; timeouts only with
 //! `retry_on_timeout`); items rejected with 429/5xx are sent again *alone*, copied out of the
 //! sent body into a later batch after a short wait that holds no request slot (see
-//! [`Pump`] and [`super::retry`]); items that fail for good are listed
+//! `Pump` and [`super::retry`]); items that fail for good are listed
 //! in the [`SinkReport`] with their id, operation, error type and reason — nothing is dropped
 //! silently. The [`ErrorMonitor`] stops the sink when errors pile up: what is still queued is
 //! then not sent, and the report says why.
