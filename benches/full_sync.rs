@@ -13,14 +13,17 @@
 //! to `target/bench/full_sync.json` (one file per invocation: `name=` picks another name).
 //!
 //! `cargo bench --bench full_sync -- [medium|large|pages=N]… [runs=N] [latency-ms=N]
-//! [extract=off] [name=NAME]` — `extract=off` turns the pipeline's `extract_binary_content`
-//! off, so attachments are indexed without downloading them: the CPU then is the
-//! connector's own per document.
+//! [extract=off] [reject=R] [name=NAME]` — `extract=off` turns the pipeline's
+//! `extract_binary_content` off, so attachments are indexed without downloading them: the
+//! CPU then is the connector's own per document. `reject=0.3` has the Elasticsearch test
+//! server (always it, then, even with `ES_URL`) turn away 30 % of the `_bulk` items with 429,
+//! as a loaded cluster does: compare its wall time with a run without.
 
 use sim::world as common;
 
 use std::time::Duration;
 
+use anyhow::Context;
 use common::World;
 use serde_json::json;
 use sim::confluence::{Flavour, SimConfig, Size};
@@ -78,6 +81,7 @@ async fn main() -> anyhow::Result<()> {
     let mut latency_ms = if benching { 50u64 } else { 0 };
     let mut extract = true;
     let mut name = "full_sync".to_string();
+    let mut reject = 0.0f64;
     for arg in std::env::args().skip(1).filter(|a| !a.starts_with("--")) {
         if let Some(n) = arg.strip_prefix("runs=") {
             runs = n.parse()?;
@@ -85,6 +89,8 @@ async fn main() -> anyhow::Result<()> {
             latency_ms = n.parse()?;
         } else if let Some(v) = arg.strip_prefix("extract=") {
             extract = v != "off";
+        } else if let Some(v) = arg.strip_prefix("reject=") {
+            reject = v.parse()?;
         } else if let Some(v) = arg.strip_prefix("name=") {
             name = v.to_string();
         } else if let Some(n) = arg.strip_prefix("pages=") {
@@ -101,8 +107,13 @@ async fn main() -> anyhow::Result<()> {
     let mut rows = Vec::new();
     println!(
         "full syncs, Server flavour, {latency_ms} ms per Confluence request, median of {runs} run(s), \
-         attachment content {}",
-        if extract { "downloaded" } else { "not downloaded (extract=off)" }
+         attachment content {}{}",
+        if extract { "downloaded" } else { "not downloaded (extract=off)" },
+        if reject > 0.0 {
+            format!(", {:.0} % of _bulk items rejected with 429", reject * 100.0)
+        } else {
+            String::new()
+        }
     );
     println!(
         "{:<14} {:>8} {:>9} {:>9} {:>11} {:>7} {:>9} {:>8} {:>10} {:>9} {:>9} {:>11} {:>11}",
@@ -124,7 +135,7 @@ async fn main() -> anyhow::Result<()> {
     for case in &cases {
         let mut results = Vec::new();
         for _ in 0..runs {
-            results.push(run_once(case, latency_ms, extract).await?);
+            results.push(run_once(case, latency_ms, extract, reject).await?);
         }
         let wall = median(results.iter().map(|r| r.wall).collect());
         let cpu = median(results.iter().map(|r| r.cpu).collect());
@@ -164,6 +175,7 @@ async fn main() -> anyhow::Result<()> {
         );
         rows.push(json!({
             "site": case.name, "runs": runs, "latency_ms": latency_ms, "extract": extract,
+            "bulk_item_reject_rate": reject,
             "documents": documents, "requests": requests, "listing_requests": listings,
             "wall_s_median": wall, "lower_bound_s": bound, "ratio": wall / bound,
             "docs_per_s": documents / wall, "cpu_s_median": cpu, "cpu_ms_per_doc": cpu * 1000.0 / documents.max(1.0),
@@ -181,11 +193,17 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_once(case: &Case, latency_ms: u64, extract: bool) -> anyhow::Result<Run> {
+async fn run_once(case: &Case, latency_ms: u64, extract: bool, reject: f64) -> anyhow::Result<Run> {
     let mut config = SimConfig::new(Flavour::Server, case.size);
     config.pages = case.pages;
     config.latency = Duration::from_millis(latency_ms);
-    let world = World::start(config).await?;
+    let world = if reject > 0.0 {
+        let world = World::start_with_test_elasticsearch(config).await?;
+        world.es.sim.as_ref().context("the test server")?.faults().reject_bulk_items(reject);
+        world
+    } else {
+        World::start(config).await?
+    };
     let concurrency = format!("max_concurrent_requests: {MAX_CONCURRENT_REQUESTS}");
     let mut extra = vec![concurrency.as_str()];
     if !extract {

@@ -3,6 +3,11 @@
 
 use std::process::Command;
 
+use sim::confluence::{Flavour, SimConfig, Size};
+
+#[path = "../examples/common/mod.rs"]
+mod common;
+
 const SECRETS: [&str; 3] = ["SECRET-ES-KEY-42", "SECRET-CONF-TOKEN-42", "SECRET-PASSWORD-42"];
 
 fn connector(args: &[&str]) -> (i32, String, String) {
@@ -75,6 +80,36 @@ fn a_config_with_three_mistakes_lists_all_three_and_exits_2() {
 }
 
 #[test]
+fn credentials_in_urls_stop_start_up_naming_the_key_and_never_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        &dir,
+        &format!(
+            "elasticsearch:\n  host: http://elastic:SECRET-ES-KEY-42@127.0.0.1:{}\nconfluence:\n  \
+             confluence_url: http://bob:SECRET-PASSWORD-42@127.0.0.1:{}/wiki\n  spaces: DEV\n",
+            closed_port(),
+            closed_port()
+        ),
+    );
+    for command in [&["check"][..], &["sync", "--kind", "full"][..]] {
+        let mut args = command.to_vec();
+        args.extend(["-c", config.as_str(), "--log-level", "trace"]);
+        let (code, stdout, stderr) = connector(&args);
+        assert_eq!(code, 2, "{command:?}: {stdout}\n{stderr}");
+        for key in ["elasticsearch.host:", "confluence.confluence_url:"] {
+            assert!(stderr.contains(key), "{key} missing:\n{stderr}");
+        }
+        assert!(stderr.contains("carries credentials"), "{stderr}");
+        for secret in SECRETS {
+            assert!(
+                !stdout.contains(secret) && !stderr.contains(secret),
+                "{secret} leaked:\n{stdout}\n{stderr}"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_missing_config_file_says_which() {
     let (code, _, stderr) = connector(&["check", "-c", "/nonexistent/config.yml"]);
     assert_eq!(code, 2);
@@ -115,4 +150,44 @@ fn log_level_comes_from_the_cli_then_the_config_then_rust_log() {
     let quiet = base.replace("confluence:\n", "service:\n  log_level: ERROR\nconfluence:\n");
     assert!(!run(&quiet, &[]), "the config's level wins over RUST_LOG");
     assert!(run(&quiet, &["--log-level", "debug"]), "the CLI's level wins over the config");
+}
+
+/// `check` with `spaces: <keys>` against a small simulated site (which has `ENG` and `OPS`):
+/// its exit code, stdout and stderr.
+async fn check_spaces(flavour: Flavour, spaces: &str) -> (i32, String, String) {
+    let world = common::World::start(SimConfig::new(flavour, Size::Small)).await.unwrap();
+    let yaml = world
+        .config_yaml("search-check-spaces", &[])
+        .replace("  spaces: \"*\"\n", &format!("  spaces: {spaces}\n"));
+    let config = world.write_config("config.yml", &yaml).unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_confluence-connector"))
+        .args(["check", "-c"])
+        .arg(&config)
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn check_refuses_space_keys_confluence_does_not_show() {
+    for flavour in [Flavour::Server, Flavour::Cloud] {
+        let (code, stdout, stderr) = check_spaces(flavour, "\"eng, NOPE, OPS\"").await;
+        assert_eq!(code, 1, "{flavour:?}\n{stdout}\n{stderr}");
+        assert!(
+            stderr.contains("'eng' is not a space key; did you mean 'ENG'? (space keys are case-sensitive)"),
+            "{flavour:?}: {stderr}"
+        );
+        assert!(stderr.contains("'NOPE' is not a space these credentials can see"), "{stderr}");
+        assert!(!stderr.contains("'OPS'"), "OPS exists: {stderr}");
+        assert!(stderr.contains("Available spaces are: ") && stderr.contains("ENG"), "{stderr}");
+    }
+    let (code, stdout, stderr) = check_spaces(Flavour::Server, "\"ENG, OPS\"").await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (code, stdout, stderr) = check_spaces(Flavour::Server, "\"*\"").await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
 }

@@ -15,7 +15,7 @@ use confluence_connector::config;
 use confluence_connector::elastic::bulk::{elasticsearch_id, Document, OpKind, Operation};
 use confluence_connector::elastic::client::{connect, EsClient};
 use confluence_connector::elastic::existing::load_existing;
-use confluence_connector::elastic::index::{ensure_content_index, IndexMode};
+use confluence_connector::elastic::index::{ensure_content_index, template_name, IndexMode};
 use confluence_connector::elastic::options::{ElasticOptions, ErrorMonitorOptions};
 use confluence_connector::elastic::sink::{Sink, SinkReport};
 use confluence_connector::elastic::state::read_state;
@@ -156,14 +156,19 @@ async fn items_rejected_with_429_are_retried_alone_with_backoff() {
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     assert_eq!((report.indexed, report.retried_items, report.requests), (6, 2, 2));
     assert_eq!(bulk_ids(&target), [vec!["p0", "p1", "p2", "p3", "p4", "p5"], vec!["p1", "p4"]]);
-    assert!(report.duration >= o.bulk.item_retry_interval, "waited before re-sending: {:?}", report.duration);
+    // The first retry waits half to all of min(50 ms, bulk.retry_interval), jittered.
+    assert!(
+        report.duration >= o.bulk.item_retry_interval / 2,
+        "waited before re-sending: {:?}",
+        report.duration
+    );
     for i in 0..6 {
         assert!(get_doc(&target, &index, &format!("p{i}")).await.is_some(), "p{i}");
     }
 }
 
 #[tokio::test]
-async fn items_rejected_every_time_fail_after_bulk_max_retries() {
+async fn items_rejected_every_time_fail_after_bulk_max_retries_and_as_long_as_their_schedule() {
     let target = test_server().await;
     let mut o = options(&target);
     o.bulk.error_monitor.enabled = false;
@@ -173,14 +178,54 @@ async fn items_rejected_every_time_fail_after_bulk_max_retries() {
     sim(&target).requests().keep_bodies(true);
     sim(&target).faults().reject_bulk_items(1.0);
     let report = write(&es, &index, &o, pages(3)).await;
-    // One request, then bulk.max_retries (2) rounds of the same items.
-    assert_eq!(report.requests, 3);
-    assert_eq!(report.retried_items, 6);
-    assert_eq!(bulk_ids(&target).len(), 3);
+    // Retried at least bulk.max_retries (2) times and for 50 ms × (1 + 2), each retry of the
+    // three items in one request.
+    assert!(report.requests >= 3, "{report:?}");
+    assert!(report.duration >= Duration::from_millis(150), "{report:?}");
+    assert_eq!(report.retried_items, 3 * (report.requests - 1));
+    assert!(bulk_ids(&target).iter().all(|ids| ids == &["p0", "p1", "p2"]), "{:?}", bulk_ids(&target));
     assert_eq!(report.failed.len(), 3);
     let f = &report.failed[0];
     assert_eq!((f.id.as_str(), f.op, f.status), ("p0", OpKind::Index, 429));
     assert_eq!(f.error_type, "es_rejected_execution_exception");
+    assert!(f.reason.contains(&format!("(rejected {} times over", report.requests)), "{f}");
+}
+
+/// A cluster that turns away 30 % of the items under load (429) is still answering: with
+/// the default retry settings every item gets in, and the rejected ones wait outside the
+/// request slots, so the run takes a few seconds more than a clean one — not a retry
+/// schedule of 10, 20, 30 … s per batch (881 s for a 2.7 s sync before).
+#[tokio::test]
+async fn with_thirty_percent_of_items_rejected_every_item_gets_in_soon() {
+    let target = test_server().await;
+    let mut o = options(&target);
+    let defaults = ElasticOptions::default().bulk;
+    (o.bulk.item_retries, o.bulk.item_retry_interval) = (defaults.item_retries, defaults.item_retry_interval);
+    let es = client(&o);
+    let (clean_index, index) = (index("reject-none"), index("reject-30"));
+    for name in [&clean_index, &index] {
+        ensure_content_index(&es, name, IndexMode::CreateIfMissing).await.unwrap();
+    }
+    let clean = write(&es, &clean_index, &o, pages(5000)).await;
+    assert_eq!((clean.indexed, clean.retried_items), (5000, 0));
+    sim(&target).faults().reject_bulk_items(0.3);
+    let report = write(&es, &index, &o, pages(5000)).await;
+    assert!(report.failed.is_empty(), "{:?}", &report.failed[..report.failed.len().min(3)]);
+    assert_eq!(report.indexed, 5000);
+    assert!(report.retried_items > 1500, "{}", report.retried_items);
+    sim(&target).faults().clear();
+    http(&target, reqwest::Method::POST, &format!("/{index}/_refresh"), None).await;
+    let (_, count) = http(&target, reqwest::Method::GET, &format!("/{index}/_count"), None).await;
+    assert_eq!(count["count"], 5000);
+    // Seven to nine rounds of rejection cover 5,000 items at 30 % (0.3^7 × 5000 ≈ 1); while
+    // the cluster accepts most items their waits stay at most 0.2 s (1.5 s for nine rounds;
+    // about 1 s here against 0.1–0.2 s for the clean run).
+    assert!(
+        report.duration < clean.duration * 3 + Duration::from_secs(3),
+        "clean {:?}, 30 % rejected {:?}",
+        clean.duration,
+        report.duration
+    );
 }
 
 #[tokio::test]
@@ -366,6 +411,43 @@ async fn the_index_is_created_with_the_connectors_mappings() {
     assert_eq!(properties["createdDate"]["type"], "date");
     // Called again (every sync does), it leaves the index alone.
     ensure_content_index(&es, &index, IndexMode::CreateIfMissing).await.unwrap();
+}
+
+/// An index deleted under a running sync is created again by the next write — from the
+/// connector's index template, with its mappings, not with dynamic ones.
+#[tokio::test]
+async fn a_write_after_the_index_was_deleted_creates_it_with_the_connectors_mappings() {
+    let target = EsTarget::from_env_or_sim().await.unwrap();
+    let o = options(&target);
+    let es = client(&o);
+    let index = index("deleted");
+    ensure_content_index(&es, &index, IndexMode::CreateIfMissing).await.unwrap();
+    let page = |id: &str| {
+        doc(
+            id,
+            json!({"id": id, "title": "Home", "url": format!("https://wiki/pages/{id}"), "body": "Welcome",
+                   "_timestamp": "2026-01-02T03:04:05Z", "_allow_access_control": ["user:ann"]}),
+        )
+    };
+    let sink = Sink::start(es.clone(), &index, &o);
+    sink.send(page("1")).await;
+    sink.flush().await;
+    let (status, body) = http(&target, reqwest::Method::DELETE, &format!("/{index}"), None).await;
+    assert_eq!(status, 200, "{body}");
+    sink.send(page("2")).await;
+    let report = sink.finish().await;
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert!(get_doc(&target, &index, "2").await.is_some());
+    let (_, body) = http(&target, reqwest::Method::GET, &format!("/{index}/_mapping"), None).await;
+    let properties = &body[&index]["mappings"]["properties"];
+    // Dynamic mappings would make these text with a keyword subfield.
+    assert_eq!(properties["url"], json!({"type": "keyword"}), "{body}");
+    assert_eq!(properties["id"], json!({"type": "keyword"}), "{body}");
+    assert_eq!(properties["body"], json!({"type": "text"}), "{body}");
+    assert_eq!(properties["_timestamp"]["type"], "date", "{body}");
+    assert_eq!(properties["_allow_access_control"]["fields"]["keyword"]["type"], "keyword", "{body}");
+    http(&target, reqwest::Method::DELETE, &format!("/_index_template/{}", template_name(&index)), None)
+        .await;
 }
 
 #[tokio::test]

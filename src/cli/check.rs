@@ -1,4 +1,6 @@
-//! `check`: validate the config, reach Confluence and Elasticsearch, print what was found.
+//! `check`: validate the config, reach Confluence and Elasticsearch, print what was found,
+//! and refuse space keys Confluence does not show (a typo would make a full sync delete
+//! everything it did not find).
 //!
 //! Every problem is one line naming the end that failed; the command fails if either end
 //! does, after trying both (a user fixes both in one round).
@@ -33,12 +35,21 @@ pub async fn check(config: &Config, quiet: bool) -> Result<(), CliError> {
             let client = ConfluenceClient::new(options).await;
             match client {
                 Ok(client) => match client.server_info().await {
-                    Ok(info) => say(format!(
-                        "confluence: {url} ({}, version {}, {} spaces visible)",
-                        info.flavour,
-                        info.version.as_deref().unwrap_or("not reported"),
-                        info.visible_spaces
-                    )),
+                    Ok(info) => {
+                        say(format!(
+                            "confluence: {url} ({}, version {}, {} spaces visible)",
+                            info.flavour,
+                            info.version.as_deref().unwrap_or("not reported"),
+                            info.visible_spaces
+                        ));
+                        // Advanced rules replace `spaces` (as in Elastic's connector): then
+                        // the keys select nothing and are not checked.
+                        if source.sync_rules.advanced.is_empty() {
+                            if let Err(e) = client.check_configured_spaces(&source.spaces).await {
+                                problems.push(format!("confluence: {e}"));
+                            }
+                        }
+                    }
                     Err(e) => problems.push(format!("confluence: {e}")),
                 },
                 Err(e) => problems.push(format!("confluence: {e}")),

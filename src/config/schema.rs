@@ -205,13 +205,13 @@ pub const KEYS: &[Key] = &[
         "elasticsearch.bulk.max_retries",
         NON_NEGATIVE,
         Some("5"),
-        "rounds of re-sending the _bulk items rejected with 429/5xx (Elastic's connector ignores it)"
+        "least retries of a _bulk item rejected with 429/5xx before it is given up (Elastic's connector ignores it)"
     ),
     key!(
         "elasticsearch.bulk.retry_interval",
         Kind::Float { min: 0.0, max: 3600.0 },
         Some("10"),
-        "seconds; linear backoff base between those rounds"
+        "seconds; longest wait between them (also at most 3 s); items are kept for 1 + 2 + … + max_retries times this"
     ),
     key!(
         "elasticsearch.bulk.enable_operations_logging",

@@ -160,17 +160,28 @@ fn normalise(key: &Key, value: &mut Value, out: &mut Checked) -> Result<(), Stri
             let text = scalar_text(value)
                 .ok_or_else(|| format!("expected a URL, found {}", describe(key, value)))?;
             let trimmed = text.trim();
-            match url::Url::parse(trimmed) {
+            // Messages quote the URL without its user information: it may hold a password.
+            let shown = without_userinfo(trimmed);
+            let parsed = url::Url::parse(trimmed);
+            if let (Ok(u), Some(keys)) = (&parsed, credential_keys(key.path)) {
+                if !u.username().is_empty() || u.password().is_some() {
+                    return Err(format!(
+                        "{shown:?} carries credentials (user:password@); they would travel and be \
+                         logged with the URL. Remove them from the URL and set {keys} instead"
+                    ));
+                }
+            }
+            match parsed {
                 Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
                     *value = Value::String(trimmed.to_string());
                 }
                 Ok(u) => {
                     return Err(format!(
-                        "{text:?} is not an http(s) URL (scheme {:?}); write e.g. https://host:port",
+                        "{shown:?} is not an http(s) URL (scheme {:?}); write e.g. https://host:port",
                         u.scheme()
                     ))
                 }
-                Err(e) => return Err(format!("{text:?} is not a URL ({e}); write e.g. https://host:port")),
+                Err(e) => return Err(format!("{shown:?} is not a URL ({e}); write e.g. https://host:port")),
             }
         }
         Kind::Bool => {
@@ -426,6 +437,37 @@ fn basic_rule_problems(value: &mut Value) -> Result<Vec<String>, String> {
     Ok(problems.iter().map(ToString::to_string).collect())
 }
 
+/// For a URL key whose credentials have keys of their own, those keys: user information
+/// in such a URL is refused. (A proxy URL may carry its own credentials: that is the only
+/// way to give them.)
+fn credential_keys(path: &str) -> Option<&'static str> {
+    match path {
+        "elasticsearch.host" => {
+            Some("elasticsearch.username and elasticsearch.password, or elasticsearch.api_key")
+        }
+        "confluence.confluence_url" => Some(
+            "confluence.username and confluence.password (Server), confluence.data_center_username and \
+             confluence.data_center_password (Data Center), or confluence.account_email and \
+             confluence.api_token (Cloud)",
+        ),
+        "extraction_service.host" => Some("the extraction service's own credentials"),
+        _ => None,
+    }
+}
+
+/// `text` with whatever sits between `scheme://` and an `@` of the authority replaced by
+/// `***`, so that no message repeats a password written into a URL, even an unparsable one.
+fn without_userinfo(text: &str) -> String {
+    let Some(start) = text.find("://").map(|i| i + 3) else {
+        return text.to_string();
+    };
+    let end = text[start..].find(['/', '?', '#']).map_or(text.len(), |i| start + i);
+    match text[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..start], &text[start + at..]),
+        None => text.to_string(),
+    }
+}
+
 fn unknown_key_warning(path: &str) -> String {
     match closest_known(path) {
         Some(known) => format!("unknown key {path} is ignored; did you mean {known}?"),
@@ -449,8 +491,9 @@ fn closest_known(path: &str) -> Option<&'static str> {
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance over characters (also what names the closest space key to a
+/// mistyped one, [`crate::confluence::configured_spaces`]).
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -521,6 +564,40 @@ mod tests {
                 "unknown key zzz is ignored",
             ]
         );
+    }
+
+    #[test]
+    fn credentials_in_urls_are_refused_without_being_repeated() {
+        let mut tree = json!({
+            "elasticsearch": {"host": "http://elastic:S3CRET-PW@localhost:9200"},
+            "confluence": {"confluence_url": "https://bob:S3CRET-TOKEN@wiki.example.com/confluence"},
+        });
+        let checked = check(&mut tree);
+        let paths: Vec<&str> = checked.errors.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(paths, ["elasticsearch.host", "confluence.confluence_url"], "{:?}", checked.errors);
+        for problem in &checked.errors {
+            assert!(!problem.message.contains("S3CRET"), "{}", problem.message);
+            assert!(
+                !problem.message.contains("bob") && !problem.message.contains("elastic:"),
+                "{}",
+                problem.message
+            );
+            assert!(problem.message.contains("carries credentials"), "{}", problem.message);
+        }
+        assert!(checked.errors[0].message.contains("elasticsearch.api_key"), "{}", checked.errors[0].message);
+        assert!(checked.errors[1].message.contains("\"https://***@wiki.example.com/confluence\""));
+        // A user name alone is refused too; a proxy may carry its credentials.
+        let mut tree =
+            json!({"confluence": {"confluence_url": "https://bob@wiki", "proxy": "http://u:p@proxy:3128"}});
+        let checked = check(&mut tree);
+        assert_eq!(checked.errors.len(), 1, "{:?}", checked.errors);
+        assert_eq!(checked.errors[0].path, "confluence.confluence_url");
+        // Other problems of such a URL do not repeat the password either.
+        let mut tree = json!({"elasticsearch": {"host": "ftp://u:S3CRET-PW@host"}});
+        let checked = check(&mut tree);
+        assert!(!checked.errors[0].message.contains("S3CRET"), "{}", checked.errors[0].message);
+        assert_eq!(without_userinfo("http://a:b@c@host:1/x@y"), "http://***@host:1/x@y");
+        assert_eq!(without_userinfo("not a url"), "not a url");
     }
 
     #[test]

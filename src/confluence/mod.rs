@@ -9,6 +9,7 @@
 pub mod ancestors;
 pub mod api;
 pub mod client;
+pub mod configured_spaces;
 pub mod directory;
 pub mod download;
 pub mod error;
@@ -31,6 +32,7 @@ pub mod users;
 
 pub use crate::config::Secret;
 pub use client::ConfluenceClient;
+pub use configured_spaces::{check_space_keys, SpaceCheckError, UnknownSpaces};
 pub use directory::Account;
 pub use download::{AttachmentRef, Download};
 pub use error::ConfluenceError;

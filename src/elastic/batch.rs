@@ -3,8 +3,9 @@
 //! A batch closes at `chunk_size` lines or `chunk_max_mem_size` bytes — *before* an
 //! operation that would cross either, and *after* one that reaches it, as Elastic's sink
 //! does. Each item remembers the byte range of its lines, so items rejected with 429/5xx are
-//! re-sent by copying their lines out of the sent body, without keeping the operations (and
-//! their documents) beside the body or serialising them again. Buffers come back to the
+//! re-sent by copying their lines out of the sent body into a later batch
+//! ([`Batcher::push_again`]), without keeping the operations (and their documents) beside
+//! the body or serialising them again. Buffers come back to the
 //! pool when their request is done, so a sync reuses a handful of `chunk_max_mem_size`
 //! buffers instead of growing a new one, by doubling, for every request.
 
@@ -12,6 +13,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
+use tokio::time::Instant;
 
 use super::bulk::{encode, OpKind, Operation};
 use super::error::ElasticError;
@@ -25,6 +27,18 @@ pub struct Item {
     pub kind: OpKind,
     /// Where its lines are in the body.
     pub range: Range<usize>,
+    /// Its earlier rejections, when it is sent again.
+    pub rejected: Rejections,
+}
+
+/// How often and since when Elasticsearch rejected an item (429/5xx): what decides whether
+/// it is sent again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rejections {
+    /// Times it was sent again so far.
+    pub retries: u32,
+    /// When it was first rejected (`None`: never).
+    pub since: Option<Instant>,
 }
 
 /// NDJSON lines ready to send, and what they hold.
@@ -40,19 +54,6 @@ pub struct Batch {
 impl Batch {
     fn new(body: BytesMut) -> Batch {
         Batch { body, items: Vec::new(), lines: 0 }
-    }
-
-    /// A batch of the `wanted` items' lines copied out of `body` (a sent batch's).
-    pub fn subset(pool: &BufferPool, body: &[u8], wanted: Vec<Item>) -> Batch {
-        let mut batch = Batch::new(pool.take());
-        for mut item in wanted {
-            let start = batch.body.len();
-            batch.body.extend_from_slice(&body[item.range.clone()]);
-            item.range = start..batch.body.len();
-            batch.lines += item.kind.lines();
-            batch.items.push(item);
-        }
-        batch
     }
 }
 
@@ -87,6 +88,11 @@ impl BufferPool {
         if free.len() < self.keep {
             free.push(buf);
         }
+    }
+
+    /// The capacity of each buffer: the most bytes of one request (with headroom).
+    pub fn buffer_capacity(&self) -> usize {
+        self.capacity
     }
 
     /// Idle buffers (for tests).
@@ -139,8 +145,29 @@ impl Batcher {
         }
         let before = self.current.body.len();
         encode(op, &mut self.current.body)?;
+        Ok(self.added(before, op.id().to_string(), op.kind(), Rejections::default()))
+    }
+
+    /// Writes the `lines` of an item rejected before (copied out of the body it was sent
+    /// in) into the current batch, like [`Batcher::push`]; returns the batches that closed.
+    pub fn push_again(&mut self, id: String, kind: OpKind, lines: &[u8], rejected: Rejections) -> Closed {
+        if self.current.body.capacity() == 0 {
+            self.current.body = self.pool.take();
+        }
+        let before = self.current.body.len();
+        self.current.body.extend_from_slice(lines);
+        self.added(before, id, kind, rejected)
+    }
+
+    /// Whether a batch is being filled.
+    pub fn is_filling(&self) -> bool {
+        !self.current.items.is_empty()
+    }
+
+    /// Records the item just written from `before` on, closing batches at the limits.
+    fn added(&mut self, before: usize, id: String, kind: OpKind, rejected: Rejections) -> Closed {
         let size = self.current.body.len() - before;
-        let lines = op.kind().lines();
+        let lines = kind.lines();
         let mut closed = Closed::default();
         // Crossing a limit: the batch closes before this operation, which starts the next.
         if !self.current.items.is_empty()
@@ -152,16 +179,12 @@ impl Batcher {
             closed.before = Some(std::mem::replace(&mut self.current, next));
         }
         let start = self.current.body.len() - size;
-        self.current.items.push(Item {
-            id: op.id().to_string(),
-            kind: op.kind(),
-            range: start..start + size,
-        });
+        self.current.items.push(Item { id, kind, range: start..start + size, rejected });
         self.current.lines += lines;
         if self.current.lines >= self.max_lines || self.current.body.len() >= self.max_bytes {
             closed.after = Some(std::mem::replace(&mut self.current, Batch::new(BytesMut::new())));
         }
-        Ok(closed)
+        closed
     }
 
     /// The last, partly filled batch, if any.
@@ -227,7 +250,7 @@ mod tests {
     }
 
     #[test]
-    fn items_know_their_lines_and_a_subset_copies_them() {
+    fn items_know_their_lines_and_go_again_into_a_later_batch() {
         let mut b = Batcher::new(BufferPool::new(1024, 2), 100, 1 << 20);
         b.push(&index("a", "{\"n\":1}")).unwrap();
         b.push(&Operation::Delete { id: "b".into() }).unwrap();
@@ -236,12 +259,22 @@ mod tests {
         let body = batch.body.freeze();
         let line = |i: usize| std::str::from_utf8(&body[batch.items[i].range.clone()]).unwrap().to_string();
         assert_eq!(line(1), "{\"delete\":{\"_id\":\"b\"}}\n");
-        let again = Batch::subset(b.pool(), &body, vec![batch.items[0].clone(), batch.items[2].clone()]);
+        assert!(!b.is_filling());
+        b.push(&index("d", "{}")).unwrap();
+        let rejected = Rejections { retries: 1, since: Some(Instant::now()) };
+        for i in [0, 2] {
+            let item = &batch.items[i];
+            let closed = b.push_again(item.id.clone(), item.kind, &body[item.range.clone()], rejected);
+            assert_eq!(closed.into_iter().count(), 0);
+        }
+        assert!(b.is_filling());
+        let again = b.finish().unwrap();
         assert_eq!(
             &again.body[..],
-            b"{\"index\":{\"_id\":\"a\"}}\n{\"n\":1}\n{\"index\":{\"_id\":\"c\"}}\n{\"n\":3}\n"
+            b"{\"index\":{\"_id\":\"d\"}}\n{}\n{\"index\":{\"_id\":\"a\"}}\n{\"n\":1}\n{\"index\":{\"_id\":\"c\"}}\n{\"n\":3}\n"
         );
-        assert_eq!(again.items[1].range, 30..again.body.len());
+        assert_eq!(again.items[2].range, 55..again.body.len());
+        assert_eq!((again.items[0].rejected, again.items[2].rejected), (Rejections::default(), rejected));
     }
 
     #[test]

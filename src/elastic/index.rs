@@ -5,6 +5,19 @@
 //! every string `text` with a `.keyword` subfield — which the document-level-security query
 //! relies on (`_allow_access_control.keyword`). We write the same shapes explicitly (and the
 //! dates as dates), so the index does not depend on the first document's values.
+//!
+//! The index must keep those mappings even when it disappears under a running sync (deleted
+//! by hand, by a retention policy, by a restore): the next `_bulk` would otherwise create it
+//! again with dynamic mappings (`url`, `id` and `body` as text with keywords, no explicit
+//! types), and every later document would be indexed under them. Two ways were possible: a
+//! check before each write (a request per batch, and still a race between the check and the
+//! write) or an index template for the index's exact name, which Elasticsearch itself
+//! applies to whatever creates the index — a `_bulk` included. We install the template
+//! ([`content_template`]): no extra request per batch, no race. It matches this one name
+//! only, with a priority above hand-written templates, so a broad template (`search-*`)
+//! cannot replace the connector's mappings. Creating templates needs the cluster privilege
+//! `manage_index_templates`; without it the sync goes on and says once, in a warning, that
+//! the index is not protected.
 
 use super::client::EsClient;
 use elasticsearch::http::headers::HeaderMap;
@@ -54,9 +67,54 @@ pub fn content_mappings() -> Value {
     })
 }
 
-/// Makes sure `index` can be written to.
+/// The priority of [`content_template`]: above the templates people write by hand (commonly
+/// 100–1000) and an unusual number, since two templates of equal priority may not overlap.
+pub const TEMPLATE_PRIORITY: u64 = 1_000_017;
+
+/// The name of the index template that keeps `index`'s mappings.
+pub fn template_name(index: &str) -> String {
+    format!("{index}-confluence-connector")
+}
+
+/// An index template for exactly `index` with the connector's mappings: whatever creates
+/// the index — a `_bulk` after the index was deleted included — creates it with them.
+pub fn content_template(index: &str) -> Value {
+    json!({
+        "index_patterns": [index],
+        "priority": TEMPLATE_PRIORITY,
+        "template": {"mappings": content_mappings()},
+        "_meta": {
+            "managed_by": "confluence-connector",
+            "description": "keeps the connector's mappings when a write re-creates the index",
+        },
+    })
+}
+
+/// Installs [`content_template`] for `index`; a failure is a warning, not an error: the
+/// index exists (or is created next) with the right mappings either way, only a deletion
+/// during the sync would not be covered.
+async fn install_content_template(es: &EsClient, index: &str) {
+    let path = format!("/_index_template/{}", template_name(index));
+    match send_json(es, Method::Put, &path, Some(&content_template(index)), HeaderMap::new()).await {
+        Ok(_) => tracing::debug!(index, "index template for the connector's mappings in place"),
+        Err(error) => tracing::warn!(
+            index,
+            %error,
+            "cannot install the index template {path}: if {index} is deleted during a sync, the \
+             next write creates it with dynamic mappings. Give the connector's credentials the \
+             cluster privilege manage_index_templates to prevent this"
+        ),
+    }
+}
+
+/// Makes sure `index` can be written to. With [`IndexMode::CreateIfMissing`] it also
+/// installs [`content_template`], so that a write after the index was deleted re-creates it
+/// with the connector's mappings rather than dynamic ones.
 pub async fn ensure_content_index(es: &EsClient, index: &str, mode: IndexMode) -> Result<(), ElasticError> {
     let path = format!("/{index}");
+    if mode == IndexMode::CreateIfMissing {
+        install_content_template(es, index).await;
+    }
     let exists = send_json(es, Method::Head, &path, None, HeaderMap::new()).await?;
     match (exists, mode) {
         (Answer::Ok(_), _) => Ok(()),

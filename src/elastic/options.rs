@@ -67,9 +67,12 @@ pub struct BulkOptions {
     pub queue_max_mem_size: usize,
     /// Ingest pipeline named on every `_bulk` (`?pipeline=`); `None` sends none.
     pub pipeline: Option<String>,
-    /// `bulk.max_retries`: rounds of re-sending the items rejected with 429/5xx (5).
+    /// `bulk.max_retries`: the least retries of an item rejected with 429/5xx before it is
+    /// given up (5); see [`RetryPolicy::item_gives_up`].
     pub item_retries: u32,
-    /// `bulk.retry_interval`: linear back-off base between those rounds (10 s).
+    /// `bulk.retry_interval`: the longest wait before an item is sent again (10 s, and never
+    /// more than 3 s), and the unit of how long items are retried (1 + 2 + … + max_retries
+    /// times this) (10 s).
     pub item_retry_interval: Duration,
     /// `bulk.enable_operations_logging`: every item's result at debug level.
     pub log_operations: bool,

@@ -1,14 +1,17 @@
-//! Sending one JSON request and reading its answer, with the retry policy of every request,
-//! and Elasticsearch's error body turned into an [`ElasticError`] that names the method,
-//! URL, status and reason.
+//! Sending one request and reading its answer, with the retry policy of every request (one
+//! loop for JSON requests and `_bulk` bodies), and Elasticsearch's error body turned into an
+//! [`ElasticError`] that names the method, URL, status and reason.
 
-use elasticsearch::http::headers::{HeaderMap, HeaderValue, CONTENT_TYPE};
+use std::time::Duration;
+
+use bytes::Bytes;
+use elasticsearch::http::headers::{HeaderMap, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use elasticsearch::http::Method;
 use serde_json::Value;
 
 use super::client::EsClient;
 use super::error::ElasticError;
-use super::retry::request_status_is_transient;
+use super::retry::{request_status_is_transient, RetryPolicy};
 
 /// A successful answer, or a 404.
 #[derive(Debug)]
@@ -33,8 +36,8 @@ fn method_name(method: &Method) -> &'static str {
 ///
 /// A 429/500/502/503/504 or no answer (a connection error; a timeout when
 /// `elasticsearch.retry_on_timeout` is on) is retried up to `elasticsearch.max_retries`
-/// times, waiting `retry_interval × n` before retry *n*, as `_bulk` requests are: one
-/// transient 503 on a refresh or a search must not abort a sync.
+/// times (see `send_with_retries`), as `_bulk` requests are: one transient 503 on a
+/// refresh or a search must not abort a sync.
 pub async fn send_json(
     es: &EsClient,
     method: Method,
@@ -44,34 +47,85 @@ pub async fn send_json(
 ) -> Result<Answer, ElasticError> {
     let name = method_name(&method);
     let bytes = match body {
-        Some(v) => Some(serde_json::to_vec(v).map_err(|e| ElasticError::Response {
+        Some(v) => Some(Bytes::from(serde_json::to_vec(v).map_err(|e| ElasticError::Response {
             method: name.into(),
             url: path.to_string(),
             reason: e.to_string(),
-        })?),
+        })?)),
         None => None,
     };
     if bytes.is_some() {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
-    let policy = es.policy();
+    let request = Request { method, path, query: &[], headers, body: bytes };
+    let sent = send_with_retries(es, es.policy(), &request, || es.count_retry()).await;
+    match sent.outcome {
+        Err(reason) => Err(ElasticError::Transport {
+            method: name.into(),
+            url: path.to_string(),
+            attempts: sent.attempts,
+            reason,
+        }),
+        Ok((status, text)) => answer(name, path, status, &text, sent.attempts),
+    }
+}
+
+/// One request as [`send_with_retries`] sends it, as often as needed.
+pub(crate) struct Request<'a> {
+    /// GET, POST…
+    pub method: Method,
+    /// The path (`/index/_bulk`).
+    pub path: &'a str,
+    /// Query parameters (`pipeline`), none when empty.
+    pub query: &'a [(String, String)],
+    /// Headers (content type).
+    pub headers: HeaderMap,
+    /// The body, shared by every attempt.
+    pub body: Option<Bytes>,
+}
+
+/// What became of a request after its retries.
+pub(crate) struct Sent {
+    /// Attempts made (the first and the retries).
+    pub attempts: u32,
+    /// The last answer (`status`, body), or why none came.
+    pub outcome: Result<(u16, String), String>,
+}
+
+/// Sends `request`, and again while the answer is 429/500/502/503/504 or missing (a
+/// connection error; a timeout only when `policy.retry_on_timeout`), up to
+/// `policy.max_retries` times, waiting `interval × n` before retry *n* or what the server's
+/// `Retry-After` asks (capped). `on_retry` is called before each retry (for counting).
+///
+/// The one retry loop of every Elasticsearch request: JSON requests ([`send_json`]) and
+/// `_bulk` bodies alike.
+pub(crate) async fn send_with_retries(
+    es: &EsClient,
+    policy: RetryPolicy,
+    request: &Request<'_>,
+    mut on_retry: impl FnMut(),
+) -> Sent {
+    let name = method_name(&request.method);
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let outcome = send_once(es, method, path, headers.clone(), bytes.as_deref()).await;
+        let outcome = send_once(es, request).await;
         let transient = match &outcome {
-            Ok((status, _)) => request_status_is_transient(*status),
+            Ok(answer) => request_status_is_transient(answer.status),
             Err((timed_out, _)) => policy.retries_no_answer(*timed_out),
         };
         if transient && attempt <= policy.max_retries {
-            let wait = policy.delay(attempt);
+            let retry_after = outcome.as_ref().ok().and_then(|answer| answer.retry_after);
+            let wait = policy.request_delay(attempt, retry_after);
+            let path = request.path;
             match &outcome {
-                Ok((status, _)) => tracing::warn!(
+                Ok(answer) => tracing::warn!(
                     method = name,
                     path,
-                    status,
+                    status = answer.status,
                     attempt,
-                    "Elasticsearch answered {status}; retrying in {wait:?}"
+                    "Elasticsearch answered {}; retrying in {wait:?}",
+                    answer.status
                 ),
                 Err((_, reason)) => tracing::warn!(
                     method = name,
@@ -80,38 +134,42 @@ pub async fn send_json(
                     "no answer from Elasticsearch ({reason}); retrying in {wait:?}"
                 ),
             }
-            es.count_retry();
+            on_retry();
             tokio::time::sleep(wait).await;
             continue;
         }
-        return match outcome {
-            Err((_, reason)) => Err(ElasticError::Transport {
-                method: name.into(),
-                url: path.to_string(),
-                attempts: attempt,
-                reason,
-            }),
-            Ok((status, text)) => answer(name, path, status, &text, attempt),
+        return Sent {
+            attempts: attempt,
+            outcome: outcome.map(|answer| (answer.status, answer.text)).map_err(|(_, reason)| reason),
         };
     }
 }
 
-/// One attempt: `(status, body)`, or `(timed out, why)` when no answer came.
-async fn send_once(
-    es: &EsClient,
-    method: Method,
-    path: &str,
-    headers: HeaderMap,
-    body: Option<&[u8]>,
-) -> Result<(u16, String), (bool, String)> {
+/// The answer to one attempt.
+struct Answered {
+    status: u16,
+    /// `Retry-After` in seconds, when the server sent one.
+    retry_after: Option<Duration>,
+    text: String,
+}
+
+/// One attempt: the answer, or `(timed out, why)` when none came.
+async fn send_once(es: &EsClient, request: &Request<'_>) -> Result<Answered, (bool, String)> {
+    let query = (!request.query.is_empty()).then_some(request.query);
     let response = es
         .elasticsearch()
-        .send::<&[u8], ()>(method, path, headers, None, body, None)
+        .send(request.method, request.path, request.headers.clone(), query, request.body.clone(), None)
         .await
         .map_err(|e| (e.is_timeout(), cause(&e)))?;
     let status = response.status_code().as_u16();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
     let text = response.text().await.map_err(|e| (e.is_timeout(), cause(&e)))?;
-    Ok((status, text))
+    Ok(Answered { status, retry_after, text })
 }
 
 /// The answer of the last attempt.
@@ -153,5 +211,42 @@ pub fn cause(e: &dyn std::error::Error) -> String {
     match innermost {
         Some(inner) => format!("{e}: {inner}"),
         None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::confluence::test_server::{json as reply, serve};
+    use crate::elastic::client::connect;
+    use crate::elastic::options::ElasticOptions;
+
+    #[tokio::test]
+    async fn a_retry_after_is_honoured_instead_of_the_linear_wait() {
+        let (server, log) = serve(|_, n| match n {
+            0 => reply(429, json!({"error": {"type": "too_many"}}), &[("retry-after", "1")]),
+            _ => reply(200, json!({"ok": true}), &[]),
+        })
+        .await;
+        let options = ElasticOptions {
+            host: server.origin.clone(),
+            max_retries: 1,
+            retry_interval: Duration::from_secs(30),
+            ..ElasticOptions::default()
+        };
+        let es = connect(&options).unwrap();
+        let started = Instant::now();
+        let answer = send_json(&es, Method::Get, "/", None, HeaderMap::new()).await.unwrap();
+        assert!(matches!(answer, Answer::Ok(body) if body["ok"] == true));
+        let log = log.lock().unwrap().clone();
+        assert_eq!(log.len(), 2);
+        let waited = log[1].at - log[0].at;
+        assert!(waited >= Duration::from_millis(950), "{waited:?}");
+        assert!(started.elapsed() < Duration::from_secs(10), "the 30 s linear wait was not used");
+        assert_eq!(es.retries(), 1);
     }
 }

@@ -5,32 +5,37 @@
 //! `max_concurrency` requests in flight. A whole request that fails with 429/5xx or no
 //! answer is sent again (`elasticsearch.max_retries`, `retry_interval`; timeouts only with
 //! `retry_on_timeout`); items rejected with 429/5xx are sent again *alone*, copied out of the
-//! sent body (`bulk.max_retries`, `bulk.retry_interval`); items that fail for good are listed
+//! sent body into a later batch after a short wait that holds no request slot (see
+//! `Pump` and [`super::retry`]); items that fail for good are listed
 //! in the [`SinkReport`] with their id, operation, error type and reason — nothing is dropped
 //! silently. The [`ErrorMonitor`] stops the sink when errors pile up: what is still queued is
 //! then not sent, and the report says why.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use elasticsearch::http::headers::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use elasticsearch::http::Method;
+use rand::Rng;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
 
-use super::batch::{Batch, Batcher, BufferPool};
+use super::batch::{Batch, Batcher, BufferPool, Rejections};
 use super::bulk::{OpKind, Operation};
 use super::client::EsClient;
 use super::monitor::ErrorMonitor;
 use super::options::ElasticOptions;
 use super::progress::Progress;
 use super::progress_bar::Bar;
-use super::queue::{queue, Message, QueueSender};
-use super::retry::{item_verdict, request_status_is_transient, ItemVerdict, RetryPolicy};
+use super::queue::{queue, Message, QueueSender, Queued};
+use super::request::{send_with_retries, Request};
+use super::retry::{item_verdict, ItemVerdict, RetryPolicy};
 
 /// Room above `chunk_max_mem_size` in a batch buffer: the operation that crosses the limit
 /// is written before the batch closes.
@@ -114,6 +119,34 @@ struct Shared {
     queued_index: AtomicU64,
     queued_delete: AtomicU64,
     log_operations: bool,
+    /// Items of recent answers: rejected with 429/5xx, and all.
+    recent: Mutex<Recent>,
+}
+
+/// Counts of the items of recent answers, halved as they grow so that they follow the
+/// cluster's current state: the share rejected is what [`RetryPolicy::item_delay`] reads as
+/// the cluster's load. Sink-wide, since the few items of a single small retry answer say
+/// little.
+#[derive(Debug, Default)]
+struct Recent {
+    rejected: u64,
+    all: u64,
+}
+
+/// Items over which [`Recent`] keeps its counts (about).
+const RECENT_ITEMS: u64 = 2000;
+
+impl Recent {
+    /// Counts one answer; the share rejected of recent items, this answer's included.
+    fn add(&mut self, rejected: u64, all: u64) -> f64 {
+        self.rejected += rejected;
+        self.all += all;
+        if self.all > RECENT_ITEMS {
+            self.rejected /= 2;
+            self.all /= 2;
+        }
+        self.rejected as f64 / self.all.max(1) as f64
+    }
 }
 
 impl Shared {
@@ -178,6 +211,7 @@ impl Sink {
             queued_index: AtomicU64::new(0),
             queued_delete: AtomicU64::new(0),
             log_operations: bulk.log_operations,
+            recent: Mutex::default(),
         });
         let chunk_bytes = bulk.chunk_max_mem_size.max(1);
         let target = Target {
@@ -262,96 +296,231 @@ impl Sink {
     }
 }
 
+/// How long a batch holding items sent again waits for fresh operations to fill it before it
+/// goes out as it is.
+const RETRY_LINGER: Duration = Duration::from_millis(20);
+
+/// An item rejected with 429/5xx, waiting for its next try outside any request slot.
+#[derive(Debug)]
+struct Waiting {
+    /// The id as the sync gave it.
+    id: String,
+    /// Index or delete.
+    kind: OpKind,
+    /// Its NDJSON lines, copied out of the body it was rejected in.
+    lines: Bytes,
+    /// How often and since when it was rejected.
+    rejected: Rejections,
+}
+
+/// What a request task hands back: its report, and the items to send again later.
+struct BatchOutcome {
+    report: SinkReport,
+    /// When the rejected items are due, and the items.
+    again: Option<(Instant, Vec<Waiting>)>,
+}
+
+/// The sink task: the batch being filled, the requests in flight, and the rejected items
+/// waiting for their next try.
+///
+/// A rejected item never holds a request slot while it waits: its request ends, the item
+/// waits here (briefly, see [`RetryPolicy::item_delay`]) and then goes into the batch being
+/// filled, which leaves when full, or after [`RETRY_LINGER`] when no fresh operation fills
+/// it. Other batches go out meanwhile.
+struct Pump {
+    target: Target,
+    batcher: Batcher,
+    in_flight: JoinSet<BatchOutcome>,
+    max_concurrency: usize,
+    /// Rejected items by due time (and arrival, to keep equal times apart).
+    waiting: BTreeMap<(Instant, u64), Vec<Waiting>>,
+    arrivals: u64,
+    /// Bytes of the waiting items; above `waiting_limit` no new operation is taken in.
+    waiting_bytes: usize,
+    waiting_limit: usize,
+    /// When the batch being filled leaves even if not full (it holds items sent again).
+    linger: Option<Instant>,
+    report: SinkReport,
+    shared: Arc<Shared>,
+}
+
 async fn run(
     mut rx: mpsc::Receiver<Message>,
     target: Target,
-    mut batcher: Batcher,
+    batcher: Batcher,
     max_concurrency: usize,
     shared: Arc<Shared>,
 ) -> SinkReport {
-    let started = Instant::now();
-    let mut report = SinkReport::default();
-    let mut in_flight: JoinSet<SinkReport> = JoinSet::new();
-    while let Some(message) = rx.recv().await {
-        let queued = match message {
-            Message::Op(queued) => queued,
-            Message::Flush(done) => {
-                if let Some(batch) = batcher.finish() {
-                    dispatch(batch, &target, &mut in_flight, &mut report, max_concurrency, &shared).await;
+    let started = std::time::Instant::now();
+    let waiting_limit = target.pool.buffer_capacity().saturating_mul(max_concurrency);
+    let mut pump = Pump {
+        target,
+        batcher,
+        in_flight: JoinSet::new(),
+        max_concurrency,
+        waiting: BTreeMap::new(),
+        arrivals: 0,
+        waiting_bytes: 0,
+        waiting_limit,
+        linger: None,
+        report: SinkReport::default(),
+        shared,
+    };
+    let mut open = true;
+    while open {
+        let next_due = pump.next_due();
+        let linger = pump.linger;
+        // Items waiting for another try count against the sink's memory: past the limit, the
+        // crawl waits for them.
+        let take_more = pump.waiting_bytes <= pump.waiting_limit;
+        tokio::select! {
+            biased;
+            Some(done) = pump.in_flight.join_next(), if !pump.in_flight.is_empty() => pump.absorb(done),
+            () = sleep_until(next_due), if next_due.is_some() => {
+                pump.move_due().await;
+                if pump.batcher.is_filling() && pump.linger.is_none() {
+                    pump.linger = Some(Instant::now() + RETRY_LINGER);
                 }
-                while let Some(finished) = in_flight.join_next().await {
-                    absorb(&mut report, finished);
-                }
-                let _ = done.send(());
-                continue;
             }
-        };
-        if shared.is_stopped() {
-            // Drained, not sent: senders are told at once from now on.
-            rx.close();
-            shared.discard(1);
-            continue;
+            () = sleep_until(linger), if linger.is_some() => {
+                pump.linger = None;
+                if let Some(batch) = pump.batcher.finish() {
+                    pump.dispatch(batch).await;
+                }
+            }
+            message = rx.recv(), if take_more => match message {
+                None => open = false,
+                Some(Message::Flush(done)) => {
+                    pump.drain().await;
+                    let _ = done.send(());
+                }
+                Some(Message::Op(queued)) => pump.take(queued, &mut rx).await,
+            },
         }
-        let closed = batcher.push(&queued.op);
-        let op = &queued.op;
-        match closed {
-            Ok(closed) => {
-                drop(queued);
-                for batch in closed {
-                    dispatch(batch, &target, &mut in_flight, &mut report, max_concurrency, &shared).await;
-                }
-            }
-            Err(e) => {
-                let f = failure(op.id(), op.kind(), 0, "serialization", &e.to_string());
-                shared.monitor().error(|| f.to_string());
-                record(&shared, &mut report, 0, 0, vec![f]);
-            }
-        }
     }
-    if let Some(batch) = batcher.finish() {
-        dispatch(batch, &target, &mut in_flight, &mut report, max_concurrency, &shared).await;
-    }
-    while let Some(done) = in_flight.join_next().await {
-        absorb(&mut report, done);
-    }
+    pump.drain().await;
+    let mut report = pump.report;
     report.duration = started.elapsed();
     report
 }
 
-fn absorb(report: &mut SinkReport, done: Result<SinkReport, tokio::task::JoinError>) {
-    match done {
-        Ok(r) => report.absorb(r),
-        Err(e) => report.failed.push(ItemFailure {
-            id: "(batch)".into(),
-            op: OpKind::Index,
-            status: 0,
-            error_type: "bulk_task_failed".into(),
-            reason: e.to_string(),
-        }),
+/// Sleeps until `at` (forever without one; the branch is disabled then).
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
-/// Sends a batch, first waiting for a free slot among the requests in flight.
-async fn dispatch(
-    batch: Batch,
-    target: &Target,
-    in_flight: &mut JoinSet<SinkReport>,
-    report: &mut SinkReport,
-    max_concurrency: usize,
-    shared: &Arc<Shared>,
-) {
-    while in_flight.len() >= max_concurrency {
-        if let Some(done) = in_flight.join_next().await {
-            absorb(report, done);
+impl Pump {
+    /// When the earliest waiting item is due.
+    fn next_due(&self) -> Option<Instant> {
+        self.waiting.keys().next().map(|(due, _)| *due)
+    }
+
+    /// Writes a queued operation into the batch being filled; sends what closed.
+    async fn take(&mut self, queued: Queued, rx: &mut mpsc::Receiver<Message>) {
+        if self.shared.is_stopped() {
+            // Drained, not sent: senders are told at once from now on.
+            rx.close();
+            self.shared.discard(1);
+            return;
+        }
+        match self.batcher.push(&queued.op) {
+            Ok(closed) => {
+                drop(queued);
+                for batch in closed {
+                    self.dispatch(batch).await;
+                }
+            }
+            Err(e) => {
+                let op = &queued.op;
+                let f = failure(op.id(), op.kind(), 0, "serialization", &e.to_string());
+                self.shared.monitor().error(|| f.to_string());
+                record(&self.shared, &mut self.report, 0, 0, vec![f]);
+            }
         }
     }
-    if shared.is_stopped() {
-        shared.discard(batch.items.len());
-        target.pool.give(batch.body.freeze());
-        return;
+
+    /// Moves the items that are due into the batch being filled; sends what closed.
+    async fn move_due(&mut self) {
+        let now = Instant::now();
+        while let Some(entry) = self.waiting.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let items = entry.remove();
+            if self.shared.is_stopped() {
+                self.shared.discard(items.len());
+                self.waiting_bytes -= items.iter().map(|w| w.lines.len()).sum::<usize>();
+                continue;
+            }
+            for w in items {
+                self.waiting_bytes -= w.lines.len();
+                let closed = self.batcher.push_again(w.id, w.kind, &w.lines, w.rejected);
+                for batch in closed {
+                    self.dispatch(batch).await;
+                }
+            }
+        }
     }
-    let (target, shared) = (target.clone(), shared.clone());
-    in_flight.spawn(async move { send_batch(&target, batch, &shared).await });
+
+    /// Sends everything: the batch being filled, and every waiting item when it is due,
+    /// until nothing is in flight or waiting.
+    async fn drain(&mut self) {
+        loop {
+            self.linger = None;
+            if let Some(batch) = self.batcher.finish() {
+                self.dispatch(batch).await;
+            }
+            if self.in_flight.is_empty() && self.waiting.is_empty() {
+                return;
+            }
+            let next_due = self.next_due();
+            tokio::select! {
+                biased;
+                Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => self.absorb(done),
+                () = sleep_until(next_due), if next_due.is_some() => self.move_due().await,
+            }
+        }
+    }
+
+    /// Takes in what a finished request reports: counts, and items to send again.
+    fn absorb(&mut self, done: Result<BatchOutcome, tokio::task::JoinError>) {
+        match done {
+            Ok(sent) => {
+                self.report.absorb(sent.report);
+                if let Some((due, items)) = sent.again {
+                    self.waiting_bytes += items.iter().map(|w| w.lines.len()).sum::<usize>();
+                    self.arrivals += 1;
+                    self.waiting.insert((due, self.arrivals), items);
+                }
+            }
+            Err(e) => self.report.failed.push(ItemFailure {
+                id: "(batch)".into(),
+                op: OpKind::Index,
+                status: 0,
+                error_type: "bulk_task_failed".into(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Sends a batch, first waiting for a free slot among the requests in flight.
+    async fn dispatch(&mut self, batch: Batch) {
+        while self.in_flight.len() >= self.max_concurrency {
+            if let Some(done) = self.in_flight.join_next().await {
+                self.absorb(done);
+            }
+        }
+        if self.shared.is_stopped() {
+            self.shared.discard(batch.items.len());
+            self.target.pool.give(batch.body.freeze());
+            return;
+        }
+        let (target, shared) = (self.target.clone(), self.shared.clone());
+        self.in_flight.spawn(async move { send_batch(&target, batch, &shared).await });
+    }
 }
 
 #[derive(Deserialize)]
@@ -384,107 +553,124 @@ struct RequestFailure {
     reason: String,
 }
 
-/// Sends one batch with its retries; the report of what became of its items.
-async fn send_batch(target: &Target, batch: Batch, shared: &Shared) -> SinkReport {
+/// Sends one batch (with the retries of the whole request); what became of its items, and
+/// the items rejected with 429/5xx that are to be sent again.
+async fn send_batch(target: &Target, batch: Batch, shared: &Shared) -> BatchOutcome {
     let mut report = SinkReport::default();
-    let mut items = batch.items;
-    let mut body = batch.body.freeze();
-    let mut round = 0u32;
-    loop {
-        let response = match post_with_retries(target, &body, &mut report).await {
-            Ok(response) => response,
-            Err(f) => {
-                let failures: Vec<ItemFailure> = items
-                    .iter()
-                    .map(|i| failure(&i.id, i.kind, f.status, &f.error_type, &f.reason))
-                    .collect();
-                {
-                    let mut monitor = shared.monitor();
-                    for f in &failures {
-                        monitor.error(|| f.to_string());
-                    }
-                }
-                record(shared, &mut report, 0, 0, failures);
-                target.pool.give(body);
-                return report;
-            }
-        };
-        let (mut indexed, mut deleted, mut failures, mut again) = (0, 0, Vec::new(), Vec::new());
-        {
-            let mut monitor = shared.monitor();
-            for (i, item) in items.into_iter().enumerate() {
-                let Some(result) = response.items.get(i).and_then(|m| m.values().next()) else {
-                    let f = failure(
-                        &item.id,
-                        item.kind,
-                        0,
-                        "missing_item",
-                        "no result for this item in the _bulk answer",
-                    );
+    let items = batch.items;
+    let body = batch.body.freeze();
+    let response = match post(target, body.clone(), &mut report).await {
+        Ok(response) => response,
+        Err(f) => {
+            let failures: Vec<ItemFailure> =
+                items.iter().map(|i| failure(&i.id, i.kind, f.status, &f.error_type, &f.reason)).collect();
+            {
+                let mut monitor = shared.monitor();
+                for f in &failures {
                     monitor.error(|| f.to_string());
-                    failures.push(f);
-                    continue;
-                };
-                if shared.log_operations {
-                    tracing::debug!(
-                        id = item.id.as_str(),
-                        op = item.kind.as_str(),
-                        status = result.status,
-                        result = result.result.as_deref().unwrap_or(""),
-                        error = result.error.as_ref().map(|e| e.error_type.as_str()).unwrap_or(""),
-                        "_bulk item"
-                    );
                 }
-                match item_verdict(item.kind, result.status) {
-                    ItemVerdict::Indexed => {
-                        indexed += 1;
-                        if result.status == 201 {
-                            report.created += 1;
-                        }
-                        monitor.success();
+            }
+            record(shared, &mut report, 0, 0, failures);
+            target.pool.give(body);
+            return BatchOutcome { report, again: None };
+        }
+    };
+    let now = Instant::now();
+    // One jitter for the whole answer: its rejected items leave together, and apart from
+    // those of other answers.
+    let jitter = rand::thread_rng().gen_range(0.5..=1.0);
+    let total = items.len() as u64;
+    let (mut indexed, mut deleted, mut failures, mut again) = (0, 0, Vec::new(), Vec::new());
+    let mut rejected = 0u64;
+    {
+        let mut monitor = shared.monitor();
+        for (i, item) in items.into_iter().enumerate() {
+            let Some(result) = response.items.get(i).and_then(|m| m.values().next()) else {
+                let f = failure(
+                    &item.id,
+                    item.kind,
+                    0,
+                    "missing_item",
+                    "no result for this item in the _bulk answer",
+                );
+                monitor.error(|| f.to_string());
+                failures.push(f);
+                continue;
+            };
+            if shared.log_operations {
+                tracing::debug!(
+                    id = item.id.as_str(),
+                    op = item.kind.as_str(),
+                    status = result.status,
+                    result = result.result.as_deref().unwrap_or(""),
+                    error = result.error.as_ref().map(|e| e.error_type.as_str()).unwrap_or(""),
+                    "_bulk item"
+                );
+            }
+            let (error_type, reason) = result
+                .error
+                .as_ref()
+                .map(|e| (e.error_type.as_str(), e.reason.as_str()))
+                .unwrap_or(("unknown", "no error detail"));
+            match item_verdict(item.kind, result.status) {
+                ItemVerdict::Indexed => {
+                    indexed += 1;
+                    if result.status == 201 {
+                        report.created += 1;
                     }
-                    ItemVerdict::Deleted | ItemVerdict::AlreadyDeleted => {
-                        deleted += 1;
-                        monitor.success();
-                    }
-                    ItemVerdict::Retry if round < target.items.max_retries => again.push(item),
-                    ItemVerdict::Retry | ItemVerdict::Failed => {
-                        let (t, r) = result
-                            .error
-                            .as_ref()
-                            .map(|e| (e.error_type.as_str(), e.reason.as_str()))
-                            .unwrap_or(("unknown", "no error detail"));
-                        let f = failure(&item.id, item.kind, result.status, t, r);
+                    monitor.success();
+                }
+                ItemVerdict::Deleted | ItemVerdict::AlreadyDeleted => {
+                    deleted += 1;
+                    monitor.success();
+                }
+                ItemVerdict::Retry => {
+                    rejected += 1;
+                    let since = item.rejected.since.unwrap_or(now);
+                    let retries = item.rejected.retries;
+                    if target.items.item_gives_up(retries, now - since) {
+                        let reason = format!(
+                            "{reason} (rejected {} times over {:.1} s; gave up)",
+                            retries + 1,
+                            (now - since).as_secs_f64()
+                        );
+                        let f = failure(&item.id, item.kind, result.status, error_type, &reason);
                         monitor.error(|| f.to_string());
                         failures.push(f);
+                    } else {
+                        again.push(Waiting {
+                            lines: Bytes::copy_from_slice(&body[item.range]),
+                            id: item.id,
+                            kind: item.kind,
+                            rejected: Rejections { retries: retries + 1, since: Some(since) },
+                        });
                     }
+                }
+                ItemVerdict::Failed => {
+                    let f = failure(&item.id, item.kind, result.status, error_type, reason);
+                    monitor.error(|| f.to_string());
+                    failures.push(f);
                 }
             }
         }
-        record(shared, &mut report, indexed, deleted, failures);
-        if again.is_empty() {
-            target.pool.give(body);
-            return report;
-        }
-        if shared.is_stopped() {
-            shared.discard(again.len());
-            target.pool.give(body);
-            return report;
-        }
-        round += 1;
-        report.retried_items += again.len() as u64;
-        let wait = target.items.delay(round);
-        tracing::debug!(
-            items = again.len(),
-            round,
-            "re-sending _bulk items rejected with 429/5xx in {wait:?}"
-        );
-        tokio::time::sleep(wait).await;
-        let next = Batch::subset(&target.pool, &body, again);
-        target.pool.give(body);
-        items = next.items;
-        body = next.body.freeze();
     }
+    record(shared, &mut report, indexed, deleted, failures);
+    target.pool.give(body);
+    // The share of recent items rejected tells how loaded the cluster is.
+    let share = shared.recent.lock().unwrap_or_else(|p| p.into_inner()).add(rejected, total);
+    if again.is_empty() {
+        return BatchOutcome { report, again: None };
+    }
+    report.retried_items += again.len() as u64;
+    // The item rejected most often sets the wait of all (they leave together).
+    let most = again.iter().map(|w: &Waiting| w.rejected.retries).max().unwrap_or(1);
+    let due = now + target.items.item_delay(most, share, jitter);
+    tracing::debug!(
+        items = again.len(),
+        "sending _bulk items rejected with 429/5xx again in {:?}",
+        due - now
+    );
+    BatchOutcome { report, again: Some((due, again)) }
 }
 
 /// Adds a response's outcome to the report and the progress, and stops the sink when the
@@ -499,68 +685,44 @@ fn record(shared: &Shared, report: &mut SinkReport, indexed: u64, deleted: u64, 
     report.failed.extend(failures);
 }
 
-/// Posts `body`, retrying whole-request failures; the parsed answer.
-async fn post_with_retries(
-    target: &Target,
-    body: &Bytes,
-    report: &mut SinkReport,
-) -> Result<BulkResponse, RequestFailure> {
-    let policy = target.requests;
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        report.requests += 1;
-        report.bytes += body.len() as u64;
-        let outcome = post(target, body.clone()).await;
-        let transient = match &outcome {
-            Ok((status, _)) => request_status_is_transient(*status),
-            Err((timed_out, _)) => policy.retries_no_answer(*timed_out),
-        };
-        if transient && attempt <= policy.max_retries {
-            let wait = policy.delay(attempt);
-            match &outcome {
-                Ok((status, _)) => tracing::warn!(
-                    path = target.path.as_str(),
-                    status,
-                    attempt,
-                    "_bulk answered {status}; retrying in {wait:?}"
-                ),
-                Err((_, reason)) => tracing::warn!(
-                    path = target.path.as_str(),
-                    attempt,
-                    "_bulk got no answer ({reason}); retrying in {wait:?}"
-                ),
-            }
-            report.retried_requests += 1;
-            tokio::time::sleep(wait).await;
-            continue;
+/// Posts `body` with the retries of every request ([`send_with_retries`]); the parsed
+/// answer.
+async fn post(target: &Target, body: Bytes, report: &mut SinkReport) -> Result<BulkResponse, RequestFailure> {
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
+    let size = body.len() as u64;
+    let request =
+        Request { method: Method::Post, path: &target.path, query: &target.query, headers, body: Some(body) };
+    let sent =
+        send_with_retries(&target.es, target.requests, &request, || report.retried_requests += 1).await;
+    report.requests += u64::from(sent.attempts);
+    report.bytes += size * u64::from(sent.attempts);
+    let attempts = sent.attempts;
+    let (status, text) = match sent.outcome {
+        Ok(answer) => answer,
+        Err(reason) => {
+            return Err(RequestFailure {
+                status: 0,
+                error_type: "request_failed".into(),
+                reason: format!("_bulk got no answer after {attempts} attempt(s): {}", short(&reason)),
+            })
         }
-        let (status, text) = match outcome {
-            Ok(answer) => answer,
-            Err((_, reason)) => {
-                return Err(RequestFailure {
-                    status: 0,
-                    error_type: "request_failed".into(),
-                    reason: format!("_bulk got no answer after {attempt} attempt(s): {}", short(&reason)),
-                })
-            }
-        };
-        if !(200..300).contains(&status) {
-            let error: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-            let error_type = error["error"]["type"].as_str().unwrap_or("request_rejected").to_string();
-            let mut reason =
-                error["error"]["reason"].as_str().map(str::to_string).unwrap_or_else(|| short(&text));
-            if attempt > 1 {
-                reason.push_str(&format!(" (after {attempt} attempts)"));
-            }
-            return Err(RequestFailure { status, error_type, reason });
+    };
+    if !(200..300).contains(&status) {
+        let error: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let error_type = error["error"]["type"].as_str().unwrap_or("request_rejected").to_string();
+        let mut reason =
+            error["error"]["reason"].as_str().map(str::to_string).unwrap_or_else(|| short(&text));
+        if attempts > 1 {
+            reason.push_str(&format!(" (after {attempts} attempts)"));
         }
-        return serde_json::from_str(&text).map_err(|e| RequestFailure {
-            status,
-            error_type: "unreadable_response".into(),
-            reason: e.to_string(),
-        });
+        return Err(RequestFailure { status, error_type, reason });
     }
+    serde_json::from_str(&text).map_err(|e| RequestFailure {
+        status,
+        error_type: "unreadable_response".into(),
+        reason: e.to_string(),
+    })
 }
 
 fn failure(id: &str, op: OpKind, status: u16, error_type: &str, reason: &str) -> ItemFailure {
@@ -571,24 +733,25 @@ fn short(text: &str) -> String {
     text.chars().take(300).collect()
 }
 
-/// One `_bulk` POST: `(status, body)`, or `(timed out, why)` when no answer came.
-async fn post(target: &Target, body: Bytes) -> Result<(u16, String), (bool, String)> {
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
-    let response = target
-        .es
-        .elasticsearch()
-        .send(Method::Post, &target.path, headers, Some(&target.query), Some(body), None)
-        .await
-        .map_err(|e| (e.is_timeout(), super::request::cause(&e)))?;
-    let status = response.status_code().as_u16();
-    let text = response.text().await.map_err(|e| (e.is_timeout(), super::request::cause(&e)))?;
-    Ok((status, text))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rejected_share_follows_recent_answers() {
+        let mut recent = Recent::default();
+        assert_eq!(recent.add(0, 0), 0.0);
+        assert_eq!(recent.add(30, 100), 0.3);
+        assert_eq!(recent.add(1, 1), 31.0 / 101.0, "one small answer says little");
+        for _ in 0..40 {
+            recent.add(100, 100);
+        }
+        assert!(recent.add(100, 100) > 0.9, "an overloaded cluster shows within a few answers");
+        for _ in 0..40 {
+            recent.add(0, 100);
+        }
+        assert!(recent.add(0, 100) < 0.1, "and its recovery too");
+    }
 
     #[test]
     fn item_failures_read_well() {
