@@ -3,10 +3,9 @@
 
 use std::process::Command;
 
-use sim::confluence::{Flavour, SimConfig, Size};
+use sim::confluence::{FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger};
 
-#[path = "../examples/common/mod.rs"]
-mod common;
+use sim::world as common;
 
 const SECRETS: [&str; 3] = ["SECRET-ES-KEY-42", "SECRET-CONF-TOKEN-42", "SECRET-PASSWORD-42"];
 
@@ -190,4 +189,31 @@ async fn check_refuses_space_keys_confluence_does_not_show() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let (code, stdout, stderr) = check_spaces(Flavour::Server, "\"*\"").await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
+}
+
+/// A sync that lists everything but cannot write every document (here every attachment
+/// download fails) exits 3, names the count and a document, and is told apart from one
+/// that did not complete (1).
+#[tokio::test]
+async fn a_sync_with_failed_documents_exits_3() {
+    let world = common::World::start_with_test_elasticsearch(SimConfig::new(Flavour::Server, Size::Small))
+        .await
+        .unwrap();
+    world.confluence.faults().add(FaultRule::on(
+        "/download/attachments/{id}/{file}",
+        Trigger::Always,
+        FaultKind::Status(500),
+    ));
+    let yaml = world.config_yaml("search-failed-documents", &["retry_count: 0"]);
+    let config = world.write_config("config.yml", &yaml).unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_confluence-connector"))
+        .args(["sync", "--kind", "full", "-c"])
+        .arg(&config)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("error: the sync completed, but "), "{stderr}");
+    assert!(stderr.contains("download failed"), "{stderr}");
 }

@@ -268,9 +268,10 @@ async fn a_removed_space_is_deleted_with_everything_in_it() {
     assert_eq!(world.count(json!({"term": {"space_key": key}})).await, 0);
 }
 
-/// A space key with a typo (or one the account no longer sees) makes the listings find
-/// nothing at all: neither a full nor an incremental sync deletes the index for it, and both
-/// end incomplete, saying why.
+/// A space key with a typo stops the sync before anything is listed, naming the key and
+/// the spaces there are; listings that find nothing at all (here, an advanced rule that
+/// matches nothing) delete nothing, in a full or an incremental sync, and end incomplete
+/// saying why.
 #[tokio::test]
 async fn a_scope_that_lists_nothing_deletes_nothing() {
     let world = World::start(Flavour::Server, "typo").await;
@@ -278,10 +279,17 @@ async fn a_scope_that_lists_nothing_deletes_nothing() {
     let indexed = world.count(json!({"match_all": {}})).await;
     assert!(indexed > 0);
     let text =
-        world.inner.config_yaml(&world.index, &["retry_count: 1"]).replace("spaces: \"*\"", "spaces: NOPE");
+        world.inner.config_yaml(&world.index, &["retry_count: 1"]).replace("spaces: \"*\"", "spaces: eng");
     let typo = config::load_str(&text, &HashMap::new()).unwrap().config;
     for kind in [SyncKind::Full, SyncKind::Incremental] {
-        let report = sync::run(&typo, kind, Shutdown::never()).await.unwrap();
+        let refused = sync::run(&typo, kind, Shutdown::never()).await.unwrap_err().to_string();
+        assert!(refused.contains("did you mean 'ENG'?"), "{refused}");
+        assert!(refused.contains("Available spaces are:"), "{refused}");
+        assert_eq!(world.count(json!({"match_all": {}})).await, indexed, "{kind:?}");
+    }
+    let nothing = world.config(&["sync_rules:", "  advanced:", "    - query: 'title = \"No such title\"'"]);
+    for kind in [SyncKind::Full, SyncKind::Incremental] {
+        let report = sync::run(&nothing, kind, Shutdown::never()).await.unwrap();
         assert!(!report.completed(), "{report}");
         assert_eq!(report.deleted, 0, "{report}");
         let why = report.incomplete_reason().unwrap();
@@ -309,10 +317,11 @@ async fn documents_a_basic_rule_now_excludes_are_filtered_and_removed() {
     assert_eq!(report.downloaded, 0, "filtered attachments are not downloaded: {report}");
 }
 
-/// A text document over `elasticsearch.bulk.max_text_document_size` is counted and left out,
-/// as Elastic's sink does; the rest of the sync goes on.
+/// A text document over `elasticsearch.bulk.max_text_document_size` is indexed without its
+/// text (as a file over the download cap is without content), counted, and the rest of the
+/// sync goes on; unchanged, the next sync does not read it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_text_document_over_the_size_cap_is_skipped_and_counted() {
+async fn a_text_document_over_the_size_cap_is_indexed_without_its_text() {
     let world = World::start(Flavour::Server, "too-large").await;
     let huge = format!("<p>{}</p>", "word ".repeat(300_000));
     let id = world.confluence().site().create_page("ENG", None, "Huge page", Some(&huge)).unwrap();
@@ -323,11 +332,14 @@ async fn a_text_document_over_the_size_cap_is_skipped_and_counted() {
     )]);
     let config = config::load_str(&text, &env).unwrap().config;
     let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
-    assert!(report.completed(), "{report}");
+    assert!(report.completed() && report.failed.is_empty(), "{report}");
     // Ours, and the simulator's large text attachment (its text becomes `body`).
     assert!(report.too_large_documents >= 1, "{report}");
-    assert!(!world.exists(&id.to_string()).await);
+    let doc = world.inner.get(&world.index, &id.to_string()).await.unwrap().unwrap();
+    assert_eq!(doc["title"], "Huge page");
+    assert!(doc.get("body").is_none_or(|b| b.is_null()), "{}", doc["body"]);
     let catalog = world.confluence().catalog();
-    let indexed = world.count(json!({"match_all": {}})).await;
-    assert_eq!(indexed, catalog.documents() as u64 - report.too_large_documents);
+    assert_eq!(world.count(json!({"match_all": {}})).await, catalog.documents() as u64);
+    let again = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
+    assert_eq!((again.too_large_documents, again.downloaded), (0, 0), "{again}");
 }

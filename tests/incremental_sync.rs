@@ -569,8 +569,7 @@ async fn cloud_new_space() {
 
 /// A space taken out of `spaces` (it is still on the site): the incremental sync completes
 /// and deletes what the index holds of it. Then the last configured space removed from the
-/// site: with no configured space left it sends no content query at all (`space in ()` is
-/// not CQL), and keeps everything — a scope that lists nothing never deletes.
+/// site: the sync refuses the key, and keeps everything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spaces_leaving_the_configuration_are_deleted_but_not_the_last_one() {
     let mut t = Incremental::tiny(Flavour::Server, "spaces").await;
@@ -584,11 +583,14 @@ async fn spaces_leaving_the_configuration_are_deleted_but_not_the_last_one() {
     assert_eq!(report.deleted as usize, catalog.documents_in(&["SALES"]), "{report}");
     t.matches_a_fresh_full_sync().await;
 
-    // Every configured space gone at once looks exactly like a typo in `spaces`: nothing is
-    // deleted, and the sync ends incomplete saying why.
+    // A configured space gone from the site looks exactly like a typo in `spaces`: the sync
+    // stops before listing anything, naming the key, and nothing is deleted.
     t.world.confluence.site().remove_space("MKT").unwrap();
-    let report = t.try_sync(SyncKind::Incremental).await;
-    assert!(!report.completed() && report.deleted == 0, "{report}");
+    let refused = sync::run(&t.config_for(&t.index), SyncKind::Incremental, Shutdown::never())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("'MKT' is not a space"), "{refused}");
     assert_eq!(t.ids().await.len(), catalog.documents_in(&["MKT"]));
 }
 

@@ -31,6 +31,8 @@ pub enum CliError {
     Check(Vec<String>),
     /// A sync did not complete.
     Sync(String),
+    /// A sync completed, but some documents failed (exit code 3).
+    DocumentsFailed(String),
     /// The configuration asks for something this version cannot do.
     Unsupported(String),
     /// `run` could not start (its health port is taken, …).
@@ -41,14 +43,27 @@ impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CliError::Check(problems) => f.write_str(&problems.join("\nerror: ")),
-            CliError::Sync(reason) | CliError::Unsupported(reason) | CliError::Start(reason) => {
-                f.write_str(reason)
-            }
+            CliError::Sync(reason)
+            | CliError::DocumentsFailed(reason)
+            | CliError::Unsupported(reason)
+            | CliError::Start(reason) => f.write_str(reason),
         }
     }
 }
 
 impl std::error::Error for CliError {}
+
+impl CliError {
+    /// The process's exit code: 3 for a sync that completed with failed documents (they are
+    /// listed in the log, and the next sync tries them again), 1 for everything else here
+    /// (2, an invalid config, is decided before a command runs).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::DocumentsFailed(_) => 3,
+            _ => 1,
+        }
+    }
+}
 
 /// One sync, then return: `Ok` only when it completed.
 pub async fn sync(config: &Config, kind: SyncKindArg) -> Result<(), CliError> {

@@ -71,8 +71,11 @@ impl WorkerState {
 /// How a sync ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Every listing completed.
+    /// Every listing completed and every document was written.
     Completed,
+    /// Every listing completed, but some documents failed (reported with their ids; the
+    /// cursor stayed, so the next sync tries them again).
+    CompletedWithFailures,
     /// It ran to its end but a listing failed (nothing was deleted in that scope).
     Incomplete,
     /// It could not run (configuration, Elasticsearch or Confluence unreachable, …).
@@ -80,12 +83,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    const ALL: [Outcome; 3] = [Outcome::Completed, Outcome::Incomplete, Outcome::Failed];
+    const ALL: [Outcome; 4] =
+        [Outcome::Completed, Outcome::CompletedWithFailures, Outcome::Incomplete, Outcome::Failed];
 
     /// The outcome of a sync that returned `result`.
     pub fn of(result: &Result<SyncReport, String>) -> Outcome {
         match result {
-            Ok(report) if report.completed() => Outcome::Completed,
+            Ok(report) if report.completed() && report.failed.is_empty() => Outcome::Completed,
+            Ok(report) if report.completed() => Outcome::CompletedWithFailures,
             Ok(_) => Outcome::Incomplete,
             Err(_) => Outcome::Failed,
         }
@@ -94,6 +99,7 @@ impl Outcome {
     fn name(self) -> &'static str {
         match self {
             Outcome::Completed => "completed",
+            Outcome::CompletedWithFailures => "completed_with_failures",
             Outcome::Incomplete => "incomplete",
             Outcome::Failed => "failed",
         }
@@ -242,7 +248,7 @@ impl Metrics {
         let outcome = Outcome::of(result);
         self.syncs.get_or_create(&SyncLabels { kind: kind.name(), outcome: outcome.name() }).inc();
         self.last_duration.get_or_create(&KindLabels { kind: kind.name() }).set(took.as_secs_f64());
-        if outcome == Outcome::Completed {
+        if matches!(outcome, Outcome::Completed) {
             let at = ended.timestamp_millis() as f64 / 1000.0;
             self.last_completed.get_or_create(&KindLabels { kind: kind.name() }).set(at);
         }
@@ -308,12 +314,19 @@ mod tests {
         };
         let ended = DateTime::from_timestamp(1_767_261_600, 0).unwrap_or_default();
         metrics.sync_ended(SyncKind::Full, &Ok(report.clone()), Duration::from_millis(1500), ended);
-        metrics.sync_ended(SyncKind::Full, &Ok(report), Duration::from_millis(2500), ended);
+        // The same sync once every document got in.
+        let clean = SyncReport { failed: Vec::new(), ..report };
+        metrics.sync_ended(SyncKind::Full, &Ok(clean), Duration::from_millis(2500), ended);
         metrics.sync_ended(SyncKind::Incremental, &Err("no Elasticsearch".into()), Duration::ZERO, ended);
         let text = metrics.encode();
 
         let value = |series: &str| line(&text, series).unwrap_or_else(|| panic!("{series} missing:\n{text}"));
-        assert_eq!(value(r#"confluence_connector_syncs_total{kind="full",outcome="completed"}"#), "2");
+        assert_eq!(value(r#"confluence_connector_syncs_total{kind="full",outcome="completed"}"#), "1");
+        assert_eq!(
+            value(r#"confluence_connector_syncs_total{kind="full",outcome="completed_with_failures"}"#),
+            "1",
+            "a sync whose documents failed is not counted as completed"
+        );
         assert_eq!(value(r#"confluence_connector_syncs_total{kind="incremental",outcome="failed"}"#), "1");
         assert_eq!(
             value(r#"confluence_connector_syncs_total{kind="access_control",outcome="completed"}"#),
@@ -331,7 +344,7 @@ mod tests {
         .is_none());
         assert_eq!(value(r#"confluence_connector_documents_total{kind="full",result="created"}"#), "20");
         assert_eq!(value(r#"confluence_connector_documents_total{kind="full",result="deleted"}"#), "6");
-        assert_eq!(value(r#"confluence_connector_documents_total{kind="full",result="failed"}"#), "2");
+        assert_eq!(value(r#"confluence_connector_documents_total{kind="full",result="failed"}"#), "1");
         assert_eq!(value(r#"confluence_connector_confluence_requests_total{status="200"}"#), "20");
         assert_eq!(value(r#"confluence_connector_confluence_requests_total{status="429"}"#), "4");
         assert_eq!(value(r#"confluence_connector_confluence_requests_total{status="none"}"#), "2");

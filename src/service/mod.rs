@@ -111,6 +111,13 @@ fn log_outcome(kind: SyncKind, result: &Result<SyncReport, String>, took: Durati
     let (kind, seconds) = (kind.name(), took.as_secs_f64());
     match (Outcome::of(result), result) {
         (Outcome::Completed, _) => tracing::info!(kind, seconds, "scheduled sync completed"),
+        (Outcome::CompletedWithFailures, Ok(report)) => tracing::error!(
+            kind,
+            seconds,
+            failed = report.failed.len(),
+            "scheduled sync completed, but {} documents failed; the next sync tries them again",
+            report.failed.len()
+        ),
         (_, Ok(report)) => tracing::error!(
             kind,
             seconds,

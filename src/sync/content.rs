@@ -162,7 +162,7 @@ impl ContentSync {
                                         }
                                     });
                                 }
-                                None => self.send(sink, &doc, report).await,
+                                None => self.send(sink, *doc, report).await,
                             }
                         }
                     }
@@ -228,7 +228,7 @@ impl ContentSync {
                     ContentOutcome::TooLarge => report.too_large += 1,
                     ContentOutcome::Skipped => {}
                 }
-                self.send(sink, &doc, report).await;
+                self.send(sink, doc, report).await;
             }
             Ok(Err((doc, reason))) => {
                 // Not indexed: the next sync sees it as new or changed and tries again.
@@ -240,23 +240,36 @@ impl ContentSync {
         }
     }
 
-    async fn send(&self, sink: &Sink, doc: &Document, report: &mut SyncReport) {
-        match Source::serialize(&doc.id, &Indexed { doc, flags: self.flags }) {
-            // As Elastic's sink does: a text document (no `_attachment`) over the cap is
-            // dropped and counted, so one huge page cannot fail a whole `_bulk` request.
-            Ok(Source::Raw(bytes))
-                if self.max_text_bytes > 0
-                    && doc.attachment_base64.is_none()
-                    && bytes.len() as u64 > self.max_text_bytes =>
-            {
+    async fn send(&self, sink: &Sink, mut doc: Document, report: &mut SyncReport) {
+        let mut source = Source::serialize(&doc.id, &Indexed { doc: &doc, flags: self.flags });
+        // A text document (no `_attachment`) over the cap would fail a whole `_bulk` request:
+        // it is indexed without its text (as one over the download cap is without content),
+        // counted, and named in the log; unchanged, it is not read again by the next sync.
+        if let Ok(Source::Raw(bytes)) = &source {
+            let size = bytes.len() as u64;
+            if self.max_text_bytes > 0 && doc.attachment_base64.is_none() && size > self.max_text_bytes {
                 report.too_large_documents += 1;
                 tracing::warn!(
                     id = doc.id.as_str(),
-                    bytes = bytes.len(),
-                    "over elasticsearch.bulk.max_text_document_size: not indexed"
+                    title = doc.title.as_str(),
+                    bytes = size,
+                    "{} {:?} is over elasticsearch.bulk.max_text_document_size ({size} bytes): indexed without its text",
+                    doc.doc_type.as_str(),
+                    doc.title
                 );
+                doc.body = None;
+                source = Source::serialize(&doc.id, &Indexed { doc: &doc, flags: self.flags });
             }
-            Ok(source) => sink.send(Operation::Index { id: doc.id.clone(), doc: source }).await,
+        }
+        match source {
+            Ok(Source::Raw(bytes)) if self.max_text_bytes > 0 && bytes.len() as u64 > self.max_text_bytes => {
+                report.failed.push(format!(
+                    "{} ({}): over elasticsearch.bulk.max_text_document_size even without its text",
+                    doc.id,
+                    doc.doc_type.as_str()
+                ))
+            }
+            Ok(source) => sink.send(Operation::Index { id: doc.id, doc: source }).await,
             Err(e) => report.failed.push(format!("{} ({}): {e}", doc.id, doc.doc_type.as_str())),
         }
     }

@@ -32,7 +32,8 @@ pub struct SyncReport {
     pub downloaded_bytes: u64,
     /// Attachments over the size limit, indexed without content.
     pub too_large: u64,
-    /// Text documents over `elasticsearch.bulk.max_text_document_size`, not indexed.
+    /// Text documents over `elasticsearch.bulk.max_text_document_size`, indexed without
+    /// their text.
     pub too_large_documents: u64,
     /// Documents that failed for good, with the reason: `id (type): reason`.
     pub failed: Vec<String>,
@@ -224,7 +225,11 @@ impl fmt::Display for SyncReport {
             self.duration.as_secs_f64()
         )?;
         if self.too_large_documents > 0 {
-            write!(f, "; {} documents over max_text_document_size not indexed", self.too_large_documents)?;
+            write!(
+                f,
+                "; {} documents over max_text_document_size indexed without their text",
+                self.too_large_documents
+            )?;
         }
         if self.kept_unverified > 0 {
             write!(f, "; {} documents kept because their listing did not complete", self.kept_unverified)?;

@@ -2,8 +2,8 @@
 //! command line today, the managed service (Kibana's sync jobs) next.
 //!
 //! A content sync (full or incremental):
-//! 1. compiles the basic rules and has Confluence check the advanced ones, before anything
-//!    is written;
+//! 1. compiles the basic rules, has Confluence check the advanced ones and the configured
+//!    space keys, before anything is written;
 //! 2. makes sure the content index exists and takes the index's lease (one sync of an index
 //!    at a time, whichever process starts it); a lost lease stops the sync as shutdown does;
 //! 3. reads the saved state and the ids already indexed, and picks the window: an
@@ -104,6 +104,12 @@ async fn content(
         .map_err(|e| SyncError::Start(format!("checking the advanced rules with Confluence: {e}")))?;
     if !rejected.is_empty() {
         return Err(SyncError::Start(rejected.join("; ")));
+    }
+    // A key Confluence does not show (a typo, `eng` for `ENG`) would list nothing and make
+    // the sync delete its space's documents. Advanced rules replace `spaces`, as in
+    // Elastic's connector, so the keys are not checked then.
+    if advanced.is_empty() {
+        client.check_configured_spaces(&source.spaces).await.map_err(start)?;
     }
 
     let es_options = elastic_options(config, Some(&source.pipeline));
