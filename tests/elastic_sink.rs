@@ -714,3 +714,54 @@ async fn progress_lines_count_unchanged_documents_too() {
         last.split(" unchanged").next().and_then(|s| s.rsplit(' ').next()).unwrap().parse().unwrap();
     assert!(unchanged + second.updated >= seen, "{last}");
 }
+
+/// A partition between a sync and Elasticsearch outlasts its lease: the sync's fence closes
+/// before the lease can lapse, so its batches — retried through the outage — never land
+/// after another process took the index over, and it cannot confirm the lease to write its
+/// state. The index ends as the newer holder wrote it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_cut_off_from_elasticsearch_stops_writing_before_its_lease_lapses() {
+    use confluence_connector::elastic::lease::{Lease, LeaseTimes};
+    use confluence_connector::elastic::sink::FENCE_CLOSED;
+    let target = test_server().await;
+    let index = index("fence");
+    let mut o = options(&target);
+    // Requests are retried for longer than the outage lasts, as they are by default: after
+    // 1, 3, 6, 10… s.
+    (o.max_retries, o.retry_interval) = (20, Duration::from_secs(1));
+    let es = client(&o);
+    ensure_content_index(&es, &index, IndexMode::CreateIfMissing).await.unwrap();
+    let times = LeaseTimes {
+        ttl: Duration::from_secs(3),
+        renew_every: Duration::from_millis(500),
+        margin: Duration::from_millis(1500),
+    };
+    let a = Lease::acquire_with(&es, &index, "full", times).await.unwrap();
+    let sink = Sink::start_fenced(es.clone(), &index, &o, Some(a.fence()));
+    sink.send(doc("1", json!({"title": "A, before"}))).await;
+    sink.flush().await;
+
+    // Cut off for 4 s: A's renewals fail and its fence closes 1.5 s after the last one; its
+    // write of page 2 waits for a retry.
+    sim(&target).faults().refuse_connections_for(Duration::from_secs(4));
+    sink.send(doc("2", json!({"title": "A, stale"}))).await;
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    assert!(!a.fence().holds());
+
+    // Elasticsearch answers again; A's lease has lapsed and B takes the index over and
+    // writes page 2 — before A's retry at 6 s would have.
+    let b = Lease::acquire_with(&es, &index, "full", times).await.unwrap();
+    let written = write(&es, &index, &o, vec![doc("2", json!({"title": "B"}))]).await;
+    assert_eq!(written.indexed, 1);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let report = sink.finish().await;
+    assert_eq!(report.stopped.as_deref(), Some(FENCE_CLOSED), "{report:?}");
+    assert_eq!(report.discarded, 1, "{report:?}");
+    assert!(a.confirm().await.is_err(), "A may not write its state any more");
+    http(&target, reqwest::Method::POST, &format!("/{index}/_refresh"), None).await;
+    assert_eq!(get_doc(&target, &index, "2").await.unwrap()["title"], "B");
+    assert_eq!(get_doc(&target, &index, "1").await.unwrap()["title"], "A, before");
+    b.release().await;
+    a.release().await;
+}

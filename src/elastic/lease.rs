@@ -10,6 +10,16 @@
 //! A holder that died (`kill -9`, a lost node) stops renewing: its lease expires after
 //! [`TTL`]. On the same host a dead holder is recognised at once by its process id, so a
 //! restarted service does not wait for the expiry.
+//!
+//! Fencing: a holder that cannot renew (Elasticsearch unreachable from it, but perhaps not
+//! from another process) must stop writing before its lease can lapse and be taken over —
+//! else its batches, retried until Elasticsearch answers again, would land on top of the new
+//! holder's. So the lease renews well ahead of expiry, every renewal is bounded by the time
+//! the lease has left, and its [`Fence`] closes once the last confirmed renewal is older than
+//! the TTL less a margin kept for writes in flight: the sink checks the fence before every
+//! `_bulk` attempt, and the sync stops as on shutdown. The state and cursor are written only
+//! right after a guarded renewal ([`Lease::confirm`]), so a holder that was taken over never
+//! writes them.
 
 use std::time::Duration;
 
@@ -35,7 +45,74 @@ pub const LEASE_INDEX: &str = ".confluence-connector-leases";
 pub const TTL: Duration = Duration::from_secs(60);
 
 /// How often a held lease is renewed.
-const RENEW_EVERY: Duration = Duration::from_secs(20);
+const RENEW_EVERY: Duration = Duration::from_secs(10);
+
+/// Of the TTL, what is kept for writes already in flight when the fence closes: the fence
+/// closes this long before a lease whose renewals fail could lapse.
+const MARGIN: Duration = Duration::from_secs(20);
+
+/// The times of a lease: [`TTL`], [`RENEW_EVERY`] and [`MARGIN`] unless a test shortens them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseTimes {
+    /// How long a lease lasts without renewal.
+    pub ttl: Duration,
+    /// How often it is renewed.
+    pub renew_every: Duration,
+    /// How long before a possible lapse the fence closes.
+    pub margin: Duration,
+}
+
+impl Default for LeaseTimes {
+    fn default() -> Self {
+        LeaseTimes { ttl: TTL, renew_every: RENEW_EVERY, margin: MARGIN }
+    }
+}
+
+/// Whether the holder may still write: open while the lease is surely held. Cheap to clone
+/// and to ask (the sink asks before every `_bulk` attempt).
+#[derive(Debug, Clone)]
+pub struct Fence(Arc<FenceState>);
+
+#[derive(Debug)]
+struct FenceState {
+    /// Until when writes are safe: the start of the last confirmed renewal, plus the TTL,
+    /// less the margin.
+    open_until: Mutex<tokio::time::Instant>,
+    /// Closed for good: taken over, or renewals failed for too long.
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl Fence {
+    fn new(open_until: tokio::time::Instant) -> Fence {
+        Fence(Arc::new(FenceState {
+            open_until: Mutex::new(open_until),
+            closed: std::sync::atomic::AtomicBool::new(false),
+        }))
+    }
+
+    /// A fence that never closes: writes that no lease guards (tests of the sink alone).
+    pub fn open() -> Fence {
+        Fence::new(tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600))
+    }
+
+    /// True while the lease is surely held.
+    pub fn holds(&self) -> bool {
+        !self.0.closed.load(std::sync::atomic::Ordering::Relaxed)
+            && tokio::time::Instant::now() < self.open_until()
+    }
+
+    fn open_until(&self) -> tokio::time::Instant {
+        *self.0.open_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn extend(&self, until: tokio::time::Instant) {
+        *self.0.open_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = until;
+    }
+
+    fn close(&self) {
+        self.0.closed.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
 
 /// Who holds a lease, and until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,15 +180,32 @@ pub struct Lease {
     version: Version,
     renewer: JoinHandle<()>,
     lost: Shutdown,
+    fence: Fence,
+    /// What the renewer writes (expiry aside), for [`Lease::confirm`].
+    me: Holder,
+    times: LeaseTimes,
 }
 
 impl Lease {
     /// Takes the lease on `index` for a sync of `kind`, or says who has it.
     pub async fn acquire(es: &EsClient, index: &str, kind: &str) -> Result<Lease, LeaseError> {
+        Lease::acquire_with(es, index, kind, LeaseTimes::default()).await
+    }
+
+    /// [`Lease::acquire`] with other times (tests of fencing use seconds, not minutes).
+    pub async fn acquire_with(
+        es: &EsClient,
+        index: &str,
+        kind: &str,
+        times: LeaseTimes,
+    ) -> Result<Lease, LeaseError> {
         ensure_lease_index(es).await?;
         let id = index.to_string();
         let path = format!("/{LEASE_INDEX}/_create/{}", encode(&id));
-        let me = Holder::me(kind, Utc::now());
+        let started = tokio::time::Instant::now();
+        let mut me = Holder::me(kind, Utc::now());
+        me.expires =
+            me.since + chrono::Duration::from_std(times.ttl).unwrap_or(chrono::Duration::seconds(60));
         let body = to_value(&me);
         let version = match send_json(es, Method::Put, &path, Some(&body), HeaderMap::new()).await {
             Ok(Answer::Ok(answer)) => seq(&answer),
@@ -122,8 +216,44 @@ impl Lease {
         tracing::debug!(index, "sync lease taken");
         let version = Arc::new(Mutex::new(version));
         let (lost_tx, lost) = Shutdown::manual();
-        let renewer = tokio::spawn(renew(es.clone(), id.clone(), me, version.clone(), lost_tx));
-        Ok(Lease { es: es.clone(), id, version, renewer, lost })
+        let fence = Fence::new(started + times.ttl.saturating_sub(times.margin));
+        let renewer = tokio::spawn(renew(
+            es.clone(),
+            id.clone(),
+            me.clone(),
+            version.clone(),
+            Renewal { lost: lost_tx, fence: fence.clone(), times },
+        ));
+        Ok(Lease { es: es.clone(), id, version, renewer, lost, fence, me, times })
+    }
+
+    /// Whether writes are still safe (see the module doc); for the sink.
+    pub fn fence(&self) -> Fence {
+        self.fence.clone()
+    }
+
+    /// Renews the lease now, guarded: `Ok` means it is held for another TTL, so that the
+    /// state and cursor can be written; `Err` that it was taken over or cannot be confirmed,
+    /// and nothing more may be written.
+    pub async fn confirm(&self) -> Result<(), String> {
+        if !self.fence.holds() {
+            return Err("the sync lease was lost or could not be renewed in time".into());
+        }
+        let started = tokio::time::Instant::now();
+        let mut me = self.me.clone();
+        me.expires =
+            Utc::now() + chrono::Duration::from_std(self.times.ttl).unwrap_or(chrono::Duration::seconds(60));
+        match put_guarded(&self.es, &self.id, &me, &self.version, self.times.renew_every).await {
+            Renewed::Yes => {
+                self.fence.extend(started + self.times.ttl.saturating_sub(self.times.margin));
+                Ok(())
+            }
+            Renewed::TakenOver => {
+                self.fence.close();
+                Err("the sync lease was taken over by another process".into())
+            }
+            Renewed::NoAnswer(e) => Err(format!("the sync lease could not be confirmed ({e})")),
+        }
     }
 
     /// Fires if the lease was lost while the sync ran (another process took it over after
@@ -216,28 +346,72 @@ async fn take_over(es: &EsClient, id: &str, me: &Holder) -> Result<(i64, i64), L
     }
 }
 
-/// Renews the lease every [`RENEW_EVERY`]; a renewal refused because another process holds
-/// the lease now fires `lost`. Failed renewals (Elasticsearch unreachable) are retried at
-/// the next tick: the lease survives as long as [`TTL`] allows.
-async fn renew(es: EsClient, id: String, mut me: Holder, version: Version, lost: watch::Sender<bool>) {
+/// What the renewer needs besides the lease document.
+struct Renewal {
+    /// Fired when the lease is lost: the sync stops.
+    lost: watch::Sender<bool>,
+    fence: Fence,
+    times: LeaseTimes,
+}
+
+/// What became of one guarded renewal.
+enum Renewed {
+    Yes,
+    /// Another process holds the lease now.
+    TakenOver,
+    /// No answer in time (Elasticsearch unreachable or slow).
+    NoAnswer(String),
+}
+
+/// Writes `me` over the lease document if it is still the version we wrote last, within
+/// `limit`.
+async fn put_guarded(es: &EsClient, id: &str, me: &Holder, version: &Version, limit: Duration) -> Renewed {
+    let (seq_no, term) = *version.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let path = format!("/{LEASE_INDEX}/_doc/{}?if_seq_no={seq_no}&if_primary_term={term}", encode(id));
+    let (es, body) = (es.without_retries(), to_value(me));
+    let request = send_json(&es, Method::Put, &path, Some(&body), HeaderMap::new());
+    match tokio::time::timeout(limit, request).await {
+        Ok(Ok(Answer::Ok(answer))) => {
+            *version.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = seq(&answer);
+            Renewed::Yes
+        }
+        Ok(Ok(Answer::NotFound)) | Ok(Err(ElasticError::Status { status: 409, .. })) => Renewed::TakenOver,
+        Ok(Err(e)) => Renewed::NoAnswer(e.to_string()),
+        Err(_) => Renewed::NoAnswer(format!("no answer within {limit:?}")),
+    }
+}
+
+/// Renews the lease every `renew_every`, each attempt bounded by the time the fence has left;
+/// extends the fence after each confirmed renewal. Taken over, or not renewed before the
+/// fence closes: closes the fence and fires `lost`, so that the sync stops writing before
+/// its lease can lapse.
+async fn renew(es: EsClient, id: String, mut me: Holder, version: Version, renewal: Renewal) {
+    let Renewal { lost, fence, times } = renewal;
+    let stop = |why: &str| {
+        tracing::error!(index = id, "{why}: this sync stops writing and ends incomplete");
+        fence.close();
+        let _ = lost.send(true);
+    };
     loop {
-        tokio::time::sleep(RENEW_EVERY).await;
-        me.expires = Utc::now() + chrono::Duration::from_std(TTL).unwrap_or(chrono::Duration::seconds(60));
-        let (seq_no, term) = *version.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let path = format!("/{LEASE_INDEX}/_doc/{}?if_seq_no={seq_no}&if_primary_term={term}", encode(&id));
-        match send_json(&es, Method::Put, &path, Some(&to_value(&me)), HeaderMap::new()).await {
-            Ok(Answer::Ok(answer)) => {
-                *version.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = seq(&answer);
-            }
-            Ok(Answer::NotFound) | Err(ElasticError::Status { status: 409, .. }) => {
-                tracing::error!(
-                    index = id,
-                    "the sync lease was taken over by another process: stopping this sync"
-                );
-                let _ = lost.send(true);
+        let next = tokio::time::Instant::now() + times.renew_every;
+        tokio::time::sleep_until(next.min(fence.open_until())).await;
+        let started = tokio::time::Instant::now();
+        let left = fence.open_until().saturating_duration_since(started);
+        if left.is_zero() {
+            stop("the sync lease could not be renewed in time");
+            return;
+        }
+        me.expires =
+            Utc::now() + chrono::Duration::from_std(times.ttl).unwrap_or(chrono::Duration::seconds(60));
+        match put_guarded(&es, &id, &me, &version, left.min(times.renew_every)).await {
+            Renewed::Yes => fence.extend(started + times.ttl.saturating_sub(times.margin)),
+            Renewed::TakenOver => {
+                stop("the sync lease was taken over by another process");
                 return;
             }
-            Err(e) => tracing::warn!(index = id, "could not renew the sync lease ({e}); trying again"),
+            Renewed::NoAnswer(e) => {
+                tracing::warn!(index = id, "could not renew the sync lease ({e}); trying again");
+            }
         }
     }
 }

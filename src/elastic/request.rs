@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::client::EsClient;
 use super::error::ElasticError;
+use super::lease::Fence;
 use super::retry::{request_status_is_transient, RetryPolicy};
 
 /// A successful answer, or a 404.
@@ -57,7 +58,7 @@ pub async fn send_json(
     if bytes.is_some() {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
-    let request = Request { method, path, query: &[], headers, body: bytes };
+    let request = Request { method, path, query: &[], headers, body: bytes, fence: None };
     let sent = send_with_retries(es, es.policy(), &request, || es.count_retry()).await;
     match sent.outcome {
         Err(reason) => Err(ElasticError::Transport {
@@ -82,7 +83,13 @@ pub(crate) struct Request<'a> {
     pub headers: HeaderMap,
     /// The body, shared by every attempt.
     pub body: Option<Bytes>,
+    /// When given, no attempt is made once it closes (the sync lease is in doubt): a batch
+    /// retried through an outage must not land after another process took the index over.
+    pub fence: Option<&'a Fence>,
 }
+
+/// Why a request was not sent: its fence closed.
+pub(crate) const FENCED: &str = "not sent: the sync lease could not be renewed in time, or was taken over";
 
 /// What became of a request after its retries.
 pub(crate) struct Sent {
@@ -108,6 +115,9 @@ pub(crate) async fn send_with_retries(
     let name = method_name(&request.method);
     let mut attempt = 0u32;
     loop {
+        if request.fence.is_some_and(|fence| !fence.holds()) {
+            return Sent { attempts: attempt, outcome: Err(FENCED.to_string()) };
+        }
         attempt += 1;
         let outcome = send_once(es, request).await;
         let transient = match &outcome {

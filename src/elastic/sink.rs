@@ -29,6 +29,7 @@ use tokio::time::Instant;
 use super::batch::{Batch, Batcher, BufferPool, Rejections};
 use super::bulk::{OpKind, Operation};
 use super::client::EsClient;
+use super::lease::Fence;
 use super::monitor::ErrorMonitor;
 use super::options::ElasticOptions;
 use super::progress::Progress;
@@ -89,7 +90,8 @@ pub struct SinkReport {
     pub retried_requests: u64,
     /// The most bytes of operations that waited in the queue at once.
     pub peak_queued_bytes: u64,
-    /// Why the error monitor stopped the sink, if it did: the sync is then incomplete.
+    /// Why the error monitor or the lease's fence stopped the sink, if either did: the sync
+    /// is then incomplete.
     pub stopped: Option<String>,
     /// From start to finish.
     pub duration: Duration,
@@ -115,6 +117,8 @@ struct Shared {
     progress: Arc<Progress>,
     monitor: Mutex<ErrorMonitor>,
     stopped: AtomicBool,
+    /// The sync lease's fence: once it closes nothing more is sent.
+    fence: Option<Fence>,
     discarded: AtomicU64,
     queued_index: AtomicU64,
     queued_delete: AtomicU64,
@@ -151,7 +155,20 @@ impl Recent {
 
 impl Shared {
     fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::Relaxed)
+        self.stopped.load(Ordering::Relaxed) || self.fenced()
+    }
+
+    /// The sync lease's fence closed: writes must stop.
+    fn fenced(&self) -> bool {
+        self.fence.as_ref().is_some_and(|fence| !fence.holds())
+    }
+
+    /// Why the sink stopped, if it did: the error monitor, or the lease's fence.
+    fn stop_reason(&self) -> Option<String> {
+        if let Some(why) = self.monitor().tripped() {
+            return Some(why.to_string());
+        }
+        self.fenced().then(|| FENCE_CLOSED.to_string())
     }
 
     fn discard(&self, n: usize) {
@@ -174,6 +191,10 @@ impl Shared {
     }
 }
 
+/// Why a sink stopped when the sync lease's fence closed.
+pub const FENCE_CLOSED: &str =
+    "the sync lease could not be renewed in time or was taken over: writes stopped before it could lapse";
+
 /// A running sink. [`Sink::finish`] flushes and returns the report.
 pub struct Sink {
     queue: QueueSender,
@@ -191,11 +212,18 @@ struct Target {
     requests: RetryPolicy,
     items: RetryPolicy,
     pool: BufferPool,
+    fence: Option<Fence>,
 }
 
 impl Sink {
-    /// Starts the sink task for `index`.
+    /// Starts the sink task for `index`, for writes no lease guards.
     pub fn start(es: EsClient, index: &str, options: &ElasticOptions) -> Sink {
+        Sink::start_fenced(es, index, options, None)
+    }
+
+    /// Starts the sink task for `index`; nothing is sent once `fence` closes (the sync
+    /// lease is in doubt), not even a retry of a batch already sent.
+    pub fn start_fenced(es: EsClient, index: &str, options: &ElasticOptions, fence: Option<Fence>) -> Sink {
         let bulk = &options.bulk;
         let (queue, rx) = queue(bulk.queue_size, bulk.queue_max_mem_size);
         let mut query = Vec::new();
@@ -207,6 +235,7 @@ impl Sink {
             progress: progress.clone(),
             monitor: Mutex::new(ErrorMonitor::new(bulk.error_monitor)),
             stopped: AtomicBool::new(false),
+            fence: fence.clone(),
             discarded: AtomicU64::new(0),
             queued_index: AtomicU64::new(0),
             queued_delete: AtomicU64::new(0),
@@ -222,6 +251,7 @@ impl Sink {
             items: options.item_policy(),
             // Every request in flight, the batch being filled and one retry.
             pool: BufferPool::new(chunk_bytes + BUFFER_HEADROOM, bulk.max_concurrency.max(1) + 2),
+            fence,
         };
         let batcher = Batcher::new(target.pool.clone(), bulk.chunk_size, chunk_bytes);
         let task = tokio::spawn(run(rx, target, batcher, bulk.max_concurrency.max(1), shared.clone()));
@@ -258,7 +288,8 @@ impl Sink {
         self.shared.progress.document_seen(unchanged);
     }
 
-    /// Whether the error monitor stopped the sink (what is sent from now on is not written).
+    /// Whether the error monitor or the lease's fence stopped the sink (what is sent from now
+    /// on is not written).
     pub fn is_stopped(&self) -> bool {
         self.shared.is_stopped()
     }
@@ -291,7 +322,7 @@ impl Sink {
         report.queued_index = shared.queued_index.load(Ordering::Relaxed);
         report.queued_delete = shared.queued_delete.load(Ordering::Relaxed);
         report.discarded = shared.discarded.load(Ordering::Relaxed);
-        report.stopped = shared.monitor().tripped().map(str::to_string);
+        report.stopped = shared.stop_reason();
         report
     }
 }
@@ -561,6 +592,12 @@ async fn send_batch(target: &Target, batch: Batch, shared: &Shared) -> BatchOutc
     let body = batch.body.freeze();
     let response = match post(target, body.clone(), &mut report).await {
         Ok(response) => response,
+        // Not sent (or not again) since the lease is in doubt: not written, not failed.
+        Err(_) if shared.fenced() => {
+            shared.discard(items.len());
+            target.pool.give(body);
+            return BatchOutcome { report, again: None };
+        }
         Err(f) => {
             let failures: Vec<ItemFailure> =
                 items.iter().map(|i| failure(&i.id, i.kind, f.status, &f.error_type, &f.reason)).collect();
@@ -691,8 +728,14 @@ async fn post(target: &Target, body: Bytes, report: &mut SinkReport) -> Result<B
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
     let size = body.len() as u64;
-    let request =
-        Request { method: Method::Post, path: &target.path, query: &target.query, headers, body: Some(body) };
+    let request = Request {
+        method: Method::Post,
+        path: &target.path,
+        query: &target.query,
+        headers,
+        body: Some(body),
+        fence: target.fence.as_ref(),
+    };
     let sent =
         send_with_retries(&target.es, target.requests, &request, || report.retried_requests += 1).await;
     report.requests += u64::from(sent.attempts);

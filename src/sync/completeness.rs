@@ -19,8 +19,12 @@ pub const STOPPED: &str =
 pub enum Incomplete {
     /// Shutdown was requested, or the sync lease was lost, before the sync finished.
     Stopped,
-    /// The error monitor stopped the bulk sink: too many writes failed.
+    /// The error monitor stopped the bulk sink (too many writes failed), or the sync lease's
+    /// fence did.
     SinkStopped(String),
+    /// The lease could not be confirmed before the state was written: another process may
+    /// hold the index, so this sync's state and cursor are not written.
+    LeaseLost(String),
     /// The list of spaces could not be read: no space is known to be in scope.
     SpaceList(String),
     /// A listing inside this space failed after its retries: the space keeps its documents.
@@ -61,7 +65,7 @@ impl Incomplete {
 
     /// True for the reasons that stopped the sync rather than a listing.
     pub fn is_stop(&self) -> bool {
-        matches!(self, Incomplete::Stopped | Incomplete::SinkStopped(_))
+        matches!(self, Incomplete::Stopped | Incomplete::SinkStopped(_) | Incomplete::LeaseLost(_))
     }
 }
 
@@ -70,6 +74,7 @@ impl fmt::Display for Incomplete {
         match self {
             Incomplete::Stopped => f.write_str(STOPPED),
             Incomplete::SinkStopped(why) => f.write_str(why),
+            Incomplete::LeaseLost(why) => write!(f, "{why}: the sync state and cursor were not written"),
             Incomplete::SpaceList(e) => write!(f, "listing spaces: {e}"),
             Incomplete::Space { key, error } => write!(f, "space {key}: {error}"),
             Incomplete::Listing { what, error } => write!(f, "{what}: {error}"),
@@ -118,6 +123,7 @@ mod tests {
         for reason in [
             Incomplete::Stopped,
             Incomplete::SinkStopped("too many errors".into()),
+            Incomplete::LeaseLost("taken over".into()),
             Incomplete::SpaceList("500".into()),
             Incomplete::Space { key: "DEV".into(), error: "500".into() },
             Incomplete::listing("advanced rule 1", "400"),

@@ -9,8 +9,9 @@
 //! 3. reads the saved state and the ids already indexed, and picks the window: an
 //!    incremental sync runs as a full one when there is no cursor yet, or when the settings
 //!    that shape documents changed ([`super::shape`]);
-//! 4. records its start in the state, runs ([`ContentSync`]), and moves the cursor only when
-//!    [`SyncReport::may_advance_cursor`] says so.
+//! 4. records its start in the state, runs ([`ContentSync`]) with the sink behind the lease's
+//!    fence, and moves the cursor only when [`SyncReport::may_advance_cursor`] says so and
+//!    the lease is confirmed still held.
 //!
 //! An access-control sync takes the lease of the identity index and writes the identity
 //! documents ([`AccessControlSync`]); it too stops on shutdown or a lost lease.
@@ -32,6 +33,7 @@ use crate::shutdown::Shutdown;
 use super::access_control::{identity_index, AccessControlSync};
 use super::advanced_rules;
 use super::attachment::ContentPolicy;
+use super::completeness::Incomplete;
 use super::content::ContentSync;
 use super::crawl::CrawlSettings;
 use super::document::PipelineFlags;
@@ -122,24 +124,34 @@ async fn content(
     };
     elastic::index::ensure_content_index(&es, index, mode).await.map_err(start)?;
     let lease = Lease::acquire(&es, index, kind.name()).await.map_err(start)?;
-    let stop = stop.or(&lease.lost());
-    let result = content_under_lease(config, source, kind, stop, client, rules, advanced, &es).await;
+    let prepared = Prepared { client, rules, advanced, es };
+    let result = content_under_lease(config, source, kind, stop, prepared, &lease).await;
     lease.release().await;
     result
 }
 
-/// Steps 3 and 4 of a content sync, with the lease held.
-#[allow(clippy::too_many_arguments)]
+/// What a content sync prepared before it took the lease.
+struct Prepared {
+    client: ConfluenceClient,
+    rules: BasicRules,
+    advanced: Vec<String>,
+    es: EsClient,
+}
+
+/// Steps 3 and 4 of a content sync, with the lease held: a lost lease stops it as shutdown
+/// does, its fence stops the sink's writes, and the cursor is written only right after the
+/// lease is confirmed.
 async fn content_under_lease(
     config: &Config,
     source: &ConfluenceConfig,
     kind: SyncKind,
     stop: Shutdown,
-    client: ConfluenceClient,
-    rules: BasicRules,
-    advanced: Vec<String>,
-    es: &EsClient,
+    prepared: Prepared,
+    lease: &Lease,
 ) -> Result<SyncReport, SyncError> {
+    let Prepared { client, rules, advanced, es } = prepared;
+    let es = &es;
+    let stop = stop.or(&lease.lost());
     let index = source.index_name.as_str();
     let mut state = elastic::state::read_state(es, index).await.map_err(start)?;
     // Pages modified at or after what the previous sync saw as the latest modification when
@@ -195,7 +207,7 @@ async fn content_under_lease(
         stop,
     };
     let es_options = elastic_options(config, Some(&source.pipeline));
-    let sink = elastic::sink::Sink::start(es.clone(), index, &es_options);
+    let sink = elastic::sink::Sink::start_fenced(es.clone(), index, &es_options, Some(lease.fence()));
     let mut report = match window {
         Some(window) => content.incremental(existing, &sink, window, previous).await,
         None => content.full(existing, &sink).await,
@@ -208,6 +220,11 @@ async fn content_under_lease(
         tracing::warn!("{closed}");
     }
     if report.may_advance_cursor() {
+        if let Err(why) = lease.confirm().await {
+            // Another process may hold the index now: its state is the one that counts.
+            report.stop(Incomplete::LeaseLost(why));
+            return Ok(report);
+        }
         state.cursor = Some(started_at);
         state.document_shape = Some(shape);
         match window {
@@ -307,7 +324,7 @@ async fn access_control(
     let sync = AccessControlSync { client: Arc::new(client), concurrency: source.max_concurrent_requests };
     let lease = Lease::acquire(&es, &index, SyncKind::AccessControl.name()).await.map_err(start)?;
     let stop = stop.or(&lease.lost());
-    let sink = elastic::sink::Sink::start(es.clone(), &index, &es_options);
+    let sink = elastic::sink::Sink::start_fenced(es.clone(), &index, &es_options, Some(lease.fence()));
     let result = sync.run(&es, &index, &sink, stop).await;
     let written = sink.finish().await;
     lease.release().await;
