@@ -135,8 +135,9 @@ impl Directory {
                         self.people.insert(key.clone(), person(ids, &key, &account));
                     }
                 }
-                Err(ConfluenceError::Item { url, index, detail }) => {
-                    tracing::warn!(url = %url, index, "an unreadable user was left out: {detail}");
+                Err(ConfluenceError::Item { url, index, id, detail }) => {
+                    let id = id.unwrap_or_default();
+                    tracing::warn!(url = %url, index, id, "an unreadable user was left out: {detail}");
                 }
                 Err(e)
                     if client.flavour() == Flavour::Cloud
@@ -229,8 +230,9 @@ async fn collect<T>(mut listing: crate::confluence::Listing<T>) -> Result<Vec<T>
     while let Some(item) = listing.next().await {
         match item {
             Ok(value) => all.push(value),
-            Err(ConfluenceError::Item { url, index, detail }) => {
-                tracing::warn!(url = %url, index, "an unreadable entry was left out: {detail}");
+            Err(ConfluenceError::Item { url, index, id, detail }) => {
+                let id = id.unwrap_or_default();
+                tracing::warn!(url = %url, index, id, "an unreadable entry was left out: {detail}");
             }
             Err(e) => return Err(e),
         }

@@ -73,12 +73,14 @@ pub enum ConfluenceError {
         detail: String,
     },
     /// One item of a listing page could not be read; the rest of the page was kept.
-    #[error("item {index} of the page from {url} is malformed: {detail}")]
+    #[error("item {index}{} of the page from {url} is malformed: {detail}", id_part(.id.as_deref()))]
     Item {
         /// The request URL (without query).
         url: String,
         /// Position of the item in the page.
         index: usize,
+        /// Its `id`, when one could be read: what an operator looks up.
+        id: Option<String>,
         /// The serde error.
         detail: String,
     },
@@ -222,6 +224,11 @@ fn body_excerpt(body: &[u8]) -> String {
 /// A wait shown to humans, e.g. in logs of retries.
 pub(crate) fn seconds(duration: Duration) -> String {
     format!("{:.1}s", duration.as_secs_f64())
+}
+
+/// ` (id 123)` for an item whose id could be read.
+fn id_part(id: Option<&str>) -> String {
+    id.map(|id| format!(" (id {id})")).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -228,8 +228,9 @@ where
             let mut fresh = 0usize;
             let mut converted = Vec::with_capacity(received);
             for (index, raw) in envelope.results.iter().enumerate() {
-                if let Some(id) = raw_id(raw) {
-                    if !seen_ids.insert(&id) {
+                let id = raw_id(raw);
+                if let Some(id) = &id {
+                    if !seen_ids.insert(id) {
                         continue;
                     }
                 }
@@ -240,6 +241,7 @@ where
                     Err(error) => converted.push(Err(ConfluenceError::Item {
                         url: display_url(&current),
                         index,
+                        id: id.map(|id| id.into_owned()),
                         detail: error.to_string(),
                     })),
                 }
@@ -462,6 +464,9 @@ mod http_tests {
             matches!(all[2], Err(ConfluenceError::Item { index: 1, .. })),
             "one bad item, not a lost page"
         );
+        // Reported by its id, which could be read.
+        let shown = all[2].as_ref().unwrap_err().to_string();
+        assert!(shown.starts_with("item 1 (id 3) of the page from "), "{shown}");
         let targets: Vec<String> = log.lock().unwrap().iter().map(|s| s.target.clone()).collect();
         assert_eq!(
             targets,
