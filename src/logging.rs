@@ -65,9 +65,19 @@ pub fn init(format: LogFormat, filter: EnvFilter) {
         .with_writer(crate::elastic::progress_bar::LogWriter);
     // A second init (in tests) keeps the first subscriber; that is fine.
     let _ = match format {
-        LogFormat::Text => builder.with_target(false).try_init(),
+        LogFormat::Text => {
+            builder.with_target(false).with_ansi(colours(std::env::var_os("NO_COLOR"))).try_init()
+        }
         LogFormat::Json => builder.event_format(EcsFormat).try_init(),
     };
+}
+
+/// Colours only for a person at a terminal: not when standard error is piped or redirected
+/// (a file, a log collector), nor when `NO_COLOR` is set to anything but an empty string
+/// (no-color.org).
+fn colours(no_color: Option<std::ffi::OsString>) -> bool {
+    use std::io::IsTerminal;
+    no_color.is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
 /// Formats events as ECS JSON lines.

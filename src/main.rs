@@ -109,6 +109,17 @@ fn main() -> ExitCode {
         }
     };
     let config = loaded.config;
+    let command = match cli.command {
+        Command::Check { .. } => "check",
+        Command::Sync { .. } => "sync",
+        Command::Run => "run",
+    };
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        command,
+        "confluence-connector {} starting",
+        env!("CARGO_PKG_VERSION")
+    );
     let outcome = runtime.block_on(async move {
         match cli.command {
             Command::Check { quiet } => cli::check(&config, quiet).await,
@@ -116,11 +127,13 @@ fn main() -> ExitCode {
             Command::Run => cli::run(&config).await,
         }
     });
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(e.exit_code())
-        }
+    let code = match &outcome {
+        Ok(()) => 0,
+        Err(e) => e.exit_code(),
+    };
+    tracing::info!(command, exit_code = code, "confluence-connector stopped");
+    if let Err(e) = outcome {
+        eprintln!("error: {e}");
     }
+    ExitCode::from(code)
 }

@@ -217,3 +217,23 @@ async fn a_sync_with_failed_documents_exits_3() {
     assert!(stderr.contains("error: the sync completed, but "), "{stderr}");
     assert!(stderr.contains("download failed"), "{stderr}");
 }
+
+/// Logs piped or redirected (a file, a collector) carry no colour codes: the test's pipe is
+/// such a case.
+#[test]
+fn logs_written_to_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (es, wiki) = (closed_port(), closed_port());
+    let config = write(
+        &dir,
+        &format!(
+            "elasticsearch:\n  host: http://127.0.0.1:{es}\n  max_retries: 1\n  retry_interval: 0\n\
+             confluence:\n  data_source: confluence_server\n  confluence_url: http://127.0.0.1:{wiki}\n  \
+             username: u\n  password: p\n  spaces: '*'\n  retry_count: 0\n"
+        ),
+    );
+    let (code, _, stderr) = connector(&["sync", "--kind", "full", "-c", &config, "--log-level", "debug"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.lines().any(|l| l.contains("WARN") || l.contains("DEBUG")), "no log lines:\n{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "colour codes in piped logs:\n{stderr:?}");
+}

@@ -160,6 +160,10 @@ async fn sigterm_stops_the_sync_in_flight_promptly_and_the_next_sync_completes_i
     assert_eq!(status.code(), Some(0), "{}", slow.connector.log());
     let log = slow.connector.log();
     assert!(log.contains("stopped before the crawl finished: shutdown was requested"), "{log}");
+    // A stop that was asked for is no error; the process says who it is and that it stopped.
+    assert!(!log.lines().any(|l| l.contains("ERROR")), "{log}");
+    assert!(log.contains(concat!("confluence-connector ", env!("CARGO_PKG_VERSION"), " starting")), "{log}");
+    assert!(log.contains("confluence-connector stopped"), "{log}");
 
     // The faults go, and a one-shot full sync brings the index to exactly the site.
     slow.world.confluence.faults().clear();

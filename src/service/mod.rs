@@ -97,7 +97,7 @@ where
         };
         let ended = clock.now();
         let took = (ended - started).to_std().unwrap_or(Duration::ZERO);
-        log_outcome(kind, &result, took);
+        log_outcome(kind, &result, took, stopping);
         metrics.sync_ended(kind, &result, took, ended);
         if stopping {
             return Stopped::Shutdown;
@@ -106,11 +106,19 @@ where
     }
 }
 
-/// One line per sync at its end (the sync itself has logged its report).
-fn log_outcome(kind: SyncKind, result: &Result<SyncReport, String>, took: Duration) {
+/// One line per sync at its end (the sync itself has logged its report). A sync that
+/// stopped because shutdown was asked for (`stopping`) did what it was told: INFO, not ERROR.
+fn log_outcome(kind: SyncKind, result: &Result<SyncReport, String>, took: Duration, stopping: bool) {
     let (kind, seconds) = (kind.name(), took.as_secs_f64());
     match (Outcome::of(result), result) {
         (Outcome::Completed, _) => tracing::info!(kind, seconds, "scheduled sync completed"),
+        (Outcome::Incomplete, Ok(report)) if stopping && report.stopped().is_some() => tracing::info!(
+            kind,
+            seconds,
+            "scheduled sync stopped for the shutdown ({}): what was listed is written, nothing deleted, \
+             the cursor stays; the next run picks up from there",
+            report.stopped().unwrap_or_default()
+        ),
         (Outcome::CompletedWithFailures, Ok(report)) => tracing::error!(
             kind,
             seconds,
