@@ -57,7 +57,9 @@ pub fn authenticate(config: &EsSimConfig, header: Option<&str>, uri: &str) -> Re
         let Some((user, pass)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
             return Err(unauthorized(format!("missing authentication credentials for REST request [{uri}]")));
         };
-        if user == config.username && pass == config.password {
+        let known = (user == config.username && pass == config.password)
+            || config.users.iter().any(|u| u.name == user && u.password == pass);
+        if known {
             return Ok(Principal::User(user.to_string()));
         }
         return Err(unauthorized(format!("unable to authenticate user [{user}] for REST request [{uri}]")));
@@ -77,7 +79,7 @@ pub fn authenticate_body(config: &EsSimConfig, who: &Principal) -> Value {
             "authentication_type": "api_key"
         }),
         Principal::User(u) => json!({
-            "username": u, "roles": ["superuser"], "full_name": null, "email": null,
+            "username": u, "roles": [super::privileges::role_of(config, who).name()], "full_name": null, "email": null,
             "metadata": {"_reserved": true}, "enabled": true,
             "authentication_realm": {"name": "reserved", "type": "reserved"},
             "lookup_realm": {"name": "reserved", "type": "reserved"},

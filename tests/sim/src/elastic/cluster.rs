@@ -360,6 +360,12 @@ impl Cluster {
             mapping = merged;
         }
         let mut aliases = BTreeMap::new();
+        if let Some(alias) = super::connector::mappings::template_alias(name) {
+            if self.indices.contains_key(alias) {
+                return Err(EsError::new(400, "invalid_alias_name_exception", format!("Invalid alias name [{alias}]: an index or data stream exists with the same name as the alias")));
+            }
+            aliases.insert(alias.to_string(), json!({}));
+        }
         if let Some(a) = obj.get("aliases") {
             let a = a
                 .as_object()
@@ -542,8 +548,12 @@ pub type TemplateParts = (Map<String, Value>, Mapping);
 
 /// The settings and mappings of the index templates Elasticsearch installs itself
 /// (`ConnectorTemplateRegistry`): access-control indices are hidden and map only
-/// `created_at` (`dynamic: false`).
+/// `created_at` (`dynamic: false`); the connector and sync-job indices get theirs from
+/// [`connector::mappings`](super::connector::mappings).
 pub fn builtin_template(index: &str) -> Option<TemplateParts> {
+    if let Some(parts) = super::connector::mappings::template(index) {
+        return Some(parts);
+    }
     if !wildcard_match(ACL_INDEX_PATTERN, index) {
         return None;
     }

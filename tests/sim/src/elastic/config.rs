@@ -1,7 +1,10 @@
 //! How an [`EsSim`](super::EsSim) is set up: the version it claims, the credentials it
-//! accepts and how often it refreshes (near-real-time search, like Elasticsearch).
+//! accepts (and the roles of its users) and how often it refreshes (near-real-time search,
+//! like Elasticsearch).
 
 use std::time::Duration;
+
+use super::privileges::EsUser;
 
 /// Settings of one simulated Elasticsearch node.
 #[derive(Clone)]
@@ -15,6 +18,8 @@ pub struct EsSimConfig {
     pub username: String,
     /// The accepted basic-auth password (default `changeme`).
     pub password: String,
+    /// Further basic-auth users with their roles (none by default).
+    pub users: Vec<EsUser>,
     /// How often every index is refreshed in the background (default 1 s).
     pub refresh_interval: Duration,
     /// The port to bind on 127.0.0.1 (0 = any free port).
@@ -34,6 +39,7 @@ impl Default for EsSimConfig {
             api_key: None,
             username: "elastic".to_string(),
             password: "changeme".to_string(),
+            users: Vec::new(),
             refresh_interval: Duration::from_secs(1),
             port: 0,
             security_enabled: true,
@@ -50,6 +56,7 @@ impl std::fmt::Debug for EsSimConfig {
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("username", &self.username)
             .field("password", &"<redacted>")
+            .field("users", &self.users)
             .field("refresh_interval", &self.refresh_interval)
             .field("port", &self.port)
             .field("security_enabled", &self.security_enabled)

@@ -1,7 +1,9 @@
 //! The REST routing table: which path pattern a request hits (`/{index}/_doc/{id}`), the
 //! methods each pattern allows (405 otherwise, 400 for unknown paths — Elasticsearch's own
 //! wording), the URL parameters each endpoint accepts (others are refused as
-//! "unrecognized parameter", as Elasticsearch does), and `filter_path`.
+//! "unrecognized parameter", as Elasticsearch does), whether the sender's role may call it
+//! ([`privileges`]), and `filter_path`. `_connector` paths have their own table
+//! ([`connector::routes`]).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -14,7 +16,7 @@ use super::auth::Principal;
 use super::cluster::glob;
 use super::error::EsError;
 use super::server::Shared;
-use super::{api_cluster, api_docs, api_indices, api_search};
+use super::{api_cluster, api_docs, api_indices, api_search, connector, privileges};
 
 /// A request as the endpoints see it.
 #[derive(Debug, Clone)]
@@ -86,10 +88,15 @@ impl Reply {
     }
 }
 
-/// Splits and percent-decodes a path.
+/// Splits and percent-decodes a path. Empty segments are dropped, except inside `_connector`
+/// paths, where Elasticsearch routes `/_connector//_error` to the endpoint with an empty id
+/// (and refuses it there) rather than to another endpoint.
 pub fn segments(path: &str) -> Vec<String> {
-    path.split('/')
-        .filter(|s| !s.is_empty())
+    let keep_empty = path.starts_with("/_connector/");
+    let trimmed = path.trim_start_matches('/').trim_end_matches('/');
+    trimmed
+        .split('/')
+        .filter(|s| keep_empty || !s.is_empty())
         .map(|s| {
             url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
                 .next()
@@ -107,6 +114,9 @@ pub fn parse_query(q: &str) -> HashMap<String, String> {
 /// The route pattern of a path, if any endpoint serves it.
 pub fn pattern(segs: &[String]) -> Option<&'static str> {
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    if s.first() == Some(&"_connector") {
+        return connector::routes::pattern(&s);
+    }
     Some(match s.as_slice() {
         [] => "/",
         ["_bulk"] => "/_bulk",
@@ -153,6 +163,7 @@ pub fn pattern(segs: &[String]) -> Option<&'static str> {
 
 fn allowed(pattern: &str) -> &'static [&'static str] {
     match pattern {
+        p if p.starts_with("/_connector") => connector::routes::allowed(p),
         "/" => &["GET", "HEAD"],
         "/_bulk" | "/{index}/_bulk" => &["POST", "PUT"],
         "/_search"
@@ -353,6 +364,7 @@ fn accepted(pattern: &str) -> Vec<&'static str> {
             &[&["master_timeout", "timeout", "if_version", "summary", "context"]]
         }
         "/_license" => &[&["local", "accept_enterprise"]],
+        p if p.starts_with("/_connector") => &[connector::routes::params(p)],
         _ => &[],
     };
     for e in extra {
@@ -394,7 +406,9 @@ pub fn handle(shared: &Shared, pattern: Option<&'static str>, req: &Request) -> 
             list.join(", ")
         )));
     }
+    privileges::authorize(&shared.config, &req.who, pattern, method)?;
     match (pattern, method) {
+        (p, _) if p.starts_with("/_connector") => connector::routes::handle(shared, p, req),
         ("/", _) => api_cluster::root(shared),
         ("/_security/_authenticate", _) => api_cluster::authenticate(shared, req),
         ("/_license", _) => api_cluster::license(shared),

@@ -9,17 +9,19 @@ use serde_json::{json, Value};
 
 use super::{EsSim, EsSimConfig};
 
-struct Fixture {
-    sim: EsSim,
-    http: Client,
+/// A server and a client that talks to it as `elastic` (shared with the `_connector` tests).
+pub(crate) struct Fixture {
+    pub(crate) sim: EsSim,
+    pub(crate) http: Client,
 }
 
 impl Fixture {
-    async fn new(config: EsSimConfig) -> Fixture {
+    pub(crate) async fn new(config: EsSimConfig) -> Fixture {
         Fixture { sim: EsSim::start(config).await.unwrap(), http: Client::new() }
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    /// One JSON request; the status and the body (`null` when empty).
+    pub(crate) async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let mut rb = self
             .http
             .request(method, format!("{}{}", self.sim.url(), path))

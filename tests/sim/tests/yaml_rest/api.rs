@@ -1,0 +1,180 @@
+//! The APIs of Elasticsearch's REST spec (`rest-api-spec/api/*.json`) the connector suites
+//! call — every `connector.*` API, and the document and search APIs (`get`, `index`,
+//! `update`, `search`, `count`) used on the connector indices directly: for each, its paths
+//! (with `{parts}`) and method. A `do` picks the path whose parts it
+//! provides (the most specific one), sends `body` as JSON and every other parameter in the
+//! query string.
+
+use serde_json::{Map, Value};
+
+/// One API: its name and `(method, path)` alternatives.
+pub struct Api {
+    /// `connector.put`, …
+    pub name: &'static str,
+    /// Alternatives, most specific first.
+    pub paths: &'static [(&'static str, &'static str)],
+}
+
+/// The APIs the connector suites call.
+pub const APIS: &[Api] = &[
+    Api { name: "connector.put", paths: &[("PUT", "/_connector/{connector_id}"), ("PUT", "/_connector")] },
+    Api { name: "connector.post", paths: &[("POST", "/_connector")] },
+    Api { name: "connector.get", paths: &[("GET", "/_connector/{connector_id}")] },
+    Api { name: "connector.list", paths: &[("GET", "/_connector")] },
+    Api { name: "connector.delete", paths: &[("DELETE", "/_connector/{connector_id}")] },
+    Api { name: "connector.check_in", paths: &[("PUT", "/_connector/{connector_id}/_check_in")] },
+    Api { name: "connector.last_sync", paths: &[("PUT", "/_connector/{connector_id}/_last_sync")] },
+    Api { name: "connector.update_api_key_id", paths: &[("PUT", "/_connector/{connector_id}/_api_key_id")] },
+    Api {
+        name: "connector.update_configuration",
+        paths: &[("PUT", "/_connector/{connector_id}/_configuration")],
+    },
+    Api { name: "connector.update_error", paths: &[("PUT", "/_connector/{connector_id}/_error")] },
+    Api { name: "connector.update_features", paths: &[("PUT", "/_connector/{connector_id}/_features")] },
+    Api { name: "connector.update_filtering", paths: &[("PUT", "/_connector/{connector_id}/_filtering")] },
+    Api {
+        name: "connector.update_active_filtering",
+        paths: &[("PUT", "/_connector/{connector_id}/_filtering/_activate")],
+    },
+    Api {
+        name: "connector.update_filtering_validation",
+        paths: &[("PUT", "/_connector/{connector_id}/_filtering/_validation")],
+    },
+    Api { name: "connector.update_index_name", paths: &[("PUT", "/_connector/{connector_id}/_index_name")] },
+    Api { name: "connector.update_name", paths: &[("PUT", "/_connector/{connector_id}/_name")] },
+    Api { name: "connector.update_native", paths: &[("PUT", "/_connector/{connector_id}/_native")] },
+    Api { name: "connector.update_pipeline", paths: &[("PUT", "/_connector/{connector_id}/_pipeline")] },
+    Api { name: "connector.update_scheduling", paths: &[("PUT", "/_connector/{connector_id}/_scheduling")] },
+    Api {
+        name: "connector.update_service_type",
+        paths: &[("PUT", "/_connector/{connector_id}/_service_type")],
+    },
+    Api { name: "connector.update_status", paths: &[("PUT", "/_connector/{connector_id}/_status")] },
+    Api { name: "connector.sync_job_post", paths: &[("POST", "/_connector/_sync_job")] },
+    Api { name: "connector.sync_job_list", paths: &[("GET", "/_connector/_sync_job")] },
+    Api {
+        name: "connector.sync_job_get",
+        paths: &[("GET", "/_connector/_sync_job/{connector_sync_job_id}")],
+    },
+    Api {
+        name: "connector.sync_job_delete",
+        paths: &[("DELETE", "/_connector/_sync_job/{connector_sync_job_id}")],
+    },
+    Api {
+        name: "connector.sync_job_cancel",
+        paths: &[("PUT", "/_connector/_sync_job/{connector_sync_job_id}/_cancel")],
+    },
+    Api {
+        name: "connector.sync_job_check_in",
+        paths: &[("PUT", "/_connector/_sync_job/{connector_sync_job_id}/_check_in")],
+    },
+    Api {
+        name: "connector.sync_job_claim",
+        paths: &[("PUT", "/_connector/_sync_job/{connector_sync_job_id}/_claim")],
+    },
+    Api {
+        name: "connector.sync_job_error",
+        paths: &[("PUT", "/_connector/_sync_job/{connector_sync_job_id}/_error")],
+    },
+    Api {
+        name: "connector.sync_job_update_stats",
+        paths: &[("PUT", "/_connector/_sync_job/{connector_sync_job_id}/_stats")],
+    },
+    Api { name: "connector.secret_post", paths: &[("POST", "/_connector/_secret")] },
+    Api { name: "connector.secret_put", paths: &[("PUT", "/_connector/_secret/{id}")] },
+    Api { name: "connector.secret_get", paths: &[("GET", "/_connector/_secret/{id}")] },
+    Api { name: "connector.secret_delete", paths: &[("DELETE", "/_connector/_secret/{id}")] },
+    Api { name: "get", paths: &[("GET", "/{index}/_doc/{id}")] },
+    Api { name: "index", paths: &[("PUT", "/{index}/_doc/{id}"), ("POST", "/{index}/_doc")] },
+    Api { name: "update", paths: &[("POST", "/{index}/_update/{id}")] },
+    Api { name: "search", paths: &[("POST", "/{index}/_search"), ("POST", "/_search")] },
+    Api { name: "count", paths: &[("POST", "/{index}/_count"), ("POST", "/_count")] },
+];
+
+/// An HTTP request built from a `do`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpCall {
+    /// Method.
+    pub method: &'static str,
+    /// Path with parts filled in (percent-encoded).
+    pub path: String,
+    /// Query parameters.
+    pub query: Vec<(String, String)>,
+    /// JSON body.
+    pub body: Option<Value>,
+}
+
+/// A parameter value as it appears in a URL (lists comma-joined).
+fn url_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(url_value).collect::<Vec<_>>().join(","),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
+/// The request for API `name` with `params` (already stash-substituted).
+pub fn build(name: &str, params: &Map<String, Value>) -> Result<HttpCall, String> {
+    let api = APIS
+        .iter()
+        .find(|a| a.name == name)
+        .ok_or_else(|| format!("API [{name}] is not in the runner's table"))?;
+    let parts_of = |path: &str| -> Vec<String> {
+        path.split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(str::to_string)
+            .collect()
+    };
+    let (method, template) =
+        api.paths.iter().find(|(_, p)| parts_of(p).iter().all(|part| params.contains_key(part))).ok_or_else(
+            || format!("no path of [{name}] fits the parameters {:?}", params.keys().collect::<Vec<_>>()),
+        )?;
+    let parts = parts_of(template);
+    let mut path = template.to_string();
+    for part in &parts {
+        path = path.replace(&format!("{{{part}}}"), &encode(&url_value(&params[part])));
+    }
+    let mut query = Vec::new();
+    let mut body = None;
+    for (k, v) in params {
+        if parts.contains(k) {
+            continue;
+        }
+        if k == "body" {
+            body = Some(v.clone());
+        } else {
+            query.push((k.clone(), url_value(v)));
+        }
+    }
+    Ok(HttpCall { method, path, query, body })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_follow_the_parts_given() {
+        let p = |v: Value| v.as_object().unwrap().clone();
+        let c = build("connector.put", &p(json!({"connector_id": "a b", "body": {"x": 1}}))).unwrap();
+        assert_eq!((c.method, c.path.as_str()), ("PUT", "/_connector/a%20b"));
+        assert_eq!(c.body, Some(json!({"x": 1})));
+        let c = build("connector.put", &p(json!({}))).unwrap();
+        assert_eq!(c.path, "/_connector");
+        let c = build("connector.update_error", &p(json!({"connector_id": ""}))).unwrap();
+        assert_eq!(c.path, "/_connector//_error");
+        let c = build("connector.list", &p(json!({"from": 1, "index_name": "a,b", "include_deleted": true})))
+            .unwrap();
+        assert_eq!(c.query.len(), 3);
+        let c =
+            build("update", &p(json!({"index": ".elastic-connectors", "id": "c", "if_seq_no": 3}))).unwrap();
+        assert_eq!((c.method, c.path.as_str()), ("POST", "/.elastic-connectors/_update/c"));
+        assert_eq!(c.query, vec![("if_seq_no".to_string(), "3".to_string())]);
+    }
+}
