@@ -19,4 +19,4 @@
 
 pub mod basic;
 
-pub use basic::{BasicRules, RuleError};
+pub use basic::{BasicRule, BasicRules, RuleError};

@@ -15,6 +15,7 @@
 //! the rule is named in a warning with the field and the document.
 
 mod apply;
+mod definition;
 mod rule;
 mod validate;
 mod value;
@@ -24,6 +25,7 @@ use std::sync::atomic::Ordering;
 use serde_json::{Map, Value};
 
 use apply::{evaluate, Mismatch, Outcome};
+pub use definition::BasicRule;
 use rule::{Policy, Rule, DEFAULT_RULE_ID};
 pub use validate::RuleError;
 
@@ -37,7 +39,7 @@ pub struct BasicRules {
 impl BasicRules {
     /// Checks and compiles the configured rules; every problem is returned, each naming its
     /// rule.
-    pub fn compile(rules: &[crate::config::BasicRule]) -> Result<BasicRules, Vec<RuleError>> {
+    pub fn compile(rules: &[BasicRule]) -> Result<BasicRules, Vec<RuleError>> {
         let mut rules = validate::compile_all(rules)?;
         rules.retain(|rule| rule.id != DEFAULT_RULE_ID);
         rules.sort_by_key(|rule| rule.order);
@@ -90,15 +92,8 @@ fn report_unappliable(rule: &Rule, doc: &Map<String, Value>, mismatch: Mismatch)
 
 /// A configured rule, as the tests of this module and its parts write them.
 #[cfg(test)]
-fn test_rule(
-    id: &str,
-    policy: &str,
-    field: &str,
-    comparison: &str,
-    value: &str,
-    order: i64,
-) -> crate::config::BasicRule {
-    crate::config::BasicRule {
+fn test_rule(id: &str, policy: &str, field: &str, comparison: &str, value: &str, order: i64) -> BasicRule {
+    BasicRule {
         id: id.into(),
         policy: policy.into(),
         field: field.into(),
@@ -115,8 +110,8 @@ mod tests {
 
     use serde_json::json;
 
+    use super::BasicRule;
     use super::*;
-    use crate::config::BasicRule;
     use test_rule as rule;
 
     fn compile(rules: &[BasicRule]) -> BasicRules {

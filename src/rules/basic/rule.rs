@@ -1,7 +1,7 @@
 //! One basic rule in its compiled form: the policy and the comparison as enums, and the
 //! rule's `value` read once as every type it could be compared as.
 //!
-//! The configuration hands rules over as text (`crate::config::BasicRule`); compiling them
+//! The configuration hands rules over as text (`BasicRule`); compiling them
 //! up front means a bad regex is reported when the connector starts, not on the
 //! ten-thousandth document, and that no document pays for parsing the rule's value again.
 

@@ -25,7 +25,7 @@ use regex::Regex;
 
 use super::rule::{Comparison, Operand, Policy, Rule, DEFAULT_RULE_ID};
 use super::value::{looks_like_date, parse_instant};
-use crate::config::BasicRule;
+use super::BasicRule;
 
 /// Regex values that match every document (Elastic's `MATCH_ALL_REGEXPS`).
 const MATCH_ALL_REGEXES: [&str; 2] = [".*", "(.*)"];
