@@ -13,9 +13,11 @@ use super::completeness::{self, Incomplete};
 pub struct SyncReport {
     /// Documents the crawl produced.
     pub seen: u64,
-    /// New documents sent to be indexed (see `es_indexed` for what Elasticsearch confirmed).
+    /// New documents: sent to be indexed while the sync runs; once it ended, those
+    /// Elasticsearch confirmed it created ([`SyncReport::absorb_sink`]).
     pub created: u64,
-    /// Changed documents sent to be re-indexed.
+    /// Changed documents: sent to be re-indexed while the sync runs; once it ended, those
+    /// Elasticsearch confirmed it replaced.
     pub updated: u64,
     /// Documents whose `_timestamp` had not changed: neither re-indexed nor re-downloaded.
     pub unchanged: u64,
@@ -128,6 +130,10 @@ impl SyncReport {
         self.es_retries = es_retries;
         self.es_indexed = written.indexed;
         self.es_deleted = written.deleted;
+        // What Elasticsearch confirmed, not what was sent: a document whose write failed is
+        // counted under `failed`, never as created.
+        self.created = written.created;
+        self.updated = written.indexed.saturating_sub(written.created);
         self.es_not_sent = written.discarded;
         if let Some(why) = &written.stopped {
             self.stop(Incomplete::SinkStopped(why.clone()));
@@ -251,6 +257,7 @@ mod tests {
         use crate::elastic::sink::ItemFailure;
         let written = SinkReport {
             indexed: 7,
+            created: 6,
             deleted: 2,
             requests: 4,
             retried_requests: 1,
@@ -275,7 +282,7 @@ mod tests {
             ["index 42 (400): document_parsing_exception: failed to parse field [size]"]
         );
         let line = report.to_string();
-        assert!(line.contains("8 created"), "{line}");
+        assert!(line.contains("6 created, 1 updated"), "what Elasticsearch confirmed: {line}");
         assert!(line.contains("Elasticsearch confirmed 7 indexed and 2 deleted"), "{line}");
         assert!(
             line.contains(
