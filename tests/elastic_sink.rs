@@ -765,3 +765,28 @@ async fn a_sync_cut_off_from_elasticsearch_stops_writing_before_its_lease_lapses
     b.release().await;
     a.release().await;
 }
+
+/// An index someone (or a write before the template existed) made with dynamic mappings is
+/// refused, naming the fields and the way out, rather than synced into: its `space_key` as
+/// text would make every search by space and every deletion by space miss documents.
+#[tokio::test]
+async fn an_index_with_dynamic_mappings_is_refused_with_the_way_out() {
+    let target = EsTarget::from_env_or_sim().await.unwrap();
+    let index = index("dynamic");
+    let doc = json!({"id": "1", "type": "page", "space_key": "ENG", "url": "https://wiki/1", "_timestamp": "2026-01-01T00:00:00Z"});
+    let (status, _) =
+        http(&target, reqwest::Method::PUT, &format!("/{index}/_doc/1?refresh=true"), Some(doc)).await;
+    assert!(status == 200 || status == 201, "{status}");
+    let o = options(&target);
+    let error =
+        ensure_content_index(&client(&o), &index, IndexMode::CreateIfMissing).await.unwrap_err().to_string();
+    assert!(error.contains("space_key as text"), "{error}");
+    assert!(error.contains("where the connector needs") && error.contains("space_key as keyword"), "{error}");
+    assert!(error.contains(&format!("DELETE /{index}")) && error.contains("use_existing_index"), "{error}");
+    // As asked, an existing index is used as it is.
+    ensure_content_index(&client(&o), &index, IndexMode::UseExisting).await.unwrap();
+    // An index made by the connector passes.
+    let ours = self::index("ours");
+    ensure_content_index(&client(&o), &ours, IndexMode::CreateIfMissing).await.unwrap();
+    ensure_content_index(&client(&o), &ours, IndexMode::CreateIfMissing).await.unwrap();
+}

@@ -72,6 +72,17 @@ pub enum ElasticError {
         /// Why.
         reason: String,
     },
+    /// The content index maps fields the connector relies on otherwise than it writes them
+    /// (made by dynamic mapping: created by a write, or by another tool).
+    #[error("index [{index}] maps {found}, where the connector needs {wanted}: searches by space and type and the deletions of a sync would miss documents. Delete the index (DELETE /{index}) and run a full sync to re-create it with the connector's mappings, or set use_existing_index: true to sync into it as it is")]
+    Mappings {
+        /// The content index.
+        index: String,
+        /// What it maps (`space_key as text, url as text`).
+        found: String,
+        /// What the connector maps.
+        wanted: String,
+    },
     /// The sync state stored in the index `_meta` cannot be read.
     #[error("sync state in the _meta of index [{index}] is unreadable ({reason}); remove _meta.confluence_connector from the mapping to start over with a full sync")]
     State {

@@ -117,7 +117,8 @@ pub async fn ensure_content_index(es: &EsClient, index: &str, mode: IndexMode) -
     }
     let exists = send_json(es, Method::Head, &path, None, HeaderMap::new()).await?;
     match (exists, mode) {
-        (Answer::Ok(_), _) => Ok(()),
+        (Answer::Ok(_), IndexMode::CreateIfMissing) => check_mappings(es, index).await,
+        (Answer::Ok(_), IndexMode::UseExisting) => Ok(()),
         (Answer::NotFound, IndexMode::UseExisting) => {
             // A template may create it on the first write: nothing to do, as asked.
             tracing::info!(
@@ -143,4 +144,46 @@ pub async fn ensure_content_index(es: &EsClient, index: &str, mode: IndexMode) -
             }
         }
     }
+}
+
+/// The fields whose type the connector's queries and deletions depend on: exact terms on
+/// `id`, `type`, `space_key` and `url`, dates on `_timestamp`.
+const CHECKED_FIELDS: [(&str, &str); 5] = [
+    ("id", "keyword"),
+    ("type", "keyword"),
+    ("space_key", "keyword"),
+    ("url", "keyword"),
+    ("_timestamp", "date"),
+];
+
+/// Refuses an index that maps [`CHECKED_FIELDS`] otherwise than the connector does: made by
+/// dynamic mapping (a write re-created it before the template existed, or another tool made
+/// it), it would silently miss documents in every search by space and every deletion. A
+/// field not mapped yet is fine: the connector's mapping applies when it first appears.
+async fn check_mappings(es: &EsClient, index: &str) -> Result<(), ElasticError> {
+    let path = format!("/{index}/_mapping");
+    let Answer::Ok(answer) = send_json(es, Method::Get, &path, None, HeaderMap::new()).await? else {
+        return Ok(());
+    };
+    // Keyed by the concrete index (the name may be an alias).
+    let Some(properties) =
+        answer.as_object().and_then(|o| o.values().next()).map(|m| &m["mappings"]["properties"])
+    else {
+        return Ok(());
+    };
+    let wrong: Vec<(&str, &str, String)> = CHECKED_FIELDS
+        .iter()
+        .filter_map(|(field, wanted)| {
+            let found = properties[field]["type"].as_str()?;
+            (found != *wanted).then(|| (*field, *wanted, found.to_string()))
+        })
+        .collect();
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    Err(ElasticError::Mappings {
+        index: index.to_string(),
+        found: wrong.iter().map(|(f, _, found)| format!("{f} as {found}")).collect::<Vec<_>>().join(", "),
+        wanted: wrong.iter().map(|(f, wanted, _)| format!("{f} as {wanted}")).collect::<Vec<_>>().join(", "),
+    })
 }

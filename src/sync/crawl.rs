@@ -73,37 +73,54 @@ pub(super) struct AuthorNames(Mutex<HashMap<String, Option<String>>>);
 
 impl AuthorNames {
     /// The author's name: from the listing when it has one, else looked up by account id.
-    /// A lookup that fails leaves the author out rather than failing the document.
-    async fn name(&self, client: &ConfluenceClient, content: &Content) -> Option<String> {
+    async fn name(
+        &self,
+        client: &ConfluenceClient,
+        content: &Content,
+    ) -> Result<Option<String>, ConfluenceError> {
         match &content.author_name {
-            Some(name) => Some(name.clone()),
+            Some(name) => Ok(Some(name.clone())),
             None => self.lookup(client, content.author_id.as_deref()).await,
         }
     }
 
     /// The name behind an author id: Cloud account ids are looked up (once per sync);
     /// Server/DC ids are usernames, which is what Elastic's connector shows there.
-    async fn by_id(&self, client: &ConfluenceClient, author_id: Option<&str>) -> Option<String> {
+    async fn by_id(
+        &self,
+        client: &ConfluenceClient,
+        author_id: Option<&str>,
+    ) -> Result<Option<String>, ConfluenceError> {
         match client.flavour() {
             Flavour::Cloud => self.lookup(client, author_id).await,
-            Flavour::Server | Flavour::DataCenter => author_id.map(str::to_string),
+            Flavour::Server | Flavour::DataCenter => Ok(author_id.map(str::to_string)),
         }
     }
 
-    async fn lookup(&self, client: &ConfluenceClient, author_id: Option<&str>) -> Option<String> {
-        let id = author_id?;
+    /// A lookup that fails for good (the account is gone, or these credentials may not see
+    /// people: 401/403) leaves the author out, as a fresh sync would. One that fails for now
+    /// (429, 5xx, no answer, after the client's retries) fails like any other request of
+    /// the space: a document written without its author would look current to every later
+    /// sync and never get it.
+    async fn lookup(
+        &self,
+        client: &ConfluenceClient,
+        author_id: Option<&str>,
+    ) -> Result<Option<String>, ConfluenceError> {
+        let Some(id) = author_id else { return Ok(None) };
         if let Some(known) = self.0.lock().await.get(id) {
-            return known.clone();
+            return Ok(known.clone());
         }
         let name = match client.user_name(id).await {
             Ok(name) => name,
-            Err(e) => {
-                tracing::warn!(account_id = id, "author name unavailable: {e}");
+            Err(e) if matches!(e.status(), Some(401 | 403)) => {
+                tracing::warn!(account_id = id, "author name not visible to these credentials: {e}");
                 None
             }
+            Err(e) => return Err(e),
         };
         self.0.lock().await.insert(id.to_string(), name.clone());
-        name
+        Ok(name)
     }
 }
 
@@ -131,7 +148,8 @@ pub async fn crawl(
                 (client.clone(), settings.clone(), tx.clone(), authors.clone());
             async move {
                 let key = space.key.clone();
-                let event = match crawl_space(&client, &settings, &space, &authors, &tx).await {
+                let crawler = Crawler { client: &client, settings: &settings, authors: &authors, tx: &tx };
+                let event = match crawl_space(crawler, &space).await {
                     Ok(()) => CrawlEvent::SpaceDone(key),
                     Err(e) => CrawlEvent::SpaceFailed(key, e),
                 };
@@ -139,6 +157,16 @@ pub async fn crawl(
             }
         })
         .await;
+}
+
+/// What every step of a crawl shares: the client, the settings, the author names looked up
+/// so far, and the channel its events go to.
+#[derive(Clone, Copy)]
+pub(super) struct Crawler<'a> {
+    pub(super) client: &'a ConfluenceClient,
+    pub(super) settings: &'a CrawlSettings,
+    pub(super) authors: &'a AuthorNames,
+    pub(super) tx: &'a mpsc::Sender<CrawlEvent>,
 }
 
 /// Sends a document; `Err` only when the sync stopped listening.
@@ -154,20 +182,16 @@ pub(super) async fn emit(
 pub(super) struct Stop;
 
 /// The document of a space.
-pub(super) async fn space_document(
-    client: &ConfluenceClient,
-    settings: &CrawlSettings,
-    space: &Space,
-    authors: &AuthorNames,
-) -> Document {
+pub(super) async fn space_document(crawler: Crawler<'_>, space: &Space) -> Result<Document, ConfluenceError> {
+    let Crawler { client, settings, authors, .. } = crawler;
     let allow_access_control = match &settings.acl {
         Some(acl) => acl.space(space).await,
         None => None,
     };
     let url = space.webui.as_deref().map(|w| client.web_url(w)).unwrap_or_default();
-    Document {
+    Ok(Document {
         // Cloud v2 says who created the space and when, as Elastic's v1 `history` did.
-        author: authors.by_id(client, space.author_id.as_deref()).await,
+        author: authors.by_id(client, space.author_id.as_deref()).await?,
         created_date: space.created_at.map(iso),
         allow_access_control,
         ..Document::new(
@@ -178,7 +202,7 @@ pub(super) async fn space_document(
             space.key.clone(),
             url,
         )
-    }
+    })
 }
 
 /// Every page's title and parent in a space, from a cheap Cloud v2 pass without bodies (250
@@ -192,14 +216,10 @@ pub(super) async fn ancestry(client: &ConfluenceClient, space: &Space) -> Result
     Ok(ancestry)
 }
 
-pub(super) async fn crawl_space(
-    client: &ConfluenceClient,
-    settings: &CrawlSettings,
-    space: &Space,
-    authors: &AuthorNames,
-    tx: &mpsc::Sender<CrawlEvent>,
-) -> Result<(), ConfluenceError> {
-    if emit(tx, space_document(client, settings, space, authors).await, None).await.is_err() {
+/// A whole space: its document, then its pages and blog posts with everything attached.
+pub(super) async fn crawl_space(crawler: Crawler<'_>, space: &Space) -> Result<(), ConfluenceError> {
+    let Crawler { client, settings, tx, .. } = crawler;
+    if emit(tx, space_document(crawler, space).await?, None).await.is_err() {
         return Ok(());
     }
     if let Some(acl) = &settings.acl {
@@ -231,7 +251,7 @@ pub(super) async fn crawl_space(
                 let Some(content) = readable(item, &space.key, tx).await? else {
                     return Ok(());
                 };
-                crawl_content(client, settings, space, content, ancestry.as_ref(), authors, None, tx).await
+                crawl_content(crawler, space, content, ancestry.as_ref(), None).await
             })
             .buffer_unordered(settings.per_space_concurrency.max(1))
             .try_for_each(|()| futures::future::ready(Ok(())))
@@ -242,7 +262,7 @@ pub(super) async fn crawl_space(
 
 /// The item of a listing; a malformed one is reported as [`CrawlEvent::Malformed`] and
 /// skipped (`None`), any other error ends the listing.
-async fn readable<T>(
+pub(super) async fn readable<T>(
     item: Result<T, ConfluenceError>,
     space_key: &str,
     tx: &mpsc::Sender<CrawlEvent>,
@@ -273,17 +293,14 @@ async fn collect<T>(
 
 /// One page or blog post and everything attached to it; with a `select`ion, only the
 /// documents it names, and attachments and comments only of the containers it names.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn crawl_content(
-    client: &ConfluenceClient,
-    settings: &CrawlSettings,
+    crawler: Crawler<'_>,
     space: &Space,
     mut content: Content,
     ancestry: Option<&Ancestry>,
-    authors: &AuthorNames,
     select: Option<&Selection>,
-    tx: &mpsc::Sender<CrawlEvent>,
 ) -> Result<(), ConfluenceError> {
+    let Crawler { client, settings, authors, tx } = crawler;
     let wanted = |id: &str| select.is_none_or(|s| s.wants(id));
     let with_children = select.is_none_or(|s| s.children_of(&content.id));
     let labels = match (&content.labels, settings.index_labels && wanted(&content.id)) {
@@ -327,7 +344,7 @@ pub(super) async fn crawl_content(
         space_name: Some(space_name.clone()),
         body: Some(content.body_storage.as_deref().map(storage_to_text).unwrap_or_default()),
         ancestors: Some(ancestors),
-        author: authors.name(client, &content).await,
+        author: authors.name(client, &content).await?,
         created_date: content.created_at.map(iso),
         labels,
         allow_access_control: allow_access_control.clone(),
@@ -367,7 +384,7 @@ pub(super) async fn crawl_content(
         let doc = Document {
             space_name: Some(space_name.clone()),
             body: Some(comment.body_storage.as_deref().map(storage_to_text).unwrap_or_default()),
-            author: authors.by_id(client, comment.author_id.as_deref()).await,
+            author: authors.by_id(client, comment.author_id.as_deref()).await?,
             container: Some((container_type, content.title.clone())),
             allow_access_control: allow_access_control.clone(),
             ..Document::new(

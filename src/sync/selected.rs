@@ -15,7 +15,8 @@ use crate::confluence::listing::ContentOptions;
 use crate::confluence::{ConfluenceClient, ConfluenceError, ContentType, Flavour, Space};
 
 use super::crawl::{
-    ancestry, crawl_content, crawl_space, emit, space_document, AuthorNames, CrawlEvent, CrawlSettings,
+    ancestry, crawl_content, crawl_space, emit, readable, space_document, AuthorNames, CrawlEvent,
+    CrawlSettings, Crawler,
 };
 use super::selection::Selection;
 
@@ -50,7 +51,8 @@ pub async fn crawl_selected(
                 // A space that no longer exists has nothing to crawl; its documents are
                 // reconciled by the caller.
                 let Some(space) = space else { return true };
-                match crawl_chosen(&client, &settings, &selection, &space, &authors, &tx).await {
+                let crawler = Crawler { client: &client, settings: &settings, authors: &authors, tx: &tx };
+                match crawl_chosen(crawler, &selection, &space).await {
                     Ok(()) => true,
                     Err(e) => {
                         let _ = tx.send(CrawlEvent::SpaceFailed(key, e)).await;
@@ -67,18 +69,16 @@ pub async fn crawl_selected(
 
 /// The chosen content of one space.
 async fn crawl_chosen(
-    client: &ConfluenceClient,
-    settings: &CrawlSettings,
+    crawler: Crawler<'_>,
     selection: &Selection,
     space: &Space,
-    authors: &AuthorNames,
-    tx: &mpsc::Sender<CrawlEvent>,
 ) -> Result<(), ConfluenceError> {
+    let Crawler { client, settings, tx, .. } = crawler;
     if selection.whole.contains(&space.key) {
-        return crawl_space(client, settings, space, authors, tx).await;
+        return crawl_space(crawler, space).await;
     }
     if selection.space_documents.contains(&space.key)
-        && emit(tx, space_document(client, settings, space, authors).await, None).await.is_err()
+        && emit(tx, space_document(crawler, space).await?, None).await.is_err()
     {
         return Ok(());
     }
@@ -113,18 +113,11 @@ async fn crawl_chosen(
             // this space, and emitted once per space that asked.
             .try_filter(|content| futures::future::ready(wanted.contains(&content.id)))
             .map(|item| async {
-                let content = item?;
-                crawl_content(
-                    client,
-                    settings,
-                    space,
-                    content,
-                    ancestry.as_deref(),
-                    authors,
-                    Some(selection),
-                    tx,
-                )
-                .await
+                // A malformed item is reported and skipped, as in a full crawl.
+                let Some(content) = readable(item, &space.key, tx).await? else {
+                    return Ok(());
+                };
+                crawl_content(crawler, space, content, ancestry.as_deref(), Some(selection)).await
             })
             .buffer_unordered(settings.per_space_concurrency.max(1))
             .try_for_each(|()| futures::future::ready(Ok(())))
