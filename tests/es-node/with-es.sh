@@ -155,6 +155,14 @@ until curl -fsS -o /dev/null "$url/_cluster/health?wait_for_status=yellow&timeou
 done
 say "up after $((SECONDS - started)) s: $url"
 
+# The connector names `search-default-ingestion` on every _bulk. Elasticsearch's ent-search
+# module installs it, with processors from ingest-common and ingest-attachment; this node has
+# none of the three, so a pipeline of that name without processors stands in: the bulk path
+# with ?pipeline= runs, the processing does not (tests that check it skip, saying so).
+curl -fsS -o /dev/null -X PUT "$url/_ingest/pipeline/search-default-ingestion" \
+  -H 'content-type: application/json' \
+  -d '{"description": "stand-in: this node lacks ingest-common and ingest-attachment", "processors": []}'
+
 # --- run the command against it -----------------------------------------------------------
 export ES_URL="$url"
 unset ES_API_KEY ES_USERNAME ES_PASSWORD
