@@ -46,6 +46,14 @@ if [ ! -f "$zip" ]; then
   mv "$zip.part" "$zip"
 fi
 
+if ! command -v unzip >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq unzip >/dev/null
+  else
+    die "unzip is needed: install it (apt-get install unzip)"
+  fi
+fi
+
 # --- a JDK: Elasticsearch 8.19 runs on 17 and on 21 or later ------------------------------
 java_major() { "$1/bin/java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1; }
 java_home="${ES_JAVA_HOME:-}"
