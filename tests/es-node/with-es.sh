@@ -91,9 +91,15 @@ stop_node() {
   fi
   rm -rf "$run_dir"
 }
+command_pid=""
+# A signal stops the command too (it runs in the background so that the trap fires at once).
+on_signal() {
+  if [ -n "$command_pid" ]; then kill -TERM "$command_pid" 2>/dev/null || true; fi
+  exit "$1"
+}
 trap stop_node EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
 
 unzip -q "$zip" -d "$run_dir"
 home="$run_dir/elasticsearch-$version"
@@ -175,7 +181,9 @@ curl -fsS -o /dev/null -X PUT "$url/_ingest/pipeline/search-default-ingestion" \
 export ES_URL="$url"
 unset ES_API_KEY ES_USERNAME ES_PASSWORD
 set +e
-"$@"
+"$@" &
+command_pid=$!
+wait "$command_pid"
 status=$?
 set -e
 say "command exited with $status"
