@@ -9,7 +9,7 @@ FLAVOUR ?= server
 CONFIG ?= config.yml
 IMAGE ?= confluence-connector:latest
 
-.PHONY: build test lint demo run ftest bench docker-build docker-run clean
+.PHONY: build test test-es lint demo run ftest bench docker-build docker-run clean
 
 ## build: release binaries of the connector and the test world
 build:
@@ -18,6 +18,11 @@ build:
 ## test: formatting, lints, and every test (what CI runs)
 test: lint
 	$(CARGO) test --workspace --all-targets
+
+## test-es: every integration test and the ftest against a real Elasticsearch node started for
+## the purpose (downloaded once from Maven Central; needs a JDK 17+; see README)
+test-es:
+	tests/es-node/with-es.sh sh -c '$(CARGO) test --workspace --all-targets && $(MAKE) ftest'
 
 lint:
 	$(CARGO) fmt --all -- --check

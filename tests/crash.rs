@@ -39,8 +39,16 @@ impl Crash {
         let world = World::start(site).await.unwrap();
         // Unique per run, so tests can share a real cluster.
         let index = format!("crash-{name}-{}", std::process::id());
-        let config =
-            world.write_config("config.yml", &world.config_yaml(&index, &["retry_count: 1"])).unwrap();
+        // Small bulks, one at a time: a kill then leaves at most one bulk in flight, which
+        // Elasticsearch finishes without the connector (a real node answers the count only
+        // once a bulk is through, so with the default five 250-document bulks in flight the
+        // whole site could land after the kill).
+        let yaml = world.config_yaml(&index, &["retry_count: 1"]).replacen(
+            "elasticsearch:\n",
+            "elasticsearch:\n  bulk:\n    chunk_size: 40\n    max_concurrency: 1\n",
+            1,
+        );
+        let config = world.write_config("config.yml", &yaml).unwrap();
         Crash { world, index, config, dir: tempfile::tempdir().unwrap() }
     }
 

@@ -52,7 +52,8 @@ impl World {
 }
 
 async fn every_document_is_indexed(flavour: Flavour) {
-    let world = World::start(flavour, "full-sync").await;
+    // One index per flavour: on a shared real cluster the three run at once.
+    let world = World::start(flavour, &format!("full-sync-{flavour:?}").to_lowercase()).await;
     let config = world.config(&[]);
     let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert!(report.completed(), "{report}");

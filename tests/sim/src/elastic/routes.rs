@@ -201,6 +201,34 @@ fn allowed(pattern: &str) -> &'static [&'static str] {
     }
 }
 
+/// Whether the endpoint reads no body, so that Elasticsearch answers one (even `{}` or a
+/// blank line) with 400 `illegal_argument_exception` (`_refresh`, reads, deletes).
+fn refuses_body(pattern: &str, method: &str) -> bool {
+    match pattern {
+        "/"
+        | "/_refresh"
+        | "/{index}/_refresh"
+        | "/_cluster/health"
+        | "/_cluster/health/{index}"
+        | "/_license"
+        | "/_alias"
+        | "/_alias/{name}"
+        | "/{index}/_alias"
+        | "/_mapping"
+        | "/{index}/_settings"
+        | "/_ingest/pipeline"
+        | "/{index}/_source/{id}" => true,
+        "/{index}"
+        | "/{index}/_doc/{id}"
+        | "/{index}/_mapping"
+        | "/{index}/_alias/{name}"
+        | "/_ingest/pipeline/{id}"
+        | "/_scripts/{id}"
+        | "/_index_template/{name}" => matches!(method, "GET" | "HEAD" | "DELETE"),
+        _ => false,
+    }
+}
+
 /// Parameters every endpoint accepts.
 const COMMON: &[&str] =
     &["pretty", "human", "error_trace", "filter_path", "format", "source", "source_content_type"];
@@ -406,6 +434,14 @@ pub fn handle(shared: &Shared, pattern: Option<&'static str>, req: &Request) -> 
             list.join(", ")
         )));
     }
+    // After the parameters, as Elasticsearch's `BaseRestHandler` checks: any byte counts.
+    if !req.body.is_empty() && refuses_body(pattern, method) {
+        return Err(EsError::illegal_argument(format!(
+            "request [{method} {}] does not support having a body",
+            req.path
+        )));
+    }
+    // Authorization is the action's, after the REST layer read the request.
     privileges::authorize(&shared.config, &req.who, pattern, method)?;
     match (pattern, method) {
         (p, _) if p.starts_with("/_connector") => connector::routes::handle(shared, p, req),

@@ -67,6 +67,56 @@ impl EsTarget {
         self.sim.is_none()
     }
 
+    /// Which of `modules` the cluster lacks (by the names of Elasticsearch's `modules/`
+    /// folder: `ingest-common`, `ingest-attachment`, `reindex`, `rest-root`, …). The test
+    /// server serves what the connector needs of all of them; a real node may not: the one
+    /// `make test-es` runs (Elasticsearch's integ-test-zip) has only `transport-netty4`,
+    /// `x-pack-core`, `x-pack-security` and `apm`.
+    pub async fn missing_modules(&self, modules: &[&str]) -> anyhow::Result<Vec<String>> {
+        if !self.is_real() {
+            return Ok(Vec::new());
+        }
+        let mut request = reqwest::Client::new()
+            .get(format!("{}/_nodes/_local/plugins?filter_path=nodes.*.modules.name", self.url));
+        if let Some(auth) = self.authorization() {
+            request = request.header("Authorization", auth);
+        }
+        let response = request.send().await?.error_for_status()?;
+        let body: serde_json::Value = response.json().await?;
+        let present: Vec<&str> = body["nodes"]
+            .as_object()
+            .into_iter()
+            .flat_map(|nodes| nodes.values())
+            .flat_map(|node| node["modules"].as_array().into_iter().flatten())
+            .filter_map(|module| module["name"].as_str())
+            .collect();
+        Ok(modules.iter().filter(|m| !present.contains(m)).map(|m| m.to_string()).collect())
+    }
+
+    /// Whether `test` must skip (part of) itself because the cluster lacks one of `modules`,
+    /// which it needs for `purpose`. Says so on standard error, past the test harness's
+    /// capture, so that a skip is never silent. When the cluster cannot say which modules it
+    /// has, nothing is skipped: the test then fails with the cluster's own answer.
+    pub async fn skips_without(&self, test: &str, modules: &[&str], purpose: &str) -> bool {
+        use std::io::Write;
+        match self.missing_modules(modules).await {
+            Ok(missing) if missing.is_empty() => false,
+            Ok(missing) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{test}: skipped: {purpose} needs the Elasticsearch module(s) {}, which {} lacks",
+                    missing.join(", "),
+                    self.url
+                );
+                true
+            }
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "{test}: cannot list the modules of {}: {e:#}", self.url);
+                false
+            }
+        }
+    }
+
     /// The `Authorization` header value for these credentials, if any.
     pub fn authorization(&self) -> Option<String> {
         use base64::Engine;

@@ -103,6 +103,21 @@ async fn rest_layer_errors() {
     );
     let (s, _) = f.call(Method::GET, "/_security/_authenticate", None).await;
     assert_eq!(s, 200);
+
+    // A body where the endpoint reads none, even `{}`, even before the index is looked up.
+    for (method, path) in
+        [(Method::POST, "/nope/_refresh"), (Method::GET, "/_cluster/health"), (Method::DELETE, "/nope")]
+    {
+        let (s, b) = f.call(method.clone(), path, Some(json!({}))).await;
+        let reason = format!("request [{method} {path}] does not support having a body");
+        assert_eq!(
+            (s.as_u16(), &b["error"]["root_cause"][0]["type"]),
+            (400, &json!("illegal_argument_exception"))
+        );
+        assert_eq!(b["error"]["reason"].as_str(), Some(reason.as_str()));
+    }
+    let (s, _) = f.call(Method::PUT, "/with-body", Some(json!({}))).await;
+    assert_eq!(s, 200);
 }
 
 #[tokio::test]
