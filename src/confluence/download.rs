@@ -90,7 +90,10 @@ impl ConfluenceClient {
             if response.content_length().is_some_and(|length| length > max_bytes) {
                 return Err(too_large());
             }
-            let mut body = BytesMut::new();
+            // Sized once from Content-Length (never above the limit): a growing buffer would
+            // hold up to twice the file while it doubles.
+            let announced = response.content_length().unwrap_or(0).min(max_bytes);
+            let mut body = BytesMut::with_capacity(usize::try_from(announced).unwrap_or(0));
             let mut stream = response.bytes_stream();
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| match ConfluenceError::from_transport(&final_url, &e) {
