@@ -301,7 +301,13 @@ impl ContentSync {
             }
         }
         match source {
-            Ok(Source::Raw(bytes)) if self.max_text_bytes > 0 && bytes.len() as u64 > self.max_text_bytes => {
+            // The cap is the text documents' (as Elastic's): a file's `_attachment` is the
+            // pipeline's to read, bounded by the download size cap instead.
+            Ok(Source::Raw(bytes))
+                if self.max_text_bytes > 0
+                    && doc.attachment_base64.is_none()
+                    && bytes.len() as u64 > self.max_text_bytes =>
+            {
                 report.failed.push(format!(
                     "{} ({}): over elasticsearch.bulk.max_text_document_size even without its text",
                     doc.id,
