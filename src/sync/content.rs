@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 
 use crate::confluence::ConfluenceClient;
 use crate::elastic::bulk::{elasticsearch_id, Document as Source, Operation};
+use crate::elastic::error::ElasticError;
 use crate::elastic::existing::ExistingDocs;
 use crate::elastic::sink::Sink;
 use crate::extract::budget::{DownloadBudget, Share};
@@ -52,6 +53,10 @@ pub struct ContentSync {
     /// the sync ends incomplete (nothing deleted, the cursor stays).
     pub stop: Shutdown,
 }
+
+/// Content from which a document is serialized into a buffer of its own
+/// ([`ContentSync::serialize`]).
+const OWN_BUFFER: usize = 256 * 1024;
 
 /// What a download task ends with: the document with its content and the share of the
 /// budget that content holds, or the document and why the download failed.
@@ -279,8 +284,26 @@ impl ContentSync {
         }
     }
 
+    /// The document's `_source`. One carrying a file's content is written into a buffer of
+    /// its own, sized once: the shared serialization arena would grow by doubling (copying
+    /// the file each time) and keep the whole grown chunk alive with whatever else is cut
+    /// from it later.
+    fn serialize(&self, doc: &Document) -> Result<Source, ElasticError> {
+        let content =
+            doc.attachment_base64.as_ref().map_or(0, String::len) + doc.body.as_ref().map_or(0, String::len);
+        let indexed = Indexed { doc, flags: self.flags };
+        if content < OWN_BUFFER {
+            return Source::serialize(&doc.id, &indexed);
+        }
+        // Room for the other fields and for some escaping in a text body.
+        let mut json = Vec::with_capacity(content + content / 16 + 64 * 1024);
+        serde_json::to_writer(&mut json, &indexed)
+            .map_err(|e| ElasticError::Document { id: doc.id.clone(), reason: e.to_string() })?;
+        Source::raw(&doc.id, json.into())
+    }
+
     async fn send(&self, sink: &Sink, mut doc: Document, report: &mut SyncReport) {
-        let mut source = Source::serialize(&doc.id, &Indexed { doc: &doc, flags: self.flags });
+        let mut source = self.serialize(&doc);
         // A text document (no `_attachment`) over the cap would fail a whole `_bulk` request:
         // it is indexed without its text (as one over the download cap is without content),
         // counted, and named in the log; unchanged, it is not read again by the next sync.
@@ -297,7 +320,7 @@ impl ContentSync {
                     doc.title
                 );
                 doc.body = None;
-                source = Source::serialize(&doc.id, &Indexed { doc: &doc, flags: self.flags });
+                source = self.serialize(&doc);
             }
         }
         match source {
