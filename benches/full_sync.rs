@@ -13,10 +13,11 @@
 //! to `target/bench/full_sync.json` (one file per invocation: `name=` picks another name).
 //!
 //! `cargo bench --bench full_sync -- [medium|large|pages=N]… [runs=N] [latency-ms=N]
-//! [extract=off] [reject=R] [attachments=small|mix|8MiB] [downloads=N] [name=NAME]` —
-//! `attachments=` sets the sizes of the simulated files (`8MiB`: every one; `mix`: most small,
-//! a tail of 1–50 MiB), `downloads=` sets `concurrent_downloads` (default 50): peak RSS then
-//! shows whether memory follows the files or the download budget. `extract=off` turns the pipeline's
+//! [extract=off] [reject=R] [attachments=small|mix|8MiB] [downloads=N] [budget-mib=N]
+//! [name=NAME]` — `attachments=` sets the sizes of the simulated files (`8MiB`: every one;
+//! `mix`: most small, a tail of 1–50 MiB), `downloads=` sets `concurrent_downloads` (default
+//! 50) and `budget-mib=` `service.max_download_memory` (default 64): peak RSS then shows
+//! whether memory follows the files or the budget. `extract=off` turns the pipeline's
 //! `extract_binary_content` off, so attachments are indexed without downloading them: the
 //! CPU then is the connector's own per document. `reject=0.3` has the Elasticsearch test
 //! server (always it, then, even with `ES_URL`) turn away 30 % of the `_bulk` items with 429,
@@ -45,6 +46,7 @@ struct Settings {
     reject: f64,
     attachments: AttachmentSizes,
     concurrent_downloads: Option<u32>,
+    budget_mib: Option<u64>,
 }
 
 struct Case {
@@ -97,6 +99,7 @@ async fn main() -> anyhow::Result<()> {
     let mut reject = 0.0f64;
     let mut attachments = AttachmentSizes::Small;
     let mut concurrent_downloads = None;
+    let mut budget_mib = None;
     for arg in std::env::args().skip(1).filter(|a| !a.starts_with("--")) {
         if let Some(n) = arg.strip_prefix("runs=") {
             runs = n.parse()?;
@@ -108,6 +111,8 @@ async fn main() -> anyhow::Result<()> {
             reject = v.parse()?;
         } else if let Some(v) = arg.strip_prefix("attachments=") {
             attachments = AttachmentSizes::parse(v).context("attachments=small|mix|<size, e.g. 8MiB>")?;
+        } else if let Some(v) = arg.strip_prefix("budget-mib=") {
+            budget_mib = Some(v.parse()?);
         } else if let Some(v) = arg.strip_prefix("downloads=") {
             concurrent_downloads = Some(v.parse()?);
         } else if let Some(v) = arg.strip_prefix("name=") {
@@ -123,13 +128,14 @@ async fn main() -> anyhow::Result<()> {
         cases.push(Case { name: name.into(), size, pages: None });
     }
 
-    let settings = Settings { latency_ms, extract, reject, attachments, concurrent_downloads };
+    let settings = Settings { latency_ms, extract, reject, attachments, concurrent_downloads, budget_mib };
     let mut rows = Vec::new();
     println!(
         "full syncs, Server flavour, {latency_ms} ms per Confluence request, median of {runs} run(s), \
-         attachment content {}, attachment sizes {attachments:?}, concurrent_downloads {}{}",
+         attachment content {}, attachment sizes {attachments:?}, concurrent_downloads {}, max_download_memory {} MiB{}",
         if extract { "downloaded" } else { "not downloaded (extract=off)" },
         concurrent_downloads.map_or("50 (default)".to_string(), |n| n.to_string()),
+        budget_mib.map_or("64 (default)".to_string(), |n| n.to_string()),
         if reject > 0.0 {
             format!(", {:.0} % of _bulk items rejected with 429", reject * 100.0)
         } else {
@@ -198,6 +204,7 @@ async fn main() -> anyhow::Result<()> {
             "site": case.name, "runs": runs, "latency_ms": latency_ms, "extract": extract,
             "bulk_item_reject_rate": reject, "attachment_sizes": format!("{attachments:?}"),
             "concurrent_downloads": concurrent_downloads.unwrap_or(50),
+            "max_download_memory_mib": budget_mib.unwrap_or(64),
             "peak_rss_mib_runs": results.iter().map(|r| r.rss_mib).collect::<Vec<_>>(),
             "documents": documents, "requests": requests, "listing_requests": listings,
             "wall_s_median": wall, "lower_bound_s": bound, "ratio": wall / bound,
@@ -217,7 +224,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run_once(case: &Case, settings: Settings) -> anyhow::Result<Run> {
-    let Settings { latency_ms, extract, reject, attachments, concurrent_downloads } = settings;
+    let Settings { latency_ms, extract, reject, attachments, concurrent_downloads, budget_mib } = settings;
     let mut config = SimConfig::new(Flavour::Server, case.size);
     config.pages = case.pages;
     config.latency = Duration::from_millis(latency_ms);
@@ -236,7 +243,10 @@ async fn run_once(case: &Case, settings: Settings) -> anyhow::Result<Run> {
     }
     let downloads = concurrent_downloads.map(|n| format!("concurrent_downloads: {n}"));
     extra.extend(downloads.as_deref());
-    let yaml = world.config_yaml("search-bench", &extra);
+    let mut yaml = world.config_yaml("search-bench", &extra);
+    if let Some(mib) = budget_mib {
+        yaml = yaml.replacen("service:\n", &format!("service:\n  max_download_memory: {}\n", mib << 20), 1);
+    }
     let path = world.write_config("config.yml", &yaml)?;
     world.confluence.requests().reset();
     let world_cpu = own_cpu_seconds();
