@@ -13,7 +13,11 @@
 //! to `target/bench/full_sync.json` (one file per invocation: `name=` picks another name).
 //!
 //! `cargo bench --bench full_sync -- [medium|large|pages=N]… [runs=N] [latency-ms=N]
-//! [extract=off] [reject=R] [name=NAME]` — `extract=off` turns the pipeline's
+//! [extract=off] [reject=R] [attachments=small|mix|8MiB] [downloads=N] [budget-mib=N]
+//! [name=NAME]` — `attachments=` sets the sizes of the simulated files (`8MiB`: every one;
+//! `mix`: most small, a tail of 1–50 MiB), `downloads=` sets `concurrent_downloads` (default
+//! 50) and `budget-mib=` `service.max_download_memory` (default 64): peak RSS then shows
+//! whether memory follows the files or the budget. `extract=off` turns the pipeline's
 //! `extract_binary_content` off, so attachments are indexed without downloading them: the
 //! CPU then is the connector's own per document. `reject=0.3` has the Elasticsearch test
 //! server (always it, then, even with `ES_URL`) turn away 30 % of the `_bulk` items with 429,
@@ -26,13 +30,24 @@ use std::time::Duration;
 use anyhow::Context;
 use common::World;
 use serde_json::json;
-use sim::confluence::{Flavour, SimConfig, Size};
+use sim::confluence::{AttachmentSizes, Flavour, SimConfig, Size};
 
 const MAX_CONCURRENT_REQUESTS: u64 = 10;
 /// The default of `confluence.max_concurrent_spaces`.
 const MAX_CONCURRENT_SPACES: u64 = 10;
 /// Spaces of every simulated site.
 const SPACES: u64 = 10;
+
+/// What every run of an invocation shares.
+#[derive(Clone, Copy)]
+struct Settings {
+    latency_ms: u64,
+    extract: bool,
+    reject: f64,
+    attachments: AttachmentSizes,
+    concurrent_downloads: Option<u32>,
+    budget_mib: Option<u64>,
+}
 
 struct Case {
     name: String,
@@ -82,6 +97,9 @@ async fn main() -> anyhow::Result<()> {
     let mut extract = true;
     let mut name = "full_sync".to_string();
     let mut reject = 0.0f64;
+    let mut attachments = AttachmentSizes::Small;
+    let mut concurrent_downloads = None;
+    let mut budget_mib = None;
     for arg in std::env::args().skip(1).filter(|a| !a.starts_with("--")) {
         if let Some(n) = arg.strip_prefix("runs=") {
             runs = n.parse()?;
@@ -91,6 +109,12 @@ async fn main() -> anyhow::Result<()> {
             extract = v != "off";
         } else if let Some(v) = arg.strip_prefix("reject=") {
             reject = v.parse()?;
+        } else if let Some(v) = arg.strip_prefix("attachments=") {
+            attachments = AttachmentSizes::parse(v).context("attachments=small|mix|<size, e.g. 8MiB>")?;
+        } else if let Some(v) = arg.strip_prefix("budget-mib=") {
+            budget_mib = Some(v.parse()?);
+        } else if let Some(v) = arg.strip_prefix("downloads=") {
+            concurrent_downloads = Some(v.parse()?);
         } else if let Some(v) = arg.strip_prefix("name=") {
             name = v.to_string();
         } else if let Some(n) = arg.strip_prefix("pages=") {
@@ -104,11 +128,14 @@ async fn main() -> anyhow::Result<()> {
         cases.push(Case { name: name.into(), size, pages: None });
     }
 
+    let settings = Settings { latency_ms, extract, reject, attachments, concurrent_downloads, budget_mib };
     let mut rows = Vec::new();
     println!(
         "full syncs, Server flavour, {latency_ms} ms per Confluence request, median of {runs} run(s), \
-         attachment content {}{}",
+         attachment content {}, attachment sizes {attachments:?}, concurrent_downloads {}, max_download_memory {} MiB{}",
         if extract { "downloaded" } else { "not downloaded (extract=off)" },
+        concurrent_downloads.map_or("50 (default)".to_string(), |n| n.to_string()),
+        budget_mib.map_or("64 (default)".to_string(), |n| n.to_string()),
         if reject > 0.0 {
             format!(", {:.0} % of _bulk items rejected with 429", reject * 100.0)
         } else {
@@ -135,7 +162,7 @@ async fn main() -> anyhow::Result<()> {
     for case in &cases {
         let mut results = Vec::new();
         for _ in 0..runs {
-            results.push(run_once(case, latency_ms, extract, reject).await?);
+            results.push(run_once(case, settings).await?);
         }
         let wall = median(results.iter().map(|r| r.wall).collect());
         let cpu = median(results.iter().map(|r| r.cpu).collect());
@@ -175,7 +202,10 @@ async fn main() -> anyhow::Result<()> {
         );
         rows.push(json!({
             "site": case.name, "runs": runs, "latency_ms": latency_ms, "extract": extract,
-            "bulk_item_reject_rate": reject,
+            "bulk_item_reject_rate": reject, "attachment_sizes": format!("{attachments:?}"),
+            "concurrent_downloads": concurrent_downloads.unwrap_or(50),
+            "max_download_memory_mib": budget_mib.unwrap_or(64),
+            "peak_rss_mib_runs": results.iter().map(|r| r.rss_mib).collect::<Vec<_>>(),
             "documents": documents, "requests": requests, "listing_requests": listings,
             "wall_s_median": wall, "lower_bound_s": bound, "ratio": wall / bound,
             "docs_per_s": documents / wall, "cpu_s_median": cpu, "cpu_ms_per_doc": cpu * 1000.0 / documents.max(1.0),
@@ -193,10 +223,12 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_once(case: &Case, latency_ms: u64, extract: bool, reject: f64) -> anyhow::Result<Run> {
+async fn run_once(case: &Case, settings: Settings) -> anyhow::Result<Run> {
+    let Settings { latency_ms, extract, reject, attachments, concurrent_downloads, budget_mib } = settings;
     let mut config = SimConfig::new(Flavour::Server, case.size);
     config.pages = case.pages;
     config.latency = Duration::from_millis(latency_ms);
+    config.attachment_sizes = attachments;
     let world = if reject > 0.0 {
         let world = World::start_with_test_elasticsearch(config).await?;
         world.es.sim.as_ref().context("the test server")?.faults().reject_bulk_items(reject);
@@ -209,7 +241,12 @@ async fn run_once(case: &Case, latency_ms: u64, extract: bool, reject: f64) -> a
     if !extract {
         extra.push("pipeline: {extract_binary_content: false}");
     }
-    let yaml = world.config_yaml("search-bench", &extra);
+    let downloads = concurrent_downloads.map(|n| format!("concurrent_downloads: {n}"));
+    extra.extend(downloads.as_deref());
+    let mut yaml = world.config_yaml("search-bench", &extra);
+    if let Some(mib) = budget_mib {
+        yaml = yaml.replacen("service:\n", &format!("service:\n  max_download_memory: {}\n", mib << 20), 1);
+    }
     let path = world.write_config("config.yml", &yaml)?;
     world.confluence.requests().reset();
     let world_cpu = own_cpu_seconds();

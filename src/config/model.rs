@@ -135,6 +135,10 @@ pub struct ServiceConfig {
     pub max_concurrent_access_control_syncs: usize,
     /// Bytes; larger attachments are not downloaded.
     pub max_file_download_size: u64,
+    /// Bytes shared by attachment downloads and the documents carrying their content until
+    /// the sink has queued them: what bounds memory when files are large, whatever
+    /// `concurrent_downloads` allows.
+    pub max_download_memory: u64,
     /// Log level name; `None` lets `RUST_LOG` decide.
     #[serde(default)]
     pub log_level: Option<String>,

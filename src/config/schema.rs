@@ -271,6 +271,12 @@ pub const KEYS: &[Key] = &[
         Some("10485760"),
         "bytes; larger attachments are not downloaded"
     ),
+    key!(
+        "service.max_download_memory",
+        POSITIVE,
+        Some("67108864"),
+        "bytes that attachment downloads, and the documents carrying their content until they are queued for Elasticsearch, may hold at once"
+    ),
     key!("service.job_cleanup_interval", POSITIVE, Some("300"), "seconds"),
     key!(
         "service.log_level",

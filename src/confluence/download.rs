@@ -1,6 +1,7 @@
 //! Downloading attachment bytes with a hard size limit.
 //!
-//! Cloud: `GET /wiki/rest/api/content/{pageId}/child/attachment/{attId}/download` answers 302
+//! Cloud: `GET /wiki/rest/api/content/{pageId}/child/attachment/{attId}/download`, with the
+//! attachment id as listed (`att123`: the form verified against real Cloud), answers 302
 //! to a signed URL on the media host; the client follows it itself and sends neither the
 //! `Authorization` header nor cookies there (see [`super::client`]). The legacy
 //! `/download/attachments/…` links answer 401 to API tokens on Cloud, so they are not used.
@@ -20,7 +21,7 @@ use super::options::Flavour;
 /// What identifies an attachment's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachmentRef {
-    /// Attachment id (`att123` on Cloud v2, `123` on v1 — both accepted).
+    /// Attachment id as listed (`att123` on Cloud, `123` on Server/DC).
     pub id: String,
     /// Id of the page / blog post holding it.
     pub container_id: String,
@@ -47,8 +48,9 @@ impl ConfluenceClient {
     ) -> Result<Download, ConfluenceError> {
         let (url, route) = match self.flavour() {
             Flavour::Cloud => {
-                // v2 ids carry an `att` prefix; the v1 download route wants the number.
-                let id = attachment.id.strip_prefix("att").unwrap_or(&attachment.id);
+                // The id as listed, `att` prefix kept: real Cloud answers the download route
+                // with it (302 → 200).
+                let id = attachment.id.as_str();
                 (
                     self.url(
                         &[
@@ -88,7 +90,10 @@ impl ConfluenceClient {
             if response.content_length().is_some_and(|length| length > max_bytes) {
                 return Err(too_large());
             }
-            let mut body = BytesMut::new();
+            // Sized once from Content-Length (never above the limit): a growing buffer would
+            // hold up to twice the file while it doubles.
+            let announced = response.content_length().unwrap_or(0).min(max_bytes);
+            let mut body = BytesMut::with_capacity(usize::try_from(announced).unwrap_or(0));
             let mut stream = response.bytes_stream();
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| match ConfluenceError::from_transport(&final_url, &e) {
@@ -135,7 +140,7 @@ mod tests {
         let download = client.download(&attachment, 1024).await.unwrap();
         assert_eq!(&download.bytes[..], b"file-bytes");
         let site_seen = site_log.lock().unwrap().clone();
-        assert_eq!(site_seen[0].target, "/wiki/rest/api/content/7/child/attachment/42/download");
+        assert_eq!(site_seen[0].target, "/wiki/rest/api/content/7/child/attachment/att42/download");
         assert!(site_seen[0].authorization.as_deref().is_some_and(|a| a.starts_with("Basic ")));
         let media_seen = media_log.lock().unwrap().clone();
         assert_eq!(media_seen[0].target, "/file/f1/binary?token=signed");

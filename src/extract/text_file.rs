@@ -126,15 +126,23 @@ pub fn text_like(name: &str) -> bool {
 /// The text of a text attachment: UTF-8 (a byte-order mark is dropped, invalid sequences
 /// become U+FFFD) or UTF-16 with a byte-order mark; HTML, XML and SVG files are then reduced to
 /// their text with [`storage_to_text`].
-pub fn decode_text(name: &str, bytes: &[u8]) -> String {
-    let raw: String = if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        String::from_utf8_lossy(rest).into_owned()
-    } else if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
-        utf16(rest, u16::from_le_bytes)
-    } else if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
-        utf16(rest, u16::from_be_bytes)
+///
+/// The bytes are taken by value: valid UTF-8 becomes the string without a copy, so a large
+/// text file is held once, not twice (as bytes and as text), on its way to the index.
+pub fn decode_text(name: &str, bytes: impl Into<Vec<u8>>) -> String {
+    let mut bytes: Vec<u8> = bytes.into();
+    let raw: String = if bytes.starts_with(&[0xFF, 0xFE]) {
+        utf16(&bytes[2..], u16::from_le_bytes)
+    } else if bytes.starts_with(&[0xFE, 0xFF]) {
+        utf16(&bytes[2..], u16::from_be_bytes)
     } else {
-        String::from_utf8_lossy(bytes).into_owned()
+        if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            bytes.drain(..3);
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(invalid) => String::from_utf8_lossy(invalid.as_bytes()).into_owned(),
+        }
     };
     let ext = extension(name);
     if MARKUP_EXTENSIONS.contains(&ext.as_ref()) {
@@ -186,6 +194,11 @@ mod tests {
     fn utf8_with_and_without_bom() {
         assert_eq!(decode_text("a.txt", b"\xEF\xBB\xBFh\xC3\xA9llo"), "héllo");
         assert_eq!(decode_text("a.txt", "plain ü".as_bytes()), "plain ü");
+        // Valid UTF-8 becomes the text in place: the file is not held twice.
+        let bytes = "plain ü".as_bytes().to_vec();
+        let at = bytes.as_ptr();
+        let text = decode_text("a.txt", bytes);
+        assert_eq!(text.as_ptr(), at);
     }
 
     #[test]
@@ -197,11 +210,11 @@ mod tests {
     fn utf16_with_bom() {
         let le: Vec<u8> =
             [0xFF, 0xFE].into_iter().chain("hé😀".encode_utf16().flat_map(u16::to_le_bytes)).collect();
-        assert_eq!(decode_text("a.txt", &le), "hé😀");
+        assert_eq!(decode_text("a.txt", le), "hé😀");
         let be: Vec<u8> =
             [0xFE, 0xFF].into_iter().chain("hé😀".encode_utf16().flat_map(u16::to_be_bytes)).collect();
-        assert_eq!(decode_text("a.csv", &be), "hé😀");
-        assert_eq!(decode_text("a.txt", &[0xFF, 0xFE, 0x41, 0x00, 0x00, 0xD8, 0x42]), "A\u{FFFD}\u{FFFD}");
+        assert_eq!(decode_text("a.csv", be), "hé😀");
+        assert_eq!(decode_text("a.txt", [0xFF, 0xFE, 0x41, 0x00, 0x00, 0xD8, 0x42]), "A\u{FFFD}\u{FFFD}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use base64::Engine;
 
 use crate::confluence::{AttachmentRef, ConfluenceClient, ConfluenceError};
+use crate::extract::budget::Share;
 use crate::extract::text_file::{decode_text, is_supported_extension, text_like};
 
 use super::document::Document;
@@ -14,6 +15,9 @@ use super::document::Document;
 pub struct ContentPolicy {
     /// `service.max_file_download_size`: larger files are indexed without content.
     pub max_bytes: u64,
+    /// `service.max_download_memory`: bytes that downloads and the documents carrying their
+    /// content hold at once ([`crate::extract::budget`]).
+    pub memory_budget: u64,
     /// The pipeline extracts `_attachment` (`pipeline.extract_binary_content`).
     pub extract_binary_content: bool,
 }
@@ -39,7 +43,60 @@ pub enum ContentOutcome {
     TooLarge,
 }
 
-/// Downloads and extracts `reference` into `doc` when the policy allows it.
+/// What is to be done with one attachment's content, decided before any request.
+#[derive(Debug)]
+pub enum Plan {
+    /// No download: indexed without content, for this reason.
+    Skip(ContentOutcome),
+    /// Download it, once this many bytes of the download budget are free.
+    Download {
+        /// The most the download and what is made from it hold at once.
+        reserve: u64,
+    },
+}
+
+/// Decides, from the listing alone, whether `doc`'s content is downloaded and how much of the
+/// budget ([`crate::extract::budget`]) it needs first.
+///
+/// A file listed over the size cap is never requested; it is named in the log. A file whose
+/// size is not listed reserves what it may become at most (the cap): the download enforces
+/// the cap while streaming, and the unused part is given back after.
+pub fn plan(doc: &Document, policy: ContentPolicy) -> Plan {
+    if !policy.downloads() || !is_supported_extension(&doc.title) {
+        return Plan::Skip(ContentOutcome::Skipped);
+    }
+    match doc.size {
+        Some(size) if size > policy.max_bytes => {
+            tracing::warn!(
+                id = doc.id.as_str(),
+                title = doc.title.as_str(),
+                bytes = size,
+                "attachment {:?} ({size} bytes) is over service.max_file_download_size ({} bytes): \
+                 indexed without its content, not downloaded",
+                doc.title,
+                policy.max_bytes
+            );
+            Plan::Skip(ContentOutcome::TooLarge)
+        }
+        Some(size) => Plan::Download { reserve: peak_bytes(&doc.title, size) },
+        None => Plan::Download { reserve: peak_bytes(&doc.title, policy.max_bytes) },
+    }
+}
+
+/// The most that a file of `size` bytes holds while it is turned into what is indexed: its
+/// bytes, and beside them its text (at most twice the bytes for UTF-16 or markup, counted
+/// as the bytes once more) or its base64 (4 bytes for 3).
+fn peak_bytes(title: &str, size: u64) -> u64 {
+    if text_like(title) {
+        size.saturating_mul(2)
+    } else {
+        size.saturating_add(size.div_ceil(3).saturating_mul(4))
+    }
+}
+
+/// Downloads `reference` and puts its content into `doc` (text in `body`, or base64 in
+/// `_attachment`); `share` is the budget taken for it ([`plan`]), cut down to what `doc`
+/// carries once the downloaded bytes are gone.
 ///
 /// An error means the download itself failed after its retries: the caller reports the
 /// document and does not index it, so the next sync tries again.
@@ -48,23 +105,62 @@ pub async fn fill(
     doc: &mut Document,
     reference: &AttachmentRef,
     policy: ContentPolicy,
+    share: &mut Share,
 ) -> Result<ContentOutcome, ConfluenceError> {
-    if !policy.downloads() || !is_supported_extension(&doc.title) {
-        return Ok(ContentOutcome::Skipped);
-    }
-    if doc.size.is_some_and(|s| s > policy.max_bytes) {
-        return Ok(ContentOutcome::TooLarge);
-    }
     let download = match client.download(reference, policy.max_bytes).await {
         Ok(d) => d,
-        Err(ConfluenceError::TooLarge { .. }) => return Ok(ContentOutcome::TooLarge),
+        Err(ConfluenceError::TooLarge { .. }) => {
+            share.shrink_to(0);
+            return Ok(ContentOutcome::TooLarge);
+        }
         Err(e) => return Err(e),
     };
     let bytes = download.bytes.len() as u64;
-    if text_like(&doc.title) {
-        doc.body = Some(decode_text(&doc.title, &download.bytes));
+    let carried = if text_like(&doc.title) {
+        // Valid UTF-8 becomes the text without a copy.
+        let text = decode_text(&doc.title, Vec::from(download.bytes));
+        let carried = text.len();
+        doc.body = Some(text);
+        carried
     } else {
-        doc.attachment_base64 = Some(base64::engine::general_purpose::STANDARD.encode(&download.bytes));
-    }
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&download.bytes);
+        drop(download);
+        let carried = encoded.len();
+        doc.attachment_base64 = Some(encoded);
+        carried
+    };
+    share.shrink_to(carried as u64);
     Ok(ContentOutcome::Extracted { bytes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attachment(title: &str, size: Option<u64>) -> Document {
+        let kind = super::super::document::DocType::Attachment;
+        let mut doc =
+            Document::new("att1".into(), kind, String::new(), title.into(), "S".into(), String::new());
+        doc.size = size;
+        doc
+    }
+
+    #[test]
+    fn the_plan_follows_the_listed_size() {
+        let policy = ContentPolicy { max_bytes: 1000, memory_budget: 1 << 20, extract_binary_content: true };
+        let reserve = |doc: &Document| match plan(doc, policy) {
+            Plan::Download { reserve } => Some(reserve),
+            Plan::Skip(_) => None,
+        };
+        assert_eq!(reserve(&attachment("a.pdf", Some(300))), Some(300 + 400));
+        assert_eq!(reserve(&attachment("a.txt", Some(300))), Some(600));
+        assert_eq!(reserve(&attachment("a.pdf", None)), Some(1000 + 1336), "unlisted: the cap");
+        assert!(matches!(
+            plan(&attachment("a.pdf", Some(1001)), policy),
+            Plan::Skip(ContentOutcome::TooLarge)
+        ));
+        assert!(matches!(plan(&attachment("a.exe", Some(10)), policy), Plan::Skip(ContentOutcome::Skipped)));
+        let off = ContentPolicy { extract_binary_content: false, ..policy };
+        assert!(matches!(plan(&attachment("a.pdf", Some(10)), off), Plan::Skip(ContentOutcome::Skipped)));
+    }
 }

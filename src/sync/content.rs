@@ -1,22 +1,25 @@
 //! What every content sync (full, incremental, rule-driven) shares: the settings it runs
 //! with ([`ContentSync`]) and the path each document takes from the crawl to the sink —
 //! unchanged documents skipped, basic rules applied, attachment content downloaded (at most
-//! `concurrent_downloads` at once), and the rest sent to be written.
+//! `concurrent_downloads` at once, inside one byte budget that each document's content holds
+//! until the sink has queued it: [`crate::extract::budget`]), and the rest sent to be written.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::confluence::ConfluenceClient;
 use crate::elastic::bulk::{elasticsearch_id, Document as Source, Operation};
+use crate::elastic::error::ElasticError;
 use crate::elastic::existing::ExistingDocs;
 use crate::elastic::sink::Sink;
+use crate::extract::budget::{DownloadBudget, Share};
 use crate::rules::BasicRules;
 use crate::shutdown::Shutdown;
 
-use super::attachment::{self, ContentOutcome, ContentPolicy};
+use super::attachment::{self, ContentOutcome, ContentPolicy, Plan};
 use super::completeness::Incomplete;
 use super::crawl::{CrawlEvent, CrawlSettings};
 use super::document::{Document, Indexed, PipelineFlags};
@@ -51,9 +54,16 @@ pub struct ContentSync {
     pub stop: Shutdown,
 }
 
-/// A finished download task: the document with its content, or the document and why the
-/// download failed.
-type DownloadDone = Result<Result<(Document, ContentOutcome), (Document, String)>, tokio::task::JoinError>;
+/// Content from which a document is serialized into a buffer of its own
+/// ([`ContentSync::serialize`]).
+const OWN_BUFFER: usize = 256 * 1024;
+
+/// What a download task ends with: the document with its content and the share of the
+/// budget that content holds, or the document and why the download failed.
+type Downloaded = Result<(Document, ContentOutcome, Share), (Document, String)>;
+
+/// A finished download task.
+type DownloadDone = Result<Downloaded, tokio::task::JoinError>;
 
 /// What [`ContentSync::ingest`] learned besides the report.
 #[derive(Debug, Default)]
@@ -92,7 +102,8 @@ impl ContentSync {
     ) -> Ingested {
         let mut ingested = Ingested::default();
         let downloads = Arc::new(Semaphore::new(self.concurrent_downloads.max(1)));
-        let mut pending: JoinSet<Result<(Document, ContentOutcome), (Document, String)>> = JoinSet::new();
+        let budget = DownloadBudget::new(self.content.memory_budget);
+        let mut pending: JoinSet<Downloaded> = JoinSet::new();
         let mut stop = self.stop.clone();
 
         loop {
@@ -149,18 +160,32 @@ impl ContentSync {
                             } else {
                                 report.updated += 1;
                             }
-                            match download {
-                                Some(reference) => {
+                            let plan =
+                                download.map(|reference| (attachment::plan(&doc, self.content), reference));
+                            match plan {
+                                Some((Plan::Download { reserve }, reference)) => {
+                                    let (mut share, slot) = self
+                                        .admit(reserve, &budget, &downloads, &mut pending, sink, report)
+                                        .await;
                                     let (client, policy) = (self.client.clone(), self.content);
-                                    let permit = downloads.clone().acquire_owned().await;
                                     let mut doc = *doc;
                                     pending.spawn(async move {
-                                        let _permit = permit;
-                                        match attachment::fill(&client, &mut doc, &reference, policy).await {
-                                            Ok(outcome) => Ok((doc, outcome)),
+                                        // The slot is the download's; the share stays with
+                                        // the document until the sink has queued it.
+                                        let _slot = slot;
+                                        match attachment::fill(
+                                            &client, &mut doc, &reference, policy, &mut share,
+                                        )
+                                        .await
+                                        {
+                                            Ok(outcome) => Ok((doc, outcome, share)),
                                             Err(e) => Err((doc, e.to_string())),
                                         }
                                     });
+                                }
+                                Some((Plan::Skip(outcome), _)) => {
+                                    count(&outcome, report);
+                                    self.send(sink, *doc, report).await;
                                 }
                                 None => self.send(sink, *doc, report).await,
                             }
@@ -177,6 +202,30 @@ impl ContentSync {
             self.downloaded(done, sink, report).await;
         }
         ingested
+    }
+
+    /// Waits for a download slot and `bytes` of the budget. Finished downloads are handed to
+    /// the sink meanwhile: the budget they hold comes back only once they are queued, so
+    /// waiting without taking them would wait forever.
+    async fn admit(
+        &self,
+        bytes: u64,
+        budget: &DownloadBudget,
+        slots: &Arc<Semaphore>,
+        pending: &mut JoinSet<Downloaded>,
+        sink: &Sink,
+        report: &mut SyncReport,
+    ) -> (Share, Option<OwnedSemaphorePermit>) {
+        let share = budget.take(bytes);
+        tokio::pin!(share);
+        let share = loop {
+            tokio::select! {
+                share = &mut share => break share,
+                Some(done) = pending.join_next() => self.downloaded(done, sink, report).await,
+            }
+        };
+        // A slot comes back when a download task ends, taken or not: no need to drain here.
+        (share, slots.clone().acquire_owned().await.ok())
     }
 
     /// The counters every sync ends with.
@@ -219,16 +268,11 @@ impl ContentSync {
 
     async fn downloaded(&self, done: DownloadDone, sink: &Sink, report: &mut SyncReport) {
         match done {
-            Ok(Ok((doc, outcome))) => {
-                match outcome {
-                    ContentOutcome::Extracted { bytes } => {
-                        report.downloaded += 1;
-                        report.downloaded_bytes += bytes;
-                    }
-                    ContentOutcome::TooLarge => report.too_large += 1,
-                    ContentOutcome::Skipped => {}
-                }
+            Ok(Ok((doc, outcome, share))) => {
+                count(&outcome, report);
                 self.send(sink, doc, report).await;
+                // Queued (or reported): what it held is the sink's to bound now.
+                drop(share);
             }
             Ok(Err((doc, reason))) => {
                 // Not indexed: the next sync sees it as new or changed and tries again.
@@ -240,8 +284,26 @@ impl ContentSync {
         }
     }
 
+    /// The document's `_source`. One carrying a file's content is written into a buffer of
+    /// its own, sized once: the shared serialization arena would grow by doubling (copying
+    /// the file each time) and keep the whole grown chunk alive with whatever else is cut
+    /// from it later.
+    fn serialize(&self, doc: &Document) -> Result<Source, ElasticError> {
+        let content =
+            doc.attachment_base64.as_ref().map_or(0, String::len) + doc.body.as_ref().map_or(0, String::len);
+        let indexed = Indexed { doc, flags: self.flags };
+        if content < OWN_BUFFER {
+            return Source::serialize(&doc.id, &indexed);
+        }
+        // Room for the other fields and for some escaping in a text body.
+        let mut json = Vec::with_capacity(content + content / 16 + 64 * 1024);
+        serde_json::to_writer(&mut json, &indexed)
+            .map_err(|e| ElasticError::Document { id: doc.id.clone(), reason: e.to_string() })?;
+        Source::raw(&doc.id, json.into())
+    }
+
     async fn send(&self, sink: &Sink, mut doc: Document, report: &mut SyncReport) {
-        let mut source = Source::serialize(&doc.id, &Indexed { doc: &doc, flags: self.flags });
+        let mut source = self.serialize(&doc);
         // A text document (no `_attachment`) over the cap would fail a whole `_bulk` request:
         // it is indexed without its text (as one over the download cap is without content),
         // counted, and named in the log; unchanged, it is not read again by the next sync.
@@ -258,19 +320,43 @@ impl ContentSync {
                     doc.title
                 );
                 doc.body = None;
-                source = Source::serialize(&doc.id, &Indexed { doc: &doc, flags: self.flags });
+                source = self.serialize(&doc);
             }
         }
         match source {
-            Ok(Source::Raw(bytes)) if self.max_text_bytes > 0 && bytes.len() as u64 > self.max_text_bytes => {
+            // The cap is the text documents' (as Elastic's): a file's `_attachment` is the
+            // pipeline's to read, bounded by the download size cap instead.
+            Ok(Source::Raw(bytes))
+                if self.max_text_bytes > 0
+                    && doc.attachment_base64.is_none()
+                    && bytes.len() as u64 > self.max_text_bytes =>
+            {
                 report.failed.push(format!(
                     "{} ({}): over elasticsearch.bulk.max_text_document_size even without its text",
                     doc.id,
                     doc.doc_type.as_str()
                 ))
             }
-            Ok(source) => sink.send(Operation::Index { id: doc.id, doc: source }).await,
+            Ok(source) => {
+                // The document's own copy of its content goes before the wait for room in the
+                // queue: only the serialized source waits there.
+                let id = std::mem::take(&mut doc.id);
+                drop(doc);
+                sink.send(Operation::Index { id, doc: source }).await
+            }
             Err(e) => report.failed.push(format!("{} ({}): {e}", doc.id, doc.doc_type.as_str())),
         }
+    }
+}
+
+/// Counts what happened to one attachment's content.
+fn count(outcome: &ContentOutcome, report: &mut SyncReport) {
+    match outcome {
+        ContentOutcome::Extracted { bytes } => {
+            report.downloaded += 1;
+            report.downloaded_bytes += bytes;
+        }
+        ContentOutcome::TooLarge => report.too_large += 1,
+        ContentOutcome::Skipped => {}
     }
 }

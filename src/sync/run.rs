@@ -191,6 +191,7 @@ async fn content_under_lease(
         }),
         content: ContentPolicy {
             max_bytes: config.service.max_file_download_size,
+            memory_budget: config.service.max_download_memory,
             extract_binary_content: source.pipeline.extract_binary_content,
         },
         concurrent_downloads: source.concurrent_downloads,

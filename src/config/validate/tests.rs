@@ -15,6 +15,7 @@ fn fills_defaults_and_coerces_text() {
     assert_eq!(tree["confluence"]["spaces"], json!(["DEV", "OPS"]));
     assert_eq!(tree["confluence"]["concurrent_downloads"], json!(50));
     assert_eq!(tree["service"]["max_file_download_size"], json!(10485760));
+    assert_eq!(tree["service"]["max_download_memory"], json!(64 * 1024 * 1024));
     assert!(tree.get("extraction_service").is_none());
 }
 

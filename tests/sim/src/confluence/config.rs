@@ -77,6 +77,69 @@ impl Size {
     }
 }
 
+/// How large the generated attachment files are (the regular ones: the edge cases — the file
+/// over 10 MB, the awkward names — keep their sizes). Whatever the sizes, a file is made from
+/// its seed when it is downloaded, never kept: a site of large files costs no memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AttachmentSizes {
+    /// 2–62 KB each: the fixture's (the default).
+    #[default]
+    Small,
+    /// Every file about this many bytes (`8MiB`): what peak memory follows when downloads
+    /// are bounded by count only.
+    All(u64),
+    /// A realistic mix: most files small, a tail of large ones — 80 % 2–62 KB, 15 %
+    /// 64 KiB–1 MiB, 5 % 1–50 MiB (spread evenly by their logarithm).
+    Mix,
+}
+
+impl AttachmentSizes {
+    /// Parses the command-line spelling: `small`, `mix`, or a size (`8MiB`, `512KiB`,
+    /// `1000000`).
+    pub fn parse(text: &str) -> Option<AttachmentSizes> {
+        let lower = text.trim().to_ascii_lowercase();
+        match lower.as_str() {
+            "small" => return Some(AttachmentSizes::Small),
+            "mix" => return Some(AttachmentSizes::Mix),
+            _ => {}
+        }
+        let (number, unit) = match lower.find(|c: char| !c.is_ascii_digit()) {
+            Some(at) => lower.split_at(at),
+            None => (lower.as_str(), ""),
+        };
+        let unit = match unit {
+            "" | "b" => 1,
+            "k" | "kib" => 1024,
+            "m" | "mib" => 1024 * 1024,
+            _ => return None,
+        };
+        number.parse::<u64>().ok().map(|n| AttachmentSizes::All(n * unit))
+    }
+
+    /// The size of the file whose derived value is `draw` (uniform over `u64`).
+    pub fn pick(self, draw: u64) -> u64 {
+        const MIB: u64 = 1024 * 1024;
+        let small = 2_000 + draw % 60_000;
+        match self {
+            AttachmentSizes::Small => small,
+            AttachmentSizes::All(size) => size,
+            AttachmentSizes::Mix => {
+                // The high bits pick the class, the low ones the size within it.
+                let class = (draw >> 48) % 100;
+                let fraction = (draw & 0xFFFF_FFFF) as f64 / f64::from(u32::MAX);
+                let log_between = |lo: u64, hi: u64| {
+                    ((lo as f64).ln() + fraction * ((hi as f64).ln() - (lo as f64).ln())).exp() as u64
+                };
+                match class {
+                    0..=79 => small,
+                    80..=94 => log_between(64 * 1024, MIB),
+                    _ => log_between(MIB, 50 * MIB),
+                }
+            }
+        }
+    }
+}
+
 /// Everything that defines a simulated site and how it behaves.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
@@ -87,6 +150,8 @@ pub struct SimConfig {
     /// Overrides `size`: this many pages (no blog posts, one attachment every tenth page),
     /// spread over 10 spaces; bodies are derived from (seed, id) on each request.
     pub pages: Option<u64>,
+    /// Sizes of the regular attachment files.
+    pub attachment_sizes: AttachmentSizes,
     /// Seed of every generated name, date, body and file.
     pub seed: u64,
     /// Added to every request before it is answered.
@@ -119,6 +184,7 @@ impl SimConfig {
             flavour,
             size,
             pages: None,
+            attachment_sizes: AttachmentSizes::Small,
             seed: 42,
             latency: Duration::ZERO,
             context_path: String::new(),
@@ -196,6 +262,24 @@ mod tests {
         assert_eq!(Flavour::parse("jira"), None);
         assert_eq!(Size::parse("medium"), Some(Size::Medium));
         assert_eq!(Size::parse("huge"), None);
+    }
+
+    #[test]
+    fn attachment_sizes_parse_and_pick() {
+        assert_eq!(AttachmentSizes::parse("8MiB"), Some(AttachmentSizes::All(8 * 1024 * 1024)));
+        assert_eq!(AttachmentSizes::parse("512k"), Some(AttachmentSizes::All(512 * 1024)));
+        assert_eq!(AttachmentSizes::parse("1000"), Some(AttachmentSizes::All(1000)));
+        assert_eq!(AttachmentSizes::parse("mix"), Some(AttachmentSizes::Mix));
+        assert_eq!(AttachmentSizes::parse("8GB"), None);
+        assert_eq!(AttachmentSizes::All(7).pick(123), 7);
+        let draws = (0..10_000u64).map(|i| crate::confluence::generate::mix(i, 99));
+        let sizes: Vec<u64> = draws.map(|d| AttachmentSizes::Mix.pick(d)).collect();
+        let large = sizes.iter().filter(|&&s| s >= 1024 * 1024).count();
+        let small = sizes.iter().filter(|&&s| s < 62_000).count();
+        assert!((7_500..8_500).contains(&small), "{small}");
+        assert!((300..700).contains(&large), "{large}");
+        assert!(sizes.iter().all(|&s| s <= 50 * 1024 * 1024 + 1));
+        assert!(sizes.iter().any(|&s| s > 20 * 1024 * 1024));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use super::config::{Flavour, SimConfig};
+use super::config::{AttachmentSizes, Flavour, SimConfig};
 use super::model::{
     AccountType, AttachmentFormat, Body, Content, ContentKind, ContentStatus, FileInfo, Group,
     ReadRestriction, Site, Space, SpacePermission, SpaceStatus, SpaceType, Subject, User,
@@ -109,6 +109,7 @@ struct Builder {
     blogposts_per_space: u64,
     attachments_per_item: u32,
     attachment_every_tenth_page: bool,
+    attachment_sizes: AttachmentSizes,
     comments: bool,
 }
 
@@ -144,6 +145,7 @@ impl Builder {
             blogposts_per_space,
             attachments_per_item,
             attachment_every_tenth_page: tenth,
+            attachment_sizes: config.attachment_sizes,
             comments,
         }
     }
@@ -355,7 +357,7 @@ impl Builder {
 
     fn attach(&mut self, container: u64, space_id: u64, index: u32) -> u64 {
         let format = AttachmentFormat::ALL[(mix(container, u64::from(index)) % 11) as usize];
-        let approx = 2_000 + self.h(0xA7, container * 16 + u64::from(index)) % 60_000;
+        let approx = self.attachment_sizes.pick(self.h(0xA7, container * 16 + u64::from(index)));
         let stem = super::body::WORDS
             [(self.h(0xA8, container * 16 + u64::from(index)) % super::body::WORDS.len() as u64) as usize];
         let name = format!("{stem}-{container}-{index}.{}", format.extension());
@@ -690,5 +692,27 @@ mod tests {
         let regular: usize =
             SPACE_NAMES.iter().map(|(k, _)| site.space_by_key(k).map(|s| s.pages.len()).unwrap_or(0)).sum();
         assert_eq!(regular, 1_003 + 16);
+    }
+
+    #[test]
+    fn attachment_sizes_follow_the_config_and_cost_nothing_until_downloaded() {
+        let mut config = SimConfig::new(Flavour::Server, Size::Small);
+        config.attachment_sizes = AttachmentSizes::All(8 * 1024 * 1024);
+        let started = std::time::Instant::now();
+        let site = generate(&config);
+        let regular: Vec<&FileInfo> = site
+            .content
+            .values()
+            .filter(|c| c.kind == ContentKind::Attachment && c.title != LARGE_ATTACHMENT_NAME)
+            .filter_map(|c| c.file.as_deref())
+            .filter(|f| f.approx_size != 20_000)
+            .collect();
+        assert!(regular.len() >= 1_000, "{}", regular.len());
+        assert!(regular.iter().all(|f| f.approx_size == 8 * 1024 * 1024));
+        // No file was made: sizes are computed on the first listing, bytes on each download.
+        assert!(regular.iter().all(|f| f.exact_size.get().is_none()));
+        assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+        let served = crate::confluence::attachment::file_size(regular[0]);
+        assert!(served.abs_diff(8 * 1024 * 1024) < 1024 * 1024, "{served}");
     }
 }

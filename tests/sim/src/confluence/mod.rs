@@ -48,7 +48,7 @@ use std::sync::Arc;
 
 pub use access::{PrincipalGroup, PrincipalUser, Principals};
 pub use catalog::{Catalog, CatalogEntry, CatalogSpace, CatalogUser};
-pub use config::{Credentials, Flavour, SimConfig, Size};
+pub use config::{AttachmentSizes, Credentials, Flavour, SimConfig, Size};
 pub use faults::{FaultKind, FaultRule, Faults, RetryAfter, Trigger};
 pub use model::{AttachmentFormat, ContentKind, ContentStatus};
 pub use mutations::{Grantee, MutationError, SiteHandle};

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::v1::offset_listing;
 use super::Call;
-use crate::confluence::model::{parse_api_id, ContentKind, ContentStatus, User};
+use crate::confluence::model::{ContentKind, ContentStatus, User};
 use crate::confluence::reply::{Reply, ReplyBody};
 
 /// Cloud's user search cannot page past this offset (CONFCLOUD-77954).
@@ -83,9 +83,12 @@ pub fn user(call: &Call<'_>) -> Reply {
 }
 
 /// `GET rest/api/content/{pageId}/child/attachment/{attId}/download`: 302 to the media host.
+/// Only the id as listed (`att123`) is found, as on real Cloud; the bare number is a 404, so
+/// a client that strips the prefix fails here as it would there.
 pub fn download_redirect(call: &Call<'_>) -> Reply {
     let container = call.capture(0).parse::<u64>().ok();
-    let attachment = parse_api_id(call.capture(1)).and_then(|id| call.site.get(id)).filter(|a| {
+    let listed = call.capture(1).strip_prefix("att").and_then(|n| n.parse::<u64>().ok());
+    let attachment = listed.and_then(|id| call.site.get(id)).filter(|a| {
         a.kind == ContentKind::Attachment && a.parent == container && a.status == ContentStatus::Current
     });
     let Some((attachment, file)) = attachment.and_then(|a| a.file.as_ref().map(|f| (a, f))) else {

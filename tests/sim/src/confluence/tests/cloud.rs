@@ -120,6 +120,11 @@ async fn attachment_download_redirects_to_a_media_host_that_refuses_forwarded_cr
     assert_eq!(response.status().as_u16(), 302);
     let location = response.headers()["location"].to_str().expect("location").to_string();
     assert!(location.starts_with(&sim.media_url()), "{location}");
+    // Real Cloud finds the attachment by its id as listed; the bare number is not found.
+    let bare = attachment.id.strip_prefix("att").expect("a Cloud attachment id starts with att");
+    let stripped =
+        get(&sim, &format!("/rest/api/content/{container}/child/attachment/{bare}/download")).await;
+    assert_eq!(stripped.status().as_u16(), 404);
     let credentials = sim.credentials();
     let forwarded = client()
         .get(&location)
