@@ -130,3 +130,34 @@ async fn an_access_control_sync_stops_on_shutdown() {
     assert!(report.stopped().is_some_and(|why| why.contains("shutdown")), "{report}");
     assert_eq!(report.deleted, 0, "{report}");
 }
+
+/// The renewer and the confirmation before the state is written take turns: renewing every
+/// 20 ms while the sync confirms again and again never reads as a takeover.
+#[tokio::test]
+async fn confirming_while_the_renewer_renews_is_no_takeover() {
+    use confluence_connector::elastic::client::connect;
+    use confluence_connector::elastic::lease::{Lease, LeaseTimes};
+    use confluence_connector::elastic::options::ElasticOptions;
+    let world = world().await;
+    let options = ElasticOptions {
+        host: world.es.url.clone(),
+        api_key: world.es.api_key.as_deref().map(confluence_connector::config::Secret::new),
+        username: world.es.username.clone(),
+        password: world.es.password.as_deref().map(confluence_connector::config::Secret::new),
+        ..ElasticOptions::default()
+    };
+    let es = connect(&options).unwrap();
+    let index = format!("lease-confirm-{}", std::process::id());
+    let times = LeaseTimes {
+        ttl: Duration::from_secs(30),
+        renew_every: Duration::from_millis(20),
+        margin: Duration::from_secs(10),
+    };
+    let lease = Lease::acquire_with(&es, &index, "full", times).await.unwrap();
+    for _ in 0..50 {
+        lease.confirm().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    assert!(lease.fence().holds());
+    lease.release().await;
+}

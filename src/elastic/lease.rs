@@ -169,8 +169,10 @@ pub enum LeaseError {
     Elastic(#[from] ElasticError),
 }
 
-/// `(_seq_no, _primary_term)` of the lease document as we last wrote it.
-type Version = Arc<Mutex<(i64, i64)>>;
+/// `(_seq_no, _primary_term)` of the lease document as we last wrote it. An async lock, held
+/// across each guarded write: the renewer and [`Lease::confirm`] must not race each other
+/// into a 409 that would read as a takeover.
+type Version = Arc<tokio::sync::Mutex<(i64, i64)>>;
 
 /// A held lease; renewed in the background until [`Lease::release`].
 pub struct Lease {
@@ -214,7 +216,7 @@ impl Lease {
             Err(e) => return Err(e.into()),
         };
         tracing::debug!(index, "sync lease taken");
-        let version = Arc::new(Mutex::new(version));
+        let version = Arc::new(tokio::sync::Mutex::new(version));
         let (lost_tx, lost) = Shutdown::manual();
         let fence = Fence::new(started + times.ttl.saturating_sub(times.margin));
         let renewer = tokio::spawn(renew(
@@ -265,7 +267,7 @@ impl Lease {
     /// Gives the lease back (a failure only means it lapses after [`TTL`]).
     pub async fn release(self) {
         self.renewer.abort();
-        let (seq_no, term) = *self.version.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (seq_no, term) = *self.version.lock().await;
         let path =
             format!("/{LEASE_INDEX}/_doc/{}?if_seq_no={seq_no}&if_primary_term={term}", encode(&self.id));
         if let Err(e) = send_json(&self.es, Method::Delete, &path, None, HeaderMap::new()).await {
@@ -364,19 +366,42 @@ enum Renewed {
 }
 
 /// Writes `me` over the lease document if it is still the version we wrote last, within
-/// `limit`.
+/// `limit`. A 409 is a takeover only if the document is another holder's: an earlier write
+/// of ours whose answer was lost (a timeout) also moves the version.
 async fn put_guarded(es: &EsClient, id: &str, me: &Holder, version: &Version, limit: Duration) -> Renewed {
-    let (seq_no, term) = *version.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let path = format!("/{LEASE_INDEX}/_doc/{}?if_seq_no={seq_no}&if_primary_term={term}", encode(id));
-    let (es, body) = (es.without_retries(), to_value(me));
-    let request = send_json(&es, Method::Put, &path, Some(&body), HeaderMap::new());
-    match tokio::time::timeout(limit, request).await {
-        Ok(Ok(Answer::Ok(answer))) => {
-            *version.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = seq(&answer);
-            Renewed::Yes
+    let es = es.without_retries();
+    let attempt = async {
+        let mut version = version.lock().await;
+        for _ in 0..2 {
+            let (seq_no, term) = *version;
+            let path =
+                format!("/{LEASE_INDEX}/_doc/{}?if_seq_no={seq_no}&if_primary_term={term}", encode(id));
+            match send_json(&es, Method::Put, &path, Some(&to_value(me)), HeaderMap::new()).await {
+                Ok(Answer::Ok(answer)) => {
+                    *version = seq(&answer);
+                    return Renewed::Yes;
+                }
+                Ok(Answer::NotFound) => return Renewed::TakenOver,
+                Err(ElasticError::Status { status: 409, .. }) => {
+                    let path = format!("/{LEASE_INDEX}/_doc/{}", encode(id));
+                    match send_json(&es, Method::Get, &path, None, HeaderMap::new()).await {
+                        Ok(Answer::Ok(doc))
+                            if doc["_source"]["token"].as_str() == Some(me.token.as_str()) =>
+                        {
+                            // Ours still: write again over the version our lost answer made.
+                            *version = seq(&doc);
+                        }
+                        Ok(_) => return Renewed::TakenOver,
+                        Err(e) => return Renewed::NoAnswer(e.to_string()),
+                    }
+                }
+                Err(e) => return Renewed::NoAnswer(e.to_string()),
+            }
         }
-        Ok(Ok(Answer::NotFound)) | Ok(Err(ElasticError::Status { status: 409, .. })) => Renewed::TakenOver,
-        Ok(Err(e)) => Renewed::NoAnswer(e.to_string()),
+        Renewed::NoAnswer("the lease document kept changing under this process's own writes".into())
+    };
+    match tokio::time::timeout(limit, attempt).await {
+        Ok(renewed) => renewed,
         Err(_) => Renewed::NoAnswer(format!("no answer within {limit:?}")),
     }
 }
