@@ -97,12 +97,12 @@ async fn run_own(folder: &str) {
     println!("{}", tally.summary(folder));
     assert!(tally.files > 0, "no YAML tests in yaml-rest/{folder}");
     assert!(tally.skipped.is_empty(), "our own sections must not be skipped:\n{}", tally.skipped.join("\n"));
-    assert!(
-        tally.failed.is_empty(),
-        "{} section(s) failed:\n{}",
-        tally.failed.len(),
-        tally.failed.join("\n")
-    );
+    assert_none_failed(&tally.failed);
+}
+
+/// Fails the test with every failed section, one per line.
+fn assert_none_failed(failed: &[String]) {
+    assert!(failed.is_empty(), "{} section(s) failed:\n{}", failed.len(), failed.join("\n"));
 }
 
 #[tokio::test]
@@ -139,12 +139,7 @@ async fn upstream_suite() {
         println!("  skipped  {s}");
     }
     assert!(tally.files > 0, "no YAML tests under {}", target.display());
-    assert!(
-        tally.failed.is_empty(),
-        "{} section(s) failed:\n{}",
-        tally.failed.len(),
-        tally.failed.join("\n")
-    );
+    assert_none_failed(&tally.failed);
 }
 
 /// The runner must fail a section whose assertion or `catch` does not hold — otherwise a
