@@ -344,3 +344,35 @@ async fn a_text_document_over_the_size_cap_is_indexed_without_its_text() {
     let again = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
     assert_eq!((again.too_large_documents, again.downloaded), (0, 0), "{again}");
 }
+
+/// A file named as text that holds binary data (an archive saved as `.txt`) is sent as a file
+/// for the pipeline and reported, not decoded into pages of garbage in `body`.
+#[tokio::test]
+async fn a_text_named_file_holding_binary_is_sent_as_a_file_and_reported() {
+    let world = World::start(Flavour::Server, "not-text").await;
+    let page =
+        world.confluence().catalog().indexed(ContentKind::Page).next().and_then(|p| parse_api_id(&p.id));
+    world
+        .confluence()
+        .site()
+        .create_attachment(page.unwrap(), "notes.txt", AttachmentFormat::Docx, 20_000)
+        .unwrap();
+    let report = sync::run(&world.config(&[]), SyncKind::Full, Shutdown::never()).await.unwrap();
+    assert!(report.completed() && report.failed.is_empty(), "{report}");
+    assert_eq!(report.not_text, 1, "{report}");
+    assert!(report.to_string().contains("1 attachments named as text held binary data"), "{report}");
+    world.inner.refresh(&world.index).await.unwrap();
+    let found = world
+        .inner
+        .search(&world.index, json!({"query": {"term": {"title.keyword": "notes.txt"}}}))
+        .await
+        .unwrap();
+    let doc = &found["hits"]["hits"][0]["_source"];
+    assert_eq!(doc["type"], "attachment", "{found}");
+    let body = doc["body"].as_str().unwrap_or_default();
+    assert!(
+        !body.contains('\u{0}') && !body.starts_with("PK"),
+        "binary decoded as text: {:?}",
+        &body[..body.len().min(80)]
+    );
+}

@@ -123,6 +123,16 @@ pub fn text_like(name: &str) -> bool {
     !ext.is_empty() && TEXT_EXTENSIONS.contains(&ext.as_ref())
 }
 
+/// Whether the bytes of a file named as text are not text: a NUL byte among the first 8 KiB
+/// (as git and grep judge it), unless a UTF-16 byte-order mark says NULs are expected. A
+/// `.txt` that is really an archive would otherwise become pages of garbage in `body`.
+pub fn looks_binary(bytes: &[u8]) -> bool {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return false;
+    }
+    bytes.iter().take(8 * 1024).any(|b| *b == 0)
+}
+
 /// The text of a text attachment: UTF-8 (a byte-order mark is dropped, invalid sequences
 /// become U+FFFD) or UTF-16 with a byte-order mark; HTML, XML and SVG files are then reduced to
 /// their text with [`storage_to_text`].
@@ -165,6 +175,17 @@ fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn binary_named_as_text_is_told_apart() {
+        assert!(looks_binary(b"PK\x03\x04\x14\x00\x00\x00\x08\x00"));
+        assert!(!looks_binary("plain words, accents éà, and\ttabs\n".as_bytes()));
+        assert!(!looks_binary(&[0xFF, 0xFE, b'h', 0, b'i', 0]), "UTF-16 has NULs");
+        assert!(!looks_binary(b""));
+        let late = [vec![b'a'; 9000], vec![0u8]].concat();
+        assert!(!looks_binary(&late), "only the first 8 KiB are looked at");
+    }
+
     use super::*;
 
     #[test]

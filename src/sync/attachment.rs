@@ -6,7 +6,7 @@ use base64::Engine;
 
 use crate::confluence::{AttachmentRef, ConfluenceClient, ConfluenceError};
 use crate::extract::budget::Share;
-use crate::extract::text_file::{decode_text, is_supported_extension, text_like};
+use crate::extract::text_file::{decode_text, is_supported_extension, looks_binary, text_like};
 
 use super::document::Document;
 
@@ -41,6 +41,12 @@ pub enum ContentOutcome {
     Skipped,
     /// Larger than the limit: indexed without content.
     TooLarge,
+    /// Named as text but holding binary data: sent as a file (`_attachment`), for the
+    /// pipeline to read what it can, not decoded into garbage text.
+    NotText {
+        /// Bytes downloaded.
+        bytes: u64,
+    },
 }
 
 /// What is to be done with one attachment's content, decided before any request.
@@ -116,7 +122,8 @@ pub async fn fill(
         Err(e) => return Err(e),
     };
     let bytes = download.bytes.len() as u64;
-    let carried = if text_like(&doc.title) {
+    let not_text = text_like(&doc.title) && looks_binary(&download.bytes);
+    let carried = if text_like(&doc.title) && !not_text {
         // Valid UTF-8 becomes the text without a copy.
         let text = decode_text(&doc.title, Vec::from(download.bytes));
         let carried = text.len();
@@ -130,7 +137,7 @@ pub async fn fill(
         carried
     };
     share.shrink_to(carried as u64);
-    Ok(ContentOutcome::Extracted { bytes })
+    Ok(if not_text { ContentOutcome::NotText { bytes } } else { ContentOutcome::Extracted { bytes } })
 }
 
 #[cfg(test)]

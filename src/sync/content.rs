@@ -270,6 +270,15 @@ impl ContentSync {
         match done {
             Ok(Ok((doc, outcome, share))) => {
                 count(&outcome, report);
+                if let ContentOutcome::NotText { bytes } = outcome {
+                    tracing::warn!(
+                        id = doc.id.as_str(),
+                        title = doc.title.as_str(),
+                        "attachment {:?} is named as text but holds binary data ({bytes} bytes): sent as a file \
+                         for the pipeline, not decoded as text",
+                        doc.title
+                    );
+                }
                 self.send(sink, doc, report).await;
                 // Queued (or reported): what it held is the sink's to bound now.
                 drop(share);
@@ -355,6 +364,11 @@ fn count(outcome: &ContentOutcome, report: &mut SyncReport) {
         ContentOutcome::Extracted { bytes } => {
             report.downloaded += 1;
             report.downloaded_bytes += bytes;
+        }
+        ContentOutcome::NotText { bytes } => {
+            report.downloaded += 1;
+            report.downloaded_bytes += bytes;
+            report.not_text += 1;
         }
         ContentOutcome::TooLarge => report.too_large += 1,
         ContentOutcome::Skipped => {}

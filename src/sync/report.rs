@@ -34,6 +34,9 @@ pub struct SyncReport {
     pub downloaded_bytes: u64,
     /// Attachments over the size limit, indexed without content.
     pub too_large: u64,
+    /// Attachments named as text (`.txt`, `.csv`…) that held binary data: sent as files
+    /// (`_attachment`) rather than decoded into garbage text.
+    pub not_text: u64,
     /// Text documents over `elasticsearch.bulk.max_text_document_size`, indexed without
     /// their text.
     pub too_large_documents: u64,
@@ -236,6 +239,9 @@ impl fmt::Display for SyncReport {
                 "; {} documents over max_text_document_size indexed without their text",
                 self.too_large_documents
             )?;
+        }
+        if self.not_text > 0 {
+            write!(f, "; {} attachments named as text held binary data (sent as files)", self.not_text)?;
         }
         if self.kept_unverified > 0 {
             write!(f, "; {} documents kept because their listing did not complete", self.kept_unverified)?;
