@@ -90,11 +90,6 @@ impl Fence {
         }))
     }
 
-    /// A fence that never closes: writes that no lease guards (tests of the sink alone).
-    pub fn open() -> Fence {
-        Fence::new(tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600))
-    }
-
     /// True while the lease is surely held.
     pub fn holds(&self) -> bool {
         !self.0.closed.load(std::sync::atomic::Ordering::Relaxed)
