@@ -311,41 +311,49 @@ impl ContentSync {
         Source::raw(&doc.id, json.into())
     }
 
-    async fn send(&self, sink: &Sink, mut doc: Document, report: &mut SyncReport) {
-        let mut source = self.serialize(&doc);
-        // A text document (no `_attachment`) over the cap would fail a whole `_bulk` request:
-        // it is indexed without its text (as one over the download cap is without content),
-        // counted, and named in the log; unchanged, it is not read again by the next sync.
-        if let Ok(Source::Raw(bytes)) = &source {
-            let size = bytes.len() as u64;
-            if self.max_text_bytes > 0 && doc.attachment_base64.is_none() && size > self.max_text_bytes {
-                report.too_large_documents += 1;
-                tracing::warn!(
-                    id = doc.id.as_str(),
-                    title = doc.title.as_str(),
-                    bytes = size,
-                    "{} {:?} is over elasticsearch.bulk.max_text_document_size ({size} bytes): indexed without its text",
-                    doc.doc_type.as_str(),
-                    doc.title
-                );
-                doc.body = None;
-                source = self.serialize(&doc);
-            }
-        }
+    /// The size of `source` when `doc` is a text document (no `_attachment`) over
+    /// `max_text_document_size`. The cap is the text documents' (as Elastic's): a file's
+    /// `_attachment` is the pipeline's to read, bounded by the download size cap instead.
+    fn over_text_cap(&self, doc: &Document, source: &Result<Source, ElasticError>) -> Option<u64> {
         match source {
-            // The cap is the text documents' (as Elastic's): a file's `_attachment` is the
-            // pipeline's to read, bounded by the download size cap instead.
             Ok(Source::Raw(bytes))
                 if self.max_text_bytes > 0
                     && doc.attachment_base64.is_none()
                     && bytes.len() as u64 > self.max_text_bytes =>
             {
+                Some(bytes.len() as u64)
+            }
+            _ => None,
+        }
+    }
+
+    async fn send(&self, sink: &Sink, mut doc: Document, report: &mut SyncReport) {
+        let mut source = self.serialize(&doc);
+        // A text document over the cap would fail a whole `_bulk` request: it is indexed
+        // without its text (as one over the download cap is without content), counted, and
+        // named in the log; unchanged, it is not read again by the next sync.
+        if let Some(size) = self.over_text_cap(&doc, &source) {
+            report.too_large_documents += 1;
+            tracing::warn!(
+                id = doc.id.as_str(),
+                title = doc.title.as_str(),
+                bytes = size,
+                "{} {:?} is over elasticsearch.bulk.max_text_document_size ({size} bytes): indexed without its text",
+                doc.doc_type.as_str(),
+                doc.title
+            );
+            doc.body = None;
+            source = self.serialize(&doc);
+            if self.over_text_cap(&doc, &source).is_some() {
                 report.failed.push(format!(
                     "{} ({}): over elasticsearch.bulk.max_text_document_size even without its text",
                     doc.id,
                     doc.doc_type.as_str()
-                ))
+                ));
+                return;
             }
+        }
+        match source {
             Ok(source) => {
                 // The document's own copy of its content goes before the wait for room in the
                 // queue: only the serialized source waits there.

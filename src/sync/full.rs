@@ -24,7 +24,6 @@ use super::completeness::{nothing_listed, Incomplete};
 use super::content::ContentSync;
 use super::crawl;
 use super::report::SyncReport;
-use super::scope::Scope;
 
 impl ContentSync {
     /// Runs a full sync into `sink`, deleting from `existing` what the crawl did not see.
@@ -56,13 +55,12 @@ impl ContentSync {
 
         // Every write judged first: if the error monitor stops the sink, nothing is deleted.
         sink.flush().await;
-        let mut scope = ingested.scope;
-        if let Some(nothing) = nothing_listed(report.seen, existing.len()) {
-            scope = Scope::default();
-            report.incomplete.push(nothing);
-        }
+        let scope = ingested.scope;
+        let nothing = nothing_listed(report.seen, existing.len());
+        let listed_something = nothing.is_none();
+        report.incomplete.extend(nothing);
         for (id, space_key) in existing.remaining() {
-            if scope.may_delete(space_key) {
+            if listed_something && scope.may_delete(space_key) {
                 sink.send(Operation::Delete { id: id.to_string() }).await;
                 report.deleted += 1;
             } else {
