@@ -28,6 +28,7 @@ pub mod confluence;
 pub mod elastic;
 pub mod extract;
 pub mod logging;
+pub mod managed;
 pub mod memory;
 pub mod rules;
 pub mod schedule;

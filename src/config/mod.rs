@@ -125,7 +125,7 @@ fn from_tree(mut tree: serde_json::Value) -> Result<Loaded, ConfigError> {
 fn cross_checks(config: &Config) -> Vec<Problem> {
     let mut problems = Vec::new();
     let Some(source) = &config.confluence else {
-        if config.managed_connectors().is_empty() {
+        if config.managed_connectors().is_empty() && config.service.service_types.is_empty() {
             problems.push(Problem::new(
                 "confluence",
                 "missing: write the Confluence source settings (see config.yml.example), \
@@ -134,6 +134,49 @@ fn cross_checks(config: &Config) -> Vec<Problem> {
         }
         return problems;
     };
+    if !config.managed_connectors().is_empty() {
+        problems.push(Problem::new(
+            "connectors",
+            "a config runs one mode: Kibana-managed connectors (`connectors`) or the standalone \
+             source (`confluence`); remove one of them",
+        ));
+    }
+    problems.extend(source_checks(source, config.extraction_service.as_ref()));
+    problems
+}
+
+/// Reads the `confluence` section alone — a managed connector's settings, gathered from its
+/// connector document — with the same checks and defaults as in `config.yml`. Problems are
+/// named `confluence.<key>`; unknown keys come back as warnings.
+pub fn source_section(
+    section: serde_json::Value,
+    extraction_service: Option<&ExtractionServiceConfig>,
+) -> Result<(ConfluenceConfig, Vec<String>), Vec<Problem>> {
+    let mut tree = serde_json::json!({ "confluence": section });
+    let checked = validate::check(&mut tree);
+    if !checked.errors.is_empty() {
+        return Err(checked.errors);
+    }
+    let source: ConfluenceConfig = match serde_json::from_value(tree["confluence"].take()) {
+        Ok(source) => source,
+        Err(e) => {
+            let problem = Problem::new("confluence", format!("could not be read: {e}"));
+            return Err(vec![problem]);
+        }
+    };
+    let problems = source_checks(&source, extraction_service);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok((source, checked.warnings))
+}
+
+/// The settings of a Confluence source that are required or wrong only in combination.
+fn source_checks(
+    source: &ConfluenceConfig,
+    extraction_service: Option<&ExtractionServiceConfig>,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
     let mut require = |present: bool, path: &str, why: &str| {
         if !present {
             problems.push(Problem::new(path, format!("required {why}")));
@@ -196,7 +239,7 @@ fn cross_checks(config: &Config) -> Vec<Problem> {
     }
     if source.use_text_extraction_service {
         require(
-            config.extraction_service.as_ref().is_some_and(|e| text(&e.host)),
+            extraction_service.is_some_and(|e| text(&e.host)),
             "extraction_service.host",
             "when confluence.use_text_extraction_service is true",
         );

@@ -125,6 +125,12 @@ pub struct ServiceConfig {
     pub idling: u64,
     /// Seconds between connector check-ins.
     pub heartbeat: u64,
+    /// Managed mode: attempts to reach Elasticsearch at start.
+    pub preflight_max_attempts: u64,
+    /// Managed mode: seconds between those attempts.
+    pub preflight_idle: u64,
+    /// Managed mode: seconds between clean-ups of abandoned sync jobs.
+    pub job_cleanup_interval: u64,
     /// Errors within `max_errors_span` before the service stops.
     pub max_errors: u64,
     /// Seconds.

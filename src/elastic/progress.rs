@@ -20,6 +20,7 @@ pub struct Progress {
     indexed: AtomicU64,
     deleted: AtomicU64,
     failed: AtomicU64,
+    volume: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -35,6 +36,9 @@ pub struct Snapshot {
     pub deleted: u64,
     /// Operations that failed for good.
     pub failed: u64,
+    /// Bytes of the documents sent to be indexed (what Elastic's `indexed_document_volume`
+    /// counts).
+    pub volume: u64,
     /// Documents seen per second since the start.
     pub rate: f64,
 }
@@ -60,6 +64,7 @@ impl Progress {
             indexed: AtomicU64::new(0),
             deleted: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            volume: AtomicU64::new(0),
         }
     }
 
@@ -72,6 +77,11 @@ impl Progress {
         if seen % self.display_every == 0 {
             tracing::info!("progress: {}", self.snapshot());
         }
+    }
+
+    /// A document of `bytes` sent to be indexed.
+    pub fn queued_for_indexing(&self, bytes: u64) {
+        self.volume.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// Results Elasticsearch gave for a batch.
@@ -91,6 +101,7 @@ impl Progress {
             indexed: self.indexed.load(Ordering::Relaxed),
             deleted: self.deleted.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
+            volume: self.volume.load(Ordering::Relaxed),
             rate: if secs > 0.0 { seen as f64 / secs } else { 0.0 },
         }
     }

@@ -266,6 +266,9 @@ impl Sink {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         let size = op.queued_size();
+        if op.kind() == OpKind::Index {
+            self.shared.progress.queued_for_indexing(size as u64);
+        }
         if self.queue.send(op, size).await.is_err() {
             self.shared.discard(1);
         }
@@ -281,6 +284,11 @@ impl Sink {
     /// One document the sync saw, written or not: what progress lines count.
     pub fn document_seen(&self, unchanged: bool) {
         self.shared.progress.document_seen(unchanged);
+    }
+
+    /// Its live counters, for a driver that reports progress while the sync runs.
+    pub fn progress(&self) -> Arc<Progress> {
+        self.shared.progress.clone()
     }
 
     /// Whether the error monitor or the lease's fence stopped the sink (what is sent from now

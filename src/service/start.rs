@@ -50,6 +50,14 @@ impl From<SyncError> for ServiceError {
 /// Runs the configured schedules until SIGTERM/SIGINT, with the health port when
 /// `service.http.port` is set.
 pub async fn serve(config: &Config) -> Result<(), ServiceError> {
+    if config.standalone().is_none() {
+        // Managed mode: the connectors, their schedules and jobs come from Kibana.
+        let metrics = Arc::new(Metrics::new());
+        if let Some(port) = config.service.http.port {
+            serve_health(config, port, metrics.clone()).await?;
+        }
+        return crate::managed::serve(Arc::new(config.clone()), metrics).await;
+    }
     let source = sync::standalone_source(config)?;
     let clock = Clock::system();
     let now = clock.now();

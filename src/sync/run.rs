@@ -43,6 +43,7 @@ use super::report::SyncReport;
 use super::shape::{changed_settings, document_shape};
 use super::source::client_options;
 use super::target::elastic_options;
+use super::watch::Watch;
 use super::SyncKind;
 
 /// Runs one sync of `kind` of the standalone source (`confluence:` in `config.yml`) and
@@ -71,9 +72,21 @@ pub async fn run_source(
     kind: SyncKind,
     stop: Shutdown,
 ) -> Result<SyncReport, SyncError> {
+    run_watched(config, source, kind, stop, &Watch::new()).await
+}
+
+/// [`run_source`], with `watch` following the sink's counters while the sync runs (the
+/// managed service reports them to Kibana).
+pub async fn run_watched(
+    config: &Config,
+    source: &ConfluenceConfig,
+    kind: SyncKind,
+    stop: Shutdown,
+    watch: &Watch,
+) -> Result<SyncReport, SyncError> {
     let report = match kind {
-        SyncKind::Full | SyncKind::Incremental => content(config, source, kind, stop).await?,
-        SyncKind::AccessControl => access_control(config, source, stop).await?,
+        SyncKind::Full | SyncKind::Incremental => content(config, source, kind, stop, watch).await?,
+        SyncKind::AccessControl => access_control(config, source, stop, watch).await?,
     };
     tracing::info!("{}", report.routes_line());
     report.log_failures();
@@ -86,6 +99,7 @@ async fn content(
     source: &ConfluenceConfig,
     kind: SyncKind,
     stop: Shutdown,
+    watch: &Watch,
 ) -> Result<SyncReport, SyncError> {
     if source.use_text_extraction_service {
         tracing::warn!(
@@ -124,7 +138,7 @@ async fn content(
     };
     elastic::index::ensure_content_index(&es, index, mode).await.map_err(start)?;
     let lease = Lease::acquire(&es, index, kind.name()).await.map_err(start)?;
-    let prepared = Prepared { client, rules, advanced, es };
+    let prepared = Prepared { client, rules, advanced, es, watch: watch.clone() };
     let result = content_under_lease(config, source, kind, stop, prepared, &lease).await;
     lease.release().await;
     result
@@ -136,6 +150,7 @@ struct Prepared {
     rules: BasicRules,
     advanced: Vec<String>,
     es: EsClient,
+    watch: Watch,
 }
 
 /// Steps 3 and 4 of a content sync, with the lease held: a lost lease stops it as shutdown
@@ -149,7 +164,7 @@ async fn content_under_lease(
     prepared: Prepared,
     lease: &Lease,
 ) -> Result<SyncReport, SyncError> {
-    let Prepared { client, rules, advanced, es } = prepared;
+    let Prepared { client, rules, advanced, es, watch } = prepared;
     let es = &es;
     let stop = stop.or(&lease.lost());
     let index = source.index_name.as_str();
@@ -209,6 +224,7 @@ async fn content_under_lease(
     };
     let es_options = elastic_options(config, Some(&source.pipeline));
     let sink = elastic::sink::Sink::start_fenced(es.clone(), index, &es_options, Some(lease.fence()));
+    watch.attach(sink.progress());
     let mut report = match window {
         Some(window) => content.incremental(existing, &sink, window, previous).await,
         None => content.full(existing, &sink).await,
@@ -308,6 +324,7 @@ async fn access_control(
     config: &Config,
     source: &ConfluenceConfig,
     stop: Shutdown,
+    watch: &Watch,
 ) -> Result<SyncReport, SyncError> {
     if !source.use_document_level_security {
         return Err(SyncError::Unsupported(
@@ -326,6 +343,7 @@ async fn access_control(
     let lease = Lease::acquire(&es, &index, SyncKind::AccessControl.name()).await.map_err(start)?;
     let stop = stop.or(&lease.lost());
     let sink = elastic::sink::Sink::start_fenced(es.clone(), &index, &es_options, Some(lease.fence()));
+    watch.attach(sink.progress());
     let result = sync.run(&es, &index, &sink, stop).await;
     let written = sink.finish().await;
     lease.release().await;
