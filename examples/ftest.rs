@@ -5,7 +5,11 @@
 //! exact count of each document type and a sample document's fields; then remove 5 spaces,
 //! edit and trash some pages, run a second full sync and check the updates and deletions;
 //! then edit, trash and add a few more and run an incremental sync, which must leave the same
-//! documents as a fresh full sync. Prints one line and exits non-zero on any mismatch.
+//! documents as a fresh full sync. Then the managed flow of Elastic's ftest on a fresh site:
+//! a connector created through the `_connector` API with a full sync scheduled, the service
+//! (`run`) started, the configuration set once the service has filled in the form, the
+//! scheduled job waited for through the connector's `last_synced`, SIGINT, and the index
+//! checked. Prints one line and exits non-zero on any mismatch.
 
 use sim::world as common;
 
@@ -25,7 +29,11 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let size = args.get(1).map(String::as_str).unwrap_or("small");
     let flavour = args.get(2).map(String::as_str).unwrap_or("server");
-    match run(size, flavour).await {
+    let outcome = match run(size, flavour).await {
+        Ok(standalone) => managed(size, flavour).await.map(|managed| format!("{standalone}; {managed}")),
+        Err(e) => Err(e),
+    };
+    match outcome {
         Ok(line) => {
             println!("ftest confluence: PASS — {line}");
             ExitCode::SUCCESS
@@ -202,4 +210,137 @@ async fn check_sample(world: &World, catalog: &Catalog) -> anyhow::Result<()> {
 fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+/// The managed flow, as Elastic's ftest runs it (fake Kibana, the service, a scheduled job).
+async fn managed(size: &str, flavour: &str) -> anyhow::Result<String> {
+    use reqwest::Method;
+    use serde_json::json;
+    use std::time::Instant;
+
+    let size = Size::parse(size).context("DATA_SIZE")?;
+    let flavour = Flavour::parse(flavour).context("FLAVOUR")?;
+    let mut sim = SimConfig::new(flavour, size);
+    sim.latency = Duration::from_millis(5);
+    let world = World::start(sim).await?;
+    let probe = world.request(Method::GET, "/_connector").send().await?;
+    if !probe.status().is_success() {
+        return Ok(format!(
+            "managed flow skipped: this Elasticsearch has no _connector API ({})",
+            probe.status()
+        ));
+    }
+    let id = "confluence-ftest";
+    let index = "search-confluence-managed-ftest";
+    let call = |method: Method, path: String, body: Value| {
+        let request = world.request(method, &path).json(&body);
+        async move {
+            let response = request.send().await?;
+            let status = response.status();
+            let text = response.text().await?;
+            ensure!(status.is_success(), "{path}: {status} {text}");
+            anyhow::Ok(serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
+        }
+    };
+    // What fake-kibana does: the connector, a full sync every second (Elastic's uses every
+    // minute; the mechanism is the same), and an empty content index.
+    call(
+        Method::PUT,
+        format!("/_connector/{id}"),
+        json!({"index_name": index, "name": "ftest", "service_type": "confluence"}),
+    )
+    .await?;
+    let never = json!({"enabled": false, "interval": "0 0 0 * * ?"});
+    call(
+        Method::PUT,
+        format!("/_connector/{id}/_scheduling"),
+        json!({"scheduling": {"full": {"enabled": true, "interval": "* * * * * ?"}, "incremental": never, "access_control": never}}),
+    )
+    .await?;
+    let mut es = format!("elasticsearch:\n  host: {}\n", world.es.url);
+    if let Some(key) = &world.es.api_key {
+        es.push_str(&format!("  api_key: {key}\n"));
+    }
+    if let (Some(u), Some(p)) = (&world.es.username, &world.es.password) {
+        es.push_str(&format!("  username: {u}\n  password: {p}\n"));
+    }
+    let yaml = format!(
+        "{es}service:\n  idling: 1\n  log_level: info\nconnectors:\n  - connector_id: {id}\n    service_type: confluence\n"
+    );
+    let config = world.write_config("managed.yml", &yaml)?;
+    let log_path = world.dir.path().join("managed.log");
+    let log = std::fs::File::create(&log_path)?;
+    let mut service = tokio::process::Command::new(common::connector_binary()?)
+        .args(["--config-file", &config.to_string_lossy(), "--debug"])
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()?;
+    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let connector = || call(Method::GET, format!("/_connector/{id}"), Value::Null);
+    let started = Instant::now();
+    while connector().await?["status"] != "needs_configuration" {
+        ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "the service never prepared the connector:\n{}",
+            tail(&read_log())
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let creds = world.confluence.credentials();
+    let mut values = match flavour {
+        Flavour::Cloud => {
+            json!({"data_source": "confluence_cloud", "account_email": creds.email, "api_token": creds.api_token})
+        }
+        Flavour::Server => {
+            json!({"data_source": "confluence_server", "username": creds.username, "password": creds.password})
+        }
+        Flavour::DataCenter => json!({
+            "data_source": "confluence_data_center", "data_center_username": creds.username,
+            "data_center_password": creds.password
+        }),
+    };
+    values["confluence_url"] = json!(world.confluence.url());
+    values["spaces"] = json!("*");
+    values["concurrent_downloads"] = json!(50);
+    call(Method::PUT, format!("/_connector/{id}/_configuration"), json!({"values": values})).await?;
+    // fixture.py --action monitor: the connector's last_synced, every second, 20 minutes at most.
+    let synced = loop {
+        let c = connector().await?;
+        if c["last_synced"].is_string() {
+            break c;
+        }
+        ensure!(
+            started.elapsed() < Duration::from_secs(1200),
+            "no sync within 20 minutes:\n{}",
+            tail(&read_log())
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    let took = started.elapsed();
+    let pid = service.id().context("the service exited early")?;
+    std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status()?;
+    let status = tokio::time::timeout(Duration::from_secs(60), service.wait())
+        .await
+        .context("no exit after SIGINT")??;
+    ensure!(status.success(), "the service exited with {status}:\n{}", tail(&read_log()));
+    // The next scheduled job may be running already: the first one's outcome is on its job.
+    ensure!(synced["last_sync_error"].is_null(), "the sync failed: {}", synced["last_sync_error"]);
+    // verify.py: the count, a document with fields, the pipeline's leftovers gone.
+    world.refresh(index).await?;
+    let catalog = world.confluence.catalog();
+    let count = world.count(index, json!({"match_all": {}})).await?;
+    ensure!(
+        count == catalog.documents() as u64,
+        "managed: indexed {count}, expected {}",
+        catalog.documents()
+    );
+    let hits = world.search(index, json!({"size": 1, "query": {"term": {"type": "page"}}})).await?;
+    let first = &hits["hits"]["hits"][0]["_source"];
+    ensure!(first.as_object().is_some_and(|f| f.len() >= 3), "the first hit has too few fields: {first}");
+    let jobs = call(Method::GET, format!("/_connector/_sync_job?connector_id={id}"), Value::Null).await?;
+    let scheduled = jobs["results"].as_array().is_some_and(|all| {
+        all.iter().any(|j| j["trigger_method"] == "scheduled" && j["status"] == "completed")
+    });
+    ensure!(scheduled, "no completed scheduled job: {jobs}");
+    Ok(format!("managed flow: connector prepared, configured and synced by a scheduled job ({count} documents) in {:.1}s", took.as_secs_f64()))
 }

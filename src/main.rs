@@ -23,7 +23,10 @@ Examples:
   confluence-connector sync --kind incremental -c config.yml --log-format json
       One incremental sync, logging ECS JSON lines.
   confluence-connector run -c config.yml
-      Run scheduled syncs until SIGTERM.
+      Run the service until SIGTERM: the configured schedules (standalone), or the
+      connectors, schedules and sync jobs of Kibana (managed: `connectors:` in config.yml).
+  elastic-ingest -c config.yml
+      The same service under the name of Elastic's (the Docker image has /app/bin/elastic-ingest).
 
 Environment:
   CONFLUENCE_CONNECTOR__<PATH>   overrides a config key, `__` between levels
@@ -34,8 +37,15 @@ Environment:
 #[derive(Debug, Parser)]
 #[command(name = "confluence-connector", version, about, after_help = EXAMPLES)]
 struct Cli {
-    /// Path to config.yml.
-    #[arg(short, long, global = true, default_value = "config.yml", value_name = "FILE")]
+    /// Path to config.yml (`--config-file`, as `elastic-ingest` names it, works too).
+    #[arg(
+        short,
+        long,
+        global = true,
+        default_value = "config.yml",
+        value_name = "FILE",
+        visible_alias = "config-file"
+    )]
     config: PathBuf,
     /// Log level (trace, debug, info, warning, error); wins over service.log_level.
     #[arg(long, global = true, value_name = "LEVEL")]
@@ -43,8 +53,12 @@ struct Cli {
     /// Log format; wins over service.log_format.
     #[arg(long, global = true, value_enum)]
     log_format: Option<FormatArg>,
+    /// Same as --log-level debug (`elastic-ingest`'s flag).
+    #[arg(long, global = true)]
+    debug: bool,
+    /// What to do; `run` when none is given (as `elastic-ingest -c config.yml` runs the service).
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -73,7 +87,11 @@ enum Command {
 
 fn main() -> ExitCode {
     confluence_connector::memory::tune_allocator();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if cli.debug && cli.log_level.is_none() {
+        cli.log_level = Some("debug".into());
+    }
+    let command = cli.command.take().unwrap_or(Command::Run);
     if let Some(level) = &cli.log_level {
         if logging::level_directive(level).is_none() {
             eprintln!("error: --log-level {level:?} is not one of trace, debug, info, warning, error");
@@ -109,19 +127,19 @@ fn main() -> ExitCode {
         }
     };
     let config = loaded.config;
-    let command = match cli.command {
+    let name = match command {
         Command::Check { .. } => "check",
         Command::Sync { .. } => "sync",
         Command::Run => "run",
     };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
-        command,
+        command = name,
         "confluence-connector {} starting",
         env!("CARGO_PKG_VERSION")
     );
     let outcome = runtime.block_on(async move {
-        match cli.command {
+        match command {
             Command::Check { quiet } => cli::check(&config, quiet).await,
             Command::Sync { kind } => cli::sync(&config, kind).await,
             Command::Run => cli::run(&config).await,
@@ -131,7 +149,7 @@ fn main() -> ExitCode {
         Ok(()) => 0,
         Err(e) => e.exit_code(),
     };
-    tracing::info!(command, exit_code = code, "confluence-connector stopped");
+    tracing::info!(command = name, exit_code = code, "confluence-connector stopped");
     if let Err(e) = outcome {
         eprintln!("error: {e}");
     }

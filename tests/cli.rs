@@ -240,3 +240,36 @@ fn logs_written_to_a_pipe_carry_no_colour_codes() {
     assert!(stderr.lines().any(|l| l.contains("WARN") || l.contains("DEBUG")), "no log lines:\n{stderr}");
     assert!(!stderr.contains('\u{1b}'), "colour codes in piped logs:\n{stderr:?}");
 }
+
+#[test]
+fn elastic_ingests_command_line_runs_the_service() {
+    // `elastic-ingest --config-file config.yml --debug`: no subcommand means `run`.
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        &dir,
+        &format!(
+            "elasticsearch:\n  host: http://127.0.0.1:{}\nconfluence:\n  confluence_url: http://127.0.0.1:{}\n  \
+             username: u\n  password: SECRET-PASSWORD-42\n  spaces: DEV\n",
+            closed_port(),
+            closed_port()
+        ),
+    );
+    let (code, _, stderr) = connector(&["--config-file", &config, "--debug"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("command=\"run\""), "{stderr}");
+    assert!(stderr.contains("nothing to run"), "{stderr}");
+    assert!(!stderr.contains("SECRET-PASSWORD-42"), "{stderr}");
+}
+
+#[test]
+fn a_config_for_both_modes_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        &dir,
+        "elasticsearch:\n  host: http://127.0.0.1:9200\nconnectors:\n  - connector_id: abc\n    service_type: confluence\n\
+         confluence:\n  confluence_url: http://wiki\n  username: u\n  password: p\n  spaces: DEV\n",
+    );
+    let (code, _, stderr) = connector(&["check", "-c", &config]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("connectors: a config runs one mode"), "{stderr}");
+}

@@ -313,7 +313,11 @@ async fn a_scheduled_full_sync_runs_once_per_occurrence() {
     // One poll a second, one occurrence a second: never two jobs pending at once.
     let jobs = m.jobs().await;
     let pending = jobs.iter().filter(|j| j["status"] == "pending").count();
-    assert!(pending <= 1, "{jobs:#?}");
+    let seen: Vec<String> = jobs
+        .iter()
+        .map(|j| format!("{} {} {} {}", j["created_at"], j["status"], j["trigger_method"], j["job_type"]))
+        .collect();
+    assert!(pending <= 1, "{seen:#?}\n{}", service.log());
 }
 
 #[tokio::test]
@@ -472,4 +476,79 @@ async fn bad_input_is_named_on_the_connector_and_in_the_log() {
     assert!(!log.contains(m.world.confluence.credentials().password.as_str()), "password in the log");
     service.signal("TERM");
     service.exit_within(Duration::from_secs(20)).await;
+}
+
+#[tokio::test]
+async fn incremental_and_access_control_jobs_run_as_in_standalone_mode() {
+    let Some(m) = Managed::start("kinds", small_site(), "").await else { return };
+    let mut service = m.run("kinds.log");
+    m.wait_connector("prepared", Duration::from_secs(20), |c| c["status"] == "needs_configuration").await;
+    let mut values = m.values();
+    values["use_document_level_security"] = json!(true);
+    m.configure(values).await;
+    m.wait_connector("connected", Duration::from_secs(20), |c| c["status"] == "connected").await;
+    let full = m.trigger("full").await;
+    let done = m.wait_job(&full, &["completed", "error"], Duration::from_secs(120)).await;
+    assert_eq!(done["status"], "completed", "{done:#}\n{}", service.log());
+    let incremental = m.trigger("incremental").await;
+    let done = m.wait_job(&incremental, &["completed", "error"], Duration::from_secs(120)).await;
+    assert_eq!(done["status"], "completed", "{done:#}");
+    assert_eq!(done["deleted_document_count"], json!(0), "{done:#}");
+    let acl = m.trigger("access_control").await;
+    let done = m.wait_job(&acl, &["completed", "error"], Duration::from_secs(120)).await;
+    assert_eq!(done["status"], "completed", "{done:#}\n{}", service.log());
+    let identities = format!(".search-acl-filter-{}", m.index);
+    m.world.refresh(&identities).await.unwrap();
+    let count = m.world.count(&identities, json!({"match_all": {}})).await.unwrap();
+    assert!(count > 0, "no identity documents");
+    let connector = m.connector().await;
+    assert_eq!(connector["last_access_control_sync_status"], "completed", "{connector:#}");
+    // Documents carry who may read them.
+    let page =
+        m.world.search(&m.index, json!({"size": 1, "query": {"term": {"type": "page"}}})).await.unwrap();
+    assert!(page["hits"]["hits"][0]["_source"]["_allow_access_control"].is_array(), "{page:#}");
+    service.signal("TERM");
+    service.exit_within(Duration::from_secs(20)).await;
+}
+
+#[tokio::test]
+async fn an_abandoned_job_is_ended_by_the_cleanup() {
+    let Some(m) = Managed::start("idle", small_site(), "  job_cleanup_interval: 1\n").await else { return };
+    // A job some process claimed, then died with: in progress, not seen for an hour.
+    let job = m.trigger("full").await;
+    let stale = json!({"doc": {"status": "in_progress", "last_seen": "2020-01-01T00:00:00.000Z"}});
+    let r = m
+        .world
+        .request(Method::POST, &format!("/.elastic-connectors-sync-jobs/_update/{job}?refresh=true"))
+        .json(&stale)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let mut service = m.run("idle.log");
+    let done = m.wait_job(&job, &["error"], Duration::from_secs(20)).await;
+    assert!(done["error"].as_str().unwrap().contains("not seen any update"), "{done:#}\n{}", service.log());
+    service.signal("TERM");
+    service.exit_within(Duration::from_secs(20)).await;
+}
+
+#[tokio::test]
+async fn sync_on_the_command_line_runs_one_job_per_connector() {
+    let Some(m) = Managed::start("oneshot", small_site(), "").await else { return };
+    let mut service = m.run("oneshot-prepare.log");
+    m.configured().await;
+    service.signal("TERM");
+    service.exit_within(Duration::from_secs(20)).await;
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_confluence-connector"))
+        .args(["sync", "--kind", "full", "-c", m.config.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let jobs = m.jobs().await;
+    assert_eq!(jobs.len(), 1, "{jobs:#?}");
+    assert_eq!(jobs[0]["status"], "completed");
+    assert_eq!(jobs[0]["trigger_method"], "on_demand");
+    assert_eq!(m.count().await, m.world.confluence.document_count() as u64);
 }

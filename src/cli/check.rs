@@ -55,10 +55,19 @@ pub async fn check(config: &Config, quiet: bool) -> Result<(), CliError> {
                 Err(e) => problems.push(format!("confluence: {e}")),
             }
         }
-        None => say(format!(
-            "confluence: managed mode ({} connector(s) listed); the source settings live in Kibana",
-            config.managed_connectors().len()
-        )),
+        None => {
+            say(format!(
+                "confluence: managed mode ({} connector(s) listed); the source settings live in Kibana",
+                config.managed_connectors().len()
+            ));
+            let config = std::sync::Arc::new(config.clone());
+            for line in crate::managed::check_connectors(&config).await {
+                match line {
+                    Ok(found) => say(found),
+                    Err(problem) => problems.push(problem),
+                }
+            }
+        }
     }
     if problems.is_empty() {
         Ok(())

@@ -72,7 +72,32 @@ pub async fn sync(config: &Config, kind: SyncKindArg) -> Result<(), CliError> {
         SyncKindArg::Incremental => SyncKind::Incremental,
         SyncKindArg::AccessControl => SyncKind::AccessControl,
     };
+    if config.standalone().is_none() {
+        return managed_sync(config, kind).await;
+    }
     sync::sync_once(config, kind).await.map(|_| ())
+}
+
+/// `sync` in managed mode: one on-demand job per listed connector, run here.
+async fn managed_sync(config: &Config, kind: SyncKind) -> Result<(), CliError> {
+    let ends =
+        crate::managed::sync_once(std::sync::Arc::new(config.clone()), kind).await.map_err(CliError::Sync)?;
+    let failed: Vec<String> = ends
+        .iter()
+        .filter(|(_, end)| *end != crate::managed::JobEnd::Completed)
+        .map(|(id, end)| {
+            format!(
+                "connector {id}: job {}{}",
+                end.status(),
+                end.error().map(|e| format!(": {e}")).unwrap_or_default()
+            )
+        })
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Sync(failed.join("; ")))
+    }
 }
 
 /// The long-running service: the configured schedules until SIGTERM/SIGINT, with the health

@@ -15,6 +15,7 @@
 //! On SIGTERM/SIGINT the running jobs stop (what was sent is written, nothing is deleted) and
 //! end `suspended`; the next start resumes them.
 
+mod check;
 mod cleanup;
 mod configuration;
 mod connector;
@@ -39,8 +40,10 @@ use crate::service::{Metrics, ServiceError};
 use crate::shutdown::Shutdown;
 use crate::sync::{elastic_options, SyncKind};
 
+pub use check::check_connectors;
 pub use configuration::default_configuration;
 pub use connector::{Connector, SERVICE_TYPE};
+pub use job::JobEnd;
 use job::SyncJob;
 use runner::{JobContext, NotStarted};
 use system_index::CONNECTORS;
@@ -173,6 +176,8 @@ struct Service {
     last_cleanup: Instant,
     /// Problems already logged, so that each is logged once rather than every poll.
     reported: HashSet<String>,
+    /// Per connector, what its configuration was when it was last found good, and when.
+    checked: HashMap<String, (String, Instant)>,
 }
 
 impl Service {
@@ -189,6 +194,7 @@ impl Service {
             last_wake_up: Utc::now(),
             last_cleanup: Instant::now(),
             reported: HashSet::new(),
+            checked: HashMap::new(),
         }
     }
 
@@ -297,13 +303,27 @@ impl Service {
             );
             return None;
         }
-        let client = match scheduling::check_configuration(&self.config, &self.es, &connector).await {
-            Ok(client) => client,
-            // Written on the connector (status error) and logged when it changed.
-            Err(_) => return None,
-        };
-        if let Some(client) = &client {
-            scheduling::validate_filtering(&self.es, &connector, client).await;
+        // Confluence is asked again when what Kibana saved changed, when the connector is not
+        // connected, when a draft of the rules waits to be checked, or every
+        // `service.heartbeat` seconds — not on every poll.
+        let fingerprint = connector_fingerprint(&connector);
+        let fresh = self.checked.get(connector.id()).is_some_and(|(seen, at)| {
+            *seen == fingerprint && at.elapsed() < Duration::from_secs(self.config.service.heartbeat)
+        });
+        let draft_waits = filtering::draft_needs_validation(connector.filtering("draft"));
+        if !fresh || connector.status() != "connected" || draft_waits {
+            let client = match scheduling::check_configuration(&self.config, &self.es, &connector).await {
+                Ok(client) => client,
+                // Written on the connector (status error) and logged when it changed.
+                Err(_) => {
+                    self.checked.remove(connector.id());
+                    return None;
+                }
+            };
+            self.checked.insert(connector.id().to_string(), (fingerprint, Instant::now()));
+            if let Some(client) = &client {
+                scheduling::validate_filtering(&self.es, &connector, client).await;
+            }
         }
         scheduling::schedule_due_jobs(&self.es, &connector, self.last_wake_up, now).await;
         reload_connector(&self.es, connector.id()).await.ok().flatten()
@@ -408,6 +428,18 @@ impl Service {
     }
 }
 
+/// What of a connector its check depends on: the configuration, the active rules, the index.
+fn connector_fingerprint(connector: &Connector) -> String {
+    let source = &connector.doc.source;
+    format!(
+        "{}|{}|{}|{}",
+        source["configuration"],
+        connector.filtering("active"),
+        source["index_name"],
+        source["features"]
+    )
+}
+
 /// Every connector document not deleted.
 async fn connectors(es: &EsClient) -> Result<Vec<Connector>, String> {
     let query = json!({"bool": {"must_not": [{"term": {"deleted": true}}]}});
@@ -415,4 +447,50 @@ async fn connectors(es: &EsClient) -> Result<Vec<Connector>, String> {
         .await
         .map_err(|e| e.to_string())?;
     Ok(docs.into_iter().map(|doc| Connector { doc }).collect())
+}
+
+/// `sync --kind …` in managed mode: an on-demand job of `kind` for each listed connector,
+/// created and run here, one after the other, as the service would run it; what each ended
+/// as. SIGTERM/SIGINT suspends the job in flight.
+pub async fn sync_once(config: Arc<Config>, kind: SyncKind) -> Result<Vec<(String, job::JobEnd)>, String> {
+    let es = elastic::client::connect(&elastic_options(&config, None)).map_err(|e| e.to_string())?;
+    system_index::ensure_indices(&es).await.map_err(|e| e.to_string())?;
+    let shutdown = Shutdown::on_signals();
+    let metrics = Arc::new(Metrics::new());
+    let mut ends = Vec::new();
+    for entry in config.managed_connectors() {
+        let id = entry.connector_id.clone();
+        if reload_connector(&es, &id).await?.is_none() {
+            return Err(format!("connector {id:?} does not exist in Elasticsearch"));
+        }
+        let job_id =
+            job::create(&es, &id, kind, "on_demand").await.map_err(|e| format!("connector {id}: {e}"))?;
+        let job = job::reload(&es, &job_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("the job {job_id} created for {id} cannot be read"))?;
+        let ctx = JobContext {
+            config: config.clone(),
+            es: es.clone(),
+            entry: Some(entry),
+            shutdown: shutdown.clone(),
+            metrics: metrics.clone(),
+        };
+        let local = tokio::task::LocalSet::new();
+        let end = local.run_until(runner::execute(&ctx, job)).await;
+        match end {
+            Ok(end) => ends.push((id, end)),
+            Err(NotStarted::Busy) => {
+                return Err(format!(
+                    "connector {id} runs a {} job already; the job {job_id} stays pending for the service",
+                    kind.name()
+                ))
+            }
+            Err(NotStarted::Unreachable(e)) => return Err(format!("connector {id}: {e}")),
+        }
+        if shutdown.requested() {
+            break;
+        }
+    }
+    Ok(ends)
 }

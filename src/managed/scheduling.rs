@@ -120,7 +120,7 @@ pub async fn check_configuration(
 }
 
 /// Builds the Confluence client and asks Confluence once (Elastic's `ping`).
-async fn reach(source: &crate::config::ConfluenceConfig) -> Result<ConfluenceClient, String> {
+pub(super) async fn reach(source: &crate::config::ConfluenceConfig) -> Result<ConfluenceClient, String> {
     let client = ConfluenceClient::new(client_options(source)).await.map_err(|e| e.to_string())?;
     client.ping().await.map_err(|e| format!("Confluence did not answer as expected: {e}"))?;
     Ok(client)
@@ -228,6 +228,18 @@ async fn schedule_kind(
             Ok(()) => {}
             Err(UpdateError::Conflict) => continue,
             Err(e) => return Err(e.to_string()),
+        }
+        // A job of this kind still waiting covers this occurrence too: jobs do not pile up
+        // behind a sync that runs longer than its schedule's period.
+        let waiting = job::pending(es, &[id.to_string()], &[kind]).await.map_err(|e| e.to_string())?;
+        if let Some(waiting) = waiting.first() {
+            tracing::debug!(
+                connector = id,
+                kind = kind.name(),
+                job = waiting.id(),
+                "a job of this kind is still pending; none added"
+            );
+            return Ok(());
         }
         let job = job::create(es, id, kind, "scheduled").await.map_err(|e| e.to_string())?;
         tracing::info!(connector = id, kind = kind.name(), job, due = %next, "scheduled sync job created");

@@ -58,8 +58,8 @@ pub async fn run(config: &Config, kind: SyncKind, stop: Shutdown) -> Result<Sync
 pub fn standalone_source(config: &Config) -> Result<&ConfluenceConfig, SyncError> {
     config.standalone().ok_or_else(|| {
         SyncError::Unsupported(
-            "managed mode (`connectors:` driven from Kibana) is not supported by this version: \
-             put the source settings in the `confluence` section of config.yml"
+            "this config is for managed mode (`connectors:`): the source settings live in the \
+             connector document that Kibana edits, not in config.yml"
                 .into(),
         )
     })
