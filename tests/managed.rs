@@ -426,6 +426,30 @@ async fn two_services_on_one_connector_run_each_job_once() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let claims = [one.log(), two.log()].iter().map(|l| l.matches("sync job claimed").count()).sum::<usize>();
     assert_eq!(claims, 1, "one:\n{}\ntwo:\n{}", one.log(), two.log());
+
+    // A schedule every second, seen by both: each occurrence gets one job at most.
+    let r = m
+        .world
+        .request(Method::PUT, &format!("/_connector/{}/_scheduling", m.id))
+        .json(&json!({"scheduling": {
+            "full": {"enabled": true, "interval": "* * * * * ?"},
+            "incremental": {"enabled": false, "interval": "0 0 0 * * ?"},
+            "access_control": {"enabled": false, "interval": "0 0 0 * * ?"}
+        }}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let logs = one.log() + &two.log();
+    let dues: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("scheduled sync job created"))
+        .filter_map(|l| l.split("due=").nth(1))
+        .collect();
+    assert!(!dues.is_empty(), "nothing scheduled:\n{logs}");
+    let unique: std::collections::BTreeSet<&str> = dues.iter().copied().collect();
+    assert_eq!(unique.len(), dues.len(), "an occurrence scheduled twice: {dues:?}");
     for p in [&mut one, &mut two] {
         p.signal("TERM");
         p.exit_within(Duration::from_secs(20)).await;
@@ -551,4 +575,38 @@ async fn sync_on_the_command_line_runs_one_job_per_connector() {
     assert_eq!(jobs[0]["status"], "completed");
     assert_eq!(jobs[0]["trigger_method"], "on_demand");
     assert_eq!(m.count().await, m.world.confluence.document_count() as u64);
+}
+
+#[tokio::test]
+async fn a_running_job_reports_its_progress_every_ten_seconds() {
+    let mut site = small_site();
+    site.pages = Some(4000);
+    site.latency = Duration::from_millis(400);
+    let Some(m) = Managed::start("stats", site, "").await else { return };
+    let mut service = m.run("stats.log");
+    m.configured().await;
+    let job = m.trigger("full").await;
+    let claimed = m.wait_job(&job, &["in_progress"], Duration::from_secs(20)).await;
+    let first_seen = claimed["last_seen"].as_str().unwrap().to_string();
+    // `_stats` moves `last_seen` and the counters while the job runs.
+    let started = Instant::now();
+    let reported = loop {
+        let j = m.job(&job).await;
+        if j["status"] == "in_progress" && j["last_seen"].as_str() != Some(&first_seen) {
+            break j;
+        }
+        assert_eq!(j["status"], "in_progress", "the job ended before its first report: {j:#}");
+        assert!(started.elapsed() < Duration::from_secs(20), "no _stats within 20 s: {j:#}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let cadence = started.elapsed();
+    assert!(reported["indexed_document_count"].as_u64().unwrap() > 0, "{reported:#}");
+    assert!(cadence <= Duration::from_secs(12), "first report after {cadence:?}");
+    eprintln!("first _stats {cadence:?} after the claim was seen");
+    let r =
+        m.world.request(Method::PUT, &format!("/_connector/_sync_job/{job}/_cancel")).send().await.unwrap();
+    assert!(r.status().is_success());
+    m.wait_job(&job, &["canceled"], Duration::from_secs(10)).await;
+    service.signal("TERM");
+    service.exit_within(Duration::from_secs(20)).await;
 }

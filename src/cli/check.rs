@@ -24,7 +24,12 @@ pub async fn check(config: &Config, quiet: bool) -> Result<(), CliError> {
     say("config: ok".to_string());
 
     match elasticsearch_version(config).await {
-        Ok(version) => say(format!("elasticsearch: {} (version {version})", config.elasticsearch.host)),
+        Ok(version) => {
+            match elastic::cluster::check_version(&version, elastic::cluster::mismatch_allowed()) {
+                Ok(()) => say(format!("elasticsearch: {} (version {version})", config.elasticsearch.host)),
+                Err(e) => problems.push(format!("elasticsearch: {e}")),
+            }
+        }
         Err(e) => problems.push(format!("elasticsearch: {e}")),
     }
 

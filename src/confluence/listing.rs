@@ -136,7 +136,7 @@ impl ConfluenceClient {
                 }))
             }
             Flavour::Server | Flavour::DataCenter => {
-                let cql = format!("space={} and type={}", cql_quote(&space.key), content_type.as_str());
+                let cql = super::queries::space_content(&space.key, content_type.as_str());
                 self.search_content(&cql, options)
             }
         }

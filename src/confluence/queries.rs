@@ -37,6 +37,18 @@ pub fn changed_in(keys: Option<&[&str]>, index_comments: bool, minutes: i64) -> 
     }
 }
 
+/// The pages or blog posts (`content_type`) of one space, in the form Elastic's connector
+/// sends (`space in ('KEY') AND type=page`): tools and fixtures written around it (its
+/// ftest's Confluence mock among them) recognise the listing by it.
+pub fn space_content(key: &str, content_type: &str) -> String {
+    format!("space in ({}) AND type={content_type}", cql_single_quote(key))
+}
+
+/// A CQL string literal in single quotes.
+fn cql_single_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
 /// The content of one space that an incremental sync lists by id.
 pub fn in_space(key: &str, index_comments: bool) -> String {
     format!("space = {} and {}", cql_quote(key), content_types(index_comments))
@@ -81,6 +93,12 @@ mod tests {
             )
         );
         assert_eq!(changed_in(Some(&[]), false, 5), None);
+    }
+
+    #[test]
+    fn a_space_is_listed_as_elastics_connector_lists_it() {
+        assert_eq!(space_content("DEV", "page"), "space in ('DEV') AND type=page");
+        assert_eq!(space_content("~o'brien", "blogpost"), r"space in ('~o\'brien') AND type=blogpost");
     }
 
     #[test]

@@ -21,3 +21,61 @@ pub async fn cluster_version(es: &EsClient, host: &str) -> Result<String, String
         Err(e) => Err(e.to_string()),
     }
 }
+
+/// The Elasticsearch majors this connector is built and tested for (its client speaks 9.x;
+/// CI runs against 8.19).
+pub const SUPPORTED_MAJORS: &[u64] = &[8, 9];
+
+/// Whether `version` (e.g. `8.19.2`, `9.1.0-SNAPSHOT`) is one this connector supports;
+/// `allow_mismatch` (`ALLOW_ES_VERSION_MISMATCH`, as Elastic's service reads it) lets any
+/// version through with a warning.
+pub fn check_version(version: &str, allow_mismatch: bool) -> Result<(), String> {
+    let major = version.split('.').next().and_then(|m| m.trim().parse::<u64>().ok());
+    if major.is_some_and(|m| SUPPORTED_MAJORS.contains(&m)) {
+        return Ok(());
+    }
+    let why = format!(
+        "Elasticsearch {version} is not supported: this connector works with Elasticsearch 8.x and 9.x \
+         (set ALLOW_ES_VERSION_MISMATCH=true to try anyway)"
+    );
+    if allow_mismatch {
+        tracing::warn!("{why}; going on because ALLOW_ES_VERSION_MISMATCH is set");
+        return Ok(());
+    }
+    Err(why)
+}
+
+/// `ALLOW_ES_VERSION_MISMATCH` as Elastic's service reads it (`true`, `1`, `yes`).
+pub fn mismatch_allowed() -> bool {
+    std::env::var("ALLOW_ES_VERSION_MISMATCH")
+        .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+}
+
+/// Before a sync writes: refuses a cluster of a major this connector does not support. A
+/// cluster that does not say its version (`GET /` refused to this user, or not served) is
+/// let through: the writes themselves will tell.
+pub async fn refuse_unsupported(es: &EsClient, host: &str) -> Result<(), String> {
+    match cluster_version(es, host).await {
+        Ok(version) => check_version(&version, mismatch_allowed()),
+        Err(why) => {
+            tracing::debug!("could not read the Elasticsearch version ({why}); not checked");
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_version;
+
+    #[test]
+    fn majors_8_and_9_are_supported_others_refused_unless_allowed() {
+        assert!(check_version("8.19.21", false).is_ok());
+        assert!(check_version("9.1.0-SNAPSHOT", false).is_ok());
+        let refused = check_version("7.17.0", false).unwrap_err();
+        assert!(refused.contains("7.17.0") && refused.contains("ALLOW_ES_VERSION_MISMATCH"), "{refused}");
+        assert!(check_version("10.0.0", false).is_err());
+        assert!(check_version("nonsense", false).is_err());
+        assert!(check_version("7.17.0", true).is_ok());
+    }
+}

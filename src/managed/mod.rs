@@ -114,7 +114,8 @@ async fn wait_for_elasticsearch(
         match cluster::cluster_version(es, host).await {
             Ok(version) => {
                 tracing::info!(version, "Elasticsearch answered");
-                return Ok(());
+                return cluster::check_version(&version, cluster::mismatch_allowed())
+                    .map_err(ServiceError::Start);
             }
             Err(e) => last = e,
         }

@@ -130,6 +130,7 @@ async fn content(
 
     let es_options = elastic_options(config, Some(&source.pipeline));
     let es = elastic::client::connect(&es_options).map_err(start)?;
+    elastic::cluster::refuse_unsupported(&es, &config.elasticsearch.host).await.map_err(SyncError::Start)?;
     let index = source.index_name.as_str();
     let mode = if source.use_existing_index {
         elastic::index::IndexMode::UseExisting
@@ -338,6 +339,7 @@ async fn access_control(
     // Identity documents go straight in: no ingest pipeline (it is for content).
     let es_options = elastic_options(config, None);
     let es = elastic::client::connect(&es_options).map_err(start)?;
+    elastic::cluster::refuse_unsupported(&es, &config.elasticsearch.host).await.map_err(SyncError::Start)?;
     let index = identity_index(&source.index_name);
     let sync = AccessControlSync { client: Arc::new(client), concurrency: source.max_concurrent_requests };
     let lease = Lease::acquire(&es, &index, SyncKind::AccessControl.name()).await.map_err(start)?;
