@@ -155,6 +155,56 @@ impl Managed {
     }
 }
 
+impl Managed {
+    /// A full job running (claimed, a second in) on a slow site (4 pages a second).
+    async fn slow_job(name: &str, pages: u64) -> Option<(Managed, Process, String)> {
+        let mut site = small_site();
+        site.pages = Some(pages);
+        site.latency = Duration::from_millis(400);
+        let m = Managed::start(name, site, "").await?;
+        let service = m.run(&format!("{name}-1.log"));
+        m.configured().await;
+        let job = m.trigger("full").await;
+        m.wait_job(&job, &["in_progress"], Duration::from_secs(20)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Some((m, service, job))
+    }
+
+    /// `_cancel`, as Kibana's *Cancel* does.
+    async fn cancel(&self, job: &str) {
+        let r = self
+            .world
+            .request(Method::PUT, &format!("/_connector/_sync_job/{job}/_cancel"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    }
+
+    /// A full sync every second, as Kibana writes schedules.
+    async fn schedule_full_every_second(&self) {
+        let never = json!({"enabled": false, "interval": "0 0 0 * * ?"});
+        let r = self
+            .world
+            .request(Method::PUT, &format!("/_connector/{}/_scheduling", self.id))
+            .json(&json!({"scheduling": {
+                "full": {"enabled": true, "interval": "* * * * * ?"},
+                "incremental": never,
+                "access_control": never
+            }}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    }
+}
+
+/// SIGTERM, and the exit within 20 s.
+async fn stop(service: &mut Process) {
+    service.signal("TERM");
+    service.exit_within(Duration::from_secs(20)).await;
+}
+
 fn config_yaml(world: &World, id: &str, extra_service: &str) -> String {
     let mut es = format!("elasticsearch:\n  host: {}\n", world.es.url);
     if let Some(key) = &world.es.api_key {
@@ -231,8 +281,7 @@ async fn a_managed_full_sync_asks_confluence_what_a_standalone_one_asks() {
     let done = m.wait_job(&job, &["completed", "error"], Duration::from_secs(120)).await;
     assert_eq!(done["status"], "completed", "{done:#}");
     let managed = m.world.confluence.requests().total() - before;
-    service.signal("TERM");
-    service.exit_within(Duration::from_secs(20)).await;
+    stop(&mut service).await;
 
     // The same site, synced by `sync --kind full` into another index.
     let yaml = m.world.config_yaml(&format!("{}-standalone", m.index), &["retry_count: 1"]);
@@ -251,18 +300,8 @@ async fn a_managed_full_sync_asks_confluence_what_a_standalone_one_asks() {
 
 #[tokio::test]
 async fn a_canceled_job_stops_within_seconds_and_deletes_nothing() {
-    let mut site = small_site();
-    site.pages = Some(1500);
-    site.latency = Duration::from_millis(400);
-    let Some(m) = Managed::start("cancel", site, "").await else { return };
-    let mut service = m.run("cancel.log");
-    m.configured().await;
-    let job = m.trigger("full").await;
-    m.wait_job(&job, &["in_progress"], Duration::from_secs(20)).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let r =
-        m.world.request(Method::PUT, &format!("/_connector/_sync_job/{job}/_cancel")).send().await.unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let Some((m, mut service, job)) = Managed::slow_job("cancel", 1500).await else { return };
+    m.cancel(&job).await;
     let asked = Instant::now();
     let done = m.wait_job(&job, &["canceled", "completed", "error"], Duration::from_secs(15)).await;
     let took = asked.elapsed();
@@ -273,8 +312,7 @@ async fn a_canceled_job_stops_within_seconds_and_deletes_nothing() {
     let connector = m.connector().await;
     assert_eq!(connector["last_sync_status"], "canceled");
     eprintln!("cancel honoured in {took:?}");
-    service.signal("TERM");
-    service.exit_within(Duration::from_secs(20)).await;
+    stop(&mut service).await;
 }
 
 #[tokio::test]
@@ -282,19 +320,7 @@ async fn a_scheduled_full_sync_runs_once_per_occurrence() {
     let Some(m) = Managed::start("schedule", small_site(), "").await else { return };
     let mut service = m.run("schedule.log");
     m.configured().await;
-    // Every minute at second 0, as Kibana writes schedules.
-    let r = m
-        .world
-        .request(Method::PUT, &format!("/_connector/{}/_scheduling", m.id))
-        .json(&json!({"scheduling": {
-            "full": {"enabled": true, "interval": "* * * * * ?"},
-            "incremental": {"enabled": false, "interval": "0 0 0 * * ?"},
-            "access_control": {"enabled": false, "interval": "0 0 0 * * ?"}
-        }}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    m.schedule_full_every_second().await;
     let started = Instant::now();
     let job = loop {
         let jobs = m.jobs().await;
@@ -308,8 +334,7 @@ async fn a_scheduled_full_sync_runs_once_per_occurrence() {
     assert_eq!(done["status"], "completed", "{done:#}");
     let connector = m.connector().await;
     assert!(connector["last_sync_scheduled_at"].is_string(), "{connector:#}");
-    service.signal("TERM");
-    service.exit_within(Duration::from_secs(20)).await;
+    stop(&mut service).await;
     // One poll a second, one occurrence a second: never two jobs pending at once.
     let jobs = m.jobs().await;
     let pending = jobs.iter().filter(|j| j["status"] == "pending").count();
@@ -383,21 +408,12 @@ async fn invalid_sync_rules_are_reported_in_kibana_and_never_run() {
     assert_eq!(done["status"], "error", "{done:#}");
     assert!(done["error"].as_str().unwrap().contains("Filtering in state invalid"), "{done:#}");
     assert_eq!(m.count().await, indexed);
-    service.signal("TERM");
-    service.exit_within(Duration::from_secs(20)).await;
+    stop(&mut service).await;
 }
 
 #[tokio::test]
 async fn sigterm_suspends_a_job_and_the_next_start_completes_it() {
-    let mut site = small_site();
-    site.pages = Some(1500);
-    site.latency = Duration::from_millis(400);
-    let Some(m) = Managed::start("suspend", site, "").await else { return };
-    let mut service = m.run("suspend-1.log");
-    m.configured().await;
-    let job = m.trigger("full").await;
-    m.wait_job(&job, &["in_progress"], Duration::from_secs(20)).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let Some((m, mut service, job)) = Managed::slow_job("suspend", 1500).await else { return };
     service.signal("TERM");
     let status = service.exit_within(Duration::from_secs(30)).await.expect("stops on SIGTERM");
     assert!(status.success(), "{}", service.log());
@@ -428,18 +444,7 @@ async fn two_services_on_one_connector_run_each_job_once() {
     assert_eq!(claims, 1, "one:\n{}\ntwo:\n{}", one.log(), two.log());
 
     // A schedule every second, seen by both: each occurrence gets one job at most.
-    let r = m
-        .world
-        .request(Method::PUT, &format!("/_connector/{}/_scheduling", m.id))
-        .json(&json!({"scheduling": {
-            "full": {"enabled": true, "interval": "* * * * * ?"},
-            "incremental": {"enabled": false, "interval": "0 0 0 * * ?"},
-            "access_control": {"enabled": false, "interval": "0 0 0 * * ?"}
-        }}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
+    m.schedule_full_every_second().await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let logs = one.log() + &two.log();
     let dues: Vec<&str> = logs
@@ -498,8 +503,7 @@ async fn bad_input_is_named_on_the_connector_and_in_the_log() {
     m.wait_connector("connected", Duration::from_secs(20), |c| c["status"] == "connected").await;
     let log = service.log();
     assert!(!log.contains(m.world.confluence.credentials().password.as_str()), "password in the log");
-    service.signal("TERM");
-    service.exit_within(Duration::from_secs(20)).await;
+    stop(&mut service).await;
 }
 
 #[tokio::test]
@@ -531,8 +535,7 @@ async fn incremental_and_access_control_jobs_run_as_in_standalone_mode() {
     let page =
         m.world.search(&m.index, json!({"size": 1, "query": {"term": {"type": "page"}}})).await.unwrap();
     assert!(page["hits"]["hits"][0]["_source"]["_allow_access_control"].is_array(), "{page:#}");
-    service.signal("TERM");
-    service.exit_within(Duration::from_secs(20)).await;
+    stop(&mut service).await;
 }
 
 #[tokio::test]
@@ -552,8 +555,7 @@ async fn an_abandoned_job_is_ended_by_the_cleanup() {
     let mut service = m.run("idle.log");
     let done = m.wait_job(&job, &["error"], Duration::from_secs(20)).await;
     assert!(done["error"].as_str().unwrap().contains("not seen any update"), "{done:#}\n{}", service.log());
-    service.signal("TERM");
-    service.exit_within(Duration::from_secs(20)).await;
+    stop(&mut service).await;
 }
 
 #[tokio::test]
@@ -561,8 +563,7 @@ async fn sync_on_the_command_line_runs_one_job_per_connector() {
     let Some(m) = Managed::start("oneshot", small_site(), "").await else { return };
     let mut service = m.run("oneshot-prepare.log");
     m.configured().await;
-    service.signal("TERM");
-    service.exit_within(Duration::from_secs(20)).await;
+    stop(&mut service).await;
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_confluence-connector"))
         .args(["sync", "--kind", "full", "-c", m.config.to_str().unwrap()])
         .output()
@@ -579,14 +580,8 @@ async fn sync_on_the_command_line_runs_one_job_per_connector() {
 
 #[tokio::test]
 async fn a_running_job_reports_its_progress_every_ten_seconds() {
-    let mut site = small_site();
-    site.pages = Some(4000);
-    site.latency = Duration::from_millis(400);
-    let Some(m) = Managed::start("stats", site, "").await else { return };
-    let mut service = m.run("stats.log");
-    m.configured().await;
-    let job = m.trigger("full").await;
-    let claimed = m.wait_job(&job, &["in_progress"], Duration::from_secs(20)).await;
+    let Some((m, mut service, job)) = Managed::slow_job("stats", 4000).await else { return };
+    let claimed = m.job(&job).await;
     let first_seen = claimed["last_seen"].as_str().unwrap().to_string();
     // `_stats` moves `last_seen` and the counters while the job runs.
     let started = Instant::now();
@@ -607,6 +602,5 @@ async fn a_running_job_reports_its_progress_every_ten_seconds() {
         m.world.request(Method::PUT, &format!("/_connector/_sync_job/{job}/_cancel")).send().await.unwrap();
     assert!(r.status().is_success());
     m.wait_job(&job, &["canceled"], Duration::from_secs(10)).await;
-    service.signal("TERM");
-    service.exit_within(Duration::from_secs(20)).await;
+    stop(&mut service).await;
 }

@@ -9,7 +9,7 @@ use crate::elastic;
 use crate::sync::elastic_options;
 
 use super::configuration::{problems_line, source_settings, ConnectorSettings};
-use super::connector::{Feature, SERVICE_TYPE};
+use super::connector::SERVICE_TYPE;
 use super::{reload_connector, scheduling};
 
 /// One line per listed connector: `Ok` with what was found, or `Err` with what is wrong.
@@ -45,19 +45,11 @@ pub async fn check_connectors(config: &Arc<Config>) -> Vec<Result<String, String
             lines.push(Err(format!("connector {id}: no index_name")));
             continue;
         };
-        let Some(configuration) = connector.configuration().filter(|c| !c.is_empty()) else {
+        let Some(settings) = ConnectorSettings::of_connector(&connector) else {
             lines.push(Ok(format!(
                 "connector {id}: found (index {index_name}); not configured yet: `run` fills in the form for Kibana"
             )));
             continue;
-        };
-        let settings = ConnectorSettings {
-            configuration,
-            index_name,
-            pipeline: &connector.doc.source["pipeline"],
-            filtering: connector.filtering("active"),
-            basic_rules: connector.feature(Feature::BasicRules),
-            advanced_rules: connector.feature(Feature::AdvancedRules),
         };
         match source_settings(&settings, config.extraction_service.as_ref()) {
             Err(problems) => lines.push(Err(format!("connector {id}: {}", problems_line(&problems)))),

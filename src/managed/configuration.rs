@@ -6,6 +6,8 @@ use serde_json::{json, Map, Value};
 
 use crate::config::{self, ConfluenceConfig, ExtractionServiceConfig, Problem};
 
+use super::connector::{Connector, Feature};
+
 /// The fields Kibana renders for a Confluence connector, in Elastic's order, with the
 /// attributes every field carries (Elastic's service fills the same defaults).
 pub fn default_configuration() -> Value {
@@ -171,6 +173,21 @@ pub struct ConnectorSettings<'a> {
     pub basic_rules: bool,
     /// See `basic_rules`.
     pub advanced_rules: bool,
+}
+
+impl<'a> ConnectorSettings<'a> {
+    /// What the connector document itself says now (its active rules, its index), as a
+    /// check of the connector uses it; `None` until it has a configuration and an index.
+    pub fn of_connector(connector: &'a Connector) -> Option<ConnectorSettings<'a>> {
+        Some(ConnectorSettings {
+            configuration: connector.configuration().filter(|c| !c.is_empty())?,
+            index_name: connector.index_name()?,
+            pipeline: &connector.doc.source["pipeline"],
+            filtering: connector.filtering("active"),
+            basic_rules: connector.feature(Feature::BasicRules),
+            advanced_rules: connector.feature(Feature::AdvancedRules),
+        })
+    }
 }
 
 /// The source settings these values describe, or every problem, each named by the field

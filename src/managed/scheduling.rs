@@ -84,23 +84,15 @@ pub async fn check_configuration(
     es: &EsClient,
     connector: &Connector,
 ) -> Result<Option<ConfluenceClient>, String> {
-    let Some(configuration) = connector.configuration() else { return Ok(None) };
-    let outcome = match connector.index_name() {
+    if connector.configuration().is_none_or(|c| c.is_empty()) {
+        return Ok(None);
+    }
+    let outcome = match ConnectorSettings::of_connector(connector) {
         None => Err("the connector has no index_name: set one in Kibana".to_string()),
-        Some(index_name) => {
-            let settings = ConnectorSettings {
-                configuration,
-                index_name,
-                pipeline: &connector.doc.source["pipeline"],
-                filtering: connector.filtering("active"),
-                basic_rules: connector.feature(Feature::BasicRules),
-                advanced_rules: connector.feature(Feature::AdvancedRules),
-            };
-            match source_settings(&settings, config.extraction_service.as_ref()) {
-                Err(problems) => Err(format!("the configuration is invalid: {}", problems_line(&problems))),
-                Ok(source) => reach(&source).await,
-            }
-        }
+        Some(settings) => match source_settings(&settings, config.extraction_service.as_ref()) {
+            Err(problems) => Err(format!("the configuration is invalid: {}", problems_line(&problems))),
+            Ok(source) => reach(&source).await,
+        },
     };
     let (status, error) = match &outcome {
         Ok(_) => ("connected", None),
