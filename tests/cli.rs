@@ -273,3 +273,40 @@ fn a_config_for_both_modes_is_refused() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("connectors: a config runs one mode"), "{stderr}");
 }
+
+#[tokio::test]
+async fn an_elasticsearch_of_an_unsupported_major_is_refused_unless_allowed() {
+    let wiki =
+        sim::confluence::ConfluenceSim::start(SimConfig::new(Flavour::Server, Size::Small)).await.unwrap();
+    let es_config = sim::elastic::EsSimConfig { version: "7.17.9".into(), ..Default::default() };
+    let es = sim::elastic::EsSim::start(es_config).await.unwrap();
+    let creds = wiki.credentials();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        &dir,
+        &format!(
+            "elasticsearch:\n  host: {}\n  username: elastic\n  password: changeme\nconfluence:\n  confluence_url: {}\n  \
+             username: {}\n  password: {}\n  spaces: '*'\n  index_name: search-old\n",
+            es.url(),
+            wiki.url(),
+            creds.username,
+            creds.password
+        ),
+    );
+    let run = |allow: bool| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_confluence-connector"));
+        command.args(["sync", "--kind", "full", "-c", &config]);
+        if allow {
+            command.env("ALLOW_ES_VERSION_MISMATCH", "true");
+        }
+        command.output()
+    };
+    let refused = run(false).await.unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Elasticsearch 7.17.9 is not supported"), "{stderr}");
+    let allowed = run(true).await.unwrap();
+    let stderr = String::from_utf8_lossy(&allowed.stderr);
+    assert!(stderr.contains("going on because ALLOW_ES_VERSION_MISMATCH is set"), "{stderr}");
+    assert!(!stderr.contains("error: Elasticsearch 7.17.9"), "{stderr}");
+}
