@@ -604,3 +604,21 @@ async fn a_running_job_reports_its_progress_every_ten_seconds() {
     m.wait_job(&job, &["canceled"], Duration::from_secs(10)).await;
     stop(&mut service).await;
 }
+
+#[tokio::test]
+async fn the_health_port_serves_in_managed_mode() {
+    let port = child::free_port();
+    let extra = format!("  http: {{port: {port}}}\n");
+    let Some(m) = Managed::start("health", small_site(), &extra).await else { return };
+    let mut service = m.run("health.log");
+    m.configured().await;
+    let job = m.trigger("full").await;
+    m.wait_job(&job, &["completed"], Duration::from_secs(120)).await;
+    let (status, body) = child::get(port, "/healthz").await.expect("healthz answers");
+    assert_eq!(status, 200, "{body}");
+    let (_, metrics) = child::get(port, "/metrics").await.unwrap();
+    let completed =
+        child::metric(&metrics, "confluence_connector_syncs_total{kind=\"full\",outcome=\"completed\"}");
+    assert_eq!(completed, Some(1.0), "{metrics}");
+    stop(&mut service).await;
+}

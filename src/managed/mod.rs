@@ -36,7 +36,7 @@ use tokio::task::JoinSet;
 use crate::config::{Config, ConnectorEntry};
 use crate::elastic::client::EsClient;
 use crate::elastic::{self, cluster};
-use crate::service::{Metrics, ServiceError};
+use crate::service::{Metrics, ServiceError, WorkerState};
 use crate::shutdown::Shutdown;
 use crate::sync::{elastic_options, SyncKind};
 
@@ -158,6 +158,7 @@ impl Family {
 /// A job running in this process.
 struct Running {
     connector_id: String,
+    kind: SyncKind,
     family: Family,
 }
 
@@ -232,6 +233,7 @@ impl Service {
         }
         self.last_wake_up = now;
         self.start_jobs(&ready).await;
+        self.show_state();
         let cleanup_every = Duration::from_secs(self.config.service.job_cleanup_interval);
         if self.last_cleanup.elapsed() >= cleanup_every {
             self.last_cleanup = Instant::now();
@@ -346,7 +348,8 @@ impl Service {
         };
         for job in pending {
             let Some(kind) = job.kind() else {
-                self.spawn(job, Family::Content);
+                // Ended in error by the runner, which names the unknown type.
+                self.spawn(job, SyncKind::Full);
                 continue;
             };
             let family = Family::of(kind);
@@ -356,8 +359,17 @@ impl Service {
             if self.running.values().any(|r| r.connector_id == job.connector_id() && r.family == family) {
                 continue;
             }
-            self.spawn(job, family);
+            self.spawn(job, kind);
         }
+    }
+
+    /// What `/healthz` and the `state` metric say: a kind running here, or idle.
+    fn show_state(&self) {
+        let state = match self.running.values().next() {
+            Some(running) => WorkerState::Running(running.kind),
+            None => WorkerState::Idle,
+        };
+        self.metrics.set_state(state);
     }
 
     fn has_room(&self, family: Family) -> bool {
@@ -368,7 +380,8 @@ impl Service {
         self.running.values().filter(|r| r.family == family).count() < limit.max(1)
     }
 
-    fn spawn(&mut self, job: SyncJob, family: Family) {
+    fn spawn(&mut self, job: SyncJob, kind: SyncKind) {
+        let family = Family::of(kind);
         let ctx = JobContext {
             config: self.config.clone(),
             es: self.es.clone(),
@@ -377,7 +390,8 @@ impl Service {
             metrics: self.metrics.clone(),
         };
         let id = job.id().to_string();
-        self.running.insert(id.clone(), Running { connector_id: job.connector_id().to_string(), family });
+        self.running
+            .insert(id.clone(), Running { connector_id: job.connector_id().to_string(), kind, family });
         // On this thread's task set: the sync engine's top future borrows its settings across
         // awaits in ways the compiler cannot prove `Send` for every lifetime; its heavy parts
         // (sink, downloads) run as tasks of their own on the runtime's workers anyway, as
@@ -414,6 +428,7 @@ impl Service {
 
     /// Waits for the running jobs to suspend themselves, up to `grace`.
     async fn stop(mut self, grace: Duration) -> Result<(), ServiceError> {
+        self.metrics.set_state(WorkerState::Stopping);
         if self.running.is_empty() {
             return Ok(());
         }

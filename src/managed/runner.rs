@@ -245,8 +245,10 @@ async fn run(
     }
     let end = match (stopped, result) {
         (Some(end), _) => end,
+        // Stopped by the service's shutdown before it completed: a later run resumes it.
+        (None, Ok(report)) if ctx.shutdown.requested() && !report.completed() => JobEnd::Suspended,
+        (None, Err(_)) if ctx.shutdown.requested() => JobEnd::Suspended,
         (None, Err(e)) => JobEnd::Error(e.to_string()),
-        (None, Ok(_)) if ctx.shutdown.requested() => JobEnd::Suspended,
         (None, Ok(report)) => match report.incomplete_reason() {
             Some(why) => JobEnd::Error(why),
             None => JobEnd::Completed,
