@@ -82,6 +82,7 @@ fn cause(error: &ConfluenceError) -> &'static str {
             _ => "status",
         },
         ConfluenceError::Network { .. } => "network",
+        ConfluenceError::Tls { .. } => "tls",
         ConfluenceError::Timeout { .. } => "timeout",
         ConfluenceError::Truncated { .. } => "truncated",
         _ => "other",

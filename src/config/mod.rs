@@ -118,7 +118,25 @@ fn from_tree(mut tree: serde_json::Value) -> Result<Loaded, ConfigError> {
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems, checked.warnings));
     }
-    Ok(Loaded { config, warnings: checked.warnings })
+    let mut warnings = checked.warnings;
+    warnings.extend(cross_warnings(&config));
+    Ok(Loaded { config, warnings })
+}
+
+/// Settings that are valid but, in combination, probably not what was meant.
+fn cross_warnings(config: &Config) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(source) = &config.confluence {
+        let ssl_ca_set = source.ssl_ca.as_deref().is_some_and(|ca| !ca.trim().is_empty());
+        if ssl_ca_set && !source.ssl_enabled {
+            warnings.push(
+                "confluence.ssl_ca is set but confluence.ssl_enabled is false, so the certificate is not trusted \
+                 (as in Elastic's connector): set confluence.ssl_enabled: true to use it"
+                    .to_string(),
+            );
+        }
+    }
+    warnings
 }
 
 /// Settings that are required or wrong only in combination with others.
@@ -253,6 +271,15 @@ mod tests {
 
     fn env() -> HashMap<String, String> {
         HashMap::new()
+    }
+
+    #[test]
+    fn ssl_ca_without_ssl_enabled_is_warned_about() {
+        let with_ca = format!("{MINIMAL_SERVER}  ssl_ca: /etc/ssl/wiki.pem\n");
+        let loaded = load_str(&with_ca, &env()).unwrap();
+        assert!(loaded.warnings.iter().any(|w| w.contains("ssl_enabled")), "{:?}", loaded.warnings);
+        let enabled = format!("{with_ca}  ssl_enabled: true\n");
+        assert!(load_str(&enabled, &env()).unwrap().warnings.is_empty());
     }
 
     #[test]
