@@ -83,7 +83,11 @@ fn main() -> ExitCode {
     let loaded = match config::load(&cli.config) {
         Ok(loaded) => loaded,
         Err(e) => {
-            eprintln!("error: {}: {e}", cli.config.display());
+            if matches!(cli.log_format, Some(FormatArg::Json)) {
+                eprintln!("{}", config_error_line(&cli.config, &e));
+            } else {
+                eprintln!("error: {}: {e}", cli.config.display());
+            }
             // Every configuration problem (unreadable, not YAML, invalid) is exit code 2.
             return ExitCode::from(2);
         }
@@ -131,9 +135,39 @@ fn main() -> ExitCode {
         Ok(()) => 0,
         Err(e) => e.exit_code(),
     };
-    tracing::info!(command, exit_code = code, "confluence-connector stopped");
-    if let Err(e) = outcome {
-        eprintln!("error: {e}");
+    match (&outcome, format) {
+        // With JSON every line is JSON: the error is an event like any other (each problem
+        // `check` found, one event).
+        (Err(cli::CliError::Check(problems)), LogFormat::Json) => {
+            for problem in problems {
+                tracing::error!(command, exit_code = code, "{problem}");
+            }
+        }
+        (Err(e), LogFormat::Json) => tracing::error!(command, exit_code = code, "{e}"),
+        (Err(e), LogFormat::Text) => eprintln!("error: {e}"),
+        (Ok(()), _) => {}
     }
+    tracing::info!(command, exit_code = code, "confluence-connector stopped");
     ExitCode::from(code)
+}
+
+/// An unusable `config.yml` as one ECS JSON event: the problems (and warnings) as arrays.
+fn config_error_line(path: &std::path::Path, error: &config::ConfigError) -> String {
+    let mut fields = serde_json::Map::new();
+    fields.insert("config.path".into(), path.display().to_string().into());
+    let message = match error {
+        config::ConfigError::Invalid(problems, warnings) => {
+            let count = problems.len();
+            let problems: Vec<serde_json::Value> =
+                problems.iter().map(|p| serde_json::json!({ "key": p.path, "problem": p.message })).collect();
+            fields.insert("problems".into(), problems.into());
+            fields.insert("warnings".into(), warnings.clone().into());
+            match count {
+                1 => format!("{}: config has 1 problem", path.display()),
+                n => format!("{}: config has {n} problems", path.display()),
+            }
+        }
+        other => format!("{}: {other}", path.display()),
+    };
+    logging::early_error_line(&message, fields)
 }

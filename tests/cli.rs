@@ -58,6 +58,54 @@ fn check_against_unreachable_hosts_fails_with_one_line_each_and_leaks_nothing() 
     }
 }
 
+/// Every line of `stderr` as JSON (the test fails on the first that is not).
+fn json_lines(stderr: &str) -> Vec<serde_json::Value> {
+    stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}\n{stderr}")))
+        .collect()
+}
+
+#[test]
+fn with_json_logs_a_bad_config_is_one_event_listing_its_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        &dir,
+        "elasticsearch.bulk.chunk_size: lots\nservice:\n  max_file_download_size: -1\nconfluence:\n  \
+         data_source: confluence_clod\n  confluense_url: x\n",
+    );
+    let (code, _, stderr) = connector(&["check", "-c", &config, "--log-format", "json"]);
+    assert_eq!(code, 2, "{stderr}");
+    let events = json_lines(&stderr);
+    assert_eq!(events.len(), 1, "{stderr}");
+    assert_eq!(events[0]["log.level"], "error");
+    let problems = events[0]["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 3, "{stderr}");
+    assert_eq!(problems[2]["key"], "confluence.data_source", "{stderr}");
+    assert!(events[0]["warnings"][0].as_str().unwrap().contains("confluense_url"), "{stderr}");
+}
+
+#[test]
+fn with_json_logs_the_last_error_is_json_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (es, wiki) = (closed_port(), closed_port());
+    let config = write(
+        &dir,
+        &format!(
+            "elasticsearch:\n  host: http://127.0.0.1:{es}\n\
+             confluence:\n  confluence_url: http://127.0.0.1:{wiki}\n  username: u\n  password: p\n  \
+             spaces: DEV\n  retry_count: 0\n"
+        ),
+    );
+    let (code, _, stderr) = connector(&["check", "-c", &config, "--log-format", "json"]);
+    assert_eq!(code, 1, "{stderr}");
+    let events = json_lines(&stderr);
+    let errors: Vec<_> = events.iter().filter(|e| e["log.level"] == "error").collect();
+    assert_eq!(errors.len(), 2, "{stderr}");
+    assert!(errors[0]["message"].as_str().unwrap().contains("cannot reach"), "{stderr}");
+    assert_eq!(events.last().unwrap()["message"], "confluence-connector stopped", "{stderr}");
+}
+
 #[test]
 fn a_config_with_three_mistakes_lists_all_three_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();

@@ -216,7 +216,7 @@ async fn content_under_lease(
     let written = sink.finish().await;
     report.absorb_sink(&written, es.retries());
     let name = if window.is_some() { "incremental" } else { "full" };
-    tracing::info!("{name} sync of {index}: {report}");
+    report.log_finished(name, index);
     if let Some(closed) = acl.as_ref().and_then(|acl| acl.summary()) {
         tracing::warn!("{closed}");
     }
@@ -331,7 +331,7 @@ async fn access_control(
     lease.release().await;
     let mut report = result.map_err(|e| SyncError::Start(format!("access-control sync of {index}: {e}")))?;
     report.absorb_sink(&written, es.retries());
-    tracing::info!("access-control sync of {index}: {report}");
+    report.log_finished("access-control", &index);
     for failure in report.listing_failures() {
         tracing::warn!("incomplete: {failure}");
     }
