@@ -158,15 +158,37 @@ impl Visit for FieldCollector {
 /// The ECS JSON events `f` logs (at every level), for tests of what a piece of code says.
 #[cfg(test)]
 pub(crate) fn capture_json(f: impl FnOnce()) -> Vec<Value> {
-    let buffer = tests::Buffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(buffer.clone())
-        .event_format(EcsFormat)
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8(buffer.0.lock().map(|b| b.clone()).unwrap_or_default()).unwrap_or_default();
-    text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+    let captured = Captured::start();
+    f();
+    captured.events()
+}
+
+/// Captures the ECS JSON events logged on this thread while it lives (for async tests on a
+/// current-thread runtime).
+#[cfg(test)]
+pub(crate) struct Captured {
+    buffer: tests::Buffer,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+#[cfg(test)]
+impl Captured {
+    /// Starts capturing.
+    pub(crate) fn start() -> Captured {
+        let buffer = tests::Buffer::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(buffer.clone())
+            .event_format(EcsFormat)
+            .finish();
+        Captured { buffer, _guard: tracing::subscriber::set_default(subscriber) }
+    }
+
+    /// The events so far.
+    pub(crate) fn events(&self) -> Vec<Value> {
+        let bytes = self.buffer.0.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+    }
 }
 
 #[cfg(test)]

@@ -155,6 +155,19 @@ impl ConfluenceError {
         }
     }
 
+    /// The error without its generic advice: `404 from {url}` for a status (with
+    /// Confluence's own message), the full text otherwise. For callers that give their own
+    /// advice for the case.
+    pub fn brief(&self) -> String {
+        match self {
+            ConfluenceError::Status { url, status, excerpt, .. } => {
+                format!("{status} from {url}{}", excerpt_suffix(excerpt))
+            }
+            ConfluenceError::RetriesExhausted { last, .. } => last.brief(),
+            other => other.to_string(),
+        }
+    }
+
     /// True for a 404: the content is gone (deleted, trashed, or never visible).
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
@@ -264,11 +277,33 @@ fn error_chain(error: &reqwest::Error) -> String {
     parts.join(": ")
 }
 
-/// The first 200 characters of a body, on one line.
+/// What Confluence said, in at most 200 characters on one line: the message of a JSON error
+/// body (`message`, `errorMessage`, `errors[0]`), never JSON cut in the middle; the start of
+/// any other body (an HTML page), marked with `…` where it was cut.
 fn body_excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+    const MAX: usize = 200;
+    let text = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(json) => {
+            let said =
+                ["/message", "/errorMessage", "/errors/0/title", "/errors/0/message", "/errors/0", "/reason"]
+                    .iter()
+                    .find_map(|pointer| {
+                        json.pointer(pointer).and_then(|v| v.as_str()).filter(|s| !s.trim().is_empty())
+                    });
+            match said {
+                Some(message) => message.to_string(),
+                None => return String::new(),
+            }
+        }
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    };
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    one_line.chars().take(200).collect()
+    if one_line.chars().count() <= MAX {
+        return one_line;
+    }
+    let mut cut: String = one_line.chars().take(MAX - 1).collect();
+    cut.push('…');
+    cut
 }
 
 /// A wait shown to humans, e.g. in logs of retries.
@@ -284,6 +319,21 @@ fn id_part(id: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_json_body_is_shown_by_its_message_never_cut_in_the_middle() {
+        let long = format!(
+            r#"{{"statusCode":404,"data":{{"authorized":false,"valid":true,"errors":[]}},"message":"No space with key : DEV","reason":"Not Found","padding":"{}"}}"#,
+            "x".repeat(300)
+        );
+        assert_eq!(body_excerpt(long.as_bytes()), "No space with key : DEV");
+        assert_eq!(body_excerpt(br#"{"errors":[{"title":"Invalid cursor"}]}"#), "Invalid cursor");
+        assert_eq!(body_excerpt(b"{}"), "");
+        let html = format!("<html><body>{}</body></html>", "word ".repeat(100));
+        let excerpt = body_excerpt(html.as_bytes());
+        assert_eq!(excerpt.chars().count(), 200);
+        assert!(excerpt.ends_with('…'), "{excerpt}");
+    }
 
     #[test]
     fn status_error_names_url_status_and_fix_without_query() {
