@@ -17,24 +17,64 @@
 //! | `confluence_retries_total` | | Confluence requests retried |
 //! | `confluence_received_bytes_total` | | bytes of Confluence responses |
 //! | `bulk_requests_total` | | `_bulk` requests sent to Elasticsearch |
+//! | `build_info` | `version` | 1, with the version of this binary |
+//!
+//! Beside them, the process's own `process_*` series ([`super::process_metrics`]). The text is
+//! OpenMetrics unless the scraper's `Accept` asks for the classic Prometheus text
+//! (`text/plain; version=0.0.4`) only ([`Exposition`]).
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
+use super::process_metrics::ProcessMetrics;
 use super::SyncKind;
 use crate::sync::SyncReport;
 
 /// The `Content-Type` of [`Metrics::encode`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The `Content-Type` of the classic Prometheus text ([`Exposition::Prometheus`]).
+pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The text formats `/metrics` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposition {
+    /// OpenMetrics 1.0 (what Prometheus asks for first).
+    OpenMetrics,
+    /// The classic Prometheus text format 0.0.4.
+    Prometheus,
+}
+
+impl Exposition {
+    /// The format an `Accept` header asks for: OpenMetrics when it names it (or names
+    /// neither, as `*/*` does), the classic text when it asks for `text/plain` only.
+    pub fn for_accept(accept: Option<&str>) -> Exposition {
+        let accept = accept.unwrap_or_default().to_ascii_lowercase();
+        if !accept.contains("application/openmetrics-text") && accept.contains("text/plain") {
+            Exposition::Prometheus
+        } else {
+            Exposition::OpenMetrics
+        }
+    }
+
+    /// Its `Content-Type`.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Exposition::OpenMetrics => CONTENT_TYPE,
+            Exposition::Prometheus => PROMETHEUS_CONTENT_TYPE,
+        }
+    }
+}
 
 const KINDS: [SyncKind; 3] = [SyncKind::Full, SyncKind::Incremental, SyncKind::AccessControl];
 
@@ -141,6 +181,8 @@ type SecondsGauge = Gauge<f64, AtomicU64>;
 pub struct Metrics {
     /// Every series below, for encoding.
     registry: Registry,
+    /// The `process_*` series.
+    process: ProcessMetrics,
     /// The current state, for `/healthz`.
     current: Mutex<WorkerState>,
     state: Family<StateLabels, Gauge>,
@@ -202,6 +244,11 @@ impl Metrics {
         );
         let bulk_requests = Counter::default();
         registry.register("bulk_requests", "_bulk requests sent to Elasticsearch", bulk_requests.clone());
+        registry.register(
+            "build",
+            "The version of this binary",
+            Info::new(vec![("version".to_string(), env!("CARGO_PKG_VERSION").to_string())]),
+        );
         for kind in KINDS {
             for outcome in Outcome::ALL {
                 syncs.get_or_create(&SyncLabels { kind: kind.name(), outcome: outcome.name() }).inc_by(0);
@@ -209,6 +256,7 @@ impl Metrics {
         }
         let metrics = Metrics {
             registry,
+            process: ProcessMetrics::new(),
             current: Mutex::new(WorkerState::Idle),
             state,
             syncs,
@@ -275,14 +323,58 @@ impl Metrics {
 
     /// The OpenMetrics text of every series (see [`CONTENT_TYPE`]).
     pub fn encode(&self) -> String {
+        self.process.refresh();
         let mut text = String::new();
         // Writing into a String cannot fail; an error could only come from a label value's
         // own encoder, and ours are plain text.
-        if let Err(e) = encode(&mut text, &self.registry) {
+        let written = encode_registry(&mut text, &self.registry)
+            .and_then(|()| encode_registry(&mut text, &self.process.registry))
+            .and_then(|()| encode_eof(&mut text));
+        if let Err(e) = written {
             tracing::warn!("encoding the metrics failed: {e}");
         }
         text
     }
+
+    /// Every series in the format `exposition`.
+    pub fn encode_as(&self, exposition: Exposition) -> String {
+        match exposition {
+            Exposition::OpenMetrics => self.encode(),
+            Exposition::Prometheus => prometheus_text(&self.encode()),
+        }
+    }
+}
+
+/// OpenMetrics text rewritten as the classic Prometheus text: a counter's `HELP` and `TYPE`
+/// name its `_total` samples, an info is a gauge named `_info`, and the `UNIT` and `EOF`
+/// lines go.
+fn prometheus_text(openmetrics: &str) -> String {
+    let types: std::collections::HashMap<&str, &str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_once(' '))
+        .collect();
+    let renamed = |name: &str| match types.get(name).copied() {
+        Some("counter") => format!("{name}_total"),
+        Some("info") => format!("{name}_info"),
+        _ => name.to_string(),
+    };
+    let mut text = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        if let Some((name, rest)) = line.strip_prefix("# HELP ").and_then(|l| l.split_once(' ')) {
+            text.push_str(&format!("# HELP {} {rest}\n", renamed(name)));
+        } else if let Some((name, kind)) = line.strip_prefix("# TYPE ").and_then(|l| l.split_once(' ')) {
+            let kind = if kind == "info" { "gauge" } else { kind };
+            text.push_str(&format!("# TYPE {} {kind}\n", renamed(name)));
+        } else {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -353,6 +445,38 @@ mod tests {
         assert_eq!(value("confluence_connector_bulk_requests_total"), "10");
         assert!(text.contains("# TYPE confluence_connector_syncs counter"), "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn build_info_and_process_series_are_served() {
+        let text = Metrics::new().encode();
+        let build = format!("confluence_connector_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
+        assert!(text.contains(&build), "{text}");
+        for series in ["process_resident_memory_bytes ", "process_cpu_seconds_total ", "process_open_fds "] {
+            assert!(text.lines().any(|l| l.starts_with(series)), "{series} missing:\n{text}");
+        }
+        if cfg!(target_os = "linux") {
+            let resident = line(&text, "process_resident_memory_bytes ").unwrap_or("0");
+            assert!(resident.parse::<f64>().unwrap_or(0.0) > 0.0, "{text}");
+        }
+        assert_eq!(text.matches("# EOF").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn the_classic_prometheus_text_is_served_when_asked_for() {
+        assert_eq!(Exposition::for_accept(None), Exposition::OpenMetrics);
+        assert_eq!(Exposition::for_accept(Some("*/*")), Exposition::OpenMetrics);
+        let prometheus = "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4";
+        assert_eq!(Exposition::for_accept(Some(prometheus)), Exposition::OpenMetrics);
+        assert_eq!(Exposition::for_accept(Some("text/plain;version=0.0.4")), Exposition::Prometheus);
+
+        let metrics = Metrics::new();
+        let text = metrics.encode_as(Exposition::Prometheus);
+        assert!(text.contains("# TYPE confluence_connector_syncs_total counter\n"), "{text}");
+        assert!(text.contains("# HELP confluence_connector_syncs_total Syncs"), "{text}");
+        assert!(text.contains("# TYPE confluence_connector_build_info gauge\n"), "{text}");
+        assert!(text.contains("# TYPE confluence_connector_state gauge\n"), "{text}");
+        assert!(!text.contains("# EOF") && !text.contains("# UNIT"), "{text}");
     }
 
     #[test]
