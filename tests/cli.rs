@@ -242,6 +242,36 @@ async fn check_refuses_space_keys_confluence_does_not_show() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
 }
 
+/// `check` fails, naming the key, when the ingest pipeline the sync would write through is
+/// missing (a sync would crawl and download before its first `_bulk` failed).
+#[tokio::test]
+async fn check_refuses_a_missing_ingest_pipeline() {
+    let world = common::World::start_with_test_elasticsearch(SimConfig::new(Flavour::Server, Size::Small))
+        .await
+        .unwrap();
+    let run = |yaml: String| {
+        let config = world.write_config("config.yml", &yaml).unwrap();
+        async move {
+            let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_confluence-connector"))
+                .args(["check", "-c"])
+                .arg(&config)
+                .output()
+                .await
+                .unwrap();
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
+        }
+    };
+    let (code, stdout, stderr) =
+        run(world.config_yaml("search-pipeline", &["pipeline: {name: no-such-pipeline}"])).await;
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("ingest pipeline [no-such-pipeline] does not exist"), "{stderr}");
+    assert!(stderr.contains("confluence.pipeline.name"), "{stderr}");
+    let (code, stdout, stderr) = run(world.config_yaml("search-pipeline", &[])).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("ingest pipeline [search-default-ingestion] present"), "{stdout}");
+}
+
 /// A sync that lists everything but cannot write every document (here every attachment
 /// download fails) exits 3, names the count and a document, and is told apart from one
 /// that did not complete (1).
