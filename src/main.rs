@@ -1,7 +1,7 @@
 //! `confluence-connector`: the command line.
 //!
-//! Three commands: `run` (the long-running service), `sync` (one sync, then exit) and
-//! `check` (validate the config and reach both ends). An invalid `config.yml` exits with
+//! Four commands: `run` (the long-running service), `sync` (one sync, then exit), `check`
+//! (validate the config and reach both ends) and `status` (what the last syncs did). An invalid `config.yml` exits with
 //! code 2 and every problem listed; any other failure exits with code 1 and one line saying
 //! why.
 
@@ -24,6 +24,8 @@ Examples:
       One incremental sync, logging ECS JSON lines.
   confluence-connector run -c config.yml
       Run scheduled syncs until SIGTERM.
+  confluence-connector status -c config.yml --format json
+      The last sync of each kind, the cursor and the recent syncs, from Elasticsearch.
 
 Environment:
   CONFLUENCE_CONNECTOR__<PATH>   overrides a config key, `__` between levels
@@ -68,6 +70,12 @@ enum Command {
         /// Print nothing on success (for health checks).
         #[arg(long)]
         quiet: bool,
+    },
+    /// Show the last sync of each kind, the cursor and the recent syncs of the index.
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: FormatArg,
     },
 }
 
@@ -117,6 +125,7 @@ fn main() -> ExitCode {
         Command::Check { .. } => "check",
         Command::Sync { .. } => "sync",
         Command::Run => "run",
+        Command::Status { .. } => "status",
     };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -129,6 +138,7 @@ fn main() -> ExitCode {
             Command::Check { quiet } => cli::check(&config, quiet).await,
             Command::Sync { kind } => cli::sync(&config, kind).await,
             Command::Run => cli::run(&config).await,
+            Command::Status { format } => cli::status(&config, matches!(format, FormatArg::Json)).await,
         }
     });
     let code = match &outcome {

@@ -318,3 +318,45 @@ fn logs_written_to_a_pipe_carry_no_colour_codes() {
     assert!(stderr.lines().any(|l| l.contains("WARN") || l.contains("DEBUG")), "no log lines:\n{stderr}");
     assert!(!stderr.contains('\u{1b}'), "colour codes in piped logs:\n{stderr:?}");
 }
+
+/// `status` shows, from Elasticsearch, the last sync of each kind with its counts and the
+/// recent syncs, as JSON and as text.
+#[tokio::test]
+async fn status_shows_the_last_syncs_from_elasticsearch() {
+    let world = common::World::start(SimConfig::new(Flavour::Server, Size::Small)).await.unwrap();
+    let yaml = world.config_yaml(&format!("search-status-{}", std::process::id()), &["retry_count: 0"]);
+    let config = world.write_config("config.yml", &yaml).unwrap();
+    let status = |format: &'static str| {
+        let config = config.clone();
+        async move {
+            let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_confluence-connector"))
+                .args(["status", "--format", format, "-c"])
+                .arg(&config)
+                .output()
+                .await
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+            assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+            stdout
+        }
+    };
+    let before = status("text").await;
+    assert!(before.contains("last full sync: none recorded"), "{before}");
+
+    for kind in ["full", "incremental"] {
+        let run = world.sync(&config, kind).await.unwrap();
+        assert!(run.success, "{}", run.stderr);
+    }
+    let json: serde_json::Value = serde_json::from_str(&status("json").await).unwrap();
+    let full = &json["last"]["full"];
+    assert_eq!(full["outcome"], "completed", "{json}");
+    let documents = world.confluence.catalog().documents() as u64;
+    assert_eq!(full["documents"]["created"].as_u64(), Some(documents), "{json}");
+    assert_eq!(json["last"]["incremental"]["outcome"], "completed", "{json}");
+    assert!(json["last"]["access_control"].is_null(), "{json}");
+    assert!(json["cursor"].is_string(), "{json}");
+    assert_eq!(json["history"].as_array().map(Vec::len), Some(2), "{json}");
+    let text = status("text").await;
+    assert!(text.contains("last full sync: ") && text.contains("completed: "), "{text}");
+    assert!(text.contains("recent syncs, newest first:\n  incremental "), "{text}");
+}

@@ -71,10 +71,13 @@ pub async fn run_source(
     kind: SyncKind,
     stop: Shutdown,
 ) -> Result<SyncReport, SyncError> {
-    let report = match kind {
-        SyncKind::Full | SyncKind::Incremental => content(config, source, kind, stop).await?,
-        SyncKind::AccessControl => access_control(config, source, stop).await?,
+    let started_at = Utc::now();
+    let result = match kind {
+        SyncKind::Full | SyncKind::Incremental => content(config, source, kind, stop).await,
+        SyncKind::AccessControl => access_control(config, source, stop).await,
     };
+    super::history::remember(config, source, kind, started_at, &result).await;
+    let report = result?;
     tracing::info!("{}", report.routes_line());
     report.log_failures();
     Ok(report)
