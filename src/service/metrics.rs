@@ -1,8 +1,9 @@
 //! The numbers `/metrics` serves: what the worker is doing now and what its syncs did.
 //!
-//! The state gauge moves as the worker does (idle, running a kind, stopping); every other
-//! series advances when a sync ends, from its [`SyncReport`], so a scrape never sees half a
-//! sync. The text is OpenMetrics (the standardised Prometheus text format, which Prometheus
+//! The state gauge moves as the worker does (idle, running a kind, stopping); the
+//! Confluence request series and `documents_processed_total` move while a sync runs (read
+//! from [`crate::telemetry`] at each scrape); the per-sync series advance when a sync ends,
+//! from its [`SyncReport`]. The text is OpenMetrics (the standardised Prometheus text format, which Prometheus
 //! asks for first), written by the Prometheus project's own `prometheus-client` crate. All
 //! names start with `confluence_connector_`:
 //!
@@ -13,9 +14,11 @@
 //! | `last_sync_duration_seconds` | `kind` | wall time of the last sync of that kind |
 //! | `last_completed_sync_timestamp_seconds` | `kind` | when the last completed sync of that kind ended (Unix time) |
 //! | `documents_total` | `kind`, `result` | `created`, `updated`, `unchanged`, `deleted`, `filtered`, `failed` |
-//! | `confluence_requests_total` | `status` | Confluence requests by HTTP status (`none`: no response) |
-//! | `confluence_retries_total` | | Confluence requests retried |
-//! | `confluence_received_bytes_total` | | bytes of Confluence responses |
+//! | `documents_processed_total` | `result` | live: `seen`, `unchanged`, `indexed`, `deleted`, `failed` as they happen |
+//! | `confluence_requests_total` | `status` | live: Confluence requests by HTTP status (`none`: no response) |
+//! | `confluence_route_requests_total` | `route`, `status` | live: the same by route template |
+//! | `confluence_retries_total` | | live: Confluence requests retried |
+//! | `confluence_received_bytes_total` | | live: bytes of Confluence responses |
 //! | `bulk_requests_total` | | `_bulk` requests sent to Elasticsearch |
 //! | `build_info` | `version` | 1, with the version of this binary |
 //!
@@ -173,6 +176,17 @@ struct StatusLabels {
     status: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+    status: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
 type SecondsGauge = Gauge<f64, AtomicU64>;
 
 /// The worker's metrics; shared by the service loop (which records) and the HTTP endpoint
@@ -191,6 +205,8 @@ pub struct Metrics {
     last_completed: Family<KindLabels, SecondsGauge>,
     documents: Family<DocumentLabels, Counter>,
     requests: Family<StatusLabels, Counter>,
+    route_requests: Family<RouteLabels, Counter>,
+    processed: Family<ResultLabels, Counter>,
     retries: Counter,
     received_bytes: Counter,
     bulk_requests: Counter,
@@ -233,6 +249,18 @@ impl Metrics {
             "Confluence requests by HTTP status (none: no response)",
             requests.clone(),
         );
+        let route_requests = Family::<RouteLabels, Counter>::default();
+        registry.register(
+            "confluence_route_requests",
+            "Confluence requests by route template and HTTP status, as they happen",
+            route_requests.clone(),
+        );
+        let processed = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "documents_processed",
+            "Documents seen by syncs and what Elasticsearch confirmed, as it happens",
+            processed.clone(),
+        );
         let retries = Counter::default();
         registry.register("confluence_retries", "Confluence requests retried", retries.clone());
         let received_bytes = Counter::default();
@@ -264,6 +292,8 @@ impl Metrics {
             last_completed,
             documents,
             requests,
+            route_requests,
+            processed,
             retries,
             received_bytes,
             bulk_requests,
@@ -312,18 +342,38 @@ impl Metrics {
         for (name, count) in documents {
             self.documents.get_or_create(&DocumentLabels { kind: kind.name(), result: name }).inc_by(count);
         }
-        for (_route, status, count) in &report.confluence_routes {
-            let status = if *status == 0 { "none".to_string() } else { status.to_string() };
-            self.requests.get_or_create(&StatusLabels { status }).inc_by(*count);
-        }
-        self.retries.inc_by(report.confluence_retries);
-        self.received_bytes.inc_by(report.confluence_bytes);
         self.bulk_requests.inc_by(report.bulk_requests);
+    }
+
+    /// Brings the live series up to the process's totals ([`crate::telemetry`]).
+    fn catch_up(&self) {
+        fn to(counter: &Counter, total: u64) {
+            let behind = total.saturating_sub(counter.get());
+            if behind > 0 {
+                counter.inc_by(behind);
+            }
+        }
+        let totals = crate::telemetry::totals();
+        let mut by_status: std::collections::BTreeMap<String, u64> = Default::default();
+        for ((route, status), count) in &totals.requests {
+            let status = if *status == 0 { "none".to_string() } else { status.to_string() };
+            *by_status.entry(status.clone()).or_default() += count;
+            to(&self.route_requests.get_or_create(&RouteLabels { route: route.to_string(), status }), *count);
+        }
+        for (status, count) in by_status {
+            to(&self.requests.get_or_create(&StatusLabels { status }), count);
+        }
+        for (result, count) in totals.documents {
+            to(&self.processed.get_or_create(&ResultLabels { result }), count);
+        }
+        to(&self.retries, totals.retries);
+        to(&self.received_bytes, totals.received_bytes);
     }
 
     /// The OpenMetrics text of every series (see [`CONTENT_TYPE`]).
     pub fn encode(&self) -> String {
         self.process.refresh();
+        self.catch_up();
         let mut text = String::new();
         // Writing into a String cannot fail; an error could only come from a label value's
         // own encoder, and ours are plain text.
@@ -437,14 +487,36 @@ mod tests {
         assert_eq!(value(r#"confluence_connector_documents_total{kind="full",result="created"}"#), "20");
         assert_eq!(value(r#"confluence_connector_documents_total{kind="full",result="deleted"}"#), "6");
         assert_eq!(value(r#"confluence_connector_documents_total{kind="full",result="failed"}"#), "1");
-        assert_eq!(value(r#"confluence_connector_confluence_requests_total{status="200"}"#), "20");
-        assert_eq!(value(r#"confluence_connector_confluence_requests_total{status="429"}"#), "4");
-        assert_eq!(value(r#"confluence_connector_confluence_requests_total{status="none"}"#), "2");
-        assert_eq!(value("confluence_connector_confluence_retries_total"), "6");
-        assert_eq!(value("confluence_connector_confluence_received_bytes_total"), "4096");
         assert_eq!(value("confluence_connector_bulk_requests_total"), "10");
         assert!(text.contains("# TYPE confluence_connector_syncs counter"), "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn request_and_document_series_move_while_a_sync_runs() {
+        // No sync has ended: what the client and the sink count shows at the next scrape.
+        let metrics = Metrics::new();
+        let stats = crate::confluence::RequestStats::default();
+        stats.record("GET /test/live-metrics", 200);
+        stats.record("GET /test/live-metrics", 200);
+        stats.record("GET /test/live-metrics", 503);
+        let progress = crate::elastic::progress::Progress::new(1000);
+        progress.document_seen(false);
+        progress.confirmed(1, 0, 0);
+        let text = metrics.encode();
+        let value = |series: &str| {
+            line(&text, series)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or_else(|| panic!("{series} missing:\n{text}"))
+        };
+        let route = r#"confluence_connector_confluence_route_requests_total{route="GET /test/live-metrics",status="200"}"#;
+        assert_eq!(value(route), 2.0);
+        assert!(value(r#"confluence_connector_confluence_requests_total{status="503"}"#) >= 1.0);
+        assert!(value(r#"confluence_connector_documents_processed_total{result="seen"}"#) >= 1.0);
+        assert!(value(r#"confluence_connector_documents_processed_total{result="indexed"}"#) >= 1.0);
+        // A later scrape sees more, never less.
+        stats.record("GET /test/live-metrics", 200);
+        assert!(metrics.encode().contains(&format!("{route} 3")));
     }
 
     #[test]
