@@ -682,6 +682,13 @@ async fn a_failed_incremental_sync_deletes_nothing_and_keeps_the_cursor() {
     for started in ["last_started", "latest_modification_at_start"] {
         state[started] = state_before["confluence_connector"][started].clone();
     }
+    // And the history (for `status`) records the incomplete sync.
+    let history = state["history"].as_array_mut().unwrap();
+    let failed = history.pop().unwrap();
+    assert_eq!(
+        (failed["kind"].as_str(), failed["outcome"].as_str()),
+        (Some("incremental"), Some("incomplete"))
+    );
     assert_eq!(state_before, state_after, "the cursor moved");
 
     t.world.confluence.faults().clear();

@@ -55,8 +55,16 @@ pub fn record(
         }
     }
     record.failures.truncate(FAILURES_KEPT);
+    for failure in &mut record.failures {
+        if failure.chars().count() > FAILURE_CHARS {
+            *failure = failure.chars().take(FAILURE_CHARS - 1).chain(['…']).collect();
+        }
+    }
     record
 }
+
+/// The longest failure kept in the history, in characters (the log has the whole text).
+const FAILURE_CHARS: usize = 400;
 
 /// Adds the record of this sync to the history kept in the content index. Once, without
 /// retries: a history that cannot be written (Elasticsearch unreachable, which the sync has
@@ -99,5 +107,7 @@ mod tests {
             super::record(SyncKind::Incremental, started, &Err(SyncError::Start("no Elasticsearch".into())));
         assert_eq!(failed.outcome, "failed");
         assert_eq!(failed.failures, ["no Elasticsearch"]);
+        let long = super::record(SyncKind::Full, started, &Err(SyncError::Start("x".repeat(1000))));
+        assert_eq!(long.failures[0].chars().count(), FAILURE_CHARS);
     }
 }
