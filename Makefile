@@ -61,7 +61,7 @@ docker-build:
 	docker build -f docker/Dockerfile -t $(IMAGE) .
 
 docker-run:
-	docker run --rm -v $(PWD)/$(CONFIG):/config/config.yml:ro $(IMAGE)
+	docker run --rm --stop-timeout 40 -v $(PWD)/$(CONFIG):/config/config.yml:ro $(IMAGE)
 
 clean:
 	$(CARGO) clean

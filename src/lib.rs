@@ -35,3 +35,4 @@ pub mod schedule;
 pub mod service;
 pub mod shutdown;
 pub mod sync;
+pub mod telemetry;

@@ -103,21 +103,33 @@ fn ecs_line(event: &Event<'_>) -> String {
     let meta = event.metadata();
     let mut fields = FieldCollector(Map::new());
     event.record(&mut fields);
+    let message = fields.0.remove("message").unwrap_or(Value::String(String::new()));
+    ecs_object(meta.level().as_str(), meta.target(), message, fields.0)
+}
+
+/// One ECS JSON line (no newline) from its parts; `fields` go beside the ECS keys.
+fn ecs_object(level: &str, logger: &str, message: Value, fields: Map<String, Value>) -> String {
     let mut line = Map::new();
     line.insert(
         "@timestamp".into(),
         Value::String(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
     );
-    line.insert("log.level".into(), Value::String(meta.level().as_str().to_ascii_lowercase()));
-    let message = fields.0.remove("message").unwrap_or(Value::String(String::new()));
+    line.insert("log.level".into(), Value::String(level.to_ascii_lowercase()));
     line.insert("message".into(), message);
-    line.insert("log.logger".into(), Value::String(meta.target().to_string()));
+    line.insert("log.logger".into(), Value::String(logger.to_string()));
     line.insert("ecs.version".into(), Value::String("1.6.0".into()));
     line.insert("service.name".into(), Value::String("confluence-connector".into()));
-    for (k, v) in fields.0 {
+    for (k, v) in fields {
         line.insert(k, v);
     }
     Value::Object(line).to_string()
+}
+
+/// The ECS JSON line of an error said before logging is set up (an unusable `config.yml`):
+/// `fields` carry the details as JSON values (the problems as an array), so that a log
+/// shipper reads one event, not one per line of text.
+pub fn early_error_line(message: &str, fields: Map<String, Value>) -> String {
+    ecs_object("ERROR", "confluence_connector", Value::String(message.to_string()), fields)
 }
 
 struct FieldCollector(Map<String, Value>);
@@ -143,6 +155,42 @@ impl Visit for FieldCollector {
     }
 }
 
+/// The ECS JSON events `f` logs (at every level), for tests of what a piece of code says.
+#[cfg(test)]
+pub(crate) fn capture_json(f: impl FnOnce()) -> Vec<Value> {
+    let captured = Captured::start();
+    f();
+    captured.events()
+}
+
+/// Captures the ECS JSON events logged on this thread while it lives (for async tests on a
+/// current-thread runtime).
+#[cfg(test)]
+pub(crate) struct Captured {
+    buffer: tests::Buffer,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+#[cfg(test)]
+impl Captured {
+    /// Starts capturing.
+    pub(crate) fn start() -> Captured {
+        let buffer = tests::Buffer::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(buffer.clone())
+            .event_format(EcsFormat)
+            .finish();
+        Captured { buffer, _guard: tracing::subscriber::set_default(subscriber) }
+    }
+
+    /// The events so far.
+    pub(crate) fn events(&self) -> Vec<Value> {
+        let bytes = self.buffer.0.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,7 +198,7 @@ mod tests {
     use tracing_subscriber::fmt::MakeWriter;
 
     #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Buffer(pub(crate) Arc<Mutex<Vec<u8>>>);
     impl std::io::Write for Buffer {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             self.0.lock().unwrap().extend_from_slice(buf);
@@ -173,6 +221,16 @@ mod tests {
         assert_eq!(level_directive("CRITICAL"), Some("error"));
         assert_eq!(level_directive("debug"), Some("debug"));
         assert_eq!(level_directive("loud"), None);
+    }
+
+    #[test]
+    fn an_early_error_is_one_json_event_with_its_fields() {
+        let mut fields = Map::new();
+        fields.insert("problems".into(), serde_json::json!(["a: bad", "b: missing"]));
+        let line: Value = serde_json::from_str(&early_error_line("config has 2 problems", fields)).unwrap();
+        assert_eq!(line["log.level"], "error");
+        assert_eq!(line["message"], "config has 2 problems");
+        assert_eq!(line["problems"][1], "b: missing");
     }
 
     #[test]

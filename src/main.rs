@@ -1,7 +1,7 @@
 //! `confluence-connector`: the command line.
 //!
-//! Three commands: `run` (the long-running service), `sync` (one sync, then exit) and
-//! `check` (validate the config and reach both ends). An invalid `config.yml` exits with
+//! Four commands: `run` (the long-running service), `sync` (one sync, then exit), `check`
+//! (validate the config and reach both ends) and `status` (what the last syncs did). An invalid `config.yml` exits with
 //! code 2 and every problem listed; any other failure exits with code 1 and one line saying
 //! why.
 
@@ -27,6 +27,8 @@ Examples:
       connectors, schedules and sync jobs of Kibana (managed: `connectors:` in config.yml).
   elastic-ingest -c config.yml
       The same service under the name of Elastic's (the Docker image has /app/bin/elastic-ingest).
+  confluence-connector status -c config.yml --format json
+      The last sync of each kind, the cursor and the recent syncs, from Elasticsearch.
 
 Environment:
   CONFLUENCE_CONNECTOR__<PATH>   overrides a config key, `__` between levels
@@ -83,6 +85,12 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Show the last sync of each kind, the cursor and the recent syncs of the index.
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: FormatArg,
+    },
 }
 
 fn main() -> ExitCode {
@@ -101,7 +109,11 @@ fn main() -> ExitCode {
     let loaded = match config::load(&cli.config) {
         Ok(loaded) => loaded,
         Err(e) => {
-            eprintln!("error: {}: {e}", cli.config.display());
+            if matches!(cli.log_format, Some(FormatArg::Json)) {
+                eprintln!("{}", config_error_line(&cli.config, &e));
+            } else {
+                eprintln!("error: {}: {e}", cli.config.display());
+            }
             // Every configuration problem (unreadable, not YAML, invalid) is exit code 2.
             return ExitCode::from(2);
         }
@@ -131,6 +143,7 @@ fn main() -> ExitCode {
         Command::Check { .. } => "check",
         Command::Sync { .. } => "sync",
         Command::Run => "run",
+        Command::Status { .. } => "status",
     };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -143,15 +156,46 @@ fn main() -> ExitCode {
             Command::Check { quiet } => cli::check(&config, quiet).await,
             Command::Sync { kind } => cli::sync(&config, kind).await,
             Command::Run => cli::run(&config).await,
+            Command::Status { format } => cli::status(&config, matches!(format, FormatArg::Json)).await,
         }
     });
     let code = match &outcome {
         Ok(()) => 0,
         Err(e) => e.exit_code(),
     };
-    tracing::info!(command = name, exit_code = code, "confluence-connector stopped");
-    if let Err(e) = outcome {
-        eprintln!("error: {e}");
+    match (&outcome, format) {
+        // With JSON every line is JSON: the error is an event like any other (each problem
+        // `check` found, one event).
+        (Err(cli::CliError::Check(problems)), LogFormat::Json) => {
+            for problem in problems {
+                tracing::error!(command = name, exit_code = code, "{problem}");
+            }
+        }
+        (Err(e), LogFormat::Json) => tracing::error!(command = name, exit_code = code, "{e}"),
+        (Err(e), LogFormat::Text) => eprintln!("error: {e}"),
+        (Ok(()), _) => {}
     }
+    tracing::info!(command = name, exit_code = code, "confluence-connector stopped");
     ExitCode::from(code)
+}
+
+/// An unusable `config.yml` as one ECS JSON event: the problems (and warnings) as arrays.
+fn config_error_line(path: &std::path::Path, error: &config::ConfigError) -> String {
+    let mut fields = serde_json::Map::new();
+    fields.insert("config.path".into(), path.display().to_string().into());
+    let message = match error {
+        config::ConfigError::Invalid(problems, warnings) => {
+            let count = problems.len();
+            let problems: Vec<serde_json::Value> =
+                problems.iter().map(|p| serde_json::json!({ "key": p.path, "problem": p.message })).collect();
+            fields.insert("problems".into(), problems.into());
+            fields.insert("warnings".into(), warnings.clone().into());
+            match count {
+                1 => format!("{}: config has 1 problem", path.display()),
+                n => format!("{}: config has {n} problems", path.display()),
+            }
+        }
+        other => format!("{}: {other}", path.display()),
+    };
+    logging::early_error_line(&message, fields)
 }

@@ -66,6 +66,23 @@ impl Shutdown {
         *self.rx.borrow()
     }
 
+    /// Runs `work` to its end, unless shutdown is requested and `work` then does not end
+    /// within `grace` (`service.shutdown_timeout`): `None` then, and `work` is dropped
+    /// wherever it was waiting (a retry's backoff, a connection attempt, a lease).
+    pub async fn within_grace<F: std::future::Future>(
+        &self,
+        grace: std::time::Duration,
+        work: F,
+    ) -> Option<F::Output> {
+        let mut stop = self.clone();
+        tokio::pin!(work);
+        tokio::select! {
+            output = &mut work => return Some(output),
+            () = stop.wait() => {}
+        }
+        tokio::time::timeout(grace, work).await.ok()
+    }
+
     /// Waits until shutdown is requested.
     pub async fn wait(&mut self) {
         while !*self.rx.borrow_and_update() {
@@ -138,6 +155,24 @@ impl Signals {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn work_gets_the_grace_period_after_shutdown_and_no_more() {
+        let (tx, stop) = Shutdown::manual();
+        let grace = std::time::Duration::from_secs(30);
+        let started = tokio::time::Instant::now();
+        let stopper = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            let _ = tx.send(true);
+        });
+        // A wait of 150 s (Elasticsearch retries) ends 30 s after the signal.
+        let waited = stop.within_grace(grace, tokio::time::sleep(std::time::Duration::from_secs(150))).await;
+        assert!(waited.is_none());
+        assert_eq!(started.elapsed().as_secs(), 35);
+        stopper.await.unwrap();
+        // Work that ends in time keeps its output.
+        assert_eq!(stop.within_grace(grace, async { 7 }).await, Some(7));
+    }
 
     #[tokio::test]
     async fn fires_once_and_stays_fired() {

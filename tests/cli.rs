@@ -58,6 +58,54 @@ fn check_against_unreachable_hosts_fails_with_one_line_each_and_leaks_nothing() 
     }
 }
 
+/// Every line of `stderr` as JSON (the test fails on the first that is not).
+fn json_lines(stderr: &str) -> Vec<serde_json::Value> {
+    stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}\n{stderr}")))
+        .collect()
+}
+
+#[test]
+fn with_json_logs_a_bad_config_is_one_event_listing_its_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        &dir,
+        "elasticsearch.bulk.chunk_size: lots\nservice:\n  max_file_download_size: -1\nconfluence:\n  \
+         data_source: confluence_clod\n  confluense_url: x\n",
+    );
+    let (code, _, stderr) = connector(&["check", "-c", &config, "--log-format", "json"]);
+    assert_eq!(code, 2, "{stderr}");
+    let events = json_lines(&stderr);
+    assert_eq!(events.len(), 1, "{stderr}");
+    assert_eq!(events[0]["log.level"], "error");
+    let problems = events[0]["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 3, "{stderr}");
+    assert_eq!(problems[2]["key"], "confluence.data_source", "{stderr}");
+    assert!(events[0]["warnings"][0].as_str().unwrap().contains("confluense_url"), "{stderr}");
+}
+
+#[test]
+fn with_json_logs_the_last_error_is_json_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (es, wiki) = (closed_port(), closed_port());
+    let config = write(
+        &dir,
+        &format!(
+            "elasticsearch:\n  host: http://127.0.0.1:{es}\n\
+             confluence:\n  confluence_url: http://127.0.0.1:{wiki}\n  username: u\n  password: p\n  \
+             spaces: DEV\n  retry_count: 0\n"
+        ),
+    );
+    let (code, _, stderr) = connector(&["check", "-c", &config, "--log-format", "json"]);
+    assert_eq!(code, 1, "{stderr}");
+    let events = json_lines(&stderr);
+    let errors: Vec<_> = events.iter().filter(|e| e["log.level"] == "error").collect();
+    assert_eq!(errors.len(), 2, "{stderr}");
+    assert!(errors[0]["message"].as_str().unwrap().contains("cannot reach"), "{stderr}");
+    assert_eq!(events.last().unwrap()["message"], "confluence-connector stopped", "{stderr}");
+}
+
 #[test]
 fn a_config_with_three_mistakes_lists_all_three_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
@@ -194,6 +242,36 @@ async fn check_refuses_space_keys_confluence_does_not_show() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
 }
 
+/// `check` fails, naming the key, when the ingest pipeline the sync would write through is
+/// missing (a sync would crawl and download before its first `_bulk` failed).
+#[tokio::test]
+async fn check_refuses_a_missing_ingest_pipeline() {
+    let world = common::World::start_with_test_elasticsearch(SimConfig::new(Flavour::Server, Size::Small))
+        .await
+        .unwrap();
+    let run = |yaml: String| {
+        let config = world.write_config("config.yml", &yaml).unwrap();
+        async move {
+            let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_confluence-connector"))
+                .args(["check", "-c"])
+                .arg(&config)
+                .output()
+                .await
+                .unwrap();
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
+        }
+    };
+    let (code, stdout, stderr) =
+        run(world.config_yaml("search-pipeline", &["pipeline: {name: no-such-pipeline}"])).await;
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("ingest pipeline [no-such-pipeline] does not exist"), "{stderr}");
+    assert!(stderr.contains("confluence.pipeline.name"), "{stderr}");
+    let (code, stdout, stderr) = run(world.config_yaml("search-pipeline", &[])).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("ingest pipeline [search-default-ingestion] present"), "{stdout}");
+}
+
 /// A sync that lists everything but cannot write every document (here every attachment
 /// download fails) exits 3, names the count and a document, and is told apart from one
 /// that did not complete (1).
@@ -309,4 +387,46 @@ async fn an_elasticsearch_of_an_unsupported_major_is_refused_unless_allowed() {
     let stderr = String::from_utf8_lossy(&allowed.stderr);
     assert!(stderr.contains("going on because ALLOW_ES_VERSION_MISMATCH is set"), "{stderr}");
     assert!(!stderr.contains("error: Elasticsearch 7.17.9"), "{stderr}");
+}
+
+/// `status` shows, from Elasticsearch, the last sync of each kind with its counts and the
+/// recent syncs, as JSON and as text.
+#[tokio::test]
+async fn status_shows_the_last_syncs_from_elasticsearch() {
+    let world = common::World::start(SimConfig::new(Flavour::Server, Size::Small)).await.unwrap();
+    let yaml = world.config_yaml(&format!("search-status-{}", std::process::id()), &["retry_count: 0"]);
+    let config = world.write_config("config.yml", &yaml).unwrap();
+    let status = |format: &'static str| {
+        let config = config.clone();
+        async move {
+            let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_confluence-connector"))
+                .args(["status", "--format", format, "-c"])
+                .arg(&config)
+                .output()
+                .await
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+            assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+            stdout
+        }
+    };
+    let before = status("text").await;
+    assert!(before.contains("last full sync: none recorded"), "{before}");
+
+    for kind in ["full", "incremental"] {
+        let run = world.sync(&config, kind).await.unwrap();
+        assert!(run.success, "{}", run.stderr);
+    }
+    let json: serde_json::Value = serde_json::from_str(&status("json").await).unwrap();
+    let full = &json["last"]["full"];
+    assert_eq!(full["outcome"], "completed", "{json}");
+    let documents = world.confluence.catalog().documents() as u64;
+    assert_eq!(full["documents"]["created"].as_u64(), Some(documents), "{json}");
+    assert_eq!(json["last"]["incremental"]["outcome"], "completed", "{json}");
+    assert!(json["last"]["access_control"].is_null(), "{json}");
+    assert!(json["cursor"].is_string(), "{json}");
+    assert_eq!(json["history"].as_array().map(Vec::len), Some(2), "{json}");
+    let text = status("text").await;
+    assert!(text.contains("last full sync: ") && text.contains("completed: "), "{text}");
+    assert!(text.contains("recent syncs, newest first:\n  incremental "), "{text}");
 }

@@ -336,13 +336,15 @@ async fn the_overlap_does_not_crawl_again(flavour: Flavour) {
     let page = t.page_ids("MKT", ContentKind::Page)[1];
     t.world.confluence.site().edit(page, Some("Edited once"), Some("<p>once</p>")).unwrap();
     let first = t.sync(SyncKind::Incremental).await;
-    // The page, the page below it (its ancestor's title changed) and the space documents.
-    assert_eq!(first.updated as usize, 2 + t.world.confluence.catalog().spaces.len(), "{first}");
+    // The page and the page below it (its ancestor's title changed); the space documents are
+    // seen, unchanged.
+    assert_eq!(first.updated, 2, "{first}");
 
     t.reset_requests();
     let again = t.sync(SyncKind::Incremental).await;
-    // Only the space documents, which carry the time of the sync.
+    // Only the space documents, seen and unchanged.
     assert_eq!(again.seen as usize, t.world.confluence.catalog().spaces.len(), "{again}");
+    assert_eq!((again.updated, again.unchanged), (0, again.seen), "{again}");
     assert_eq!(t.requests(t.attachment_listing_route()), 0, "{}", again.routes_line());
     t.matches_a_fresh_full_sync().await;
 }
@@ -545,9 +547,10 @@ async fn a_new_space_is_crawled_once(flavour: Flavour) {
     t.reset_requests();
     let report = t.sync(SyncKind::Incremental).await;
     assert_eq!(report.created as usize, catalog.documents_in(&["NEW"]), "{report}");
-    // Besides, only the documents of the other spaces (they carry the sync's time).
-    assert_eq!(report.updated as usize, catalog.spaces.len() - 1, "{report}");
-    assert_eq!(report.seen, report.created + report.updated, "{report}");
+    // Besides, only the documents of the other spaces, unchanged.
+    assert_eq!(report.updated, 0, "{report}");
+    assert_eq!(report.unchanged as usize, catalog.spaces.len() - 1, "{report}");
+    assert_eq!(report.seen, report.created + report.unchanged, "{report}");
     assert_eq!(report.deleted, 0, "{report}");
     assert_eq!(report.downloaded, 3, "{report}");
     // Cloud lists each page's attachments; Server's space listing carries them with each page
@@ -679,6 +682,13 @@ async fn a_failed_incremental_sync_deletes_nothing_and_keeps_the_cursor() {
     for started in ["last_started", "latest_modification_at_start"] {
         state[started] = state_before["confluence_connector"][started].clone();
     }
+    // And the history (for `status`) records the incomplete sync.
+    let history = state["history"].as_array_mut().unwrap();
+    let failed = history.pop().unwrap();
+    assert_eq!(
+        (failed["kind"].as_str(), failed["outcome"].as_str()),
+        (Some("incremental"), Some("incomplete"))
+    );
     assert_eq!(state_before, state_after, "the cursor moved");
 
     t.world.confluence.faults().clear();

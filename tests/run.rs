@@ -278,3 +278,35 @@ fn a_taken_health_port_stops_start_up_naming_the_key() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains(&format!("service.http.port: cannot listen on 127.0.0.1:{port}")), "{stderr}");
 }
+
+/// A one-shot `sync` waiting on an unreachable Elasticsearch (50 retries a second apart)
+/// stops within `service.shutdown_timeout` of SIGTERM, saying why, instead of retrying on.
+#[tokio::test]
+async fn sigterm_ends_a_one_shot_sync_waiting_on_retries_within_the_shutdown_timeout() {
+    let world = World::start(SimConfig::new(Flavour::Server, Size::Small)).await.unwrap();
+    let yaml = world.config_yaml("run-retry-wait", &["retry_count: 1"]);
+    let host = yaml.lines().find(|l| l.starts_with("  host: ")).unwrap().to_string();
+    let yaml = yaml
+        .replacen(
+            &host,
+            &format!("  host: http://127.0.0.1:{}\n  max_retries: 50\n  retry_interval: 1", free_port()),
+            1,
+        )
+        .replacen("service:\n", "service:\n  shutdown_timeout: 2\n", 1);
+    let config = world.write_config("config.yml", &yaml).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut connector = Connector::start(
+        &["sync", "--kind", "full", "-c", config.to_str().unwrap()],
+        &dir.path().join("log"),
+    );
+    connector.wait_for_log("no answer from Elasticsearch", Duration::from_secs(30)).await;
+    let signalled = std::time::Instant::now();
+    connector.signal("TERM");
+    let status =
+        connector.exit_within(Duration::from_secs(10)).await.expect("sync went on retrying after SIGTERM");
+    assert!(signalled.elapsed() < Duration::from_secs(6), "{:?}", signalled.elapsed());
+    assert_eq!(status.code(), Some(1), "{}", connector.log());
+    let log = connector.log();
+    assert!(log.contains("service.shutdown_timeout (2 s) ran out"), "{log}");
+    assert!(log.contains("confluence-connector stopped"), "{log}");
+}

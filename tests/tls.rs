@@ -1,7 +1,10 @@
 //! TLS to Confluence: certificates are verified against the system roots; `ssl_ca` (PEM text
-//! or a file path) adds a private CA; skipping verification takes its own, explicit setting.
-//! Against a local HTTPS server whose certificate (for 127.0.0.1) is signed by the test CA of
-//! `tests/fixtures/tls` (made with openssl, valid until 2126; the CA key was not kept).
+//! or a file path) adds a private CA or pins a self-signed certificate; skipping verification
+//! takes its own, explicit setting. Against local HTTPS servers (127.0.0.1) with the
+//! certificates of `tests/fixtures/tls`, made with openssl the ways HTTPS guides make them
+//! (`make.sh` there; valid until 2126; the CA keys were not kept): a private CA, a
+//! self-signed certificate from `openssl req -x509` (marked CA:TRUE), and a root CA with an
+//! intermediate. A refused certificate is not retried and its hint fits its case.
 
 use std::sync::Arc;
 
@@ -17,12 +20,26 @@ use tokio_rustls::TlsAcceptor;
 const CA: &str = include_str!("fixtures/tls/ca.pem");
 const CERT: &str = include_str!("fixtures/tls/server.pem");
 const KEY: &str = include_str!("fixtures/tls/server.key");
+const SELF_SIGNED: &str = include_str!("fixtures/tls/self-signed.pem");
+const SELF_SIGNED_KEY: &str = include_str!("fixtures/tls/self-signed.key");
+const OTHER_HOST: &str = include_str!("fixtures/tls/other-host.pem");
+const OTHER_HOST_KEY: &str = include_str!("fixtures/tls/other-host.key");
+const ROOT_CA: &str = include_str!("fixtures/tls/root-ca.pem");
+const INTERMEDIATE: &str = include_str!("fixtures/tls/intermediate.pem");
+const CHAIN: &str = include_str!("fixtures/tls/chain.pem");
+const CHAIN_KEY: &str = include_str!("fixtures/tls/chain.key");
 
-/// An HTTPS server on 127.0.0.1 answering every request with one space; its base URL.
+/// An HTTPS server on 127.0.0.1 signed by the test CA, answering every request with one
+/// space; its base URL.
 async fn https_server() -> String {
+    https_server_with(CERT, KEY).await
+}
+
+/// An HTTPS server on 127.0.0.1 presenting `chain` (PEM, its certificate first).
+async fn https_server_with(chain: &str, key: &str) -> String {
     let certs: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_slice_iter(CERT.as_bytes()).collect::<Result<_, _>>().unwrap();
-    let key = PrivateKeyDer::from_pem_slice(KEY.as_bytes()).unwrap();
+        CertificateDer::pem_slice_iter(chain.as_bytes()).collect::<Result<_, _>>().unwrap();
+    let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
     let config = ServerConfig::builder_with_provider(Arc::new(crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .unwrap()
@@ -95,7 +112,7 @@ async fn ssl_ca_as_pem_text_or_as_a_path_is_trusted() {
 
     // A CA that did not sign the server's certificate does not help.
     let mut wrong = options(&url);
-    wrong.ssl_ca = Some(CERT.to_string());
+    wrong.ssl_ca = Some(ROOT_CA.to_string());
     assert!(space_keys(wrong).await.is_err());
 }
 
@@ -105,4 +122,78 @@ async fn skipping_verification_is_its_own_explicit_setting() {
     let mut insecure = options(&url);
     insecure.danger_accept_invalid_certs = true;
     assert_eq!(space_keys(insecure).await.unwrap(), ["DEV"]);
+}
+
+fn with_ca(url: &str, ca: &str) -> ClientOptions {
+    let mut options = options(url);
+    options.ssl_ca = Some(ca.to_string());
+    options
+}
+
+#[tokio::test]
+async fn a_self_signed_certificate_made_by_openssl_req_x509_is_trusted_as_ssl_ca() {
+    let url = https_server_with(SELF_SIGNED, SELF_SIGNED_KEY).await;
+    assert_eq!(space_keys(with_ca(&url, SELF_SIGNED)).await.unwrap(), ["DEV"]);
+    // By name too, as the certificate lists localhost.
+    let by_name = url.replace("127.0.0.1", "localhost");
+    assert_eq!(space_keys(with_ca(&by_name, SELF_SIGNED)).await.unwrap(), ["DEV"]);
+}
+
+#[tokio::test]
+async fn a_root_ca_trusts_a_server_certificate_issued_through_an_intermediate() {
+    let url = https_server_with(CHAIN, CHAIN_KEY).await;
+    assert_eq!(space_keys(with_ca(&url, ROOT_CA)).await.unwrap(), ["DEV"]);
+    // The intermediate alone is a trust anchor as well.
+    assert_eq!(space_keys(with_ca(&url, INTERMEDIATE)).await.unwrap(), ["DEV"]);
+}
+
+#[tokio::test]
+async fn a_pinned_certificate_must_still_name_the_host() {
+    let url = https_server_with(OTHER_HOST, OTHER_HOST_KEY).await;
+    let error = space_keys(with_ca(&url, OTHER_HOST)).await.unwrap_err();
+    assert!(error.contains("does not name this host"), "{error}");
+}
+
+/// Retries allowed: a certificate error must still come back at once, with the hint of its case.
+async fn refused(options: ClientOptions) -> String {
+    let mut options = options;
+    options.retry_count = 5;
+    let started = std::time::Instant::now();
+    let error = space_keys(options).await.unwrap_err();
+    assert!(!error.contains("gave up after"), "a certificate error was retried: {error}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{error}");
+    error
+}
+
+#[tokio::test]
+async fn certificate_errors_are_not_retried_and_their_hint_fits_the_case() {
+    // A private CA that is not configured: set ssl_ca (and ssl_enabled).
+    let url = https_server().await;
+    let error = refused(options(&url)).await;
+    assert!(error.contains("set ssl_enabled: true and ssl_ca"), "{error}");
+
+    // ssl_ca set to a CA that did not sign the certificate.
+    let error = refused(with_ca(&url, ROOT_CA)).await;
+    assert!(error.contains("ssl_ca did not issue"), "{error}");
+
+    // A self-signed certificate, not configured: give that certificate as ssl_ca.
+    let url = https_server_with(SELF_SIGNED, SELF_SIGNED_KEY).await;
+    let error = refused(options(&url)).await;
+    assert!(error.contains("ssl_ca") && error.contains("self-signed"), "{error}");
+    assert!(!error.contains("it is retried"), "{error}");
+}
+
+#[tokio::test]
+async fn https_to_a_plain_http_port_says_so() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            use std::io::Write;
+            let mut stream = stream;
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let error = refused(options(&format!("https://127.0.0.1:{port}"))).await;
+    assert!(error.contains("http://"), "{error}");
 }

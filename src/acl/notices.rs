@@ -13,11 +13,25 @@ pub struct Notices {
 impl Notices {
     /// Logs `message()` as a warning the first time `key` comes up; true that first time.
     pub fn warn_once(&self, key: &str, message: impl FnOnce() -> String) -> bool {
-        let first = self.said.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(key.to_string());
+        let first = self.first(key);
         if first {
             tracing::warn!("{}", message());
         }
         first
+    }
+
+    /// Logs `message()` at INFO the first time `key` comes up: for what is expected on many
+    /// servers (an optional plugin absent) and handled by a fallback; true that first time.
+    pub fn inform_once(&self, key: &str, message: impl FnOnce() -> String) -> bool {
+        let first = self.first(key);
+        if first {
+            tracing::info!("{}", message());
+        }
+        first
+    }
+
+    fn first(&self, key: &str) -> bool {
+        self.said.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(key.to_string())
     }
 
     /// How many distinct problems were reported.

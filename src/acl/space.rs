@@ -47,6 +47,11 @@ impl Api {
 
     /// Whether `error` says this API cannot be used on this site, and if so what to do,
     /// in the user's words; `None` for a failure that may pass (it fails one space only).
+    /// True when the refusal says this server does not have the API at all.
+    fn absent(self, error: &ConfluenceError) -> bool {
+        matches!(error.status(), Some(404 | 405 | 501))
+    }
+
     fn refusal(self, error: &ConfluenceError) -> Option<&'static str> {
         if let ConfluenceError::Decode { .. } = error {
             return Some(match self {
@@ -82,6 +87,7 @@ fn cause(error: &ConfluenceError) -> &'static str {
             _ => "status",
         },
         ConfluenceError::Network { .. } => "network",
+        ConfluenceError::Tls { .. } => "tls",
         ConfluenceError::Timeout { .. } => "timeout",
         ConfluenceError::Truncated { .. } => "truncated",
         _ => "other",
@@ -163,9 +169,22 @@ impl SpacePermissions {
                 let never_answered =
                     state.compare_exchange(UNKNOWN, UNAVAILABLE, Ordering::AcqRel, Ordering::Acquire).is_ok();
                 if never_answered {
-                    notices.warn_once(&format!("space-permissions-{api:?}"), || {
-                        format!("cannot use {} ({error}): {advice}; trying the next way", api.name())
-                    });
+                    // An API this server does not have is the expected case on many servers:
+                    // said at INFO, with the status alone (the generic advice of a 404 does not
+                    // apply to a probe).
+                    let key = format!("space-permissions-{api:?}");
+                    let message = || {
+                        format!(
+                            "cannot use {} ({}): {advice}; trying the next way",
+                            api.name(),
+                            error.brief()
+                        )
+                    };
+                    if api.absent(&error) {
+                        notices.inform_once(&key, message);
+                    } else {
+                        notices.warn_once(&key, message);
+                    }
                     tried.push(format!("{}: {error}", api.name()));
                     continue;
                 }
@@ -297,8 +316,20 @@ mod tests {
         .await;
         let client = test_client(&server.origin, Flavour::DataCenter).await;
         let permissions = SpacePermissions::default();
+        let captured = crate::logging::Captured::start();
         for key in ["A", "B"] {
             assert_eq!(viewers_of(&permissions, &client, key).await, Ok(1));
+        }
+        // APIs this server lacks are expected: INFO, without the advice of a 404 for content.
+        let events = captured.events();
+        let fallbacks: Vec<_> = events
+            .iter()
+            .filter(|e| e["message"].as_str().is_some_and(|m| m.contains("trying the next way")))
+            .collect();
+        assert_eq!(fallbacks.len(), 2, "{events:?}");
+        for event in fallbacks {
+            assert_eq!(event["log.level"], "info", "{event}");
+            assert!(!event["message"].as_str().unwrap_or("").contains("check confluence_url"), "{event}");
         }
         assert_eq!(
             (count(&log, "/rest/api/"), count(&log, "/rest/extender/"), count(&log, "/rpc/")),

@@ -29,6 +29,18 @@ pub async fn check(config: &Config, quiet: bool) -> Result<(), CliError> {
                 Ok(()) => say(format!("elasticsearch: {} (version {version})", config.elasticsearch.host)),
                 Err(e) => problems.push(format!("elasticsearch: {e}")),
             }
+            if let Some(source) = config.standalone() {
+                match pipeline_problem(config, source).await {
+                    Some(problem) => problems.push(format!("elasticsearch: {problem}")),
+                    None if !source.pipeline.name.trim().is_empty() => {
+                        say(format!(
+                            "elasticsearch: ingest pipeline [{}] present",
+                            source.pipeline.name.trim()
+                        ));
+                    }
+                    None => {}
+                }
+            }
         }
         Err(e) => problems.push(format!("elasticsearch: {e}")),
     }
@@ -78,6 +90,28 @@ pub async fn check(config: &Config, quiet: bool) -> Result<(), CliError> {
         Ok(())
     } else {
         Err(CliError::Check(problems))
+    }
+}
+
+/// Why the ingest pipeline the sync names cannot be used, if it cannot (missing, or
+/// unreadable).
+async fn pipeline_problem(config: &Config, source: &crate::config::ConfluenceConfig) -> Option<String> {
+    let name = source.pipeline.name.trim();
+    if name.is_empty() {
+        return None;
+    }
+    let es = match elastic::client::connect(&elastic_options(config, Some(&source.pipeline))) {
+        Ok(es) => es,
+        Err(e) => return Some(e.to_string()),
+    };
+    match elastic::cluster::pipeline_exists(&es, name).await {
+        Ok(true) => None,
+        Ok(false) => Some(format!(
+            "ingest pipeline [{name}] does not exist, so a sync would fail on its first write \
+             (confluence.pipeline.name): create it (Kibana's connector templates install \
+             search-default-ingestion), or set confluence.pipeline.name to '' for none"
+        )),
+        Err(e) => Some(format!("cannot read ingest pipeline [{name}]: {e}")),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The commands behind `confluence-connector run | sync | check`.
 
 mod check;
+mod status;
 mod sync;
 
 use std::fmt;
@@ -12,6 +13,7 @@ use crate::service::{self, ServiceError};
 use crate::sync::SyncKind;
 
 pub use check::check;
+pub use status::status;
 
 /// `sync --kind …`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -37,10 +37,11 @@ pub fn read_str(text: &str, env: &HashMap<String, String>) -> Result<Value, Conf
     let file_layer = parse_yaml(text)?;
     let mut problems = Vec::new();
     let file_layer = interpolate(file_layer, "", env, &mut problems);
+    let mut nested = nest_dotted_keys(file_layer);
+    forgive_unused_credentials(&mut nested, env, &mut problems);
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems, Vec::new()));
     }
-    let nested = nest_dotted_keys(file_layer);
 
     let env_layer = Environment::with_prefix(ENV_PREFIX)
         .prefix_separator("__")
@@ -53,6 +54,80 @@ pub fn read_str(text: &str, env: &HashMap<String, String>) -> Result<Value, Conf
         .build()
         .map_err(|e| ConfigError::Parse(e.to_string()))?;
     layered.try_deserialize::<Value>().map_err(|e| ConfigError::Parse(e.to_string()))
+}
+
+/// One `CONFLUENCE_CONNECTOR__…` variable and the key path it overrides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvOverride {
+    /// The dotted key path, lower case (`confluence.retry_count`).
+    pub path: String,
+    /// The variable's name.
+    pub var: String,
+}
+
+/// The override variables of `env`, and a warning for each variable that starts like one
+/// but overrides nothing (`CONFLUENCE_CONNECTOR_CONFLUENCE__API_TOKEN`: one `_` too few).
+pub fn env_overrides(env: &HashMap<String, String>) -> (Vec<EnvOverride>, Vec<String>) {
+    let mut overrides = Vec::new();
+    let mut warnings = Vec::new();
+    let full_prefix = format!("{ENV_PREFIX}__");
+    for var in env.keys() {
+        if let Some(rest) = var.strip_prefix(&full_prefix) {
+            let parts: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
+            if parts.iter().any(String::is_empty) {
+                warnings.push(format!(
+                    "environment variable {var} is ignored: write it as {full_prefix}<SECTION>__<KEY>, one `__` between levels"
+                ));
+            } else {
+                overrides.push(EnvOverride { path: parts.join("."), var: var.clone() });
+            }
+        } else if var.starts_with(ENV_PREFIX) {
+            warnings.push(format!(
+                "environment variable {var} is ignored: overrides start with {full_prefix} (two underscores)"
+            ));
+        }
+    }
+    overrides.sort_by(|a, b| a.var.cmp(&b.var));
+    warnings.sort();
+    (overrides, warnings)
+}
+
+/// The credential keys only some flavours use: (key under `confluence`, the `data_source`
+/// values that use it).
+const FLAVOUR_CREDENTIALS: [(&str, &[&str]); 8] = [
+    ("username", &["confluence_server"]),
+    ("password", &["confluence_server"]),
+    ("account_email", &["confluence_cloud"]),
+    ("api_token", &["confluence_cloud"]),
+    ("oauth_access_token", &["confluence_cloud"]),
+    ("data_center_username", &["confluence_data_center"]),
+    ("data_center_password", &["confluence_data_center"]),
+    ("data_center_personal_access_token", &["confluence_data_center"]),
+];
+
+/// An unset `${VAR}` in a credential the chosen flavour does not use is no problem (a Cloud
+/// site does not need the Server password's variable): the key is dropped instead.
+fn forgive_unused_credentials(
+    tree: &mut Value,
+    env: &HashMap<String, String>,
+    problems: &mut Vec<super::Problem>,
+) {
+    let from_env = env.get(&format!("{ENV_PREFIX}__CONFLUENCE__DATA_SOURCE")).map(|v| v.trim().to_string());
+    let data_source = from_env
+        .or_else(|| tree["confluence"]["data_source"].as_str().map(|v| v.trim().to_string()))
+        .unwrap_or_else(|| "confluence_server".to_string());
+    problems.retain(|problem| {
+        let Some(key) = problem.path.strip_prefix("confluence.") else { return true };
+        let unused = FLAVOUR_CREDENTIALS
+            .iter()
+            .any(|(name, flavours)| *name == key && !flavours.contains(&data_source.as_str()));
+        if unused {
+            if let Some(section) = tree.get_mut("confluence").and_then(Value::as_object_mut) {
+                section.remove(key);
+            }
+        }
+        !unused
+    });
 }
 
 /// Parses YAML with the `config` crate's parser, keeping keys exactly as written.
@@ -183,6 +258,42 @@ mod tests {
     }
 
     #[test]
+    fn a_cloud_config_does_not_need_the_server_password_variable() {
+        let yaml = "confluence:\n  data_source: confluence_cloud\n  api_token: ${TOKEN}\n  password: ${SERVER_PASSWORD}\n";
+        let tree = read_str(yaml, &env(&[("TOKEN", "t")])).unwrap();
+        assert_eq!(tree["confluence"]["api_token"], json!("t"));
+        assert!(tree["confluence"].get("password").is_none(), "{tree}");
+        // The flavour's own credential still must be set.
+        let error = read_str(yaml, &env(&[("SERVER_PASSWORD", "p")])).unwrap_err();
+        assert!(error.to_string().contains("confluence.api_token: environment variable TOKEN"), "{error}");
+        // The server flavour needs its password's variable.
+        let server = yaml.replace("confluence_cloud", "confluence_server");
+        assert!(read_str(&server, &env(&[("TOKEN", "t")])).is_err());
+    }
+
+    #[test]
+    fn override_variables_name_their_key_and_malformed_ones_are_warned_about() {
+        let (overrides, warnings) = env_overrides(&env(&[
+            ("CONFLUENCE_CONNECTOR__CONFLUENCE__RETRY_COUNT", "3"),
+            ("CONFLUENCE_CONNECTOR_CONFLUENCE__API_TOKEN", "t"),
+            ("CONFLUENCE_CONNECTOR__CONFLUENCE____X", "t"),
+            ("PATH", "/bin"),
+        ]));
+        assert_eq!(
+            overrides,
+            [EnvOverride {
+                path: "confluence.retry_count".into(),
+                var: "CONFLUENCE_CONNECTOR__CONFLUENCE__RETRY_COUNT".into()
+            }]
+        );
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings.iter().any(|w| w.contains("CONFLUENCE_CONNECTOR_CONFLUENCE__API_TOKEN")),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
     fn dotted_and_nested_keys_merge() {
         let tree = read_str(
             "elasticsearch.bulk.chunk_size: 7\nelasticsearch:\n  host: http://es:9200\n  bulk:\n    max_concurrency: 3\n",
@@ -208,7 +319,8 @@ mod tests {
 
     #[test]
     fn an_unset_variable_names_the_key() {
-        let err = read_str("confluence:\n  api_token: ${NOPE}\n", &env(&[])).unwrap_err();
+        let err = read_str("confluence:\n  data_source: confluence_cloud\n  api_token: ${NOPE}\n", &env(&[]))
+            .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("confluence.api_token"), "{text}");
         assert!(text.contains("NOPE"), "{text}");

@@ -94,12 +94,68 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
 
 /// Reads `path` with the given environment.
 pub fn load_with_env(path: &Path, env: &HashMap<String, String>) -> Result<Loaded, ConfigError> {
-    from_tree(layers::read(path, env)?)
+    blame_environment(from_tree(layers::read(path, env)?), env)
 }
 
 /// Reads a configuration from YAML text with the given environment.
 pub fn load_str(text: &str, env: &HashMap<String, String>) -> Result<Loaded, ConfigError> {
-    from_tree(layers::read_str(text, env)?)
+    blame_environment(from_tree(layers::read_str(text, env)?), env)
+}
+
+/// Says which environment variable a problem or an unknown key came from, when one did
+/// (`CONFLUENCE_CONNECTOR__…`), and warns about variables that look like overrides but are
+/// not.
+fn blame_environment(
+    result: Result<Loaded, ConfigError>,
+    env: &HashMap<String, String>,
+) -> Result<Loaded, ConfigError> {
+    let (overrides, malformed) = layers::env_overrides(env);
+    let source_of = |path: &str| {
+        overrides
+            .iter()
+            .find(|o| {
+                path == o.path
+                    || path.starts_with(&format!("{}.", o.path))
+                    || path.starts_with(&format!("{}[", o.path))
+            })
+            .map(|o| o.var.as_str())
+    };
+    let rewrite_warnings = |warnings: Vec<String>| -> Vec<String> {
+        let mut out: Vec<String> = warnings
+            .into_iter()
+            .map(|w| {
+                let unknown = w.strip_prefix("unknown key ").and_then(|rest| rest.split_once(' '));
+                match unknown.and_then(|(path, rest)| source_of(path).map(|var| (path, var, rest))) {
+                    Some((path, var, rest)) => {
+                        format!("environment variable {var} sets unknown key {path}, which {rest}")
+                    }
+                    None => w,
+                }
+            })
+            .collect();
+        out.extend(malformed.iter().cloned());
+        out
+    };
+    match result {
+        Ok(loaded) => Ok(Loaded { config: loaded.config, warnings: rewrite_warnings(loaded.warnings) }),
+        Err(ConfigError::Invalid(problems, warnings)) => {
+            let problems = problems
+                .into_iter()
+                .map(|p| match source_of(&p.path) {
+                    Some(var) => Problem {
+                        message: format!(
+                            "{} (the value comes from the environment variable {var}, not the file)",
+                            p.message
+                        ),
+                        path: p.path,
+                    },
+                    None => p,
+                })
+                .collect();
+            Err(ConfigError::Invalid(problems, rewrite_warnings(warnings)))
+        }
+        Err(other) => Err(other),
+    }
 }
 
 fn from_tree(mut tree: serde_json::Value) -> Result<Loaded, ConfigError> {
@@ -118,7 +174,25 @@ fn from_tree(mut tree: serde_json::Value) -> Result<Loaded, ConfigError> {
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems, checked.warnings));
     }
-    Ok(Loaded { config, warnings: checked.warnings })
+    let mut warnings = checked.warnings;
+    warnings.extend(cross_warnings(&config));
+    Ok(Loaded { config, warnings })
+}
+
+/// Settings that are valid but, in combination, probably not what was meant.
+fn cross_warnings(config: &Config) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(source) = &config.confluence {
+        let ssl_ca_set = source.ssl_ca.as_deref().is_some_and(|ca| !ca.trim().is_empty());
+        if ssl_ca_set && !source.ssl_enabled {
+            warnings.push(
+                "confluence.ssl_ca is set but confluence.ssl_enabled is false, so the certificate is not trusted \
+                 (as in Elastic's connector): set confluence.ssl_enabled: true to use it"
+                    .to_string(),
+            );
+        }
+    }
+    warnings
 }
 
 /// Settings that are required or wrong only in combination with others.
@@ -296,6 +370,44 @@ mod tests {
 
     fn env() -> HashMap<String, String> {
         HashMap::new()
+    }
+
+    #[test]
+    fn the_environment_is_blamed_for_its_own_values_and_unknown_variables() {
+        let env: HashMap<String, String> = [
+            ("CONFLUENCE_CONNECTOR__CONFLUENCE__RETRY_COUNT", "many"),
+            ("CONFLUENCE_CONNECTOR__CONFLUENCE__API_TOKN", "t"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let Err(ConfigError::Invalid(problems, warnings)) = load_str(MINIMAL_SERVER, &env) else {
+            panic!("a bad value from the environment must fail");
+        };
+        let retry = problems.iter().find(|p| p.path == "confluence.retry_count").unwrap();
+        assert!(
+            retry.message.contains("environment variable CONFLUENCE_CONNECTOR__CONFLUENCE__RETRY_COUNT"),
+            "{retry}"
+        );
+        assert!(
+            warnings.iter().any(|w| w.starts_with(
+                "environment variable CONFLUENCE_CONNECTOR__CONFLUENCE__API_TOKN sets unknown key confluence.api_tokn"
+            )),
+            "{warnings:?}"
+        );
+        // A value from the file is the file's.
+        let from_file = format!("{MINIMAL_SERVER}  retry_count: many\n");
+        let Err(ConfigError::Invalid(problems, _)) = load_str(&from_file, &HashMap::new()) else { panic!() };
+        assert!(!problems[0].message.contains("environment"), "{}", problems[0]);
+    }
+
+    #[test]
+    fn ssl_ca_without_ssl_enabled_is_warned_about() {
+        let with_ca = format!("{MINIMAL_SERVER}  ssl_ca: /etc/ssl/wiki.pem\n");
+        let loaded = load_str(&with_ca, &env()).unwrap();
+        assert!(loaded.warnings.iter().any(|w| w.contains("ssl_enabled")), "{:?}", loaded.warnings);
+        let enabled = format!("{with_ca}  ssl_enabled: true\n");
+        assert!(load_str(&enabled, &env()).unwrap().warnings.is_empty());
     }
 
     #[test]

@@ -346,7 +346,7 @@ pub const KEYS: &[Key] = &[
     key!("confluence.spaces", Kind::List, None, "space keys, or * for all"),
     key!("confluence.index_labels", Kind::Bool, Some("false"), "index labels"),
     key!("confluence.ssl_enabled", Kind::Bool, Some("false"), "trust ssl_ca in addition to the system roots"),
-    key!("confluence.ssl_ca", Kind::Text, None, "PEM text of a CA certificate, or a path to one"),
+    key!("confluence.ssl_ca", Kind::Text, None, "PEM text of a CA certificate (or of the server's own self-signed certificate), or a path to one"),
     key!("confluence.retry_count", int(0, 100), Some("3"), "retries per request"),
     key!("confluence.concurrent_downloads", int(1, 50), Some("50"), "attachment downloads at once"),
     key!(

@@ -48,6 +48,8 @@ struct Inner {
     auth_origin: url::Origin,
     authorization: Option<HeaderValue>,
     auth_hint: &'static str,
+    /// Whether `ssl_ca` is in use (for the hint of a refused certificate).
+    ssl_ca_set: bool,
     retry_count: u32,
     max_retry_after: Duration,
     backoff: Vec<Duration>,
@@ -437,7 +439,10 @@ impl ConfluenceClient {
                     request = request.header(AUTHORIZATION, authorization.clone());
                 }
             }
-            let response = request.send().await.map_err(|e| ConfluenceError::from_transport(&current, &e))?;
+            let response = request
+                .send()
+                .await
+                .map_err(|e| ConfluenceError::from_transport(&current, &e, inner.ssl_ca_set))?;
             if !response.status().is_redirection() {
                 return Ok(response);
             }
@@ -494,6 +499,7 @@ impl Inner {
             ui_base,
             authorization: authorization(&options.auth),
             auth_hint: options.auth.fix_hint(),
+            ssl_ca_set: options.ssl_ca.as_deref().is_some_and(|ca| !ca.trim().is_empty()),
             retry_count: options.retry_count,
             max_retry_after: options.max_retry_after,
             backoff: backoff_steps(options.backoff_base, options.backoff_max, options.retry_count),
@@ -506,7 +512,7 @@ impl Inner {
 /// A body that broke off is a truncated response (retried); other read errors are transport
 /// errors.
 fn truncated_or_transport(url: &Url, error: &reqwest::Error) -> ConfluenceError {
-    match ConfluenceError::from_transport(url, error) {
+    match ConfluenceError::from_transport(url, error, false) {
         ConfluenceError::Network { detail, .. } => {
             ConfluenceError::Truncated { url: display_url(url), detail }
         }
@@ -517,3 +523,4 @@ fn truncated_or_transport(url: &Url, error: &reqwest::Error) -> ConfluenceError 
 mod setup;
 #[cfg(test)]
 pub(crate) mod tests;
+mod tls;

@@ -96,12 +96,13 @@ impl ConfluenceClient {
             let mut body = BytesMut::with_capacity(usize::try_from(announced).unwrap_or(0));
             let mut stream = response.bytes_stream();
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| match ConfluenceError::from_transport(&final_url, &e) {
-                    ConfluenceError::Network { detail, .. } => {
-                        ConfluenceError::Truncated { url: display_url(&final_url), detail }
-                    }
-                    other => other,
-                })?;
+                let chunk =
+                    chunk.map_err(|e| match ConfluenceError::from_transport(&final_url, &e, false) {
+                        ConfluenceError::Network { detail, .. } => {
+                            ConfluenceError::Truncated { url: display_url(&final_url), detail }
+                        }
+                        other => other,
+                    })?;
                 if body.len() as u64 + chunk.len() as u64 > max_bytes {
                     return Err(too_large());
                 }

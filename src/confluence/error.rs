@@ -50,6 +50,17 @@ pub enum ConfluenceError {
         /// The likely fix.
         hint: &'static str,
     },
+    /// The TLS handshake failed for a reason trying again cannot fix (an untrusted, expired
+    /// or misnamed certificate, a server that does not speak TLS); never retried.
+    #[error("TLS with {url} failed: {detail}; {hint}")]
+    Tls {
+        /// The request URL (without query).
+        url: String,
+        /// The TLS error.
+        detail: String,
+        /// The likely fix for this case.
+        hint: String,
+    },
     /// No answer within the connect or read timeout.
     #[error("timed out waiting for {url}: the server is slow or unreachable; raise read_timeout / connect_timeout or check the network")]
     Timeout {
@@ -144,6 +155,19 @@ impl ConfluenceError {
         }
     }
 
+    /// The error without its generic advice: `404 from {url}` for a status (with
+    /// Confluence's own message), the full text otherwise. For callers that give their own
+    /// advice for the case.
+    pub fn brief(&self) -> String {
+        match self {
+            ConfluenceError::Status { url, status, excerpt, .. } => {
+                format!("{status} from {url}{}", excerpt_suffix(excerpt))
+            }
+            ConfluenceError::RetriesExhausted { last, .. } => last.brief(),
+            other => other.to_string(),
+        }
+    }
+
     /// True for a 404: the content is gone (deleted, trashed, or never visible).
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
@@ -164,16 +188,22 @@ impl ConfluenceError {
         ConfluenceError::Status { url: display_url(url), status, hint, excerpt: body_excerpt(body) }
     }
 
-    /// A transport error, with a TLS hint when it smells like certificates.
-    pub(crate) fn from_transport(url: &url::Url, error: &reqwest::Error) -> ConfluenceError {
+    /// A transport error: a refused TLS handshake becomes [`ConfluenceError::Tls`] with the
+    /// hint for its case (`ssl_ca_set`: whether `ssl_ca` is in use); anything else is a
+    /// network error, retried.
+    pub(crate) fn from_transport(
+        url: &url::Url,
+        error: &reqwest::Error,
+        ssl_ca_set: bool,
+    ) -> ConfluenceError {
         if error.is_timeout() {
             return ConfluenceError::Timeout { url: display_url(url) };
         }
         let detail = error_chain(error);
-        let lower = detail.to_ascii_lowercase();
-        let hint = if lower.contains("certificate") || lower.contains("tls") || lower.contains("ssl") {
-            "if the server uses a private CA, set ssl_ca to its PEM certificate (text or file path)"
-        } else if error.is_connect() {
+        if let Some(tls) = rustls_error(error) {
+            return ConfluenceError::Tls { url: display_url(url), detail, hint: tls_hint(tls, ssl_ca_set) };
+        }
+        let hint = if error.is_connect() {
             "check confluence_url, DNS, firewalls and the proxy setting"
         } else {
             "the connection broke; it is retried"
@@ -189,6 +219,39 @@ impl ConfluenceError {
                 | ConfluenceError::Timeout { .. }
                 | ConfluenceError::Truncated { .. }
         )
+    }
+}
+
+/// The rustls error in the chain of `error`, if the TLS handshake is what failed. (An
+/// `io::Error` hides the error it wraps from `source()`, and the connector wraps one
+/// `io::Error` in another, so each one is opened.)
+fn rustls_error(error: &reqwest::Error) -> Option<&rustls::Error> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        current = match e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            Some(wrapped) => Some(wrapped),
+            None => e.source(),
+        };
+    }
+    None
+}
+
+/// What to do about a refused TLS handshake, for its case.
+fn tls_hint(error: &rustls::Error, ssl_ca_set: bool) -> String {
+    use rustls::CertificateError as C;
+    let rustls::Error::InvalidCertificate(certificate) = error else {
+        return "the server did not complete a TLS handshake: check that confluence_url uses https only for a port that speaks TLS (http://host:8090 is plain HTTP)".to_string();
+    };
+    match certificate {
+        C::UnknownIssuer if ssl_ca_set => "ssl_ca did not issue the server's certificate: give the CA that signed it (for a chain through an intermediate CA, the root CA, and make sure the server sends the intermediate with its certificate), or the server's own certificate if it is self-signed".to_string(),
+        C::UnknownIssuer => "the certificate is signed by a CA this machine does not trust: set ssl_enabled: true and ssl_ca to that CA's certificate (PEM text or a file path), or to the server's own certificate if it is self-signed".to_string(),
+        C::NotValidForName | C::NotValidForNameContext { .. } => "the certificate does not name this host: use the host name the certificate lists (its subjectAltName) in confluence_url, or reissue the certificate with a subjectAltName for this host (a common name alone is not enough)".to_string(),
+        C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. } => "the certificate is outside its validity period: renew it on the server (or check this machine's clock)".to_string(),
+        C::Other(other) if other.to_string().contains("CaUsedAsEndEntity") => "the server presents a CA certificate as its own (a self-signed certificate made with openssl req -x509): give that same certificate as ssl_ca, with ssl_enabled: true".to_string(),
+        _ => "the server's certificate cannot be verified: check the certificate chain the server sends, and ssl_ca".to_string(),
     }
 }
 
@@ -214,11 +277,33 @@ fn error_chain(error: &reqwest::Error) -> String {
     parts.join(": ")
 }
 
-/// The first 200 characters of a body, on one line.
+/// What Confluence said, in at most 200 characters on one line: the message of a JSON error
+/// body (`message`, `errorMessage`, `errors[0]`), never JSON cut in the middle; the start of
+/// any other body (an HTML page), marked with `…` where it was cut.
 fn body_excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+    const MAX: usize = 200;
+    let text = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(json) => {
+            let said =
+                ["/message", "/errorMessage", "/errors/0/title", "/errors/0/message", "/errors/0", "/reason"]
+                    .iter()
+                    .find_map(|pointer| {
+                        json.pointer(pointer).and_then(|v| v.as_str()).filter(|s| !s.trim().is_empty())
+                    });
+            match said {
+                Some(message) => message.to_string(),
+                None => return String::new(),
+            }
+        }
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    };
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    one_line.chars().take(200).collect()
+    if one_line.chars().count() <= MAX {
+        return one_line;
+    }
+    let mut cut: String = one_line.chars().take(MAX - 1).collect();
+    cut.push('…');
+    cut
 }
 
 /// A wait shown to humans, e.g. in logs of retries.
@@ -234,6 +319,21 @@ fn id_part(id: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_json_body_is_shown_by_its_message_never_cut_in_the_middle() {
+        let long = format!(
+            r#"{{"statusCode":404,"data":{{"authorized":false,"valid":true,"errors":[]}},"message":"No space with key : DEV","reason":"Not Found","padding":"{}"}}"#,
+            "x".repeat(300)
+        );
+        assert_eq!(body_excerpt(long.as_bytes()), "No space with key : DEV");
+        assert_eq!(body_excerpt(br#"{"errors":[{"title":"Invalid cursor"}]}"#), "Invalid cursor");
+        assert_eq!(body_excerpt(b"{}"), "");
+        let html = format!("<html><body>{}</body></html>", "word ".repeat(100));
+        let excerpt = body_excerpt(html.as_bytes());
+        assert_eq!(excerpt.chars().count(), 200);
+        assert!(excerpt.ends_with('…'), "{excerpt}");
+    }
 
     #[test]
     fn status_error_names_url_status_and_fix_without_query() {

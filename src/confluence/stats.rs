@@ -38,17 +38,20 @@ impl StatsSnapshot {
 impl RequestStats {
     /// Counts one response (or failure, status 0) on a route.
     pub fn record(&self, route: &'static str, status: u16) {
+        crate::telemetry::confluence_request(route, status);
         let mut table = self.by_route.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         *table.entry((route, status)).or_default() += 1;
     }
 
     /// Counts one retry.
     pub fn record_retry(&self) {
+        crate::telemetry::confluence_retry();
         self.retries.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts body bytes received.
     pub fn record_bytes(&self, bytes: u64) {
+        crate::telemetry::confluence_bytes(bytes);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 

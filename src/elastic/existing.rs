@@ -63,6 +63,16 @@ pub struct StampParts<'a> {
     pub container: Option<&'a str>,
 }
 
+impl<'a> StampParts<'a> {
+    /// The parts of a space document. Its `_timestamp` is the time of the sync that wrote it
+    /// (a space has no modification date), so it is left out: an unchanged space is
+    /// unchanged, not rewritten (and counted `updated`) by every sync. Its name (`title`)
+    /// takes the place of `space`.
+    pub fn space(key: Option<&'a str>, name: Option<&'a str>) -> StampParts<'a> {
+        StampParts { timestamp: None, space_key: key, space: name, container: None }
+    }
+}
+
 /// A hash of what makes an indexed document current: its `_timestamp`, and the fields that
 /// change without a new `_timestamp` — its space (a move), the space's name, its ancestors'
 /// titles (a parent renamed or moved), its container's title, and who may read it
@@ -112,11 +122,15 @@ fn source_lineage(source: &Value) -> u64 {
 /// The stamp of an indexed `_source`.
 fn source_stamp(source: &Value) -> u64 {
     let text = |field: &str| source[field].as_str();
-    let parts = StampParts {
-        timestamp: text("_timestamp"),
-        space_key: text("space_key"),
-        space: text("space"),
-        container: text("page").or_else(|| text("blogpost")),
+    let parts = if text("type") == Some("Space") {
+        StampParts::space(text("space_key"), text("title"))
+    } else {
+        StampParts {
+            timestamp: text("_timestamp"),
+            space_key: text("space_key"),
+            space: text("space"),
+            container: text("page").or_else(|| text("blogpost")),
+        }
     };
     let ancestors = source["ancestors"].as_array().into_iter().flatten().filter_map(|a| a["title"].as_str());
     let access = source["_allow_access_control"].as_array().into_iter().flatten().filter_map(Value::as_str);
@@ -213,6 +227,7 @@ pub async fn load_existing(
     let mut existing = ExistingDocs::with_mark(mark);
     let fields = [
         "_timestamp",
+        "type",
         "title",
         "space_key",
         "space",

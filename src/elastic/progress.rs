@@ -70,6 +70,7 @@ impl Progress {
 
     /// One document seen; logs the progress line when it completes `display_every`.
     pub fn document_seen(&self, unchanged: bool) {
+        crate::telemetry::document_seen(unchanged);
         if unchanged {
             self.unchanged.fetch_add(1, Ordering::Relaxed);
         }
@@ -86,6 +87,7 @@ impl Progress {
 
     /// Results Elasticsearch gave for a batch.
     pub fn confirmed(&self, indexed: u64, deleted: u64, failed: u64) {
+        crate::telemetry::confirmed(indexed, deleted, failed);
         self.indexed.fetch_add(indexed, Ordering::Relaxed);
         self.deleted.fetch_add(deleted, Ordering::Relaxed);
         self.failed.fetch_add(failed, Ordering::Relaxed);

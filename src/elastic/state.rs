@@ -51,6 +51,58 @@ pub struct SyncState {
     /// (`sync::shape`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document_shape: Option<DocumentShape>,
+    /// The last syncs of every kind, oldest first, at most [`HISTORY_LEN`]: what `status`
+    /// shows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<SyncRecord>,
+}
+
+/// How many syncs [`SyncState::history`] keeps.
+pub const HISTORY_LEN: usize = 20;
+
+/// One sync as `status` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRecord {
+    /// `full`, `incremental` or `access_control`.
+    pub kind: String,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// Wall time, in milliseconds.
+    pub duration_ms: u64,
+    /// `completed`, `completed_with_failures`, `incomplete` or `failed`.
+    pub outcome: String,
+    /// Documents by result: `seen`, `created`, `updated`, `unchanged`, `filtered`,
+    /// `deleted`, `failed`.
+    #[serde(default)]
+    pub documents: std::collections::BTreeMap<String, u64>,
+    /// The first failures (documents that failed, or why the sync did not complete or run),
+    /// at most [`FAILURES_KEPT`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
+}
+
+/// How many failures a [`SyncRecord`] keeps.
+pub const FAILURES_KEPT: usize = 5;
+
+impl SyncState {
+    /// Adds `record`, dropping the oldest beyond [`HISTORY_LEN`].
+    pub fn remember(&mut self, record: SyncRecord) {
+        self.history.push(record);
+        let excess = self.history.len().saturating_sub(HISTORY_LEN);
+        self.history.drain(..excess);
+    }
+
+    /// The most recent sync of `kind`.
+    pub fn last_of(&self, kind: &str) -> Option<&SyncRecord> {
+        self.history.iter().rev().find(|r| r.kind == kind)
+    }
+}
+
+/// Adds `record` to the history saved in `index` (a read, then a write of the state).
+pub async fn append_history(es: &EsClient, index: &str, record: SyncRecord) -> Result<(), ElasticError> {
+    let mut state = read_state(es, index).await?;
+    state.remember(record);
+    write_state(es, index, &state).await
 }
 
 impl SyncState {
@@ -111,6 +163,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_history_is_bounded_and_answers_the_last_sync_of_a_kind() {
+        let at = DateTime::parse_from_rfc3339("2026-11-23T01:00:00Z").unwrap().with_timezone(&Utc);
+        let mut state = SyncState::default();
+        for i in 0..(HISTORY_LEN + 5) {
+            let kind = if i % 2 == 0 { "full" } else { "incremental" };
+            state.remember(SyncRecord {
+                kind: kind.into(),
+                started_at: at + chrono::Duration::minutes(i as i64),
+                ..SyncRecord::default()
+            });
+        }
+        assert_eq!(state.history.len(), HISTORY_LEN);
+        assert_eq!(state.history[0].started_at, at + chrono::Duration::minutes(5));
+        assert_eq!(state.last_of("full").map(|r| r.started_at), Some(at + chrono::Duration::minutes(24)));
+        assert_eq!(state.last_of("access_control"), None);
+        let back: SyncState = serde_json::from_value(serde_json::to_value(&state).unwrap()).unwrap();
+        assert_eq!(back, state);
+    }
+
+    #[test]
     fn the_state_round_trips_and_omits_what_is_unknown() {
         let empty = serde_json::to_value(SyncState::default()).unwrap();
         assert_eq!(empty, json!({}));
@@ -123,6 +195,7 @@ mod tests {
             last_started: Some(at),
             latest_modification_at_start: Some(at),
             document_shape: Some(shape),
+            history: Vec::new(),
         };
         let back: SyncState = serde_json::from_value(serde_json::to_value(&state).unwrap()).unwrap();
         assert_eq!(back, state);

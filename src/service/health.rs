@@ -68,8 +68,11 @@ async fn healthz(State(endpoints): State<Endpoints>) -> (StatusCode, String) {
     }
 }
 
-async fn metrics_text(State(endpoints): State<Endpoints>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], endpoints.metrics.encode())
+/// The metrics in the text format the scraper's `Accept` asks for.
+async fn metrics_text(State(endpoints): State<Endpoints>, headers: header::HeaderMap) -> impl IntoResponse {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let exposition = metrics::Exposition::for_accept(accept);
+    ([(header::CONTENT_TYPE, exposition.content_type())], endpoints.metrics.encode_as(exposition))
 }
 
 #[cfg(test)]
@@ -137,5 +140,15 @@ mod tests {
         assert_eq!(content_type, metrics::CONTENT_TYPE);
         assert!(body.contains("confluence_connector_state{state=\"idle\"} 1"), "{body}");
         assert_eq!(get_text(&format!("{url}/nothing")).await.0, 404);
+        // A scraper that asks for the classic text only gets it.
+        let classic = reqwest::Client::new()
+            .get(format!("{url}/metrics"))
+            .header("accept", "text/plain; version=0.0.4")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(classic.headers()["content-type"], metrics::PROMETHEUS_CONTENT_TYPE);
+        let body = classic.text().await.unwrap();
+        assert!(body.contains("# TYPE confluence_connector_syncs_total counter"), "{body}");
     }
 }

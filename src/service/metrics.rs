@@ -1,8 +1,9 @@
 //! The numbers `/metrics` serves: what the worker is doing now and what its syncs did.
 //!
-//! The state gauge moves as the worker does (idle, running a kind, stopping); every other
-//! series advances when a sync ends, from its [`SyncReport`], so a scrape never sees half a
-//! sync. The text is OpenMetrics (the standardised Prometheus text format, which Prometheus
+//! The state gauge moves as the worker does (idle, running a kind, stopping); the
+//! Confluence request series and `documents_processed_total` move while a sync runs (read
+//! from [`crate::telemetry`] at each scrape); the per-sync series advance when a sync ends,
+//! from its [`SyncReport`]. The text is OpenMetrics (the standardised Prometheus text format, which Prometheus
 //! asks for first), written by the Prometheus project's own `prometheus-client` crate. All
 //! names start with `confluence_connector_`:
 //!
@@ -13,28 +14,70 @@
 //! | `last_sync_duration_seconds` | `kind` | wall time of the last sync of that kind |
 //! | `last_completed_sync_timestamp_seconds` | `kind` | when the last completed sync of that kind ended (Unix time) |
 //! | `documents_total` | `kind`, `result` | `created`, `updated`, `unchanged`, `deleted`, `filtered`, `failed` |
-//! | `confluence_requests_total` | `status` | Confluence requests by HTTP status (`none`: no response) |
-//! | `confluence_retries_total` | | Confluence requests retried |
-//! | `confluence_received_bytes_total` | | bytes of Confluence responses |
+//! | `documents_processed_total` | `result` | live: `seen`, `unchanged`, `indexed`, `deleted`, `failed` as they happen |
+//! | `confluence_requests_total` | `status` | live: Confluence requests by HTTP status (`none`: no response) |
+//! | `confluence_route_requests_total` | `route`, `status` | live: the same by route template |
+//! | `confluence_retries_total` | | live: Confluence requests retried |
+//! | `confluence_received_bytes_total` | | live: bytes of Confluence responses |
 //! | `bulk_requests_total` | | `_bulk` requests sent to Elasticsearch |
+//! | `build_info` | `version` | 1, with the version of this binary |
+//!
+//! Beside them, the process's own `process_*` series ([`super::process_metrics`]). The text is
+//! OpenMetrics unless the scraper's `Accept` asks for the classic Prometheus text
+//! (`text/plain; version=0.0.4`) only ([`Exposition`]).
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
+use super::process_metrics::ProcessMetrics;
 use super::SyncKind;
 use crate::sync::SyncReport;
 
 /// The `Content-Type` of [`Metrics::encode`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The `Content-Type` of the classic Prometheus text ([`Exposition::Prometheus`]).
+pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The text formats `/metrics` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposition {
+    /// OpenMetrics 1.0 (what Prometheus asks for first).
+    OpenMetrics,
+    /// The classic Prometheus text format 0.0.4.
+    Prometheus,
+}
+
+impl Exposition {
+    /// The format an `Accept` header asks for: OpenMetrics when it names it (or names
+    /// neither, as `*/*` does), the classic text when it asks for `text/plain` only.
+    pub fn for_accept(accept: Option<&str>) -> Exposition {
+        let accept = accept.unwrap_or_default().to_ascii_lowercase();
+        if !accept.contains("application/openmetrics-text") && accept.contains("text/plain") {
+            Exposition::Prometheus
+        } else {
+            Exposition::OpenMetrics
+        }
+    }
+
+    /// Its `Content-Type`.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Exposition::OpenMetrics => CONTENT_TYPE,
+            Exposition::Prometheus => PROMETHEUS_CONTENT_TYPE,
+        }
+    }
+}
 
 const KINDS: [SyncKind; 3] = [SyncKind::Full, SyncKind::Incremental, SyncKind::AccessControl];
 
@@ -133,6 +176,17 @@ struct StatusLabels {
     status: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+    status: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
 type SecondsGauge = Gauge<f64, AtomicU64>;
 
 /// The worker's metrics; shared by the service loop (which records) and the HTTP endpoint
@@ -141,6 +195,8 @@ type SecondsGauge = Gauge<f64, AtomicU64>;
 pub struct Metrics {
     /// Every series below, for encoding.
     registry: Registry,
+    /// The `process_*` series.
+    process: ProcessMetrics,
     /// The current state, for `/healthz`.
     current: Mutex<WorkerState>,
     state: Family<StateLabels, Gauge>,
@@ -149,6 +205,8 @@ pub struct Metrics {
     last_completed: Family<KindLabels, SecondsGauge>,
     documents: Family<DocumentLabels, Counter>,
     requests: Family<StatusLabels, Counter>,
+    route_requests: Family<RouteLabels, Counter>,
+    processed: Family<ResultLabels, Counter>,
     retries: Counter,
     received_bytes: Counter,
     bulk_requests: Counter,
@@ -191,6 +249,18 @@ impl Metrics {
             "Confluence requests by HTTP status (none: no response)",
             requests.clone(),
         );
+        let route_requests = Family::<RouteLabels, Counter>::default();
+        registry.register(
+            "confluence_route_requests",
+            "Confluence requests by route template and HTTP status, as they happen",
+            route_requests.clone(),
+        );
+        let processed = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "documents_processed",
+            "Documents seen by syncs and what Elasticsearch confirmed, as it happens",
+            processed.clone(),
+        );
         let retries = Counter::default();
         registry.register("confluence_retries", "Confluence requests retried", retries.clone());
         let received_bytes = Counter::default();
@@ -202,6 +272,11 @@ impl Metrics {
         );
         let bulk_requests = Counter::default();
         registry.register("bulk_requests", "_bulk requests sent to Elasticsearch", bulk_requests.clone());
+        registry.register(
+            "build",
+            "The version of this binary",
+            Info::new(vec![("version".to_string(), env!("CARGO_PKG_VERSION").to_string())]),
+        );
         for kind in KINDS {
             for outcome in Outcome::ALL {
                 syncs.get_or_create(&SyncLabels { kind: kind.name(), outcome: outcome.name() }).inc_by(0);
@@ -209,6 +284,7 @@ impl Metrics {
         }
         let metrics = Metrics {
             registry,
+            process: ProcessMetrics::new(),
             current: Mutex::new(WorkerState::Idle),
             state,
             syncs,
@@ -216,6 +292,8 @@ impl Metrics {
             last_completed,
             documents,
             requests,
+            route_requests,
+            processed,
             retries,
             received_bytes,
             bulk_requests,
@@ -264,25 +342,89 @@ impl Metrics {
         for (name, count) in documents {
             self.documents.get_or_create(&DocumentLabels { kind: kind.name(), result: name }).inc_by(count);
         }
-        for (_route, status, count) in &report.confluence_routes {
-            let status = if *status == 0 { "none".to_string() } else { status.to_string() };
-            self.requests.get_or_create(&StatusLabels { status }).inc_by(*count);
-        }
-        self.retries.inc_by(report.confluence_retries);
-        self.received_bytes.inc_by(report.confluence_bytes);
         self.bulk_requests.inc_by(report.bulk_requests);
+    }
+
+    /// Brings the live series up to the process's totals ([`crate::telemetry`]).
+    fn catch_up(&self) {
+        fn to(counter: &Counter, total: u64) {
+            let behind = total.saturating_sub(counter.get());
+            if behind > 0 {
+                counter.inc_by(behind);
+            }
+        }
+        let totals = crate::telemetry::totals();
+        let mut by_status: std::collections::BTreeMap<String, u64> = Default::default();
+        for ((route, status), count) in &totals.requests {
+            let status = if *status == 0 { "none".to_string() } else { status.to_string() };
+            *by_status.entry(status.clone()).or_default() += count;
+            to(&self.route_requests.get_or_create(&RouteLabels { route: route.to_string(), status }), *count);
+        }
+        for (status, count) in by_status {
+            to(&self.requests.get_or_create(&StatusLabels { status }), count);
+        }
+        for (result, count) in totals.documents {
+            to(&self.processed.get_or_create(&ResultLabels { result }), count);
+        }
+        to(&self.retries, totals.retries);
+        to(&self.received_bytes, totals.received_bytes);
     }
 
     /// The OpenMetrics text of every series (see [`CONTENT_TYPE`]).
     pub fn encode(&self) -> String {
+        self.process.refresh();
+        self.catch_up();
         let mut text = String::new();
         // Writing into a String cannot fail; an error could only come from a label value's
         // own encoder, and ours are plain text.
-        if let Err(e) = encode(&mut text, &self.registry) {
+        let written = encode_registry(&mut text, &self.registry)
+            .and_then(|()| encode_registry(&mut text, &self.process.registry))
+            .and_then(|()| encode_eof(&mut text));
+        if let Err(e) = written {
             tracing::warn!("encoding the metrics failed: {e}");
         }
         text
     }
+
+    /// Every series in the format `exposition`.
+    pub fn encode_as(&self, exposition: Exposition) -> String {
+        match exposition {
+            Exposition::OpenMetrics => self.encode(),
+            Exposition::Prometheus => prometheus_text(&self.encode()),
+        }
+    }
+}
+
+/// OpenMetrics text rewritten as the classic Prometheus text: a counter's `HELP` and `TYPE`
+/// name its `_total` samples, an info is a gauge named `_info`, and the `UNIT` and `EOF`
+/// lines go.
+fn prometheus_text(openmetrics: &str) -> String {
+    let types: std::collections::HashMap<&str, &str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_once(' '))
+        .collect();
+    let renamed = |name: &str| match types.get(name).copied() {
+        Some("counter") => format!("{name}_total"),
+        Some("info") => format!("{name}_info"),
+        _ => name.to_string(),
+    };
+    let mut text = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        if let Some((name, rest)) = line.strip_prefix("# HELP ").and_then(|l| l.split_once(' ')) {
+            text.push_str(&format!("# HELP {} {rest}\n", renamed(name)));
+        } else if let Some((name, kind)) = line.strip_prefix("# TYPE ").and_then(|l| l.split_once(' ')) {
+            let kind = if kind == "info" { "gauge" } else { kind };
+            text.push_str(&format!("# TYPE {} {kind}\n", renamed(name)));
+        } else {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -345,14 +487,68 @@ mod tests {
         assert_eq!(value(r#"confluence_connector_documents_total{kind="full",result="created"}"#), "20");
         assert_eq!(value(r#"confluence_connector_documents_total{kind="full",result="deleted"}"#), "6");
         assert_eq!(value(r#"confluence_connector_documents_total{kind="full",result="failed"}"#), "1");
-        assert_eq!(value(r#"confluence_connector_confluence_requests_total{status="200"}"#), "20");
-        assert_eq!(value(r#"confluence_connector_confluence_requests_total{status="429"}"#), "4");
-        assert_eq!(value(r#"confluence_connector_confluence_requests_total{status="none"}"#), "2");
-        assert_eq!(value("confluence_connector_confluence_retries_total"), "6");
-        assert_eq!(value("confluence_connector_confluence_received_bytes_total"), "4096");
         assert_eq!(value("confluence_connector_bulk_requests_total"), "10");
         assert!(text.contains("# TYPE confluence_connector_syncs counter"), "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn request_and_document_series_move_while_a_sync_runs() {
+        // No sync has ended: what the client and the sink count shows at the next scrape.
+        let metrics = Metrics::new();
+        let stats = crate::confluence::RequestStats::default();
+        stats.record("GET /test/live-metrics", 200);
+        stats.record("GET /test/live-metrics", 200);
+        stats.record("GET /test/live-metrics", 503);
+        let progress = crate::elastic::progress::Progress::new(1000);
+        progress.document_seen(false);
+        progress.confirmed(1, 0, 0);
+        let text = metrics.encode();
+        let value = |series: &str| {
+            line(&text, series)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or_else(|| panic!("{series} missing:\n{text}"))
+        };
+        let route = r#"confluence_connector_confluence_route_requests_total{route="GET /test/live-metrics",status="200"}"#;
+        assert_eq!(value(route), 2.0);
+        assert!(value(r#"confluence_connector_confluence_requests_total{status="503"}"#) >= 1.0);
+        assert!(value(r#"confluence_connector_documents_processed_total{result="seen"}"#) >= 1.0);
+        assert!(value(r#"confluence_connector_documents_processed_total{result="indexed"}"#) >= 1.0);
+        // A later scrape sees more, never less.
+        stats.record("GET /test/live-metrics", 200);
+        assert!(metrics.encode().contains(&format!("{route} 3")));
+    }
+
+    #[test]
+    fn build_info_and_process_series_are_served() {
+        let text = Metrics::new().encode();
+        let build = format!("confluence_connector_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
+        assert!(text.contains(&build), "{text}");
+        for series in ["process_resident_memory_bytes ", "process_cpu_seconds_total ", "process_open_fds "] {
+            assert!(text.lines().any(|l| l.starts_with(series)), "{series} missing:\n{text}");
+        }
+        if cfg!(target_os = "linux") {
+            let resident = line(&text, "process_resident_memory_bytes ").unwrap_or("0");
+            assert!(resident.parse::<f64>().unwrap_or(0.0) > 0.0, "{text}");
+        }
+        assert_eq!(text.matches("# EOF").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn the_classic_prometheus_text_is_served_when_asked_for() {
+        assert_eq!(Exposition::for_accept(None), Exposition::OpenMetrics);
+        assert_eq!(Exposition::for_accept(Some("*/*")), Exposition::OpenMetrics);
+        let prometheus = "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4";
+        assert_eq!(Exposition::for_accept(Some(prometheus)), Exposition::OpenMetrics);
+        assert_eq!(Exposition::for_accept(Some("text/plain;version=0.0.4")), Exposition::Prometheus);
+
+        let metrics = Metrics::new();
+        let text = metrics.encode_as(Exposition::Prometheus);
+        assert!(text.contains("# TYPE confluence_connector_syncs_total counter\n"), "{text}");
+        assert!(text.contains("# HELP confluence_connector_syncs_total Syncs"), "{text}");
+        assert!(text.contains("# TYPE confluence_connector_build_info gauge\n"), "{text}");
+        assert!(text.contains("# TYPE confluence_connector_state gauge\n"), "{text}");
+        assert!(!text.contains("# EOF") && !text.contains("# UNIT"), "{text}");
     }
 
     #[test]

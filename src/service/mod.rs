@@ -12,6 +12,7 @@
 pub mod clock;
 pub mod health;
 pub mod metrics;
+mod process_metrics;
 mod start;
 pub mod timetable;
 

@@ -115,7 +115,16 @@ pub async fn fill(
 ) -> Result<ContentOutcome, ConfluenceError> {
     let download = match client.download(reference, policy.max_bytes).await {
         Ok(d) => d,
-        Err(ConfluenceError::TooLarge { .. }) => {
+        Err(ConfluenceError::TooLarge { limit, .. }) => {
+            // Not listed with a size (or listed smaller than it is): named here, as the
+            // listed ones are in [`plan`].
+            tracing::warn!(
+                id = doc.id.as_str(),
+                title = doc.title.as_str(),
+                "attachment {:?} is over service.max_file_download_size ({limit} bytes): the download \
+                 stopped there; indexed without its content",
+                doc.title
+            );
             share.shrink_to(0);
             return Ok(ContentOutcome::TooLarge);
         }
@@ -150,6 +159,39 @@ mod tests {
             Document::new("att1".into(), kind, String::new(), title.into(), "S".into(), String::new());
         doc.size = size;
         doc
+    }
+
+    #[tokio::test]
+    async fn a_file_found_too_large_while_downloading_is_named() {
+        use crate::confluence::client::tests::test_client;
+        use crate::confluence::test_server::serve;
+        use crate::confluence::Flavour;
+        let (server, _) = serve(|_, _| {
+            axum::response::Response::builder()
+                .status(200)
+                .body(axum::body::Body::from(vec![b'x'; 4096]))
+                .unwrap_or_default()
+        })
+        .await;
+        let client = test_client(&server.origin, Flavour::Server).await;
+        let mut doc = attachment("quarterly report.pdf", None);
+        let reference = AttachmentRef {
+            id: "att1".into(),
+            container_id: "1".into(),
+            download_path: Some("/download/attachments/1/quarterly%20report.pdf".into()),
+        };
+        let policy = ContentPolicy { max_bytes: 1000, memory_budget: 1 << 20, extract_binary_content: true };
+        let budget = crate::extract::budget::DownloadBudget::new(1 << 20);
+        let mut share = budget.take(1000).await;
+        let captured = crate::logging::Captured::start();
+        let outcome = fill(&client, &mut doc, &reference, policy, &mut share).await;
+        assert!(matches!(outcome, Ok(ContentOutcome::TooLarge)));
+        let events = captured.events();
+        assert!(
+            events.iter().any(|e| e["title"] == "quarterly report.pdf"
+                && e["message"].as_str().is_some_and(|m| m.contains("quarterly report.pdf"))),
+            "{events:?}"
+        );
     }
 
     #[test]

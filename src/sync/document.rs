@@ -136,11 +136,16 @@ impl Document {
     /// The [`stamp`](crate::elastic::existing::stamp) of this document as it would be
     /// indexed: equal to the indexed copy's when nothing needs re-indexing.
     pub fn stamp(&self) -> u64 {
-        let parts = crate::elastic::existing::StampParts {
-            timestamp: Some(&self.timestamp),
-            space_key: Some(&self.space_key),
-            space: self.space_name.as_deref(),
-            container: self.container.as_ref().map(|(_, title)| title.as_str()),
+        use crate::elastic::existing::StampParts;
+        let parts = if self.doc_type == DocType::Space {
+            StampParts::space(Some(&self.space_key), Some(&self.title))
+        } else {
+            StampParts {
+                timestamp: Some(&self.timestamp),
+                space_key: Some(&self.space_key),
+                space: self.space_name.as_deref(),
+                container: self.container.as_ref().map(|(_, title)| title.as_str()),
+            }
         };
         crate::elastic::existing::stamp(
             parts,

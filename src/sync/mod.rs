@@ -18,6 +18,7 @@ mod crawl;
 mod document;
 mod error;
 mod full;
+mod history;
 mod incremental;
 mod kind;
 mod report;

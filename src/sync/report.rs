@@ -183,6 +183,37 @@ impl SyncReport {
 }
 
 impl SyncReport {
+    /// Logs the end of a sync as one event: the prose line for people, and every count as
+    /// its own field (numbers in JSON logs) for machines.
+    pub fn log_finished(&self, kind: &str, index: &str) {
+        tracing::info!(
+            event = "sync_report",
+            kind,
+            index,
+            complete = self.incomplete.is_empty(),
+            seen = self.seen,
+            created = self.created,
+            updated = self.updated,
+            unchanged = self.unchanged,
+            filtered = self.filtered,
+            deleted = self.deleted,
+            failed = self.failed.len() as u64,
+            es_indexed = self.es_indexed,
+            es_deleted = self.es_deleted,
+            downloaded = self.downloaded,
+            downloaded_bytes = self.downloaded_bytes,
+            too_large = self.too_large,
+            confluence_requests = self.confluence_requests,
+            confluence_retries = self.confluence_retries,
+            bulk_requests = self.bulk_requests,
+            bulk_retried_items = self.bulk_retried_items,
+            bulk_bytes = self.bulk_bytes,
+            es_retries = self.es_retries,
+            duration_seconds = self.duration.as_secs_f64(),
+            "{kind} sync of {index}: {self}"
+        );
+    }
+
     /// One line: requests per route and status, most used first.
     pub fn routes_line(&self) -> String {
         let mut routes = self.confluence_routes.clone();
@@ -256,6 +287,24 @@ impl fmt::Display for SyncReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_report_is_one_event_with_its_counts_as_fields() {
+        let report = SyncReport { seen: 10, created: 8, updated: 1, unchanged: 1, ..SyncReport::default() };
+        let events = crate::logging::capture_json(|| report.log_finished("full", "search-wiki"));
+        assert_eq!(events.len(), 1, "{events:?}");
+        let event = &events[0];
+        assert_eq!(event["event"], "sync_report");
+        assert_eq!(event["kind"], "full");
+        assert_eq!(event["index"], "search-wiki");
+        assert_eq!(event["seen"], 10);
+        assert_eq!(event["created"], 8);
+        assert_eq!(event["failed"], 0);
+        assert_eq!(event["complete"], true);
+        assert!(event["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("full sync of search-wiki: 10 documents seen")));
+    }
 
     #[test]
     fn the_sink_report_is_merged_with_what_elasticsearch_confirmed() {

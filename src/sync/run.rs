@@ -84,10 +84,13 @@ pub async fn run_watched(
     stop: Shutdown,
     watch: &Watch,
 ) -> Result<SyncReport, SyncError> {
-    let report = match kind {
-        SyncKind::Full | SyncKind::Incremental => content(config, source, kind, stop, watch).await?,
-        SyncKind::AccessControl => access_control(config, source, stop, watch).await?,
+    let started_at = Utc::now();
+    let result = match kind {
+        SyncKind::Full | SyncKind::Incremental => content(config, source, kind, stop, watch).await,
+        SyncKind::AccessControl => access_control(config, source, stop, watch).await,
     };
+    super::history::remember(config, source, kind, started_at, &result).await;
+    let report = result?;
     tracing::info!("{}", report.routes_line());
     report.log_failures();
     Ok(report)
@@ -233,7 +236,7 @@ async fn content_under_lease(
     let written = sink.finish().await;
     report.absorb_sink(&written, es.retries());
     let name = if window.is_some() { "incremental" } else { "full" };
-    tracing::info!("{name} sync of {index}: {report}");
+    report.log_finished(name, index);
     if let Some(closed) = acl.as_ref().and_then(|acl| acl.summary()) {
         tracing::warn!("{closed}");
     }
@@ -351,7 +354,7 @@ async fn access_control(
     lease.release().await;
     let mut report = result.map_err(|e| SyncError::Start(format!("access-control sync of {index}: {e}")))?;
     report.absorb_sink(&written, es.retries());
-    tracing::info!("access-control sync of {index}: {report}");
+    report.log_finished("access-control", &index);
     for failure in report.listing_failures() {
         tracing::warn!("incomplete: {failure}");
     }

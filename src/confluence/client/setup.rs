@@ -1,6 +1,6 @@
 //! What a client is built from: the checked base URL, the `Authorization` header, and the
-//! `reqwest` client (rustls with the system roots plus `ssl_ca`, proxy, timeouts, no
-//! automatic redirects).
+//! `reqwest` client (rustls with the system roots plus `ssl_ca` ([`super::tls`]), proxy,
+//! timeouts, no automatic redirects).
 
 use base64::Engine;
 use reqwest::header::HeaderValue;
@@ -60,26 +60,11 @@ pub(super) fn build_http(options: &ClientOptions) -> Result<reqwest::Client, Con
         .read_timeout(options.read_timeout)
         .user_agent(options.user_agent.clone())
         .danger_accept_invalid_certs(options.danger_accept_invalid_certs);
+    // Skipping verification wins over a CA to verify with (it is the louder, explicit setting).
     if let Some(ca) = options.ssl_ca.as_deref().filter(|ca| !ca.trim().is_empty()) {
-        let pem = if ca.contains("-----BEGIN") {
-            ca.as_bytes().to_vec()
-        } else {
-            std::fs::read(ca.trim()).map_err(|e| ConfluenceError::Config {
-                field: "ssl_ca",
-                detail: format!("not PEM text, and the file `{}` cannot be read: {e}", ca.trim()),
-            })?
-        };
-        let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            ConfluenceError::Config { field: "ssl_ca", detail: format!("not a valid PEM certificate: {e}") }
-        })?;
-        if certificates.is_empty() {
-            return Err(ConfluenceError::Config {
-                field: "ssl_ca",
-                detail: "no certificate found in the PEM".to_string(),
-            });
-        }
-        for certificate in certificates {
-            builder = builder.add_root_certificate(certificate);
+        let config = super::tls::client_config(super::tls::read_ssl_ca(ca)?)?;
+        if !options.danger_accept_invalid_certs {
+            builder = builder.use_preconfigured_tls(config);
         }
     }
     if let Some(proxy) = options.proxy.as_deref().filter(|p| !p.trim().is_empty()) {

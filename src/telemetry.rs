@@ -1,0 +1,107 @@
+//! Counters of the whole process that move as the work happens, for `/metrics`: a long sync
+//! is seen working while it runs, not only when it ends.
+//!
+//! The places that count for a sync's own report (the Confluence client's
+//! [`RequestStats`](crate::confluence::RequestStats), the sink's
+//! [`Progress`](crate::elastic::progress::Progress)) add here too; the metrics read a
+//! [`Totals`] at each scrape. Totals only grow, from the start of the process.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// The process's counters.
+static TELEMETRY: Telemetry = Telemetry {
+    requests: Mutex::new(BTreeMap::new()),
+    retries: AtomicU64::new(0),
+    received_bytes: AtomicU64::new(0),
+    seen: AtomicU64::new(0),
+    unchanged: AtomicU64::new(0),
+    indexed: AtomicU64::new(0),
+    deleted: AtomicU64::new(0),
+    failed: AtomicU64::new(0),
+};
+
+/// Live counters; one for the process ([`totals`]).
+#[derive(Debug)]
+struct Telemetry {
+    /// Confluence requests by route template and status (0: no response).
+    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    /// Confluence requests retried.
+    retries: AtomicU64,
+    /// Bytes of Confluence responses.
+    received_bytes: AtomicU64,
+    /// Documents the crawls produced.
+    seen: AtomicU64,
+    /// Of which unchanged.
+    unchanged: AtomicU64,
+    /// Index operations Elasticsearch confirmed.
+    indexed: AtomicU64,
+    /// Delete operations Elasticsearch confirmed.
+    deleted: AtomicU64,
+    /// Operations that failed for good.
+    failed: AtomicU64,
+}
+
+/// The counters at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Confluence requests by route template and status (0: no response).
+    pub requests: BTreeMap<(&'static str, u16), u64>,
+    /// Confluence requests retried.
+    pub retries: u64,
+    /// Bytes of Confluence responses.
+    pub received_bytes: u64,
+    /// Documents by what happened to them: `seen`, `unchanged`, `indexed`, `deleted`,
+    /// `failed`.
+    pub documents: [(&'static str, u64); 5],
+}
+
+/// One Confluence response (or failure, status 0) on `route`.
+pub fn confluence_request(route: &'static str, status: u16) {
+    let mut table = TELEMETRY.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    *table.entry((route, status)).or_default() += 1;
+}
+
+/// One Confluence request retried.
+pub fn confluence_retry() {
+    TELEMETRY.retries.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Bytes of a Confluence response.
+pub fn confluence_bytes(bytes: u64) {
+    TELEMETRY.received_bytes.fetch_add(bytes, Ordering::Relaxed);
+}
+
+/// One document seen by a sync.
+pub fn document_seen(unchanged: bool) {
+    TELEMETRY.seen.fetch_add(1, Ordering::Relaxed);
+    if unchanged {
+        TELEMETRY.unchanged.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What Elasticsearch confirmed for a batch.
+pub fn confirmed(indexed: u64, deleted: u64, failed: u64) {
+    TELEMETRY.indexed.fetch_add(indexed, Ordering::Relaxed);
+    TELEMETRY.deleted.fetch_add(deleted, Ordering::Relaxed);
+    TELEMETRY.failed.fetch_add(failed, Ordering::Relaxed);
+}
+
+/// The counters now.
+pub fn totals() -> Totals {
+    let t = &TELEMETRY;
+    let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+    Totals {
+        requests: t.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone(),
+        retries: load(&t.retries),
+        received_bytes: load(&t.received_bytes),
+        documents: [
+            ("seen", load(&t.seen)),
+            ("unchanged", load(&t.unchanged)),
+            ("indexed", load(&t.indexed)),
+            ("deleted", load(&t.deleted)),
+            ("failed", load(&t.failed)),
+        ],
+    }
+}
