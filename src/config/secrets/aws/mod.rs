@@ -104,9 +104,29 @@ fn pick(text: &Secret, pointer: &str) -> Result<Secret, String> {
     }
 }
 
+/// The text of the first `<name>` element: AWS's XML answers (STS, and the errors of its
+/// query-protocol front ends) are flat enough for this.
+fn xml_element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("<{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{name}>"))? + start;
+    Some(xml[start..end].trim())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn elements_are_read_out_of_xml_answers() {
+        let xml = "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>\
+                   <SessionToken>T</SessionToken><SecretAccessKey>K</SecretAccessKey>\
+                   <AccessKeyId>ASIA1</AccessKeyId></Credentials></AssumeRoleWithWebIdentityResult>\
+                   </AssumeRoleWithWebIdentityResponse>";
+        assert_eq!(xml_element(xml, "AccessKeyId"), Some("ASIA1"));
+        assert_eq!(xml_element(xml, "SessionToken"), Some("T"));
+        assert_eq!(xml_element(xml, "Code"), None);
+    }
 
     #[test]
     fn a_pointer_picks_a_value_and_its_errors_show_no_value() {

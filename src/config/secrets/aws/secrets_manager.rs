@@ -90,11 +90,19 @@ pub async fn get_secret_value(
     if status == 200 {
         return secret_text(&json);
     }
+    // JSON from Secrets Manager itself; XML (`<Code>AccessDenied</Code>`) from the
+    // authorisation in front of it on some compatible services and emulators.
     let code = error_type
         .or_else(|| json.get("__type").and_then(Value::as_str).map(str::to_string))
+        .or_else(|| super::xml_element(&text, "Code").map(str::to_string))
         .map(|t| error_code(&t))
         .unwrap_or_default();
-    let message = json.get("message").or_else(|| json.get("Message")).and_then(Value::as_str).unwrap_or("");
+    let message = json
+        .get("message")
+        .or_else(|| json.get("Message"))
+        .and_then(Value::as_str)
+        .or_else(|| super::xml_element(&text, "Message"))
+        .unwrap_or("");
     let source = credentials.source.clone();
     Err(match code.as_str() {
         "ResourceNotFoundException" => Failure::NotFound,

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use super::{Credentials, Env};
+use crate::config::secrets::aws::xml_element as element;
 use crate::config::Secret;
 
 /// The role to assume.
@@ -80,30 +81,5 @@ pub async fn assume(
             source: format!("{source}, role {}", role.arn),
         }),
         _ => Err(format!("{source}: STS answered without credentials")),
-    }
-}
-
-/// The text of the first `<name>` element (STS's answers are flat enough for this).
-fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
-    let open = format!("<{name}>");
-    let start = xml.find(&open)? + open.len();
-    let end = xml[start..].find(&format!("</{name}>"))? + start;
-    Some(xml[start..end].trim())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::element;
-
-    #[test]
-    fn credentials_are_read_out_of_the_sts_answer() {
-        let xml = "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>\
-                   <SessionToken>T</SessionToken><SecretAccessKey>K</SecretAccessKey>\
-                   <AccessKeyId>ASIA1</AccessKeyId></Credentials></AssumeRoleWithWebIdentityResult>\
-                   </AssumeRoleWithWebIdentityResponse>";
-        assert_eq!(element(xml, "AccessKeyId"), Some("ASIA1"));
-        assert_eq!(element(xml, "SecretAccessKey"), Some("K"));
-        assert_eq!(element(xml, "SessionToken"), Some("T"));
-        assert_eq!(element(xml, "Code"), None);
     }
 }
