@@ -396,3 +396,20 @@ async fn a_sync_with_its_password_in_aws_and_a_file_leaks_it_nowhere() {
         assert!(!run_log.contains(value), "{value} in the service's log");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_web_identity_token_is_exchanged_with_sts_for_the_credentials() {
+    let Some(moto) = Moto::start("a_web_identity_token", None).await else { return };
+    moto.create(REGION, "eks", "AWS-EKS-VALUE-9").await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln\n").unwrap();
+    let mut env = moto.env("", "");
+    env.retain(|k, _| !k.starts_with("AWS_ACCESS_KEY_ID") && !k.starts_with("AWS_SECRET_ACCESS_KEY"));
+    env.insert("AWS_WEB_IDENTITY_TOKEN_FILE".into(), token.display().to_string());
+    env.insert("AWS_ROLE_ARN".into(), "arn:aws:iam::123456789012:role/confluence-connector".into());
+    env.insert("HOME".into(), dir.path().display().to_string());
+    let text = managed_config(&["api_key: {region: ap-southeast-2, secretId: eks}"]);
+    let loaded = load(&text, &env).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.config.elasticsearch.api_key.unwrap().expose(), "AWS-EKS-VALUE-9");
+}
