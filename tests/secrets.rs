@@ -413,3 +413,61 @@ async fn a_web_identity_token_is_exchanged_with_sts_for_the_credentials() {
     let loaded = load(&text, &env).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(loaded.config.elasticsearch.api_key.unwrap().expose(), "AWS-EKS-VALUE-9");
 }
+
+/// Waits until `log` holds `text` at least `times` times; its text.
+async fn wait_in_log(log: &Path, text: &str, times: usize) -> String {
+    let started = Instant::now();
+    loop {
+        let so_far = std::fs::read_to_string(log).unwrap_or_default();
+        if so_far.matches(text).count() >= times {
+            return so_far;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "no {text:?} ×{times}:\n{so_far}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_service_reads_a_rotated_secret_before_each_sync() {
+    let Some(moto) = Moto::start("the_service_reads_a_rotated_secret", None).await else { return };
+    let mut site = SimConfig::new(Flavour::Server, Size::Small);
+    site.pages = Some(20);
+    let world = World::start_with_test_elasticsearch(site).await.unwrap();
+    let password = world.confluence.credentials().password.clone();
+    let put = |value: String| {
+        let body = json!({"SecretId": "rotating", "SecretString": json!({"password": value}).to_string()});
+        moto.secrets_manager(REGION, "PutSecretValue", body)
+    };
+    moto.create(REGION, "rotating", &json!({"password": password}).to_string()).await;
+    let index = format!("rotation-{}", std::process::id());
+    let yaml = world.config_yaml(&index, &["retry_count: 0", "schedules: {full: 1s}"]).replace(
+        &format!("  password: {password}\n"),
+        "  password: {region: ap-southeast-2, secretId: rotating, secretPointer: /password}\n",
+    );
+    let config = world.write_config("config.yml", &yaml).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.log");
+    let mut service = tokio::process::Command::new(env!("CARGO_BIN_EXE_confluence-connector"))
+        .args(["run", "-c"])
+        .arg(&config)
+        .envs(moto.env("testing", "testing"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    let completed = "scheduled sync completed";
+    let before = wait_in_log(&log, completed, 1).await.matches(completed).count();
+    put("WRONG-ROTATED-10".into()).await;
+    // The next sync signs in with the rotated (wrong) password: Confluence answers 401.
+    let failed = wait_in_log(&log, "the next sync tries again", 1).await;
+    assert!(failed.contains("401"), "{failed}");
+    put(password.clone()).await;
+    let after = wait_in_log(&log, completed, before + 1).await;
+    service.start_kill().unwrap();
+    service.wait().await.unwrap();
+    for value in [password.as_str(), "WRONG-ROTATED-10"] {
+        assert!(!after.contains(value), "{value} in the service's log:\n{after}");
+    }
+}
