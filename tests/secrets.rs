@@ -9,6 +9,7 @@
 //! `target/moto`) the AWS tests print why and pass without running.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
@@ -51,7 +52,10 @@ impl Moto {
     /// printed reason) when moto is not installed.
     async fn start(test: &str, free_calls: Option<u32>) -> Option<Moto> {
         let Some(binary) = moto_server() else {
-            println!(
+            // Straight to standard error: the test harness captures println!, and a skip
+            // should be seen.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED {test}: moto_server is not installed (pip install 'moto[server]', or run .ci/run)"
             );
             return None;
