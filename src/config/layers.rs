@@ -6,7 +6,7 @@
 //!    same as the nested form, and both may be mixed, as in Elastic's connector;
 //! 2. `${VAR}` (or `${VAR:default}`) inside any string value is replaced by the environment
 //!    variable, so secrets can stay out of the file; an unset variable without a default is
-//!    an error naming the key;
+//!    an error naming the key; `${file:…}` is left for [`secrets`](super::secrets);
 //! 3. environment variables `CONFLUENCE_CONNECTOR__<PATH>` where `__` separates the levels:
 //!    `CONFLUENCE_CONNECTOR__ELASTICSEARCH__HOST`, `CONFLUENCE_CONNECTOR__CONFLUENCE__API_TOKEN`,
 //!    `CONFLUENCE_CONNECTOR__ELASTICSEARCH__BULK__CHUNK_SIZE`. Their values are text; the
@@ -196,6 +196,13 @@ fn expand(s: &str, env: &HashMap<String, String>) -> Result<String, String> {
             return Ok(out);
         };
         let reference = &after[..end];
+        if reference.starts_with("file:") {
+            // A secret file (`${file:/run/secrets/x}`), read with the other secrets
+            // (`config::secrets`): kept as written.
+            out.push_str(&rest[start..start + 2 + end + 1]);
+            rest = &after[end + 1..];
+            continue;
+        }
         let (name, default) = match reference.split_once(":-").or_else(|| reference.split_once(':')) {
             Some((n, d)) => (n, Some(d)),
             None => (reference, None),

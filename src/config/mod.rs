@@ -5,12 +5,14 @@
 //! [`load`] reads it in layers ([`layers`]), checks every key against the [`schema`] and
 //! collects *all* problems before giving up ([`validate`]), then checks the settings that
 //! depend on each other. Unknown keys are warnings; anything invalid stops start-up with
-//! every problem listed under its key path.
+//! every problem listed under its key path. Secrets kept in files or in AWS Secrets Manager
+//! are read before validation ([`secrets`]), and again before each scheduled sync.
 
 pub mod layers;
 mod model;
 pub mod schema;
 mod secret;
+pub mod secrets;
 pub mod validate;
 
 use std::collections::HashMap;
@@ -94,12 +96,12 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
 
 /// Reads `path` with the given environment.
 pub fn load_with_env(path: &Path, env: &HashMap<String, String>) -> Result<Loaded, ConfigError> {
-    blame_environment(from_tree(layers::read(path, env)?), env)
+    blame_environment(from_tree(layers::read(path, env)?, env), env)
 }
 
 /// Reads a configuration from YAML text with the given environment.
 pub fn load_str(text: &str, env: &HashMap<String, String>) -> Result<Loaded, ConfigError> {
-    blame_environment(from_tree(layers::read_str(text, env)?), env)
+    blame_environment(from_tree(layers::read_str(text, env)?, env), env)
 }
 
 /// Says which environment variable a problem or an unknown key came from, when one did
@@ -158,8 +160,43 @@ fn blame_environment(
     }
 }
 
-fn from_tree(mut tree: serde_json::Value) -> Result<Loaded, ConfigError> {
+/// Reads the secrets the tree refers to, then checks it.
+fn from_tree(tree: serde_json::Value, env: &HashMap<String, String>) -> Result<Loaded, ConfigError> {
+    let sources =
+        secrets::Sources::find(tree, env).map_err(|problems| ConfigError::Invalid(problems, Vec::new()))?;
+    let resolved = if sources.is_empty() {
+        secrets::Resolved { tree: sources.tree(), warnings: Vec::new() }
+    } else {
+        resolve_now(&sources).map_err(|(problems, warnings)| ConfigError::Invalid(problems, warnings))?
+    };
+    let mut loaded = checked(resolved.tree, resolved.warnings)?;
+    loaded.config.secrets = sources;
+    Ok(loaded)
+}
+
+/// Reads the secrets at start-up, before the service's runtime exists (or beside a test's):
+/// on a thread and a runtime of their own, so that loading stays a plain function call.
+fn resolve_now(sources: &secrets::Sources) -> Result<secrets::Resolved, (Vec<Problem>, Vec<String>)> {
+    let failed = |why: String| (vec![Problem::new("(secrets)", why)], Vec::new());
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| failed(format!("cannot start a runtime to read them: {e}")))?;
+                runtime.block_on(sources.resolve())
+            })
+            .join()
+            .unwrap_or_else(|_| Err(failed("reading them stopped unexpectedly".into())))
+    })
+}
+
+/// Validates the tree (secrets in place) into a configuration; `warnings` come along.
+fn checked(mut tree: serde_json::Value, mut warnings: Vec<String>) -> Result<Loaded, ConfigError> {
     let checked = validate::check(&mut tree);
+    warnings.extend(checked.warnings);
+    let checked = validate::Checked { errors: checked.errors, warnings };
     if !checked.errors.is_empty() {
         return Err(ConfigError::Invalid(checked.errors, checked.warnings));
     }
@@ -339,6 +376,24 @@ fn source_checks(
 }
 
 impl Config {
+    /// This configuration with the secrets kept in files and AWS Secrets Manager read again,
+    /// so that a rotated secret is picked up without a restart. The same configuration when
+    /// every secret is written in `config.yml`.
+    pub async fn with_fresh_secrets(&self) -> Result<Config, ConfigError> {
+        if self.secrets.is_empty() {
+            return Ok(self.clone());
+        }
+        let resolved = self
+            .secrets
+            .resolve()
+            .await
+            .map_err(|(problems, warnings)| ConfigError::Invalid(problems, warnings))?;
+        // The warnings were logged at start; once is enough.
+        let mut loaded = checked(resolved.tree, Vec::new())?;
+        loaded.config.secrets = self.secrets.clone();
+        Ok(loaded.config)
+    }
+
     /// The connectors of managed mode: `connectors`, or else the deprecated top-level
     /// `connector_id` + `service_type` (as Elastic's service reads them).
     pub fn managed_connectors(&self) -> Vec<ConnectorEntry> {

@@ -31,6 +31,10 @@ pub struct Config {
     /// Standalone mode: the Confluence source, its index, rules and schedules.
     #[serde(default)]
     pub confluence: Option<ConfluenceConfig>,
+    /// Where the secrets kept outside `config.yml` come from, to read them again before each
+    /// scheduled sync ([`Config::with_fresh_secrets`](super::Config::with_fresh_secrets)).
+    #[serde(skip)]
+    pub secrets: super::secrets::Sources,
 }
 
 /// `elasticsearch.*`

@@ -79,7 +79,12 @@ pub async fn execute(ctx: &JobContext, job: SyncJob) -> Result<JobEnd, NotStarte
     }
     tracing::info!(job = job.id(), connector = connector.id(), kind = kind.name(), "sync job claimed");
 
-    let end = match prepare(ctx, &job, &connector, kind) {
+    // Secrets kept in files or AWS are read again, so a rotated one is picked up.
+    let prepared = match ctx.config.with_fresh_secrets().await {
+        Ok(fresh) => prepare(ctx, &fresh, &job, &connector, kind),
+        Err(e) => Err(format!("secrets: {e}")),
+    };
+    let end = match prepared {
         Ok((job_config, source)) => run(ctx, &job, &job_config, &source, kind).await,
         Err(why) => (JobEnd::Error(why), JobStats::default(), json!({})),
     };
@@ -137,6 +142,7 @@ async fn running_elsewhere(es: &EsClient, connector: &Connector, kind: SyncKind)
 /// and the source built from the job's snapshot of the connector.
 fn prepare(
     ctx: &JobContext,
+    config: &Config,
     job: &SyncJob,
     connector: &Connector,
     kind: SyncKind,
@@ -170,10 +176,9 @@ fn prepare(
         basic_rules: connector.feature(Feature::BasicRules),
         advanced_rules: connector.feature(Feature::AdvancedRules),
     };
-    let mut source =
-        source_settings(&settings, ctx.config.extraction_service.as_ref()).map_err(|problems| {
-            format!("the connector configuration is invalid: {}", problems_line(&problems))
-        })?;
+    let mut source = source_settings(&settings, config.extraction_service.as_ref()).map_err(|problems| {
+        format!("the connector configuration is invalid: {}", problems_line(&problems))
+    })?;
     source.use_document_level_security &= connector.feature(Feature::DocumentLevelSecurity);
     if kind == SyncKind::AccessControl && !source.use_document_level_security {
         return Err("access-control jobs need document level security: turn it on in the connector's \
@@ -183,8 +188,12 @@ fn prepare(
     if kind == SyncKind::Incremental && !connector.feature(Feature::IncrementalSync) {
         return Err("incremental syncs are not enabled for this connector (features.incremental_sync)".into());
     }
-    let mut job_config = Config::clone(&ctx.config);
-    if let Some(key) = ctx.entry.as_ref().and_then(|e| e.api_key.clone()).filter(|k| !k.is_empty()) {
+    let mut job_config = config.clone();
+    let id = job.connector_id();
+    // The entry as read now (its key may have rotated), else as served.
+    let entry =
+        config.managed_connectors().into_iter().find(|e| e.connector_id == id).or_else(|| ctx.entry.clone());
+    if let Some(key) = entry.and_then(|e| e.api_key).filter(|k| !k.is_empty()) {
         // The connector's own key writes its content, as in Elastic's service.
         job_config.elasticsearch.api_key = Some(key);
     }

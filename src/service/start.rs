@@ -91,7 +91,9 @@ pub async fn serve(config: &Config) -> Result<(), ServiceError> {
     let grace = Duration::from_secs(config.service.shutdown_timeout);
     let stopped =
         super::run(timetable, Shutdown::on_signals(), grace, clock, &metrics, |kind, stop| async move {
-            sync::run(config, kind, stop).await.map_err(|e| e.to_string())
+            // Secrets kept in files or AWS are read again, so a rotated one is picked up.
+            let config = config.with_fresh_secrets().await.map_err(|e| format!("secrets: {e}"))?;
+            sync::run(&config, kind, stop).await.map_err(|e| e.to_string())
         })
         .await;
     match stopped {
