@@ -71,6 +71,18 @@ pub async fn execute(ctx: &JobContext, job: SyncJob) -> Result<JobEnd, NotStarte
         Err(e) => return Err(NotStarted::Unreachable(e)),
     };
     mark_started(es, &connector, kind).await?;
+    // With the connector marked, no other process starts a job of this family for it; the
+    // job itself may have been run meanwhile by one that read the pending list first.
+    match job::reload(es, job.id()).await {
+        Ok(Some(fresh)) if matches!(fresh.status(), "pending" | "suspended") => {}
+        other => {
+            unmark(es, &connector, kind).await;
+            return match other {
+                Err(e) => Err(NotStarted::Unreachable(e.to_string())),
+                _ => Err(NotStarted::Busy),
+            };
+        }
+    }
     let cursor = (kind == SyncKind::Incremental).then(|| connector.sync_cursor()).flatten();
     if let Err(e) = job::claim(es, &job, cursor).await {
         let why = format!("could not claim the job: {e}");
@@ -124,6 +136,23 @@ async fn mark_started(es: &EsClient, connector: &Connector, kind: SyncKind) -> R
         Ok(()) => Ok(()),
         Err(UpdateError::Conflict) => Err(NotStarted::Busy),
         Err(e) => Err(NotStarted::Unreachable(e.to_string())),
+    }
+}
+
+/// Gives the connector back as it was before [`mark_started`], for a job that was not run.
+async fn unmark(es: &EsClient, before: &Connector, kind: SyncKind) {
+    let source = &before.doc.source;
+    let doc = json!({
+        "status": source["status"],
+        "error": source["error"],
+        last_status_field(kind): source[last_status_field(kind)],
+        last_error_field(kind): source[last_error_field(kind)],
+    });
+    if let Err(e) = system_index::update(es, CONNECTORS, before.id(), doc, None).await {
+        tracing::warn!(
+            connector = before.id(),
+            "could not give the connector back after a job another process ran: {e}"
+        );
     }
 }
 
