@@ -20,6 +20,7 @@ static TELEMETRY: Telemetry = Telemetry {
     indexed: AtomicU64::new(0),
     deleted: AtomicU64::new(0),
     failed: AtomicU64::new(0),
+    sink_queued_bytes: AtomicU64::new(0),
 };
 
 /// Live counters; one for the process ([`totals`]).
@@ -41,6 +42,8 @@ struct Telemetry {
     deleted: AtomicU64,
     /// Operations that failed for good.
     failed: AtomicU64,
+    /// Bytes of operations waiting in the sinks' queues now.
+    sink_queued_bytes: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -55,6 +58,8 @@ pub struct Totals {
     /// Documents by what happened to them: `seen`, `unchanged`, `indexed`, `deleted`,
     /// `failed`.
     pub documents: [(&'static str, u64); 5],
+    /// Bytes of operations waiting in the sinks' queues now (a gauge, not a total).
+    pub sink_queued_bytes: u64,
 }
 
 /// One Confluence response (or failure, status 0) on `route`.
@@ -88,6 +93,19 @@ pub fn confirmed(indexed: u64, deleted: u64, failed: u64) {
     TELEMETRY.failed.fetch_add(failed, Ordering::Relaxed);
 }
 
+/// Operations of `bytes` entered a sink's queue.
+pub fn sink_queued(bytes: u64) {
+    TELEMETRY.sink_queued_bytes.fetch_add(bytes, Ordering::Relaxed);
+}
+
+/// Operations of `bytes` left a sink's queue (taken to be sent, or dropped).
+pub fn sink_dequeued(bytes: u64) {
+    // Never below zero, whatever the order of the two calls across threads.
+    let _ = TELEMETRY
+        .sink_queued_bytes
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |now| Some(now.saturating_sub(bytes)));
+}
+
 /// The counters now.
 pub fn totals() -> Totals {
     let t = &TELEMETRY;
@@ -103,5 +121,22 @@ pub fn totals() -> Totals {
             ("deleted", load(&t.deleted)),
             ("failed", load(&t.failed)),
         ],
+        sink_queued_bytes: load(&t.sink_queued_bytes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_queue_gauge_never_goes_below_zero() {
+        sink_queued(100);
+        let during = totals().sink_queued_bytes;
+        assert!(during >= 100);
+        sink_dequeued(100);
+        sink_dequeued(u64::MAX);
+        // Other tests may queue meanwhile: small, never wrapped round to nearly u64::MAX.
+        assert!(totals().sink_queued_bytes < 1 << 40);
     }
 }

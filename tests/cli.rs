@@ -270,6 +270,20 @@ async fn check_refuses_a_missing_ingest_pipeline() {
     let (code, stdout, stderr) = run(world.config_yaml("search-pipeline", &[])).await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("ingest pipeline [search-default-ingestion] present"), "{stdout}");
+
+    // An index made by dynamic mappings (a write before the connector's template) is refused
+    // by `check` as the sync would refuse it.
+    let doc = serde_json::json!({"id": "1", "type": "page", "space_key": "ENG", "url": "https://wiki/1"});
+    let made = world
+        .request(reqwest::Method::PUT, "/search-dynamic/_doc/1?refresh=true")
+        .json(&doc)
+        .send()
+        .await
+        .unwrap();
+    assert!(made.status().is_success(), "{}", made.status());
+    let (code, stdout, stderr) = run(world.config_yaml("search-dynamic", &[])).await;
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("space_key as text"), "{stderr}");
 }
 
 /// A sync that lists everything but cannot write every document (here every attachment

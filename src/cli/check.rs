@@ -1,6 +1,7 @@
 //! `check`: validate the config, reach Confluence and Elasticsearch, print what was found,
-//! and refuse space keys Confluence does not show (a typo would make a full sync delete
-//! everything it did not find).
+//! and refuse what a sync would then fail on: space keys Confluence does not show (a typo
+//! would make a full sync delete everything it did not find), a content index mapped
+//! otherwise than the connector maps it, and a missing ingest pipeline.
 //!
 //! Every problem is one line naming the end that failed; the command fails if either end
 //! does, after trying both (a user fixes both in one round).
@@ -30,6 +31,9 @@ pub async fn check(config: &Config, quiet: bool) -> Result<(), CliError> {
                 Err(e) => problems.push(format!("elasticsearch: {e}")),
             }
             if let Some(source) = config.standalone() {
+                if let Some(problem) = mappings_problem(config, source).await {
+                    problems.push(format!("elasticsearch: {problem}"));
+                }
                 match pipeline_problem(config, source).await {
                     Some(problem) => problems.push(format!("elasticsearch: {problem}")),
                     None if !source.pipeline.name.trim().is_empty() => {
@@ -91,6 +95,20 @@ pub async fn check(config: &Config, quiet: bool) -> Result<(), CliError> {
     } else {
         Err(CliError::Check(problems))
     }
+}
+
+/// Why the existing content index cannot take the sync's documents (fields mapped otherwise
+/// than the connector maps them), as the sync itself would refuse it. An index that does
+/// not exist yet, or one used as it is (`use_existing_index`), passes.
+async fn mappings_problem(config: &Config, source: &crate::config::ConfluenceConfig) -> Option<String> {
+    if source.use_existing_index {
+        return None;
+    }
+    let es = match elastic::client::connect(&elastic_options(config, None)) {
+        Ok(es) => es.without_retries(),
+        Err(e) => return Some(e.to_string()),
+    };
+    elastic::index::check_mappings(&es, source.index_name.trim()).await.err().map(|e| e.to_string())
 }
 
 /// Why the ingest pipeline the sync names cannot be used, if it cannot (missing, or

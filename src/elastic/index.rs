@@ -160,7 +160,7 @@ const CHECKED_FIELDS: [(&str, &str); 5] = [
 /// dynamic mapping (a write re-created it before the template existed, or another tool made
 /// it), it would silently miss documents in every search by space and every deletion. A
 /// field not mapped yet is fine: the connector's mapping applies when it first appears.
-async fn check_mappings(es: &EsClient, index: &str) -> Result<(), ElasticError> {
+pub async fn check_mappings(es: &EsClient, index: &str) -> Result<(), ElasticError> {
     let path = format!("/{index}/_mapping");
     let Answer::Ok(answer) = send_json(es, Method::Get, &path, None, HeaderMap::new()).await? else {
         return Ok(());

@@ -29,6 +29,7 @@ pub struct Queued {
 impl Drop for Queued {
     fn drop(&mut self) {
         self.bytes.current.fetch_sub(self.size, Ordering::Relaxed);
+        crate::telemetry::sink_dequeued(self.size as u64);
     }
 }
 
@@ -73,6 +74,7 @@ impl QueueSender {
             return Err(op);
         };
         let now = self.bytes.current.fetch_add(size, Ordering::Relaxed) + size;
+        crate::telemetry::sink_queued(size as u64);
         self.bytes.peak.fetch_max(now, Ordering::Relaxed);
         let queued = Queued { op, size, bytes: self.bytes.clone(), _permit: permit };
         self.tx.send(Message::Op(queued)).await.map_err(|e| match e.0 {

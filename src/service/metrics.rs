@@ -17,6 +17,7 @@
 //! | `documents_processed_total` | `result` | live: `seen`, `unchanged`, `indexed`, `deleted`, `failed` as they happen |
 //! | `confluence_requests_total` | `status` | live: Confluence requests by HTTP status (`none`: no response) |
 //! | `confluence_route_requests_total` | `route`, `status` | live: the same by route template |
+//! | `sink_queued_bytes` | | live: bytes of operations waiting to be sent to Elasticsearch |
 //! | `confluence_retries_total` | | live: Confluence requests retried |
 //! | `confluence_received_bytes_total` | | live: bytes of Confluence responses |
 //! | `bulk_requests_total` | | `_bulk` requests sent to Elasticsearch |
@@ -207,6 +208,7 @@ pub struct Metrics {
     requests: Family<StatusLabels, Counter>,
     route_requests: Family<RouteLabels, Counter>,
     processed: Family<ResultLabels, Counter>,
+    sink_queued: Gauge,
     retries: Counter,
     received_bytes: Counter,
     bulk_requests: Counter,
@@ -261,6 +263,13 @@ impl Metrics {
             "Documents seen by syncs and what Elasticsearch confirmed, as it happens",
             processed.clone(),
         );
+        let sink_queued = Gauge::default();
+        registry.register_with_unit(
+            "sink_queued",
+            "Bytes of operations waiting in the queue to Elasticsearch",
+            Unit::Bytes,
+            sink_queued.clone(),
+        );
         let retries = Counter::default();
         registry.register("confluence_retries", "Confluence requests retried", retries.clone());
         let received_bytes = Counter::default();
@@ -294,6 +303,7 @@ impl Metrics {
             requests,
             route_requests,
             processed,
+            sink_queued,
             retries,
             received_bytes,
             bulk_requests,
@@ -366,6 +376,7 @@ impl Metrics {
         for (result, count) in totals.documents {
             to(&self.processed.get_or_create(&ResultLabels { result }), count);
         }
+        self.sink_queued.set(i64::try_from(totals.sink_queued_bytes).unwrap_or(i64::MAX));
         to(&self.retries, totals.retries);
         to(&self.received_bytes, totals.received_bytes);
     }
@@ -514,6 +525,7 @@ mod tests {
         assert!(value(r#"confluence_connector_confluence_requests_total{status="503"}"#) >= 1.0);
         assert!(value(r#"confluence_connector_documents_processed_total{result="seen"}"#) >= 1.0);
         assert!(value(r#"confluence_connector_documents_processed_total{result="indexed"}"#) >= 1.0);
+        assert!(value("confluence_connector_sink_queued_bytes") >= 0.0);
         // A later scrape sees more, never less.
         stats.record("GET /test/live-metrics", 200);
         assert!(metrics.encode().contains(&format!("{route} 3")));
