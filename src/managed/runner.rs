@@ -278,9 +278,6 @@ async fn run(
     let took = started.elapsed();
     let outcome = result.clone().map_err(|e| e.to_string());
     ctx.metrics.sync_ended(kind, &outcome, took, chrono::Utc::now());
-    if let Ok(report) = &result {
-        tracing::info!(job = job.id(), "{} sync: {report}", kind.name());
-    }
     let end = match (stopped, result) {
         (Some(end), _) => end,
         // Stopped by the service's shutdown before it completed: a later run resumes it.
