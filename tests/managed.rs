@@ -576,6 +576,19 @@ async fn sync_on_the_command_line_runs_one_job_per_connector() {
     assert_eq!(jobs[0]["status"], "completed");
     assert_eq!(jobs[0]["trigger_method"], "on_demand");
     assert_eq!(m.count().await, m.world.confluence.document_count() as u64);
+
+    // `status` shows what Kibana shows: the connector and its jobs.
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_confluence-connector"))
+        .args(["status", "--format", "json", "-c", m.config.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let status: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let connector = &status["connectors"][0];
+    assert_eq!(connector["last_sync_status"], "completed", "{status:#}");
+    assert_eq!(connector["jobs"][0]["status"], "completed", "{status:#}");
+    assert_eq!(connector["jobs"][0]["trigger_method"], "on_demand", "{status:#}");
 }
 
 #[tokio::test]

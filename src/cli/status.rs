@@ -18,9 +18,15 @@ const KINDS: [&str; 3] = ["full", "incremental", "access_control"];
 /// Prints the status of the standalone index, as JSON when `json`.
 pub async fn status(config: &Config, json: bool) -> Result<(), CliError> {
     let Some(source) = config.standalone() else {
-        return Err(CliError::Unsupported(
-            "status reads the index of the standalone `confluence:` section; in managed mode Kibana shows each connector's sync jobs".into(),
-        ));
+        // Managed mode: the connector and sync-job documents, as Kibana shows them.
+        let status = crate::managed::connectors_status(config)
+            .await
+            .map_err(|e| CliError::Sync(format!("elasticsearch: {e}")))?;
+        match json {
+            true => println!("{status:#}"),
+            false => print!("{}", crate::managed::status_text(&status)),
+        }
+        return Ok(());
     };
     let index = source.index_name.as_str();
     let es = elastic::client::connect(&elastic_options(config, None))

@@ -23,6 +23,7 @@ mod filtering;
 mod job;
 mod runner;
 mod scheduling;
+mod status;
 mod system_index;
 
 use std::collections::{HashMap, HashSet};
@@ -46,6 +47,7 @@ pub use connector::{Connector, SERVICE_TYPE};
 pub use job::JobEnd;
 use job::SyncJob;
 use runner::{JobContext, NotStarted};
+pub use status::{as_text as status_text, connectors_status};
 use system_index::CONNECTORS;
 
 /// The index-name prefix of an access-control job's snapshot.
