@@ -2,8 +2,6 @@
 //! file types, never above the size limit, then turned into text here (text-like files) or
 //! handed to the ingest pipeline as base64 `_attachment` (everything else it can read).
 
-use base64::Engine;
-
 use crate::confluence::{AttachmentRef, ConfluenceClient, ConfluenceError};
 use crate::extract::budget::Share;
 use crate::extract::text_file::{decode_text, is_supported_extension, looks_binary, text_like};
@@ -100,9 +98,18 @@ fn peak_bytes(title: &str, size: u64) -> u64 {
     }
 }
 
-/// Downloads `reference` and puts its content into `doc` (text in `body`, or base64 in
-/// `_attachment`); `share` is the budget taken for it ([`plan`]), cut down to what `doc`
-/// carries once the downloaded bytes are gone.
+/// What `doc`'s content holds at most from now until Elasticsearch has answered the request
+/// that wrote it: a file beside its base64 while it is written into the `_bulk` body, or a
+/// text beside its serialized copy.
+fn carried_peak(doc: &Document) -> u64 {
+    let file = doc.attachment.as_ref().map_or(0, |f| f.len() as u64);
+    let text = doc.body.as_ref().map_or(0, |t| t.len() as u64);
+    file + file.div_ceil(3) * 4 + text * 2
+}
+
+/// Downloads `reference` and puts its content into `doc` (text in `body`, or the file in
+/// `attachment`, for `_attachment`); `share` is the budget taken for it ([`plan`]), cut down
+/// to what `doc` carries ([`carried_peak`]).
 ///
 /// An error means the download itself failed after its retries: the caller reports the
 /// document and does not index it, so the next sync tries again.
@@ -123,20 +130,15 @@ pub async fn fill(
     };
     let bytes = download.bytes.len() as u64;
     let not_text = text_like(&doc.title) && looks_binary(&download.bytes);
-    let carried = if text_like(&doc.title) && !not_text {
+    if text_like(&doc.title) && !not_text {
         // Valid UTF-8 becomes the text without a copy.
         let text = decode_text(&doc.title, Vec::from(download.bytes));
-        let carried = text.len();
         doc.body = Some(text);
-        carried
     } else {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(&download.bytes);
-        drop(download);
-        let carried = encoded.len();
-        doc.attachment_base64 = Some(encoded);
-        carried
-    };
-    share.shrink_to(carried as u64);
+        // Kept as downloaded: the bulk encoder writes its base64 straight into the request.
+        doc.attachment = Some(download.bytes);
+    }
+    share.shrink_to(carried_peak(doc));
     Ok(if not_text { ContentOutcome::NotText { bytes } } else { ContentOutcome::Extracted { bytes } })
 }
 
