@@ -2,9 +2,11 @@
 //!
 //! [`storage`] reads page, blog post and comment bodies (XHTML with Confluence macros, or
 //! plain HTML); [`text_file`] decides which attachments can be read as text and decodes them.
-//! Binary documents (PDF, Office) are left to the extraction service or the ingest pipeline.
-//! [`budget`] bounds the memory that attachment content holds on its way to the sink.
+//! Binary documents (PDF, Office) are left to the extraction service ([`service`]) or the
+//! ingest pipeline. [`budget`] bounds the memory that attachment content holds on its way to
+//! Elasticsearch.
 
 pub mod budget;
+pub mod service;
 pub mod storage;
 pub mod text_file;

@@ -1,15 +1,20 @@
 //! Attachment content: downloaded only for new or changed attachments, only for supported
-//! file types, never above the size limit, then turned into text here (text-like files) or
-//! handed to the ingest pipeline as base64 `_attachment` (everything else it can read).
+//! file types, never above the size limit, then turned into text: by the extraction service
+//! when `use_text_extraction_service` is on ([`crate::extract::service`]), else here
+//! (text-like files) or by the ingest pipeline from base64 `_attachment` (everything else it
+//! can read).
+
+use std::sync::Arc;
 
 use crate::confluence::{AttachmentRef, ConfluenceClient, ConfluenceError};
 use crate::extract::budget::Share;
+use crate::extract::service::ExtractionService;
 use crate::extract::text_file::{decode_text, is_supported_extension, looks_binary, text_like};
 
 use super::document::Document;
 
 /// How attachment content is handled.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ContentPolicy {
     /// `service.max_file_download_size`: larger files are indexed without content.
     pub max_bytes: u64,
@@ -18,12 +23,16 @@ pub struct ContentPolicy {
     pub memory_budget: u64,
     /// The pipeline extracts `_attachment` (`pipeline.extract_binary_content`).
     pub extract_binary_content: bool,
+    /// `use_text_extraction_service` with a configured `extraction_service.host`: every file
+    /// goes there and its text is indexed as `body`.
+    pub extraction: Option<Arc<ExtractionService>>,
 }
 
 impl ContentPolicy {
-    /// Whether content extraction is on at all (Elastic downloads only then).
+    /// Whether content extraction is on at all (Elastic downloads only then: with the
+    /// extraction service, or for the pipeline).
     pub fn downloads(&self) -> bool {
-        self.extract_binary_content
+        self.extract_binary_content || self.extraction.is_some()
     }
 }
 
@@ -39,6 +48,13 @@ pub enum ContentOutcome {
     Skipped,
     /// Larger than the limit: indexed without content.
     TooLarge,
+    /// The extraction service gave no text: indexed without content, reported.
+    Unextracted {
+        /// Bytes downloaded.
+        bytes: u64,
+        /// Why.
+        reason: String,
+    },
     /// Named as text but holding binary data: sent as a file (`_attachment`), for the
     /// pipeline to read what it can, not decoded into garbage text.
     NotText {
@@ -65,7 +81,7 @@ pub enum Plan {
 /// A file listed over the size cap is never requested; it is named in the log. A file whose
 /// size is not listed reserves what it may become at most (the cap): the download enforces
 /// the cap while streaming, and the unused part is given back after.
-pub fn plan(doc: &Document, policy: ContentPolicy) -> Plan {
+pub fn plan(doc: &Document, policy: &ContentPolicy) -> Plan {
     if !policy.downloads() || !is_supported_extension(&doc.title) {
         return Plan::Skip(ContentOutcome::Skipped);
     }
@@ -82,16 +98,17 @@ pub fn plan(doc: &Document, policy: ContentPolicy) -> Plan {
             );
             Plan::Skip(ContentOutcome::TooLarge)
         }
-        Some(size) => Plan::Download { reserve: peak_bytes(&doc.title, size) },
-        None => Plan::Download { reserve: peak_bytes(&doc.title, policy.max_bytes) },
+        Some(size) => Plan::Download { reserve: peak_bytes(&doc.title, size, policy) },
+        None => Plan::Download { reserve: peak_bytes(&doc.title, policy.max_bytes, policy) },
     }
 }
 
 /// The most that a file of `size` bytes holds while it is turned into what is indexed: its
 /// bytes, and beside them its text (at most twice the bytes for UTF-16 or markup, counted
-/// as the bytes once more) or its base64 (4 bytes for 3).
-fn peak_bytes(title: &str, size: u64) -> u64 {
-    if text_like(title) {
+/// as the bytes once more; the extraction service's text likewise) or its base64 (4 bytes
+/// for 3).
+fn peak_bytes(title: &str, size: u64, policy: &ContentPolicy) -> u64 {
+    if text_like(title) || policy.extraction.is_some() {
         size.saturating_mul(2)
     } else {
         size.saturating_add(size.div_ceil(3).saturating_mul(4))
@@ -117,7 +134,7 @@ pub async fn fill(
     client: &ConfluenceClient,
     doc: &mut Document,
     reference: &AttachmentRef,
-    policy: ContentPolicy,
+    policy: &ContentPolicy,
     share: &mut Share,
 ) -> Result<ContentOutcome, ConfluenceError> {
     let download = match client.download(reference, policy.max_bytes).await {
@@ -129,6 +146,19 @@ pub async fn fill(
         Err(e) => return Err(e),
     };
     let bytes = download.bytes.len() as u64;
+    if let Some(service) = &policy.extraction {
+        return Ok(match service.extract(&doc.title, download.bytes).await {
+            Ok(text) => {
+                doc.body = Some(text);
+                share.shrink_to(carried_peak(doc));
+                ContentOutcome::Extracted { bytes }
+            }
+            Err(e) => {
+                share.shrink_to(0);
+                ContentOutcome::Unextracted { bytes, reason: e.to_string() }
+            }
+        });
+    }
     let not_text = text_like(&doc.title) && looks_binary(&download.bytes);
     if text_like(&doc.title) && !not_text {
         // Valid UTF-8 becomes the text without a copy.
@@ -156,8 +186,13 @@ mod tests {
 
     #[test]
     fn the_plan_follows_the_listed_size() {
-        let policy = ContentPolicy { max_bytes: 1000, memory_budget: 1 << 20, extract_binary_content: true };
-        let reserve = |doc: &Document| match plan(doc, policy) {
+        let policy = ContentPolicy {
+            max_bytes: 1000,
+            memory_budget: 1 << 20,
+            extract_binary_content: true,
+            extraction: None,
+        };
+        let reserve = |doc: &Document| match plan(doc, &policy) {
             Plan::Download { reserve } => Some(reserve),
             Plan::Skip(_) => None,
         };
@@ -165,11 +200,11 @@ mod tests {
         assert_eq!(reserve(&attachment("a.txt", Some(300))), Some(600));
         assert_eq!(reserve(&attachment("a.pdf", None)), Some(1000 + 1336), "unlisted: the cap");
         assert!(matches!(
-            plan(&attachment("a.pdf", Some(1001)), policy),
+            plan(&attachment("a.pdf", Some(1001)), &policy),
             Plan::Skip(ContentOutcome::TooLarge)
         ));
-        assert!(matches!(plan(&attachment("a.exe", Some(10)), policy), Plan::Skip(ContentOutcome::Skipped)));
-        let off = ContentPolicy { extract_binary_content: false, ..policy };
-        assert!(matches!(plan(&attachment("a.pdf", Some(10)), off), Plan::Skip(ContentOutcome::Skipped)));
+        assert!(matches!(plan(&attachment("a.exe", Some(10)), &policy), Plan::Skip(ContentOutcome::Skipped)));
+        let off = ContentPolicy { extract_binary_content: false, ..policy.clone() };
+        assert!(matches!(plan(&attachment("a.pdf", Some(10)), &off), Plan::Skip(ContentOutcome::Skipped)));
     }
 }

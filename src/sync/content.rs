@@ -162,20 +162,20 @@ impl ContentSync {
                                 report.updated += 1;
                             }
                             let plan =
-                                download.map(|reference| (attachment::plan(&doc, self.content), reference));
+                                download.map(|reference| (attachment::plan(&doc, &self.content), reference));
                             match plan {
                                 Some((Plan::Download { reserve }, reference)) => {
                                     let (mut share, slot) = self
                                         .admit(reserve, &budget, &downloads, &mut pending, sink, report)
                                         .await;
-                                    let (client, policy) = (self.client.clone(), self.content);
+                                    let (client, policy) = (self.client.clone(), self.content.clone());
                                     let mut doc = *doc;
                                     pending.spawn(async move {
                                         // The slot is the download's; the share stays with
                                         // the document until the sink has queued it.
                                         let _slot = slot;
                                         match attachment::fill(
-                                            &client, &mut doc, &reference, policy, &mut share,
+                                            &client, &mut doc, &reference, &policy, &mut share,
                                         )
                                         .await
                                         {
@@ -271,6 +271,14 @@ impl ContentSync {
         match done {
             Ok(Ok((doc, outcome, share))) => {
                 count(&outcome, report);
+                if let ContentOutcome::Unextracted { reason, .. } = &outcome {
+                    tracing::warn!(
+                        id = doc.id.as_str(),
+                        title = doc.title.as_str(),
+                        "attachment {:?} indexed without its text: {reason}",
+                        doc.title
+                    );
+                }
                 if let ContentOutcome::NotText { bytes } = outcome {
                     tracing::warn!(
                         id = doc.id.as_str(),
@@ -385,6 +393,11 @@ fn count(outcome: &ContentOutcome, report: &mut SyncReport) {
             report.not_text += 1;
         }
         ContentOutcome::TooLarge => report.too_large += 1,
+        ContentOutcome::Unextracted { bytes, .. } => {
+            report.downloaded += 1;
+            report.downloaded_bytes += bytes;
+            report.unextracted += 1;
+        }
         ContentOutcome::Skipped => {}
     }
 }
