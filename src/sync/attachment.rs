@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::confluence::{AttachmentRef, ConfluenceClient, ConfluenceError};
 use crate::extract::budget::Share;
+use crate::extract::office::{is_office, office_text};
 use crate::extract::service::ExtractionService;
 use crate::extract::text_file::{decode_text, is_supported_extension, looks_binary, text_like};
 
@@ -23,6 +24,9 @@ pub struct ContentPolicy {
     pub memory_budget: u64,
     /// The pipeline extracts `_attachment` (`pipeline.extract_binary_content`).
     pub extract_binary_content: bool,
+    /// `service.attachment_text: local`: office documents are read here
+    /// ([`crate::extract::office`]) and only their text is sent.
+    pub local_text: bool,
     /// `use_text_extraction_service` with a configured `extraction_service.host`: every file
     /// goes there and its text is indexed as `body`.
     pub extraction: Option<Arc<ExtractionService>>,
@@ -48,7 +52,8 @@ pub enum ContentOutcome {
     Skipped,
     /// Larger than the limit: indexed without content.
     TooLarge,
-    /// The extraction service gave no text: indexed without content, reported.
+    /// Its text could not be read (the extraction service refused or did not answer, or the
+    /// local reader could not read the file): indexed without content, reported.
     Unextracted {
         /// Bytes downloaded.
         bytes: u64,
@@ -107,13 +112,24 @@ pub fn plan(doc: &Document, policy: &ContentPolicy) -> Plan {
 /// bytes, and beside them its text (at most twice the bytes for UTF-16 or markup, counted
 /// as the bytes once more; the extraction service's text likewise) or its base64 (4 bytes
 /// for 3).
+///
+/// An office document read here holds its bytes, one inflated part at a time (bounded by
+/// [`crate::extract::office::MAX_ENTRY`]) and its text: counted as four times its size.
 fn peak_bytes(title: &str, size: u64, policy: &ContentPolicy) -> u64 {
+    if policy.extraction.is_none() && policy.local_text && is_office(title) {
+        return size.saturating_mul(4);
+    }
     if text_like(title) || policy.extraction.is_some() {
         size.saturating_mul(2)
     } else {
         size.saturating_add(size.div_ceil(3).saturating_mul(4))
     }
 }
+
+/// The longest an office document's text may take to read (`service.attachment_text:
+/// local`); past it the document is indexed without content. The reader's thread runs on to
+/// its own bounds ([`crate::extract::office::MAX_ENTRY`], `MAX_TEXT`) and ends.
+const OFFICE_TIME: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What `doc`'s content holds at most from now until Elasticsearch has answered the request
 /// that wrote it: a file beside its base64 while it is written into the `_bulk` body, or a
@@ -159,6 +175,22 @@ pub async fn fill(
             }
         });
     }
+    if policy.local_text && is_office(&doc.title) {
+        let (name, file) = (doc.title.clone(), download.bytes);
+        let read = tokio::task::spawn_blocking(move || office_text(&name, &file));
+        let outcome = match tokio::time::timeout(OFFICE_TIME, read).await {
+            Ok(Ok(Ok(text))) => {
+                doc.body = Some(text);
+                share.shrink_to(carried_peak(doc));
+                return Ok(ContentOutcome::Extracted { bytes });
+            }
+            Ok(Ok(Err(e))) => e.to_string(),
+            Ok(Err(e)) => format!("its reader failed: {e}"),
+            Err(_) => format!("reading its text took longer than {OFFICE_TIME:?}"),
+        };
+        share.shrink_to(0);
+        return Ok(ContentOutcome::Unextracted { bytes, reason: outcome });
+    }
     let not_text = text_like(&doc.title) && looks_binary(&download.bytes);
     if text_like(&doc.title) && !not_text {
         // Valid UTF-8 becomes the text without a copy.
@@ -190,12 +222,16 @@ mod tests {
             max_bytes: 1000,
             memory_budget: 1 << 20,
             extract_binary_content: true,
+            local_text: false,
             extraction: None,
         };
-        let reserve = |doc: &Document| match plan(doc, &policy) {
-            Plan::Download { reserve } => Some(reserve),
-            Plan::Skip(_) => None,
-        };
+        fn reserve_with(doc: &Document, policy: &ContentPolicy) -> Option<u64> {
+            match plan(doc, policy) {
+                Plan::Download { reserve } => Some(reserve),
+                Plan::Skip(_) => None,
+            }
+        }
+        let reserve = |doc: &Document| reserve_with(doc, &policy);
         assert_eq!(reserve(&attachment("a.pdf", Some(300))), Some(300 + 400));
         assert_eq!(reserve(&attachment("a.txt", Some(300))), Some(600));
         assert_eq!(reserve(&attachment("a.pdf", None)), Some(1000 + 1336), "unlisted: the cap");
@@ -204,6 +240,9 @@ mod tests {
             Plan::Skip(ContentOutcome::TooLarge)
         ));
         assert!(matches!(plan(&attachment("a.exe", Some(10)), &policy), Plan::Skip(ContentOutcome::Skipped)));
+        let local = ContentPolicy { local_text: true, ..policy.clone() };
+        assert_eq!(reserve_with(&attachment("a.docx", Some(300)), &local), Some(1200), "bytes, part, text");
+        assert_eq!(reserve_with(&attachment("a.docx", Some(300)), &policy), Some(700), "as base64");
         let off = ContentPolicy { extract_binary_content: false, ..policy.clone() };
         assert!(matches!(plan(&attachment("a.pdf", Some(10)), &off), Plan::Skip(ContentOutcome::Skipped)));
     }

@@ -37,8 +37,9 @@ pub struct SyncReport {
     /// Attachments named as text (`.txt`, `.csv`…) that held binary data: sent as files
     /// (`_attachment`) rather than decoded into garbage text.
     pub not_text: u64,
-    /// Attachments whose text could not be extracted (extraction service refused or did not
-    /// answer): indexed without content, each named in the log.
+    /// Attachments whose text could not be extracted (the extraction service refused or did
+    /// not answer, or the local reader could not read the file): indexed without content,
+    /// each named in the log.
     pub unextracted: u64,
     /// Text documents over `elasticsearch.bulk.max_text_document_size`, indexed without
     /// their text.

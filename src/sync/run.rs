@@ -187,6 +187,7 @@ async fn content_under_lease(
             max_bytes: config.service.max_file_download_size,
             memory_budget: config.service.max_download_memory,
             extract_binary_content: source.pipeline.extract_binary_content,
+            local_text: config.service.attachment_text == "local",
             extraction: crate::extract::service::from_config(config, source),
         },
         concurrent_downloads: source.concurrent_downloads,
