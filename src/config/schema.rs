@@ -275,7 +275,7 @@ pub const KEYS: &[Key] = &[
         "service.max_download_memory",
         POSITIVE,
         Some("67108864"),
-        "bytes that attachment downloads, and the documents carrying their content until they are queued for Elasticsearch, may hold at once"
+        "bytes that attachment downloads, and the documents carrying their content until Elasticsearch has answered the _bulk request that wrote them, may hold at once"
     ),
     key!(
         "service.attachment_text",

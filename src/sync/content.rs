@@ -172,7 +172,7 @@ impl ContentSync {
                                     let mut doc = *doc;
                                     pending.spawn(async move {
                                         // The slot is the download's; the share stays with
-                                        // the document until the sink has queued it.
+                                        // the document until Elasticsearch has answered.
                                         let _slot = slot;
                                         match attachment::fill(
                                             &client, &mut doc, &reference, &policy, &mut share,
