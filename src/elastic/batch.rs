@@ -126,28 +126,22 @@ impl BufferPool {
     }
 }
 
-/// Batches that closed while adding one operation: the one before it, the one it filled.
+/// Batches that closed while adding one operation: the one closed to make room for it (when
+/// its size was known to cross a limit), the one before it (when writing it crossed one),
+/// the one it filled. At most two of them in practice; none is ever dropped.
 #[derive(Debug, Default)]
 pub struct Closed {
+    room: Option<Batch>,
     before: Option<Batch>,
     after: Option<Batch>,
 }
 
-impl Closed {
-    /// The batches of `self` (closed before) and of `later` (closed while writing); at most
-    /// two close per operation.
-    fn merge(self, later: Closed) -> Closed {
-        let mut batches = [self.before, self.after, later.before, later.after].into_iter().flatten();
-        Closed { before: batches.next(), after: batches.next() }
-    }
-}
-
 impl IntoIterator for Closed {
     type Item = Batch;
-    type IntoIter = std::iter::Flatten<std::array::IntoIter<Option<Batch>, 2>>;
+    type IntoIter = std::iter::Flatten<std::array::IntoIter<Option<Batch>, 3>>;
 
     fn into_iter(self) -> Self::IntoIter {
-        [self.before, self.after].into_iter().flatten()
+        [self.room, self.before, self.after].into_iter().flatten()
     }
 }
 
@@ -175,17 +169,22 @@ impl Batcher {
     /// (`held`); returns the batches that closed. On error (a document that cannot be
     /// serialised) nothing is written and the share is given back.
     pub fn push(&mut self, op: &Operation, held: Option<Share>) -> Result<Closed, ElasticError> {
-        let mut closed = Closed::default();
         let size = op.queued_size();
         // Known to cross a limit: the batch closes first, so that the operation is written
         // once, into a buffer that fits it, rather than into this one and then moved.
+        let mut room = None;
         if self.current.items.is_empty() || self.current.body.len() + size > self.max_bytes {
-            closed.before = self.close_for(size);
+            room = self.close_for(size);
         }
         let before = self.current.body.len();
-        encode(op, &mut self.current.body)?;
-        let after = self.added(before, op.id().to_string(), op.kind(), Rejections::default(), held);
-        Ok(closed.merge(after))
+        encode(op, &mut self.current.body).inspect_err(|_| {
+            if let Some(batch) = room.take() {
+                // Nothing written: the batch closed for it goes on being filled.
+                self.reopen(batch);
+            }
+        })?;
+        let closed = self.added(before, op.id().to_string(), op.kind(), Rejections::default(), held);
+        Ok(Closed { room, ..closed })
     }
 
     /// Writes the `lines` of an item rejected before (copied out of the body it was sent
@@ -198,13 +197,13 @@ impl Batcher {
         rejected: Rejections,
         held: Option<Share>,
     ) -> Closed {
-        let mut closed = Closed::default();
+        let mut room = None;
         if self.current.items.is_empty() || self.current.body.len() + lines.len() > self.max_bytes {
-            closed.before = self.close_for(lines.len());
+            room = self.close_for(lines.len());
         }
         let before = self.current.body.len();
         self.current.body.extend_from_slice(lines);
-        closed.merge(self.added(before, id, kind, rejected, held))
+        Closed { room, ..self.added(before, id, kind, rejected, held) }
     }
 
     /// Makes room for an operation of about `size` bytes: when the current batch holds
@@ -219,6 +218,13 @@ impl Batcher {
             return None;
         }
         Some(std::mem::replace(&mut self.current, Batch::new(self.pool.take_for(size))))
+    }
+
+    /// Makes `batch` (closed for an operation that was then not written) the one being
+    /// filled again.
+    fn reopen(&mut self, batch: Batch) {
+        let empty = std::mem::replace(&mut self.current, batch);
+        self.pool.give(empty.body.freeze());
     }
 
     /// Whether a batch is being filled.
