@@ -49,6 +49,7 @@ bench:
 	@command -v /usr/bin/time >/dev/null || (apt-get update -qq && apt-get install -y -qq time) || true
 	$(CARGO) bench --bench storage_text
 	$(CARGO) bench --bench bulk_encode
+	$(CARGO) bench --bench attachment_text
 	$(CARGO) bench --bench full_sync -- medium large pages=100000 runs=3 latency-ms=50
 	$(CARGO) bench --bench full_sync -- pages=10000 pages=100000 pages=1000000 runs=1 latency-ms=0 extract=off name=full_sync_scale
 	$(CARGO) bench --bench full_sync -- pages=2000 runs=3 latency-ms=0 attachments=8MiB name=full_sync_8mib

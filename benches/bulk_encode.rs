@@ -68,7 +68,7 @@ fn corpus(with_attachments: bool, size: &Size) -> Vec<Document> {
                 labels: Some(vec!["ops".into(), "howto".into()]),
                 size: attachment.then_some(786_432),
                 container: attachment.then(|| (DocType::Page, "Home".into())),
-                attachment_base64: attachment.then(|| "QUJD".repeat(262_144)),
+                attachment: attachment.then(|| Bytes::from(vec![b'A'; 786_432])),
                 allow_access_control: Some(vec!["group:confluence-users".into()]),
             }
         })
@@ -99,12 +99,19 @@ fn run(docs: &[Document], flags: PipelineFlags, how: Serialise) -> u64 {
     };
     for doc in docs {
         let view = Indexed { doc, flags };
-        let source = match how {
-            Serialise::Arena => Source::serialize(&doc.id, &view).unwrap(),
-            Serialise::OwnVec => Source::Raw(Bytes::from(serde_json::to_vec(&view).unwrap())),
+        let source = match (how, &doc.attachment) {
+            (Serialise::Arena, Some(file)) => {
+                Source::serialize_with_file(&doc.id, &view, file.clone()).unwrap()
+            }
+            (Serialise::Arena, None) => Source::serialize(&doc.id, &view).unwrap(),
+            (Serialise::OwnVec, Some(file)) => {
+                Source::with_file(&doc.id, Bytes::from(serde_json::to_vec(&view).unwrap()), file.clone())
+                    .unwrap()
+            }
+            (Serialise::OwnVec, None) => Source::Raw(Bytes::from(serde_json::to_vec(&view).unwrap())),
         };
         let op = Operation::Index { id: doc.id.clone(), doc: source };
-        for batch in batcher.push(&op).unwrap() {
+        for batch in batcher.push(&op, None).unwrap() {
             send(batch);
         }
     }

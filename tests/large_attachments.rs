@@ -64,5 +64,11 @@ async fn a_file_listed_over_the_download_cap_is_not_requested() {
             .map(|(_, n)| n)
             .sum();
         assert_eq!(downloads, 2, "{flavour}: {:?}", world.confluence.requests().snapshot());
+        // Not a byte of the files over the cap left the server: all it sent were the two
+        // small files (Cloud: through the media host, after a redirect without a body).
+        let log = world.confluence.requests();
+        let served = log.served_bytes("download") + log.served_bytes("binary");
+        assert_eq!(served, report.downloaded_bytes, "{flavour}: {report}");
+        assert!(served < 1024 * 1024, "{flavour}: {served} bytes served");
     }
 }

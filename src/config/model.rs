@@ -146,9 +146,12 @@ pub struct ServiceConfig {
     /// Bytes; larger attachments are not downloaded.
     pub max_file_download_size: u64,
     /// Bytes shared by attachment downloads and the documents carrying their content until
-    /// the sink has queued them: what bounds memory when files are large, whatever
-    /// `concurrent_downloads` allows.
+    /// Elasticsearch has answered the request that wrote them: what bounds memory when files
+    /// are large, whatever `concurrent_downloads` allows.
     pub max_download_memory: u64,
+    /// `pipeline` (office files as base64 `_attachment`, Elastic's way) or `local` (their
+    /// text read here, [`crate::extract::office`]).
+    pub attachment_text: String,
     /// Log level name; `None` lets `RUST_LOG` decide.
     #[serde(default)]
     pub log_level: Option<String>,

@@ -275,7 +275,13 @@ pub const KEYS: &[Key] = &[
         "service.max_download_memory",
         POSITIVE,
         Some("67108864"),
-        "bytes that attachment downloads, and the documents carrying their content until they are queued for Elasticsearch, may hold at once"
+        "bytes that attachment downloads, and the documents carrying their content until Elasticsearch has answered the _bulk request that wrote them, may hold at once"
+    ),
+    key!(
+        "service.attachment_text",
+        Kind::OneOf(&["pipeline", "local"]),
+        Some(r#""pipeline""#),
+        "pipeline: office files go as base64 _attachment for the ingest pipeline (Elastic's way); local: DOCX, XLSX, PPTX, ODT, ODS, ODP and RTF are read here and only their text is sent"
     ),
     key!("service.job_cleanup_interval", POSITIVE, Some("300"), "seconds"),
     key!(

@@ -173,4 +173,35 @@ mod tests {
         let whole = client.download(&attachment, 16 * 1024).await.unwrap();
         assert_eq!(whole.bytes.len(), 16 * 1024);
     }
+
+    #[tokio::test]
+    async fn a_file_of_unknown_size_stops_streaming_at_the_limit() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::Arc;
+        // 64 MiB offered in 64 KiB chunks, no Content-Length; counted as the server hands
+        // them over.
+        let served = Arc::new(AtomicU64::new(0));
+        let counter = served.clone();
+        let (server, _log) = serve(move |_, _| {
+            let counter = counter.clone();
+            let chunks = futures::stream::iter(0..1024).map(move |_| {
+                counter.fetch_add(64 * 1024, Ordering::Relaxed);
+                Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'x'; 64 * 1024]))
+            });
+            Response::new(Body::from_stream(chunks))
+        })
+        .await;
+        let client = test_client(&server.origin, Flavour::DataCenter).await;
+        let attachment = AttachmentRef {
+            id: "9".into(),
+            container_id: "7".into(),
+            download_path: Some("/download/attachments/7/big.pdf".into()),
+        };
+        let error = client.download(&attachment, 1024 * 1024).await.unwrap_err();
+        assert!(matches!(error, ConfluenceError::TooLarge { .. }), "{error}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let served = served.load(Ordering::Relaxed);
+        // The limit, and what the sockets' buffers took before the connection closed.
+        assert!(served < 16 * 1024 * 1024, "{served} bytes of 64 MiB served");
+    }
 }

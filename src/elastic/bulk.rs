@@ -73,6 +73,16 @@ pub enum Document {
     Json(serde_json::Value),
     /// An already serialized JSON object on one line, copied as is.
     Raw(Bytes),
+    /// A serialized JSON object and a file's bytes, written as that object with the file
+    /// added as base64 `_attachment` for the ingest pipeline. The base64 is encoded straight
+    /// into the bulk buffer: the file is held once, as downloaded, until then — never as a
+    /// base64 string beside a serialized copy of it.
+    WithFile {
+        /// The other fields (a one-line JSON object, without `_attachment`).
+        json: Bytes,
+        /// The file.
+        file: Bytes,
+    },
 }
 
 impl Document {
@@ -83,19 +93,17 @@ impl Document {
     /// so a document costs no allocation of its own nor the copies of a growing `Vec`; an
     /// arena chunk is freed once every document cut from it has been written into a batch.
     pub fn serialize<T: Serialize + ?Sized>(id: &str, doc: &T) -> Result<Document, ElasticError> {
-        ARENA.with(|arena| {
-            let mut arena = arena.borrow_mut();
-            if arena.capacity() < ARENA_CHUNK / 16 {
-                arena.reserve(ARENA_CHUNK);
-            }
-            match serde_json::to_writer(Append(&mut arena), doc) {
-                Ok(()) => Ok(Document::Raw(arena.split().freeze())),
-                Err(e) => {
-                    arena.clear();
-                    Err(ElasticError::Document { id: id.to_string(), reason: e.to_string() })
-                }
-            }
-        })
+        serialize_in_arena(id, doc).map(Document::Raw)
+    }
+
+    /// Serializes `doc` (an object) like [`Document::serialize`], with `file` to be added as
+    /// base64 `_attachment` when it is written ([`Document::WithFile`]).
+    pub fn serialize_with_file<T: Serialize + ?Sized>(
+        id: &str,
+        doc: &T,
+        file: Bytes,
+    ) -> Result<Document, ElasticError> {
+        Document::with_file(id, serialize_in_arena(id, doc)?, file)
     }
 
     /// Pre-serialized JSON; refused when it holds a raw newline (it would break NDJSON).
@@ -112,6 +120,43 @@ impl Document {
         }
         Ok(Document::Raw(json))
     }
+
+    /// `json` (a serialized object, see [`Document::raw`]) with `file` to be added as base64
+    /// `_attachment` when it is written.
+    pub fn with_file(id: &str, json: Bytes, file: Bytes) -> Result<Document, ElasticError> {
+        match Document::raw(id, json)? {
+            Document::Raw(json) if json.last() == Some(&b'}') => Ok(Document::WithFile { json, file }),
+            _ => Err(ElasticError::Document {
+                id: id.to_string(),
+                reason: "a document carrying a file must be a JSON object".to_string(),
+            }),
+        }
+    }
+}
+
+/// Serializes `doc` into bytes cut from the per-thread arena (see [`Document::serialize`]).
+fn serialize_in_arena<T: Serialize + ?Sized>(id: &str, doc: &T) -> Result<Bytes, ElasticError> {
+    ARENA.with(|arena| {
+        let mut arena = arena.borrow_mut();
+        if arena.capacity() < ARENA_CHUNK / 16 {
+            arena.reserve(ARENA_CHUNK);
+        }
+        match serde_json::to_writer(Append(&mut arena), doc) {
+            Ok(()) => Ok(arena.split().freeze()),
+            Err(e) => {
+                arena.clear();
+                Err(ElasticError::Document { id: id.to_string(), reason: e.to_string() })
+            }
+        }
+    })
+}
+
+/// The key a file's base64 follows (after a comma; a closing `"}` follows it).
+const ATTACHMENT_KEY: &[u8] = b"\"_attachment\":\"";
+
+/// The base64 length of `bytes` bytes (padded).
+fn base64_len(bytes: usize) -> usize {
+    bytes.div_ceil(3) * 4
 }
 
 /// One change to the content index.
@@ -155,6 +200,9 @@ impl Operation {
             Operation::Delete { id } => ACTION + id.len(),
             Operation::Index { id, doc: Document::Raw(bytes) } => ACTION + id.len() + bytes.len(),
             Operation::Index { id, doc: Document::Json(value) } => ACTION + id.len() + json_size(value),
+            Operation::Index { id, doc: Document::WithFile { json, file } } => {
+                ACTION + id.len() + json.len() + ATTACHMENT_KEY.len() + 3 + base64_len(file.len())
+            }
         }
     }
 }
@@ -221,10 +269,34 @@ fn encode_lines(op: &Operation, buf: &mut BytesMut) -> Result<(), serde_json::Er
         match doc {
             Document::Json(value) => serde_json::to_writer(Append(buf), value)?,
             Document::Raw(bytes) => buf.extend_from_slice(bytes),
+            Document::WithFile { json, file } => write_with_file(json, file, buf),
         }
         buf.extend_from_slice(b"\n");
     }
     Ok(())
+}
+
+/// Writes `json` (an object) with `file` added as base64 `_attachment`, the base64 encoded
+/// in place: the buffer grows once, by exactly what is written.
+fn write_with_file(json: &[u8], file: &[u8], buf: &mut BytesMut) {
+    use base64::Engine;
+    // `json` ends with `}` (checked by `Document::with_file`); an empty object takes no comma.
+    let head = &json[..json.len() - 1];
+    let empty = head.iter().all(|b| *b == b'{' || b.is_ascii_whitespace());
+    let encoded = base64_len(file.len());
+    buf.reserve(head.len() + 1 + ATTACHMENT_KEY.len() + encoded + 2);
+    buf.extend_from_slice(head);
+    if !empty {
+        buf.extend_from_slice(b",");
+    }
+    buf.extend_from_slice(ATTACHMENT_KEY);
+    let start = buf.len();
+    buf.resize(start + encoded, 0);
+    let written =
+        base64::engine::general_purpose::STANDARD.encode_slice(file, &mut buf[start..]).unwrap_or(0);
+    // The length is exact; a shorter write would only mean a bug here, never bad input.
+    buf.truncate(start + written);
+    buf.extend_from_slice(b"\"}");
 }
 
 /// `io::Write` straight onto a `BytesMut`: serde_json writes many tiny slices, and
@@ -314,6 +386,29 @@ mod tests {
             let (estimate, exact) = (op.queued_size(), encoded(&op).len());
             assert!(estimate >= exact && estimate <= exact + 64, "{estimate} for {exact} bytes");
         }
+    }
+
+    #[test]
+    fn a_file_is_written_as_base64_into_the_buffer() {
+        let file = Bytes::from_static(b"%PDF-1.4 \x00\xff binary");
+        let doc =
+            Document::with_file("a", Bytes::from_static(b"{\"title\":\"a.pdf\"}"), file.clone()).unwrap();
+        let op = Operation::Index { id: "a".into(), doc };
+        let lines = encoded(&op);
+        let source: serde_json::Value = serde_json::from_str(lines.lines().nth(1).unwrap()).unwrap();
+        use base64::Engine;
+        let expected = base64::engine::general_purpose::STANDARD.encode(&file);
+        assert_eq!(source, json!({"title": "a.pdf", "_attachment": expected}));
+        let (estimate, exact) = (op.queued_size(), lines.len());
+        assert!(estimate >= exact && estimate <= exact + 8, "{estimate} for {exact} bytes");
+        // An empty object takes no comma; every length of the last group is padded right.
+        for n in 0..4 {
+            let doc = Document::with_file("b", Bytes::from_static(b"{}"), Bytes::from(vec![7u8; n])).unwrap();
+            let lines = encoded(&Operation::Index { id: "b".into(), doc });
+            let source: serde_json::Value = serde_json::from_str(lines.lines().nth(1).unwrap()).unwrap();
+            assert_eq!(source["_attachment"], base64::engine::general_purpose::STANDARD.encode(vec![7u8; n]));
+        }
+        assert!(Document::with_file("c", Bytes::from_static(b"[1]"), file).is_err(), "an object only");
     }
 
     #[test]

@@ -32,6 +32,7 @@ use super::progress::Progress;
 use super::progress_bar::Bar;
 use super::queue::{queue, Message, QueueSender, Queued};
 use super::retry::RetryPolicy;
+use crate::extract::budget::Share;
 
 /// Room above `chunk_max_mem_size` in a batch buffer: the operation that crosses the limit
 /// is written before the batch closes.
@@ -256,6 +257,14 @@ impl Sink {
     /// Queues an operation, waiting while the queue is full (by count or bytes). After the
     /// error monitor stopped the sink, the operation is counted as not sent.
     pub async fn send(&self, op: Operation) {
+        self.send_holding(op, None).await;
+    }
+
+    /// Queues an operation like [`Sink::send`], with the share of the content budget its
+    /// document's content holds ([`crate::extract::budget`]): the queue's byte bound does not
+    /// apply to it (the budget bounds it), and the share is given back once Elasticsearch
+    /// has answered the request that wrote it — or at once if it is not sent.
+    pub async fn send_holding(&self, op: Operation, held: Option<Share>) {
         if self.shared.is_stopped() {
             self.shared.discard(1);
             return;
@@ -269,7 +278,7 @@ impl Sink {
         if op.kind() == OpKind::Index {
             self.shared.progress.queued_for_indexing(size as u64);
         }
-        if self.queue.send(op, size).await.is_err() {
+        if self.queue.send(op, size, held).await.is_err() {
             self.shared.discard(1);
         }
     }
@@ -334,6 +343,10 @@ impl Sink {
 /// goes out as it is.
 const RETRY_LINGER: Duration = Duration::from_millis(20);
 
+/// How long a batch holding shares of the content budget waits for more operations before it
+/// goes out as it is: the crawl may be waiting for what those shares hold.
+const CONTENT_LINGER: Duration = Duration::from_millis(20);
+
 /// An item rejected with 429/5xx, waiting for its next try outside any request slot.
 #[derive(Debug)]
 struct Waiting {
@@ -345,6 +358,8 @@ struct Waiting {
     lines: Bytes,
     /// How often and since when it was rejected.
     rejected: Rejections,
+    /// The share of the content budget it holds, if any.
+    held: Option<Share>,
 }
 
 /// What a request task hands back: its report, and the items to send again later.
@@ -453,19 +468,22 @@ impl Pump {
     }
 
     /// Writes a queued operation into the batch being filled; sends what closed.
-    async fn take(&mut self, queued: Queued, rx: &mut mpsc::Receiver<Message>) {
+    async fn take(&mut self, mut queued: Queued, rx: &mut mpsc::Receiver<Message>) {
         if self.shared.is_stopped() {
             // Drained, not sent: senders are told at once from now on.
             rx.close();
             self.shared.discard(1);
             return;
         }
-        match self.batcher.push(&queued.op) {
+        let held = queued.held.take();
+        let holds = held.is_some();
+        match self.batcher.push(&queued.op, held) {
             Ok(closed) => {
                 drop(queued);
                 for batch in closed {
                     self.dispatch(batch).await;
                 }
+                self.linger_if_holding(holds);
             }
             Err(e) => {
                 let op = &queued.op;
@@ -473,6 +491,14 @@ impl Pump {
                 self.shared.monitor().error(|| f.to_string());
                 record(&self.shared, &mut self.report, 0, 0, vec![f]);
             }
+        }
+    }
+
+    /// A batch being filled that holds a share of the content budget leaves within
+    /// [`CONTENT_LINGER`]: the crawl may be waiting for budget that only its answer frees.
+    fn linger_if_holding(&mut self, holds: bool) {
+        if holds && self.batcher.is_filling() && self.linger.is_none() {
+            self.linger = Some(Instant::now() + CONTENT_LINGER);
         }
     }
 
@@ -491,10 +517,12 @@ impl Pump {
             }
             for w in items {
                 self.waiting_bytes -= w.lines.len();
-                let closed = self.batcher.push_again(w.id, w.kind, &w.lines, w.rejected);
+                let holds = w.held.is_some();
+                let closed = self.batcher.push_again(w.id, w.kind, &w.lines, w.rejected, w.held);
                 for batch in closed {
                     self.dispatch(batch).await;
                 }
+                self.linger_if_holding(holds);
             }
         }
     }

@@ -3,9 +3,10 @@
 //! `concurrent_downloads` caps how many files are fetched at once, not how large they are:
 //! 50 downloads of 8 MiB files, each then copied into text or base64, held half a GiB. Every
 //! download therefore first takes its share of one budget — what the file and the document
-//! built from it will hold at most — and the document carries that share until the sink has
-//! queued it (the sink's queue is bounded by bytes of its own). Memory then follows the
-//! budget, whatever the files' sizes.
+//! built from it will hold at most — and the document carries that share through the sink:
+//! its queue (whose own byte bound it then does not take), its batch and the `_bulk` request
+//! in flight, until Elasticsearch has answered (an item sent again keeps it). Memory then
+//! follows the budget, whatever the files' sizes.
 //!
 //! A share is counted in KiB (a tokio semaphore counts in `u32`) and never more than the whole
 //! budget, so a file larger than the budget is still downloaded — alone. A share is taken

@@ -2,9 +2,13 @@
 //!
 //! [`storage`] reads page, blog post and comment bodies (XHTML with Confluence macros, or
 //! plain HTML); [`text_file`] decides which attachments can be read as text and decodes them.
-//! Binary documents (PDF, Office) are left to the extraction service or the ingest pipeline.
-//! [`budget`] bounds the memory that attachment content holds on its way to the sink.
+//! Office documents (DOCX, XLSX, PPTX, ODT, ODS, ODP, RTF) are read here by [`office`] when
+//! `service.attachment_text` is `local`; other binary documents (PDF, legacy Office) are left
+//! to the extraction service ([`service`]) or the ingest pipeline. [`budget`] bounds the memory that attachment content holds on its way to
+//! Elasticsearch.
 
 pub mod budget;
+pub mod office;
+pub mod service;
 pub mod storage;
 pub mod text_file;

@@ -92,7 +92,7 @@ const MARKUP_EXTENSIONS: [&str; 6] = ["html", "htm", "xhtml", "xml", "svg", "asp
 
 /// The extension of a file name, lower-cased, as Python's `os.path.splitext` sees it: after
 /// the last dot of the last path component, and none for a name that only starts with a dot.
-fn extension(name: &str) -> Cow<'_, str> {
+pub(crate) fn extension(name: &str) -> Cow<'_, str> {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let base = base.trim_start_matches('.');
     match base.rfind('.') {

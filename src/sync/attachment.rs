@@ -1,17 +1,21 @@
 //! Attachment content: downloaded only for new or changed attachments, only for supported
-//! file types, never above the size limit, then turned into text here (text-like files) or
-//! handed to the ingest pipeline as base64 `_attachment` (everything else it can read).
+//! file types, never above the size limit, then turned into text: by the extraction service
+//! when `use_text_extraction_service` is on ([`crate::extract::service`]), else here
+//! (text-like files) or by the ingest pipeline from base64 `_attachment` (everything else it
+//! can read).
 
-use base64::Engine;
+use std::sync::Arc;
 
 use crate::confluence::{AttachmentRef, ConfluenceClient, ConfluenceError};
 use crate::extract::budget::Share;
+use crate::extract::office::{is_office, office_text};
+use crate::extract::service::ExtractionService;
 use crate::extract::text_file::{decode_text, is_supported_extension, looks_binary, text_like};
 
 use super::document::Document;
 
 /// How attachment content is handled.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ContentPolicy {
     /// `service.max_file_download_size`: larger files are indexed without content.
     pub max_bytes: u64,
@@ -20,12 +24,19 @@ pub struct ContentPolicy {
     pub memory_budget: u64,
     /// The pipeline extracts `_attachment` (`pipeline.extract_binary_content`).
     pub extract_binary_content: bool,
+    /// `service.attachment_text: local`: office documents are read here
+    /// ([`crate::extract::office`]) and only their text is sent.
+    pub local_text: bool,
+    /// `use_text_extraction_service` with a configured `extraction_service.host`: every file
+    /// goes there and its text is indexed as `body`.
+    pub extraction: Option<Arc<ExtractionService>>,
 }
 
 impl ContentPolicy {
-    /// Whether content extraction is on at all (Elastic downloads only then).
+    /// Whether content extraction is on at all (Elastic downloads only then: with the
+    /// extraction service, or for the pipeline).
     pub fn downloads(&self) -> bool {
-        self.extract_binary_content
+        self.extract_binary_content || self.extraction.is_some()
     }
 }
 
@@ -41,6 +52,14 @@ pub enum ContentOutcome {
     Skipped,
     /// Larger than the limit: indexed without content.
     TooLarge,
+    /// Its text could not be read (the extraction service refused or did not answer, or the
+    /// local reader could not read the file): indexed without content, reported.
+    Unextracted {
+        /// Bytes downloaded.
+        bytes: u64,
+        /// Why.
+        reason: String,
+    },
     /// Named as text but holding binary data: sent as a file (`_attachment`), for the
     /// pipeline to read what it can, not decoded into garbage text.
     NotText {
@@ -67,7 +86,7 @@ pub enum Plan {
 /// A file listed over the size cap is never requested; it is named in the log. A file whose
 /// size is not listed reserves what it may become at most (the cap): the download enforces
 /// the cap while streaming, and the unused part is given back after.
-pub fn plan(doc: &Document, policy: ContentPolicy) -> Plan {
+pub fn plan(doc: &Document, policy: &ContentPolicy) -> Plan {
     if !policy.downloads() || !is_supported_extension(&doc.title) {
         return Plan::Skip(ContentOutcome::Skipped);
     }
@@ -84,25 +103,46 @@ pub fn plan(doc: &Document, policy: ContentPolicy) -> Plan {
             );
             Plan::Skip(ContentOutcome::TooLarge)
         }
-        Some(size) => Plan::Download { reserve: peak_bytes(&doc.title, size) },
-        None => Plan::Download { reserve: peak_bytes(&doc.title, policy.max_bytes) },
+        Some(size) => Plan::Download { reserve: peak_bytes(&doc.title, size, policy) },
+        None => Plan::Download { reserve: peak_bytes(&doc.title, policy.max_bytes, policy) },
     }
 }
 
 /// The most that a file of `size` bytes holds while it is turned into what is indexed: its
 /// bytes, and beside them its text (at most twice the bytes for UTF-16 or markup, counted
-/// as the bytes once more) or its base64 (4 bytes for 3).
-fn peak_bytes(title: &str, size: u64) -> u64 {
-    if text_like(title) {
+/// as the bytes once more; the extraction service's text likewise) or its base64 (4 bytes
+/// for 3).
+///
+/// An office document read here holds its bytes, one inflated part at a time (bounded by
+/// [`crate::extract::office::MAX_ENTRY`]) and its text: counted as four times its size.
+fn peak_bytes(title: &str, size: u64, policy: &ContentPolicy) -> u64 {
+    if policy.extraction.is_none() && policy.local_text && is_office(title) {
+        return size.saturating_mul(4);
+    }
+    if text_like(title) || policy.extraction.is_some() {
         size.saturating_mul(2)
     } else {
         size.saturating_add(size.div_ceil(3).saturating_mul(4))
     }
 }
 
-/// Downloads `reference` and puts its content into `doc` (text in `body`, or base64 in
-/// `_attachment`); `share` is the budget taken for it ([`plan`]), cut down to what `doc`
-/// carries once the downloaded bytes are gone.
+/// The longest an office document's text may take to read (`service.attachment_text:
+/// local`); past it the document is indexed without content. The reader's thread runs on to
+/// its own bounds ([`crate::extract::office::MAX_ENTRY`], `MAX_TEXT`) and ends.
+const OFFICE_TIME: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What `doc`'s content holds at most from now until Elasticsearch has answered the request
+/// that wrote it: a file beside its base64 while it is written into the `_bulk` body, or a
+/// text beside its serialized copy.
+fn carried_peak(doc: &Document) -> u64 {
+    let file = doc.attachment.as_ref().map_or(0, |f| f.len() as u64);
+    let text = doc.body.as_ref().map_or(0, |t| t.len() as u64);
+    file + file.div_ceil(3) * 4 + text * 2
+}
+
+/// Downloads `reference` and puts its content into `doc` (text in `body`, or the file in
+/// `attachment`, for `_attachment`); `share` is the budget taken for it ([`plan`]), cut down
+/// to what `doc` carries ([`carried_peak`]).
 ///
 /// An error means the download itself failed after its retries: the caller reports the
 /// document and does not index it, so the next sync tries again.
@@ -110,7 +150,7 @@ pub async fn fill(
     client: &ConfluenceClient,
     doc: &mut Document,
     reference: &AttachmentRef,
-    policy: ContentPolicy,
+    policy: &ContentPolicy,
     share: &mut Share,
 ) -> Result<ContentOutcome, ConfluenceError> {
     let download = match client.download(reference, policy.max_bytes).await {
@@ -131,21 +171,45 @@ pub async fn fill(
         Err(e) => return Err(e),
     };
     let bytes = download.bytes.len() as u64;
+    if let Some(service) = &policy.extraction {
+        return Ok(match service.extract(&doc.title, download.bytes).await {
+            Ok(text) => {
+                doc.body = Some(text);
+                share.shrink_to(carried_peak(doc));
+                ContentOutcome::Extracted { bytes }
+            }
+            Err(e) => {
+                share.shrink_to(0);
+                ContentOutcome::Unextracted { bytes, reason: e.to_string() }
+            }
+        });
+    }
+    if policy.local_text && is_office(&doc.title) {
+        let (name, file) = (doc.title.clone(), download.bytes);
+        let read = tokio::task::spawn_blocking(move || office_text(&name, &file));
+        let outcome = match tokio::time::timeout(OFFICE_TIME, read).await {
+            Ok(Ok(Ok(text))) => {
+                doc.body = Some(text);
+                share.shrink_to(carried_peak(doc));
+                return Ok(ContentOutcome::Extracted { bytes });
+            }
+            Ok(Ok(Err(e))) => e.to_string(),
+            Ok(Err(e)) => format!("its reader failed: {e}"),
+            Err(_) => format!("reading its text took longer than {OFFICE_TIME:?}"),
+        };
+        share.shrink_to(0);
+        return Ok(ContentOutcome::Unextracted { bytes, reason: outcome });
+    }
     let not_text = text_like(&doc.title) && looks_binary(&download.bytes);
-    let carried = if text_like(&doc.title) && !not_text {
+    if text_like(&doc.title) && !not_text {
         // Valid UTF-8 becomes the text without a copy.
         let text = decode_text(&doc.title, Vec::from(download.bytes));
-        let carried = text.len();
         doc.body = Some(text);
-        carried
     } else {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(&download.bytes);
-        drop(download);
-        let carried = encoded.len();
-        doc.attachment_base64 = Some(encoded);
-        carried
-    };
-    share.shrink_to(carried as u64);
+        // Kept as downloaded: the bulk encoder writes its base64 straight into the request.
+        doc.attachment = Some(download.bytes);
+    }
+    share.shrink_to(carried_peak(doc));
     Ok(if not_text { ContentOutcome::NotText { bytes } } else { ContentOutcome::Extracted { bytes } })
 }
 
@@ -180,11 +244,17 @@ mod tests {
             container_id: "1".into(),
             download_path: Some("/download/attachments/1/quarterly%20report.pdf".into()),
         };
-        let policy = ContentPolicy { max_bytes: 1000, memory_budget: 1 << 20, extract_binary_content: true };
+        let policy = ContentPolicy {
+            max_bytes: 1000,
+            memory_budget: 1 << 20,
+            extract_binary_content: true,
+            local_text: false,
+            extraction: None,
+        };
         let budget = crate::extract::budget::DownloadBudget::new(1 << 20);
         let mut share = budget.take(1000).await;
         let captured = crate::logging::Captured::start();
-        let outcome = fill(&client, &mut doc, &reference, policy, &mut share).await;
+        let outcome = fill(&client, &mut doc, &reference, &policy, &mut share).await;
         assert!(matches!(outcome, Ok(ContentOutcome::TooLarge)));
         let events = captured.events();
         assert!(
@@ -196,20 +266,32 @@ mod tests {
 
     #[test]
     fn the_plan_follows_the_listed_size() {
-        let policy = ContentPolicy { max_bytes: 1000, memory_budget: 1 << 20, extract_binary_content: true };
-        let reserve = |doc: &Document| match plan(doc, policy) {
-            Plan::Download { reserve } => Some(reserve),
-            Plan::Skip(_) => None,
+        let policy = ContentPolicy {
+            max_bytes: 1000,
+            memory_budget: 1 << 20,
+            extract_binary_content: true,
+            local_text: false,
+            extraction: None,
         };
+        fn reserve_with(doc: &Document, policy: &ContentPolicy) -> Option<u64> {
+            match plan(doc, policy) {
+                Plan::Download { reserve } => Some(reserve),
+                Plan::Skip(_) => None,
+            }
+        }
+        let reserve = |doc: &Document| reserve_with(doc, &policy);
         assert_eq!(reserve(&attachment("a.pdf", Some(300))), Some(300 + 400));
         assert_eq!(reserve(&attachment("a.txt", Some(300))), Some(600));
         assert_eq!(reserve(&attachment("a.pdf", None)), Some(1000 + 1336), "unlisted: the cap");
         assert!(matches!(
-            plan(&attachment("a.pdf", Some(1001)), policy),
+            plan(&attachment("a.pdf", Some(1001)), &policy),
             Plan::Skip(ContentOutcome::TooLarge)
         ));
-        assert!(matches!(plan(&attachment("a.exe", Some(10)), policy), Plan::Skip(ContentOutcome::Skipped)));
-        let off = ContentPolicy { extract_binary_content: false, ..policy };
-        assert!(matches!(plan(&attachment("a.pdf", Some(10)), off), Plan::Skip(ContentOutcome::Skipped)));
+        assert!(matches!(plan(&attachment("a.exe", Some(10)), &policy), Plan::Skip(ContentOutcome::Skipped)));
+        let local = ContentPolicy { local_text: true, ..policy.clone() };
+        assert_eq!(reserve_with(&attachment("a.docx", Some(300)), &local), Some(1200), "bytes, part, text");
+        assert_eq!(reserve_with(&attachment("a.docx", Some(300)), &policy), Some(700), "as base64");
+        let off = ContentPolicy { extract_binary_content: false, ..policy.clone() };
+        assert!(matches!(plan(&attachment("a.pdf", Some(10)), &off), Plan::Skip(ContentOutcome::Skipped)));
     }
 }

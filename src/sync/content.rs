@@ -2,7 +2,8 @@
 //! with ([`ContentSync`]) and the path each document takes from the crawl to the sink —
 //! unchanged documents skipped, basic rules applied, attachment content downloaded (at most
 //! `concurrent_downloads` at once, inside one byte budget that each document's content holds
-//! until the sink has queued it: [`crate::extract::budget`]), and the rest sent to be written.
+//! until Elasticsearch has answered the request that wrote it: [`crate::extract::budget`]),
+//! and the rest sent to be written.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -161,20 +162,20 @@ impl ContentSync {
                                 report.updated += 1;
                             }
                             let plan =
-                                download.map(|reference| (attachment::plan(&doc, self.content), reference));
+                                download.map(|reference| (attachment::plan(&doc, &self.content), reference));
                             match plan {
                                 Some((Plan::Download { reserve }, reference)) => {
                                     let (mut share, slot) = self
                                         .admit(reserve, &budget, &downloads, &mut pending, sink, report)
                                         .await;
-                                    let (client, policy) = (self.client.clone(), self.content);
+                                    let (client, policy) = (self.client.clone(), self.content.clone());
                                     let mut doc = *doc;
                                     pending.spawn(async move {
                                         // The slot is the download's; the share stays with
-                                        // the document until the sink has queued it.
+                                        // the document until Elasticsearch has answered.
                                         let _slot = slot;
                                         match attachment::fill(
-                                            &client, &mut doc, &reference, policy, &mut share,
+                                            &client, &mut doc, &reference, &policy, &mut share,
                                         )
                                         .await
                                         {
@@ -185,9 +186,9 @@ impl ContentSync {
                                 }
                                 Some((Plan::Skip(outcome), _)) => {
                                     count(&outcome, report);
-                                    self.send(sink, *doc, report).await;
+                                    self.send(sink, *doc, None, report).await;
                                 }
-                                None => self.send(sink, *doc, report).await,
+                                None => self.send(sink, *doc, None, report).await,
                             }
                         }
                     }
@@ -270,6 +271,14 @@ impl ContentSync {
         match done {
             Ok(Ok((doc, outcome, share))) => {
                 count(&outcome, report);
+                if let ContentOutcome::Unextracted { reason, .. } = &outcome {
+                    tracing::warn!(
+                        id = doc.id.as_str(),
+                        title = doc.title.as_str(),
+                        "attachment {:?} indexed without its text: {reason}",
+                        doc.title
+                    );
+                }
                 if let ContentOutcome::NotText { bytes } = outcome {
                     tracing::warn!(
                         id = doc.id.as_str(),
@@ -279,9 +288,9 @@ impl ContentSync {
                         doc.title
                     );
                 }
-                self.send(sink, doc, report).await;
-                // Queued (or reported): what it held is the sink's to bound now.
-                drop(share);
+                // The share goes with the document: given back once Elasticsearch has answered
+                // the request that wrote it (or at once, if it is not written).
+                self.send(sink, doc, Some(share), report).await;
             }
             Ok(Err((doc, reason))) => {
                 // Not indexed: the next sync sees it as new or changed and tries again.
@@ -293,14 +302,17 @@ impl ContentSync {
         }
     }
 
-    /// The document's `_source`. One carrying a file's content is written into a buffer of
-    /// its own, sized once: the shared serialization arena would grow by doubling (copying
-    /// the file each time) and keep the whole grown chunk alive with whatever else is cut
-    /// from it later.
+    /// The document's `_source`. A file goes beside the other fields, as downloaded: the
+    /// sink writes its base64 straight into the `_bulk` body. A large text is written into a
+    /// buffer of its own, sized once: the shared serialization arena would grow by doubling
+    /// (copying the text each time) and keep the whole grown chunk alive with whatever else
+    /// is cut from it later.
     fn serialize(&self, doc: &Document) -> Result<Source, ElasticError> {
-        let content =
-            doc.attachment_base64.as_ref().map_or(0, String::len) + doc.body.as_ref().map_or(0, String::len);
         let indexed = Indexed { doc, flags: self.flags };
+        if let Some(file) = &doc.attachment {
+            return Source::serialize_with_file(&doc.id, &indexed, file.clone());
+        }
+        let content = doc.body.as_ref().map_or(0, String::len);
         if content < OWN_BUFFER {
             return Source::serialize(&doc.id, &indexed);
         }
@@ -318,7 +330,7 @@ impl ContentSync {
         match source {
             Ok(Source::Raw(bytes))
                 if self.max_text_bytes > 0
-                    && doc.attachment_base64.is_none()
+                    && doc.attachment.is_none()
                     && bytes.len() as u64 > self.max_text_bytes =>
             {
                 Some(bytes.len() as u64)
@@ -327,7 +339,9 @@ impl ContentSync {
         }
     }
 
-    async fn send(&self, sink: &Sink, mut doc: Document, report: &mut SyncReport) {
+    /// Sends `doc` to be written; `share` is the budget its content holds, which the sink
+    /// gives back once Elasticsearch has answered.
+    async fn send(&self, sink: &Sink, mut doc: Document, share: Option<Share>, report: &mut SyncReport) {
         let mut source = self.serialize(&doc);
         // A text document over the cap would fail a whole `_bulk` request: it is indexed
         // without its text (as one over the download cap is without content), counted, and
@@ -359,7 +373,7 @@ impl ContentSync {
                 // queue: only the serialized source waits there.
                 let id = std::mem::take(&mut doc.id);
                 drop(doc);
-                sink.send(Operation::Index { id, doc: source }).await
+                sink.send_holding(Operation::Index { id, doc: source }, share).await
             }
             Err(e) => report.failed.push(format!("{} ({}): {e}", doc.id, doc.doc_type.as_str())),
         }
@@ -379,6 +393,11 @@ fn count(outcome: &ContentOutcome, report: &mut SyncReport) {
             report.not_text += 1;
         }
         ContentOutcome::TooLarge => report.too_large += 1,
+        ContentOutcome::Unextracted { bytes, .. } => {
+            report.downloaded += 1;
+            report.downloaded_bytes += bytes;
+            report.unextracted += 1;
+        }
         ContentOutcome::Skipped => {}
     }
 }

@@ -87,8 +87,10 @@ pub struct Document {
     pub size: Option<u64>,
     /// Container type and title (attachments and comments): `("page", "Home")`.
     pub container: Option<(DocType, String)>,
-    /// Base64 file content for the ingest pipeline's attachment processor.
-    pub attachment_base64: Option<String>,
+    /// The file, for the ingest pipeline's attachment processor: written as base64
+    /// `_attachment` straight into the `_bulk` body ([`crate::elastic::bulk::Document::WithFile`]),
+    /// never by [`Indexed`].
+    pub attachment: Option<bytes::Bytes>,
     /// Identities allowed to read (document level security).
     pub allow_access_control: Option<Vec<String>>,
 }
@@ -119,7 +121,7 @@ impl Document {
             labels: None,
             size: None,
             container: None,
-            attachment_base64: None,
+            attachment: None,
             allow_access_control: None,
         }
     }
@@ -155,7 +157,8 @@ impl Document {
     }
 }
 
-/// A document with the pipeline flags, as serialised into the index.
+/// A document with the pipeline flags, as serialised into the index (its file, if any, is
+/// added as `_attachment` by the bulk encoder).
 #[derive(Debug, Clone, Copy)]
 pub struct Indexed<'a> {
     /// The document.
@@ -200,9 +203,6 @@ impl Serialize for Indexed<'_> {
         }
         if let Some((container_type, container_title)) = &d.container {
             m.serialize_entry(container_type.as_str(), container_title)?;
-        }
-        if let Some(data) = &d.attachment_base64 {
-            m.serialize_entry("_attachment", data)?;
         }
         if let Some(acl) = &d.allow_access_control {
             m.serialize_entry("_allow_access_control", acl)?;
@@ -251,7 +251,7 @@ mod tests {
             labels: None,
             size: None,
             container: None,
-            attachment_base64: None,
+            attachment: None,
             allow_access_control: None,
         }
     }

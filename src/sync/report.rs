@@ -37,6 +37,10 @@ pub struct SyncReport {
     /// Attachments named as text (`.txt`, `.csv`…) that held binary data: sent as files
     /// (`_attachment`) rather than decoded into garbage text.
     pub not_text: u64,
+    /// Attachments whose text could not be extracted (the extraction service refused or did
+    /// not answer, or the local reader could not read the file): indexed without content,
+    /// each named in the log.
+    pub unextracted: u64,
     /// Text documents over `elasticsearch.bulk.max_text_document_size`, indexed without
     /// their text.
     pub too_large_documents: u64,
@@ -273,6 +277,9 @@ impl fmt::Display for SyncReport {
         }
         if self.not_text > 0 {
             write!(f, "; {} attachments named as text held binary data (sent as files)", self.not_text)?;
+        }
+        if self.unextracted > 0 {
+            write!(f, "; {} attachments indexed without their text (extraction failed)", self.unextracted)?;
         }
         if self.kept_unverified > 0 {
             write!(f, "; {} documents kept because their listing did not complete", self.kept_unverified)?;

@@ -104,12 +104,6 @@ async fn content(
     stop: Shutdown,
     watch: &Watch,
 ) -> Result<SyncReport, SyncError> {
-    if source.use_text_extraction_service {
-        tracing::warn!(
-            "use_text_extraction_service is not supported by this version: attachment content goes \
-             through the ingest pipeline (_attachment) instead"
-        );
-    }
     // Checked when the config was loaded; compiled again here for the sync.
     let rules = BasicRules::compile(&source.sync_rules.basic).map_err(|errors| {
         SyncError::Start(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
@@ -212,6 +206,8 @@ async fn content_under_lease(
             max_bytes: config.service.max_file_download_size,
             memory_budget: config.service.max_download_memory,
             extract_binary_content: source.pipeline.extract_binary_content,
+            local_text: config.service.attachment_text == "local",
+            extraction: crate::extract::service::from_config(config, source),
         },
         concurrent_downloads: source.concurrent_downloads,
         flags: PipelineFlags {

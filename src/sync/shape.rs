@@ -43,6 +43,13 @@ pub fn document_shape(config: &Config, source: &ConfluenceConfig) -> DocumentSha
         ("sync_rules.basic", rules.join("\n")),
     ]
     .into_iter()
+    // Who extracts attachment text, recorded only when not Elastic's way (the pipeline), so
+    // that indices written before it was recorded are not rewritten for nothing.
+    .chain(
+        (config.service.attachment_text != "pipeline")
+            .then(|| ("service.attachment_text", config.service.attachment_text.clone())),
+    )
+    .chain(source.use_text_extraction_service.then(|| ("use_text_extraction_service", "true".to_string())))
     .map(|(k, v)| (k.to_string(), v))
     .collect()
 }
@@ -76,6 +83,13 @@ mod tests {
     fn a_setting_that_reshapes_documents_is_named() {
         let before = shape("");
         assert!(changed_settings(Some(&before), &shape("")).is_empty());
+        assert_eq!(
+            changed_settings(Some(&before), &shape("service:\n  attachment_text: local\n")),
+            ["service.attachment_text"]
+        );
+        let service =
+            "  use_text_extraction_service: true\nextraction_service:\n  host: http://127.0.0.1:1\n";
+        assert_eq!(changed_settings(Some(&before), &shape(service)), ["use_text_extraction_service"]);
         assert_eq!(
             changed_settings(Some(&before), &shape("  use_document_level_security: true\n")),
             ["use_document_level_security"]

@@ -48,10 +48,14 @@ pub(super) struct RequestFailure {
 
 /// Sends one batch (with the retries of the whole request); what became of its items, and
 /// the items rejected with 429/5xx that are to be sent again.
-pub(super) async fn send_batch(target: &Target, batch: Batch, shared: &Shared) -> BatchOutcome {
+///
+/// The shares of the content budget the batch holds are given back when this returns (once
+/// Elasticsearch has answered, or the request failed for good), except those of items to be
+/// sent again, which go on with them.
+pub(super) async fn send_batch(target: &Target, mut batch: Batch, shared: &Shared) -> BatchOutcome {
     let mut report = SinkReport::default();
-    let items = batch.items;
-    let body = batch.body.freeze();
+    let items = std::mem::take(&mut batch.items);
+    let body = std::mem::take(&mut batch.body).freeze();
     let response = match post(target, body.clone(), &mut report).await {
         Ok(response) => response,
         // Not sent (or not again) since the lease is in doubt: not written, not failed.
@@ -138,6 +142,7 @@ pub(super) async fn send_batch(target: &Target, batch: Batch, shared: &Shared) -
                         failures.push(f);
                     } else {
                         again.push(Waiting {
+                            held: batch.take_held(i),
                             lines: Bytes::copy_from_slice(&body[item.range]),
                             id: item.id,
                             kind: item.kind,

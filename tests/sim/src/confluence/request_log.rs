@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone, Default)]
 pub struct RequestLog {
     inner: Arc<Mutex<BTreeMap<(String, u16), u64>>>,
+    /// Body bytes handed to the connection, per route template.
+    bytes: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 impl RequestLog {
@@ -17,6 +19,21 @@ impl RequestLog {
         if let Ok(mut counts) = self.inner.lock() {
             *counts.entry((route.to_string(), status)).or_default() += 1;
         }
+    }
+
+    /// Counts `bytes` more of a response body to `route` handed to the connection.
+    pub fn served(&self, route: &str, bytes: u64) {
+        if let Ok(mut served) = self.bytes.lock() {
+            *served.entry(route.to_string()).or_default() += bytes;
+        }
+    }
+
+    /// Body bytes handed to the connection for every route whose template contains `part`
+    /// (`download`): what a client received, or at most a socket's buffers more when it
+    /// stopped reading.
+    pub fn served_bytes(&self, part: &str) -> u64 {
+        let served = self.bytes.lock().map(|b| b.clone()).unwrap_or_default();
+        served.iter().filter(|(route, _)| route.contains(part)).map(|(_, n)| n).sum()
     }
 
     /// Requests to a route template, any status.
@@ -49,6 +66,9 @@ impl RequestLog {
         if let Ok(mut counts) = self.inner.lock() {
             counts.clear();
         }
+        if let Ok(mut served) = self.bytes.lock() {
+            served.clear();
+        }
     }
 }
 
@@ -67,7 +87,10 @@ mod tests {
         assert_eq!(log.count_status("/rest/api/space", 429), 1);
         assert_eq!(log.count_any_route(200), 3);
         assert_eq!(log.total(), 4);
+        log.served("/download/attachments/{id}/{file}", 10);
+        log.served("/rest/api/space", 3);
+        assert_eq!(log.served_bytes("download"), 10);
         log.reset();
-        assert_eq!(log.total(), 0);
+        assert_eq!((log.total(), log.served_bytes("")), (0, 0));
     }
 }

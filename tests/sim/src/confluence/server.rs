@@ -231,7 +231,7 @@ async fn dispatch(shared: Arc<Shared>, request: Request) -> Response {
         }
     };
     shared.log.record(&template, reply.status);
-    into_response(reply, body_fault).await
+    into_response(reply, body_fault).await.counted(&shared.log, &template)
 }
 
 fn not_found_reply(flavour: Flavour, path: &str) -> Reply {
@@ -304,7 +304,37 @@ fn spoil_first_result(value: &mut serde_json::Value) {
     }
 }
 
+/// Counting the body bytes a response actually hands to the connection
+/// ([`RequestLog::served_bytes`]): a client that stops reading early stops the count.
+trait Counted {
+    fn counted(self, log: &RequestLog, route: &str) -> Response;
+}
+
+impl Counted for Response {
+    fn counted(self, log: &RequestLog, route: &str) -> Response {
+        use axum::body::HttpBody;
+        use futures::StreamExt;
+        let (mut parts, body) = self.into_parts();
+        // A length known before stays announced (a stream alone would go chunked).
+        if let Some(length) = body.size_hint().exact() {
+            parts.headers.entry(header::CONTENT_LENGTH).or_insert(HeaderValue::from(length));
+        }
+        let (log, route) = (log.clone(), route.to_string());
+        let stream = body.into_data_stream().map(move |chunk| {
+            if let Ok(bytes) = &chunk {
+                log.served(&route, bytes.len() as u64);
+            }
+            chunk
+        });
+        Response::from_parts(parts, Body::from_stream(stream))
+    }
+}
+
+/// Bytes of a file per chunk of its body.
+const FILE_CHUNK: usize = 64 * 1024;
+
 async fn into_response(reply: Reply, body_fault: Option<FaultKind>) -> Response {
+    let is_file = matches!(reply.body, ReplyBody::Bytes(..));
     let (bytes, content_type) = match reply.body {
         ReplyBody::Json(mut value) => {
             if body_fault == Some(FaultKind::MalformedItem) {
@@ -346,6 +376,15 @@ async fn into_response(reply: Reply, body_fault: Option<FaultKind>) -> Response 
             };
             Body::from_stream(stream)
         }
+        // Files go in chunks, as a server streams them: a client that stops reading (at its
+        // size cap) stops the transfer, which the served-bytes count shows.
+        _ if is_file && total > FILE_CHUNK => {
+            let bytes = Bytes::from(bytes);
+            let chunks = (0..total)
+                .step_by(FILE_CHUNK)
+                .map(move |at| Ok::<Bytes, std::io::Error>(bytes.slice(at..(at + FILE_CHUNK).min(total))));
+            Body::from_stream(futures::stream::iter(chunks))
+        }
         _ => Body::from(bytes),
     };
     let mut response = Response::new(body);
@@ -354,7 +393,7 @@ async fn into_response(reply: Reply, body_fault: Option<FaultKind>) -> Response 
     if let Some(content_type) = content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
         headers.insert(header::CONTENT_TYPE, content_type);
     }
-    if matches!(body_fault, Some(FaultKind::DropMidBody) | Some(FaultKind::SlowBody { .. })) {
+    if is_file || matches!(body_fault, Some(FaultKind::DropMidBody) | Some(FaultKind::SlowBody { .. })) {
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
     }
     for (name, value) in reply.headers {
@@ -425,5 +464,5 @@ async fn media(shared: Arc<Shared>, request: Request) -> Response {
         }
     }
     shared.log.record(TEMPLATE, reply.status);
-    into_response(reply, body_fault).await
+    into_response(reply, body_fault).await.counted(&shared.log, TEMPLATE)
 }

@@ -1,0 +1,63 @@
+//! `service.attachment_text: local`: office documents are read here and only their text is
+//! sent. The files are the test world's own (real DOCX, XLSX and PPTX packages generated from
+//! a seed, each carrying a marker word), read directly and through a whole sync.
+
+use std::collections::HashMap;
+
+use confluence_connector::config;
+use confluence_connector::extract::office::office_text;
+use confluence_connector::shutdown::Shutdown;
+use confluence_connector::sync::{self, SyncKind};
+use serde_json::json;
+use sim::confluence::files::{attachment_bytes, expected_marker, FileKind};
+use sim::confluence::{Flavour, SimConfig, Size};
+use sim::world::World;
+
+#[test]
+fn the_simulators_office_files_give_their_marker() {
+    for (kind, name) in [(FileKind::Docx, "a.docx"), (FileKind::Xlsx, "a.xlsx"), (FileKind::Pptx, "a.pptx")] {
+        for (seed, size) in [(1, 0), (7, 200_000), (9, 3_000_000)] {
+            let file = attachment_bytes(kind, seed, size);
+            let text = office_text(name, &file).unwrap_or_else(|e| panic!("{kind:?} {size}: {e}"));
+            assert!(text.contains(&expected_marker(seed)), "{kind:?} of {size} bytes: {text:.200}");
+            assert!(text.len() < file.len().max(4096), "{kind:?}: the padding is not text");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_sync_sends_the_text_of_office_files_not_the_files() {
+    let mut site = SimConfig::new(Flavour::Server, Size::Small);
+    site.pages = Some(200);
+    let world = World::start(site).await.unwrap();
+    let mut reports = Vec::new();
+    for mode in ["pipeline", "local"] {
+        let index = format!("attachment-text-{mode}-{}", std::process::id());
+        let text = world.config_yaml(&index, &["retry_count: 1"]).replacen(
+            "service:\n",
+            &format!("service:\n  attachment_text: {mode}\n"),
+            1,
+        );
+        let config = config::load_str(&text, &HashMap::new()).unwrap().config;
+        let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
+        assert!(report.completed() && report.failed.is_empty(), "{mode}: {report}");
+        assert_eq!(report.unextracted, 0, "{mode}: {report}");
+        world.refresh(&index).await.unwrap();
+        let attachments = world.count(&index, json!({"term": {"type": "attachment"}})).await.unwrap();
+        let with_text = world
+            .count(&index, json!({"bool": {"filter": [{"term": {"type": "attachment"}}, {"exists": {"field": "body"}}]}}))
+            .await
+            .unwrap();
+        assert!(attachments >= 10, "{mode}: {report}");
+        reports.push((report, with_text));
+    }
+    let ((pipeline, pipeline_text), (local, local_text)) = (&reports[0], &reports[1]);
+    // What the test pipeline reads from `_attachment`, read here as well: no text lost.
+    assert!(
+        local_text >= pipeline_text,
+        "{local_text} attachments with text, {pipeline_text} with the pipeline"
+    );
+    assert_eq!(pipeline.downloaded_bytes, local.downloaded_bytes, "the same files");
+    // The office files' text instead of their base64: fewer bytes sent.
+    assert!(local.bulk_bytes < pipeline.bulk_bytes, "{} vs {} bytes", local.bulk_bytes, pipeline.bulk_bytes);
+}
