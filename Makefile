@@ -20,8 +20,10 @@ test: lint
 	$(CARGO) test --workspace --all-targets
 
 ## test-es: every integration test and the ftest against a real Elasticsearch node started for
-## the purpose (downloaded once from Maven Central; needs a JDK 17+; see README)
+## the purpose (downloaded once from Maven Central; needs a JDK 17+; see README), with
+## Elasticsearch's REST spec fetched so the test server's conformance test runs too
 test-es:
+	tests/es-node/rest-spec.sh >/dev/null
 	tests/es-node/with-es.sh sh -c '$(CARGO) test --workspace --all-targets && $(MAKE) ftest'
 
 lint:

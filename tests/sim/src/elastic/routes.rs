@@ -187,7 +187,7 @@ fn allowed(pattern: &str) -> &'static [&'static str] {
         | "/{index}/_settings" => &["GET"],
         "/_alias/{name}" => &["GET", "HEAD"],
         "/_ingest/pipeline/{id}" | "/_scripts/{id}" => &["GET", "PUT", "DELETE"],
-        "/_index_template/{name}" => &["GET", "PUT", "DELETE", "HEAD"],
+        "/_index_template/{name}" => &["GET", "PUT", "POST", "DELETE", "HEAD"],
         "/_search/scroll" | "/_search/scroll/{scroll_id}" => &["GET", "POST", "DELETE"],
         "/{index}/_mapping" => &["GET", "PUT", "POST"],
         "/{index}/_alias/{name}" => &["PUT", "POST", "DELETE", "GET", "HEAD"],
@@ -272,7 +272,12 @@ const SEARCH: &[&str] = &[
     "explain",
     "ignore_throttled",
     "include_named_queries_score",
+    "analyze_wildcard",
+    "suggest_mode",
+    "suggest_size",
+    "suggest_text",
 ];
+/// `_update` (and the shape the others are cut from).
 const WRITE: &[&str] = &[
     "refresh",
     "pipeline",
@@ -294,6 +299,57 @@ const WRITE: &[&str] = &[
     "include_source_on_error",
     "lang",
 ];
+const BULK: &[&str] = &[
+    "wait_for_active_shards",
+    "refresh",
+    "routing",
+    "timeout",
+    "_source",
+    "_source_excludes",
+    "_source_includes",
+    "pipeline",
+    "require_alias",
+    "require_data_stream",
+    "list_executed_pipelines",
+    "include_source_on_error",
+];
+const INDEX_DOC: &[&str] = &[
+    "wait_for_active_shards",
+    "op_type",
+    "refresh",
+    "routing",
+    "timeout",
+    "version",
+    "version_type",
+    "if_seq_no",
+    "if_primary_term",
+    "pipeline",
+    "require_alias",
+    "require_data_stream",
+    "include_source_on_error",
+];
+const CREATE_DOC: &[&str] = &[
+    "wait_for_active_shards",
+    "refresh",
+    "routing",
+    "timeout",
+    "version",
+    "version_type",
+    "pipeline",
+    "include_source_on_error",
+    "require_alias",
+    "require_data_stream",
+];
+const DELETE_DOC: &[&str] = &[
+    "wait_for_active_shards",
+    "refresh",
+    "routing",
+    "timeout",
+    "if_seq_no",
+    "if_primary_term",
+    "version",
+    "version_type",
+];
 const GET_DOC: &[&str] = &[
     "_source",
     "_source_includes",
@@ -306,6 +362,24 @@ const GET_DOC: &[&str] = &[
     "version_type",
     "preference",
 ];
+const COUNT: &[&str] = &[
+    "ignore_unavailable",
+    "ignore_throttled",
+    "allow_no_indices",
+    "expand_wildcards",
+    "min_score",
+    "preference",
+    "routing",
+    "q",
+    "analyzer",
+    "analyze_wildcard",
+    "default_operator",
+    "df",
+    "lenient",
+    "terminate_after",
+];
+/// Which indices a request names: `ignore_unavailable` and its kin.
+const INDICES: &[&str] = &["ignore_unavailable", "allow_no_indices", "expand_wildcards"];
 const INDEX_OPTS: &[&str] = &[
     "expand_wildcards",
     "ignore_unavailable",
@@ -339,15 +413,26 @@ const DBQ: &[&str] = &[
     "analyzer",
     "df",
     "lenient",
+    "analyze_wildcard",
+    "default_operator",
+    "from",
+    "request_cache",
+    "search_type",
+    "sort",
+    "stats",
+    "terminate_after",
+    "version",
 ];
 
-fn accepted(pattern: &str) -> Vec<&'static str> {
+/// The URL parameters an endpoint takes (beyond [`COMMON`]): per method, as Elasticsearch's
+/// REST spec lists them, so that `realtime` on a DELETE is refused as Elasticsearch refuses it.
+fn accepted(pattern: &str, method: &str) -> Vec<&'static str> {
     let mut v = COMMON.to_vec();
-    let extra: &[&[&str]] = match pattern {
-        "/_bulk" | "/{index}/_bulk" => &[WRITE],
-        "/_search" | "/{index}/_search" | "/_search/template" | "/{index}/_search/template" => &[SEARCH],
-        "/_count" | "/{index}/_count" => &[SEARCH, &["min_score", "terminate_after"]],
-        "/{index}/_pit" => &[&[
+    let extra: &[&[&str]] = match (pattern, method) {
+        ("/_bulk" | "/{index}/_bulk", _) => &[BULK],
+        ("/_search" | "/{index}/_search" | "/_search/template" | "/{index}/_search/template", _) => &[SEARCH],
+        ("/_count" | "/{index}/_count", _) => &[COUNT],
+        ("/{index}/_pit", _) => &[&[
             "keep_alive",
             "expand_wildcards",
             "ignore_unavailable",
@@ -356,25 +441,35 @@ fn accepted(pattern: &str) -> Vec<&'static str> {
             "allow_partial_search_results",
             "max_concurrent_shard_requests",
         ]],
-        "/_search/scroll" | "/_search/scroll/{scroll_id}" => {
+        ("/_search/scroll" | "/_search/scroll/{scroll_id}", "DELETE") => &[],
+        ("/_search/scroll" | "/_search/scroll/{scroll_id}", _) => {
             &[&["scroll", "scroll_id", "rest_total_hits_as_int"]]
         }
-        "/{index}/_delete_by_query" => &[DBQ],
-        "/{index}/_doc" | "/{index}/_create/{id}" | "/{index}/_update/{id}" => &[WRITE],
-        "/{index}/_doc/{id}" => &[WRITE, GET_DOC],
-        "/{index}/_source/{id}" => &[GET_DOC],
-        "/{index}"
-        | "/{index}/_mapping"
-        | "/_mapping"
-        | "/{index}/_settings"
-        | "/_refresh"
-        | "/{index}/_refresh"
-        | "/{index}/_alias"
-        | "/_alias"
-        | "/_alias/{name}"
-        | "/{index}/_alias/{name}"
-        | "/_aliases" => &[INDEX_OPTS, &["write_index_only"]],
-        "/_cluster/health" | "/_cluster/health/{index}" => &[&[
+        ("/{index}/_delete_by_query", _) => &[DBQ],
+        ("/{index}/_doc" | "/{index}/_doc/{id}", "PUT" | "POST") => &[INDEX_DOC],
+        ("/{index}/_doc/{id}", "DELETE") => &[DELETE_DOC],
+        ("/{index}/_doc/{id}" | "/{index}/_source/{id}", _) => &[GET_DOC],
+        ("/{index}/_create/{id}", _) => &[CREATE_DOC],
+        ("/{index}/_update/{id}", _) => &[WRITE],
+        ("/{index}", "PUT") => &[&["wait_for_active_shards", "timeout", "master_timeout"]],
+        ("/{index}", "DELETE") => &[INDICES, &["timeout", "master_timeout"]],
+        ("/{index}", "HEAD") => &[INDICES, &["local", "flat_settings", "include_defaults"]],
+        ("/{index}/_mapping", "PUT" | "POST") => {
+            &[INDICES, &["timeout", "master_timeout", "write_index_only"]]
+        }
+        ("/{index}/_mapping" | "/_mapping", _) => &[INDICES, &["master_timeout", "local"]],
+        ("/_refresh" | "/{index}/_refresh", _) => &[INDICES],
+        (
+            "/{index}"
+            | "/{index}/_settings"
+            | "/{index}/_alias"
+            | "/_alias"
+            | "/_alias/{name}"
+            | "/{index}/_alias/{name}"
+            | "/_aliases",
+            _,
+        ) => &[INDEX_OPTS, &["write_index_only"]],
+        ("/_cluster/health" | "/_cluster/health/{index}", _) => &[&[
             "wait_for_status",
             "timeout",
             "level",
@@ -387,12 +482,13 @@ fn accepted(pattern: &str) -> Vec<&'static str> {
             "wait_for_active_shards",
             "expand_wildcards",
         ]],
-        "/_index_template/{name}" => &[&["master_timeout", "create", "cause"]],
-        "/_ingest/pipeline/{id}" | "/_ingest/pipeline" | "/_scripts/{id}" => {
-            &[&["master_timeout", "timeout", "if_version", "summary", "context"]]
-        }
-        "/_license" => &[&["local", "accept_enterprise"]],
-        p if p.starts_with("/_connector") => &[connector::routes::params(p)],
+        ("/_index_template/{name}", _) => &[&["master_timeout", "create", "cause"]],
+        ("/_ingest/pipeline/{id}", "PUT") => &[&["if_version", "master_timeout", "timeout"]],
+        ("/_ingest/pipeline/{id}", "DELETE") => &[&["master_timeout", "timeout"]],
+        ("/_ingest/pipeline/{id}" | "/_ingest/pipeline", _) => &[&["summary", "master_timeout"]],
+        ("/_scripts/{id}", _) => &[&["master_timeout", "timeout", "context"]],
+        ("/_license", _) => &[&["local", "accept_enterprise"]],
+        (p, m) if p.starts_with("/_connector") => &[connector::routes::params(p, m)],
         _ => &[],
     };
     for e in extra {
@@ -422,7 +518,7 @@ pub fn handle(shared: &Shared, pattern: Option<&'static str>, req: &Request) -> 
             ),
         ));
     }
-    let ok = accepted(pattern);
+    let ok = accepted(pattern, method);
     let mut unknown: Vec<&String> = req.params.keys().filter(|k| !ok.contains(&k.as_str())).collect();
     if !unknown.is_empty() {
         unknown.sort();
@@ -453,7 +549,7 @@ pub fn handle(shared: &Shared, pattern: Option<&'static str>, req: &Request) -> 
         ("/_ingest/pipeline/{id}", "GET") => api_cluster::get_pipeline(shared, Some(req.seg(2))),
         ("/_ingest/pipeline/{id}", "PUT") => api_cluster::put_pipeline(shared, req),
         ("/_ingest/pipeline/{id}", _) => api_cluster::delete_pipeline(shared, req.seg(2)),
-        ("/_index_template/{name}", "PUT") => api_cluster::put_index_template(shared, req),
+        ("/_index_template/{name}", "PUT" | "POST") => api_cluster::put_index_template(shared, req),
         ("/_index_template/{name}", "DELETE") => api_cluster::delete_index_template(shared, req.seg(1)),
         ("/_index_template/{name}", _) => api_cluster::get_index_template(shared, req.seg(1)),
         ("/_scripts/{id}", "PUT") => api_search::put_script(shared, req),

@@ -120,6 +120,32 @@ async fn rest_layer_errors() {
     assert_eq!(s, 200);
 }
 
+/// Parameters are per method, as in Elasticsearch's REST spec (`tests/rest_spec.rs` checks
+/// every one against the spec when it is at hand): a GET's parameter on a DELETE is refused.
+#[tokio::test]
+async fn parameters_follow_the_method() {
+    let f = Fixture::new(slow_refresh()).await;
+    for (method, path, param) in [
+        (Method::DELETE, "/i/_doc/1", "realtime"),
+        (Method::GET, "/_count", "size"),
+        (Method::POST, "/_refresh", "timeout"),
+        (Method::PUT, "/_connector/c", "hard"),
+    ] {
+        let (s, b) = f.call(method.clone(), &format!("{path}?{param}=1"), None).await;
+        let reason = format!("request [{path}] contains unrecognized parameter: [{param}]");
+        assert_eq!(
+            (s.as_u16(), b["error"]["reason"].as_str()),
+            (400, Some(reason.as_str())),
+            "{method} {path}"
+        );
+    }
+    let (s, _) = f.call(Method::GET, "/_search?analyze_wildcard=true&suggest_mode=missing", None).await;
+    assert_eq!(s, 200);
+    let template = json!({"index_patterns": ["t-*"]});
+    let (s, b) = f.call(Method::POST, "/_index_template/t", Some(template)).await;
+    assert_eq!((s.as_u16(), &b["acknowledged"]), (200, &json!(true)));
+}
+
 #[tokio::test]
 async fn index_lifecycle_and_near_real_time() {
     let f = Fixture::new(slow_refresh()).await;

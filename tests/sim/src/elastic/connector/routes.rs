@@ -58,14 +58,16 @@ pub fn allowed(pattern: &str) -> &'static [&'static str] {
     }
 }
 
-/// URL parameters a pattern accepts beyond the common ones.
-pub fn params(pattern: &str) -> &'static [&'static str] {
-    match pattern {
-        "/_connector" => {
+/// URL parameters a pattern accepts with a method beyond the common ones (Elasticsearch's
+/// REST spec: only the list and get endpoints and the delete take any).
+pub fn params(pattern: &str, method: &str) -> &'static [&'static str] {
+    match (pattern, method) {
+        ("/_connector", "GET") => {
             &["from", "size", "index_name", "connector_name", "service_type", "query", "include_deleted"]
         }
-        "/_connector/{connector_id}" => &["include_deleted", "hard", "delete_sync_jobs"],
-        "/_connector/_sync_job" => &["from", "size", "status", "connector_id", "job_type"],
+        ("/_connector/{connector_id}", "GET") => &["include_deleted"],
+        ("/_connector/{connector_id}", "DELETE") => &["hard", "delete_sync_jobs"],
+        ("/_connector/_sync_job", "GET") => &["from", "size", "status", "connector_id", "job_type"],
         _ => &[],
     }
 }
