@@ -62,7 +62,8 @@ async fn with_the_default_budget_they_download_together() {
     assert!(report.completed() && report.failed.is_empty(), "{report}");
     let large = report.downloaded - 2;
     let one = CHUNK_DELAY * 15;
-    // Together: far less than one after the other (the sync's own work included).
-    assert!(elapsed < one * large as u32 / 2, "{elapsed:?} for {large} files of at least {one:?} each");
+    // Together: well under one after the other (at least `one × large`), the sync's own work
+    // included — with room for a loaded machine, where that work takes longer.
+    assert!(elapsed < one * large as u32 * 3 / 4, "{elapsed:?} for {large} files of at least {one:?} each");
     drop(world);
 }
