@@ -552,9 +552,41 @@ async fn an_abandoned_job_is_ended_by_the_cleanup() {
         .await
         .unwrap();
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    // And a job running for a connector that was deleted since (orphaned).
+    let gone = format!("gone-{}", std::process::id());
+    let r = m
+        .world
+        .request(Method::PUT, &format!("/_connector/{gone}"))
+        .json(&json!({"index_name": format!("search-{gone}"), "service_type": "confluence"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let r = m
+        .world
+        .request(Method::POST, "/_connector/_sync_job")
+        .json(&json!({"id": gone, "job_type": "full"}))
+        .send()
+        .await
+        .unwrap();
+    let orphan = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let running = json!({"doc": {"status": "in_progress", "last_seen": chrono::Utc::now().to_rfc3339()}});
+    let r = m
+        .world
+        .request(Method::POST, &format!("/.elastic-connectors-sync-jobs/_update/{orphan}?refresh=true"))
+        .json(&running)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let r = m.world.request(Method::DELETE, &format!("/_connector/{gone}?hard=true")).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+
     let mut service = m.run("idle.log");
     let done = m.wait_job(&job, &["error"], Duration::from_secs(20)).await;
     assert!(done["error"].as_str().unwrap().contains("not seen any update"), "{done:#}\n{}", service.log());
+    let done = m.wait_job(&orphan, &["error"], Duration::from_secs(20)).await;
+    assert!(done["error"].as_str().unwrap().contains("no longer exists"), "{done:#}\n{}", service.log());
     stop(&mut service).await;
 }
 
@@ -633,5 +665,31 @@ async fn the_health_port_serves_in_managed_mode() {
     let completed =
         child::metric(&metrics, "confluence_connector_syncs_total{kind=\"full\",outcome=\"completed\"}");
     assert_eq!(completed, Some(1.0), "{metrics}");
+    stop(&mut service).await;
+}
+
+#[tokio::test]
+async fn a_connector_api_key_without_rights_ends_its_job_in_error() {
+    let Some(m) = Managed::start("refused", small_site(), "").await else { return };
+    if m.world.es.is_real() {
+        return;
+    }
+    // The service reads the protocol documents with its own credentials; the connector's key
+    // (which this Elasticsearch does not accept) writes the content.
+    let yaml = std::fs::read_to_string(&m.config).unwrap() + "    api_key: bm90LWEta2V5Om5vLXJpZ2h0cw==\n";
+    std::fs::write(&m.config, yaml).unwrap();
+    let mut service = m.run("refused.log");
+    m.configured().await;
+    let job = m.trigger("full").await;
+    let done = m.wait_job(&job, &["completed", "error"], Duration::from_secs(60)).await;
+    assert_eq!(done["status"], "error", "{done:#}");
+    let error = done["error"].as_str().unwrap();
+    assert!(
+        error.starts_with(&format!("Connector is not authorized to access index [{}]", m.index)),
+        "{error}"
+    );
+    assert!(!service.log().contains("bm90LWEta2V5Om5vLXJpZ2h0cw=="), "the key is in the log");
+    let connector = m.connector().await;
+    assert_eq!(connector["last_sync_status"], "error", "{connector:#}");
     stop(&mut service).await;
 }

@@ -283,7 +283,7 @@ async fn run(
         // Stopped by the service's shutdown before it completed: a later run resumes it.
         (None, Ok(report)) if ctx.shutdown.requested() && !report.completed() => JobEnd::Suspended,
         (None, Err(_)) if ctx.shutdown.requested() => JobEnd::Suspended,
-        (None, Err(e)) => JobEnd::Error(e.to_string()),
+        (None, Err(e)) => JobEnd::Error(authorization_hint(&e.to_string(), &source.index_name)),
         (None, Ok(report)) => match report.incomplete_reason() {
             Some(why) => JobEnd::Error(why),
             None => JobEnd::Completed,
@@ -293,6 +293,22 @@ async fn run(
     let stats =
         JobStats { indexed: snapshot.indexed, volume_mib: mib(snapshot.volume), deleted: snapshot.deleted };
     (end, stats, metadata(&watch))
+}
+
+/// Elastic's words for a key without rights on the index (what Kibana users search for),
+/// before ours; other errors as they are.
+fn authorization_hint(error: &str, index: &str) -> String {
+    // Elasticsearch's errors read "<method> <url> answered <status>…" (Confluence's do not).
+    let refused = |status: &str| {
+        error.contains(&format!("answered {status}:")) || error.contains(&format!("answered {status} "))
+    };
+    match ["401", "403"].into_iter().find(|status| refused(status)) {
+        Some(status) => format!(
+            "Connector is not authorized to access index [{index}]. API key may need to be regenerated. \
+             Status code: [{status}]. ({error})"
+        ),
+        None => error.to_string(),
+    }
 }
 
 /// The counters so far.
@@ -380,5 +396,20 @@ pub async fn sync_done(es: &EsClient, connector: &Connector, kind: SyncKind, end
             connector = connector.id(),
             "could not record the end of the job on the connector: {e}"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::authorization_hint;
+
+    #[test]
+    fn a_refused_key_is_reported_in_elastics_words() {
+        let error =
+            "PUT /search-wiki answered 403 security_exception: action [indices:admin/create] is unauthorized";
+        let hint = authorization_hint(error, "search-wiki");
+        assert!(hint.starts_with("Connector is not authorized to access index [search-wiki]."), "{hint}");
+        assert!(hint.contains("Status code: [403]") && hint.contains(error), "{hint}");
+        assert_eq!(authorization_hint("Confluence answered 401", "i"), "Confluence answered 401");
     }
 }
