@@ -693,3 +693,20 @@ async fn a_connector_api_key_without_rights_ends_its_job_in_error() {
     assert_eq!(connector["last_sync_status"], "error", "{connector:#}");
     stop(&mut service).await;
 }
+
+#[tokio::test]
+async fn connectors_of_a_native_service_type_are_served_without_being_listed() {
+    let Some(m) = Managed::start("native", small_site(), "  service_types: [confluence]\n").await else {
+        return;
+    };
+    // No `connectors:` at all: the service type alone selects the connector.
+    let yaml = std::fs::read_to_string(&m.config).unwrap();
+    let unlisted = yaml.split("connectors:\n").next().unwrap().to_string();
+    std::fs::write(&m.config, unlisted).unwrap();
+    let mut service = m.run("native.log");
+    m.configured().await;
+    let job = m.trigger("full").await;
+    let done = m.wait_job(&job, &["completed", "error"], Duration::from_secs(120)).await;
+    assert_eq!(done["status"], "completed", "{done:#}\n{}", service.log());
+    stop(&mut service).await;
+}
