@@ -225,6 +225,17 @@ mod tests {
         doc
     }
 
+    /// Files for the pipeline, at most 1000 bytes, within 1 MiB of memory.
+    fn pipeline_policy() -> ContentPolicy {
+        ContentPolicy {
+            max_bytes: 1000,
+            memory_budget: 1 << 20,
+            extract_binary_content: true,
+            local_text: false,
+            extraction: None,
+        }
+    }
+
     #[tokio::test]
     async fn a_file_found_too_large_while_downloading_is_named() {
         use crate::confluence::client::tests::test_client;
@@ -244,13 +255,7 @@ mod tests {
             container_id: "1".into(),
             download_path: Some("/download/attachments/1/quarterly%20report.pdf".into()),
         };
-        let policy = ContentPolicy {
-            max_bytes: 1000,
-            memory_budget: 1 << 20,
-            extract_binary_content: true,
-            local_text: false,
-            extraction: None,
-        };
+        let policy = pipeline_policy();
         let budget = crate::extract::budget::DownloadBudget::new(1 << 20);
         let mut share = budget.take(1000).await;
         let captured = crate::logging::Captured::start();
@@ -266,13 +271,7 @@ mod tests {
 
     #[test]
     fn the_plan_follows_the_listed_size() {
-        let policy = ContentPolicy {
-            max_bytes: 1000,
-            memory_budget: 1 << 20,
-            extract_binary_content: true,
-            local_text: false,
-            extraction: None,
-        };
+        let policy = pipeline_policy();
         fn reserve_with(doc: &Document, policy: &ContentPolicy) -> Option<u64> {
             match plan(doc, policy) {
                 Plan::Download { reserve } => Some(reserve),
