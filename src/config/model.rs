@@ -135,9 +135,9 @@ pub struct ServiceConfig {
     pub preflight_idle: u64,
     /// Managed mode: seconds between clean-ups of abandoned sync jobs.
     pub job_cleanup_interval: u64,
-    /// Errors within `max_errors_span` before the service stops.
+    /// Accepted for compatibility; no effect.
     pub max_errors: u64,
-    /// Seconds.
+    /// Accepted for compatibility; no effect.
     pub max_errors_span: u64,
     /// Content syncs at once.
     pub max_concurrent_content_syncs: usize,

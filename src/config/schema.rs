@@ -154,7 +154,7 @@ pub const KEYS: &[Key] = &[
         "elasticsearch.feature_use_connectors_api",
         Kind::Bool,
         Some("true"),
-        "managed mode only (not supported by this version); no effect"
+        "accepted for compatibility; managed mode always uses the _connector API where Elastic's service does"
     ),
     key!("elasticsearch.bulk.display_every", POSITIVE, Some("100"), "log progress every N documents seen"),
     key!(
@@ -260,8 +260,13 @@ pub const KEYS: &[Key] = &[
     key!("service.heartbeat", POSITIVE, Some("300"), "seconds between connector check-ins"),
     key!("service.preflight_max_attempts", POSITIVE, Some("10"), "attempts to reach Elasticsearch at start"),
     key!("service.preflight_idle", POSITIVE, Some("30"), "seconds between those attempts"),
-    key!("service.max_errors", POSITIVE, Some("20"), "errors in max_errors_span before the service stops"),
-    key!("service.max_errors_span", POSITIVE, Some("600"), "seconds"),
+    key!(
+        "service.max_errors",
+        POSITIVE,
+        Some("20"),
+        "accepted for compatibility; no effect (a failed poll or sync is logged, and the next one tries again)"
+    ),
+    key!("service.max_errors_span", POSITIVE, Some("600"), "accepted for compatibility; no effect"),
     key!("service.max_concurrent_content_syncs", POSITIVE, Some("1"), "content syncs at once"),
     key!("service.max_concurrent_access_control_syncs", POSITIVE, Some("1"), "access-control syncs at once"),
     key!("service.max_concurrent_scheduling_tasks", POSITIVE, Some("4"), "accepted for compatibility"),
