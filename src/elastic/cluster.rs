@@ -26,10 +26,7 @@ pub async fn cluster_version(es: &EsClient, host: &str) -> Result<String, String
 /// Whether the ingest pipeline `name` exists (`GET /_ingest/pipeline/{name}`, once): a sync
 /// naming a missing one fails on its first `_bulk`, after its crawl and downloads began.
 pub async fn pipeline_exists(es: &EsClient, name: &str) -> Result<bool, String> {
-    let path = format!(
-        "/_ingest/pipeline/{}",
-        url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
-    );
+    let path = format!("/_ingest/pipeline/{}", super::request::path_segment(name));
     match send_json(&es.without_retries(), Method::Get, &path, None, HeaderMap::new()).await {
         Ok(Answer::Ok(body)) => Ok(body.get(name).is_some()),
         Ok(Answer::NotFound) => Ok(false),

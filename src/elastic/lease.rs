@@ -198,7 +198,7 @@ impl Lease {
     ) -> Result<Lease, LeaseError> {
         ensure_lease_index(es).await?;
         let id = index.to_string();
-        let path = format!("/{LEASE_INDEX}/_create/{}", encode(&id));
+        let path = format!("/{LEASE_INDEX}/_create/{}", super::request::path_segment(&id));
         let started = tokio::time::Instant::now();
         let mut me = Holder::me(kind, Utc::now());
         me.expires =
@@ -263,8 +263,10 @@ impl Lease {
     pub async fn release(self) {
         self.renewer.abort();
         let (seq_no, term) = *self.version.lock().await;
-        let path =
-            format!("/{LEASE_INDEX}/_doc/{}?if_seq_no={seq_no}&if_primary_term={term}", encode(&self.id));
+        let path = format!(
+            "/{LEASE_INDEX}/_doc/{}?if_seq_no={seq_no}&if_primary_term={term}",
+            super::request::path_segment(&self.id)
+        );
         if let Err(e) = send_json(&self.es, Method::Delete, &path, None, HeaderMap::new()).await {
             tracing::warn!(index = self.id, "could not give back the sync lease ({e}); it lapses by itself");
         }
@@ -300,12 +302,12 @@ async fn ensure_lease_index(es: &EsClient) -> Result<(), ElasticError> {
 
 /// The lease exists: take it if it lapsed (guarded, so of two takers one wins), else refuse.
 async fn take_over(es: &EsClient, id: &str, me: &Holder) -> Result<(i64, i64), LeaseError> {
-    let path = format!("/{LEASE_INDEX}/_doc/{}", encode(id));
+    let path = format!("/{LEASE_INDEX}/_doc/{}", super::request::path_segment(id));
     let current = match send_json(es, Method::Get, &path, None, HeaderMap::new()).await? {
         Answer::Ok(doc) => doc,
         // Released between our create and this read: try once more from the start.
         Answer::NotFound => {
-            let create = format!("/{LEASE_INDEX}/_create/{}", encode(id));
+            let create = format!("/{LEASE_INDEX}/_create/{}", super::request::path_segment(id));
             return match send_json(es, Method::Put, &create, Some(&to_value(me)), HeaderMap::new()).await {
                 Ok(Answer::Ok(answer)) => Ok(seq(&answer)),
                 Ok(Answer::NotFound) => Err(unexpected(&create, "404").into()),
@@ -369,8 +371,10 @@ async fn put_guarded(es: &EsClient, id: &str, me: &Holder, version: &Version, li
         let mut version = version.lock().await;
         for _ in 0..2 {
             let (seq_no, term) = *version;
-            let path =
-                format!("/{LEASE_INDEX}/_doc/{}?if_seq_no={seq_no}&if_primary_term={term}", encode(id));
+            let path = format!(
+                "/{LEASE_INDEX}/_doc/{}?if_seq_no={seq_no}&if_primary_term={term}",
+                super::request::path_segment(id)
+            );
             match send_json(&es, Method::Put, &path, Some(&to_value(me)), HeaderMap::new()).await {
                 Ok(Answer::Ok(answer)) => {
                     *version = seq(&answer);
@@ -378,7 +382,7 @@ async fn put_guarded(es: &EsClient, id: &str, me: &Holder, version: &Version, li
                 }
                 Ok(Answer::NotFound) => return Renewed::TakenOver,
                 Err(ElasticError::Status { status: 409, .. }) => {
-                    let path = format!("/{LEASE_INDEX}/_doc/{}", encode(id));
+                    let path = format!("/{LEASE_INDEX}/_doc/{}", super::request::path_segment(id));
                     match send_json(&es, Method::Get, &path, None, HeaderMap::new()).await {
                         Ok(Answer::Ok(doc))
                             if doc["_source"]["token"].as_str() == Some(me.token.as_str()) =>
@@ -447,11 +451,6 @@ fn seq(answer: &Value) -> (i64, i64) {
 
 fn unexpected(url: &str, reason: &str) -> ElasticError {
     ElasticError::Response { method: "PUT".into(), url: url.to_string(), reason: reason.to_string() }
-}
-
-/// An index name as a document id in a path (index names hold no `/`, `?`, `#`, but be safe).
-fn encode(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
 }
 
 /// This host's name, as the lease records it.

@@ -209,6 +209,12 @@ fn answer(method: &str, path: &str, status: u16, text: &str, attempts: u32) -> R
     })
 }
 
+/// A name (index, document id, pipeline) as one URL path segment: percent-encoded, a space
+/// as `%20` (a `+` in a path is a plus).
+pub(crate) fn path_segment(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
 /// An error with its innermost cause (refused, timed out, DNS), which the outer message of
 /// the HTTP client leaves out.
 pub fn cause(e: &dyn std::error::Error) -> String {

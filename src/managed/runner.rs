@@ -289,10 +289,7 @@ async fn run(
             None => JobEnd::Completed,
         },
     };
-    let snapshot = watch.snapshot();
-    let stats =
-        JobStats { indexed: snapshot.indexed, volume_mib: mib(snapshot.volume), deleted: snapshot.deleted };
-    (end, stats, metadata(&watch))
+    (end, live_stats(&watch), metadata(&watch))
 }
 
 /// Elastic's words for a key without rights on the index (what Kibana users search for),

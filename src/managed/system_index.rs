@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use crate::elastic::client::EsClient;
 use crate::elastic::error::ElasticError;
+pub(crate) use crate::elastic::request::path_segment as encode;
 use crate::elastic::request::{send_json, Answer};
 
 /// The connector documents (an alias).
@@ -157,9 +158,4 @@ pub async fn api(
         Answer::Ok(value) => Ok(Some(value)),
         Answer::NotFound => Ok(None),
     }
-}
-
-/// An id as one URL path segment.
-pub fn encode(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>().replace('+', "%20")
 }
