@@ -27,11 +27,14 @@
 //!   `&rsquo;`, `&hellip;`) and numeric ones; an unknown or malformed entity is kept as written,
 //!   a numeric one that is not a character becomes U+FFFD.
 //!
-//! The scanner is one state machine over one string and stays in this file, longer than most:
-//! split, its states would be read across files. The entity and emoticon tables are in
+//! The scanner is one state machine over one string and stays in this file whole: split, its
+//! states would be read across files. What it writes to is [`text_out`] (the pending
+//! separators), how it reads one tag is [`tag`], the entity and emoticon tables are in
 //! [`entities`], the tests in `tests.rs`.
 
-use entities::{decode_entities, decode_entity, emoticon};
+use entities::{decode_entity, emoticon};
+use tag::{attribute, find, find_ignore_case, lower_name, name_end, tag_end};
+use text_out::TextOut;
 
 /// Text of a Confluence storage-format (or plain HTML/XML) body; see the module doc for the
 /// conventions.
@@ -48,141 +51,6 @@ pub fn storage_to_text(storage: &str) -> String {
     };
     scan.run();
     scan.text.out
-}
-
-/// The text being built, with the pending separators that are only written when more text
-/// follows (so nothing trails and blank-line runs collapse).
-struct TextOut {
-    out: String,
-    /// The current line holds text that a following word must be separated from.
-    line_has_text: bool,
-    /// Whitespace was seen since the last word.
-    pending_space: bool,
-    /// Line breaks owed before the next text (at most 2: one blank line).
-    pending_newlines: u8,
-}
-
-impl TextOut {
-    fn with_capacity(cap: usize) -> Self {
-        TextOut {
-            out: String::with_capacity(cap),
-            line_has_text: false,
-            pending_space: false,
-            pending_newlines: 0,
-        }
-    }
-
-    fn at_line_start(&self) -> bool {
-        self.out.is_empty() || self.out.ends_with('\n')
-    }
-
-    /// Writes the owed separators before new text.
-    fn flush(&mut self) {
-        if self.pending_newlines > 0 {
-            if !self.out.is_empty() {
-                let b = self.out.as_bytes();
-                let trailing = b.iter().rev().take(2).take_while(|&&c| c == b'\n').count();
-                let want = usize::from(self.pending_newlines).saturating_sub(trailing);
-                for _ in 0..want {
-                    self.out.push('\n');
-                }
-            }
-            self.pending_newlines = 0;
-            self.pending_space = false;
-            self.line_has_text = false;
-        } else if self.pending_space {
-            if self.line_has_text {
-                self.out.push(' ');
-            }
-            self.pending_space = false;
-        }
-    }
-
-    /// Ends the current line (a block boundary).
-    fn end_line(&mut self) {
-        if self.pending_newlines == 0 && !self.at_line_start() {
-            self.pending_newlines = 1;
-        }
-    }
-
-    /// A `<br>`: one more line break, even on an empty line.
-    fn line_break(&mut self) {
-        if !self.out.is_empty() {
-            self.pending_newlines = (self.pending_newlines + 1).min(2);
-        }
-    }
-
-    /// Text whose whitespace runs collapse to one space.
-    fn words(&mut self, s: &str) {
-        let b = s.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            if is_space(b[i]) {
-                self.pending_space = true;
-                i += 1;
-                continue;
-            }
-            // Copy words separated by single spaces in one go; longer whitespace runs and
-            // other whitespace characters go through `pending_space`.
-            let start = i;
-            loop {
-                while i < b.len() && !is_space(b[i]) {
-                    i += 1;
-                }
-                if i + 1 < b.len() && b[i] == b' ' && !is_space(b[i + 1]) {
-                    i += 1;
-                    continue;
-                }
-                break;
-            }
-            self.flush();
-            // Split at ASCII bytes only, so both ends are char boundaries.
-            self.out.push_str(&s[start..i]);
-            self.line_has_text = true;
-        }
-    }
-
-    /// Text whose spaces and line breaks are kept (code).
-    fn verbatim(&mut self, s: &str) {
-        let b = s.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            match b[i] {
-                b'\n' => {
-                    self.pending_newlines = (self.pending_newlines + 1).min(2);
-                    self.pending_space = false;
-                    i += 1;
-                }
-                b'\r' => {
-                    if b.get(i + 1) != Some(&b'\n') {
-                        self.pending_newlines = (self.pending_newlines + 1).min(2);
-                    }
-                    i += 1;
-                }
-                _ => {
-                    let start = i;
-                    while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
-                        i += 1;
-                    }
-                    self.flush();
-                    self.out.push_str(&s[start..i]);
-                    self.line_has_text = true;
-                }
-            }
-        }
-    }
-
-    /// The table cell separator.
-    fn cell_separator(&mut self) {
-        self.pending_space = false;
-        self.flush();
-        self.out.push('\t');
-        self.line_has_text = false;
-    }
-}
-
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0c)
 }
 
 /// One open `<table>`: how many cells its current row has, and whether one is open.
@@ -562,105 +430,9 @@ impl Scanner<'_> {
     }
 }
 
-/// Position of the `>` that ends the tag whose name starts at `from` (quotes respected), or
-/// `bytes.len()` for a truncated tag.
-fn tag_end(b: &[u8], from: usize) -> usize {
-    let mut i = from;
-    let mut quote = 0u8;
-    while i < b.len() {
-        let c = b[i];
-        if quote != 0 {
-            if c == quote {
-                quote = 0;
-            }
-        } else if c == b'>' {
-            return i;
-        } else if c == b'"' || c == b'\'' {
-            quote = c;
-        }
-        i += 1;
-    }
-    // An unbalanced quote: fall back to the first `>` at all.
-    find(b, from, b">").unwrap_or(b.len())
-}
-
-fn name_end(b: &[u8], from: usize, end: usize) -> usize {
-    let end = end.min(b.len());
-    b[from..end].iter().position(|&c| is_space(c) || c == b'/' || c == b'>').map_or(end, |p| from + p)
-}
-
-/// The lower-cased tag name, or "" for a name too long to be one we know.
-fn lower_name<'b>(name: &[u8], buf: &'b mut [u8; 32]) -> &'b str {
-    if name.len() > buf.len() || !name.is_ascii() {
-        return "";
-    }
-    for (d, s) in buf.iter_mut().zip(name) {
-        *d = s.to_ascii_lowercase();
-    }
-    std::str::from_utf8(&buf[..name.len()]).unwrap_or("")
-}
-
-fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    if from >= b.len() {
-        return None;
-    }
-    b[from..].windows(needle.len()).position(|w| w == needle).map(|p| from + p)
-}
-
-fn find_ignore_case(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    if from >= b.len() {
-        return None;
-    }
-    b[from..].windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle)).map(|p| from + p)
-}
-
-/// The entity-decoded value of attribute `key` in the text after a tag name.
-fn attribute(attrs: &str, key: &str) -> Option<String> {
-    let b = attrs.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        while i < b.len() && (is_space(b[i]) || b[i] == b'/') {
-            i += 1;
-        }
-        let name_start = i;
-        while i < b.len() && !is_space(b[i]) && b[i] != b'=' && b[i] != b'/' {
-            i += 1;
-        }
-        let name = &attrs[name_start..i];
-        while i < b.len() && is_space(b[i]) {
-            i += 1;
-        }
-        if i >= b.len() || b[i] != b'=' {
-            if name.is_empty() {
-                i += 1;
-            }
-            continue;
-        }
-        i += 1;
-        while i < b.len() && is_space(b[i]) {
-            i += 1;
-        }
-        let (value, next) = match b.get(i) {
-            Some(&q) if q == b'"' || q == b'\'' => {
-                let start = i + 1;
-                let end = b[start..].iter().position(|&c| c == q).map_or(b.len(), |p| start + p);
-                (&attrs[start..end], end + 1)
-            }
-            _ => {
-                let start = i;
-                let end =
-                    b[start..].iter().position(|&c| is_space(c) || c == b'/').map_or(b.len(), |p| start + p);
-                (&attrs[start..end], end)
-            }
-        };
-        if name.eq_ignore_ascii_case(key) {
-            return Some(decode_entities(value));
-        }
-        i = next;
-    }
-    None
-}
-
 mod entities;
+mod tag;
+mod text_out;
+
 #[cfg(test)]
 mod tests;
