@@ -31,6 +31,9 @@
 //! re-indexes exactly the documents whose ACL changed (the ACL is part of the stamp compared
 //! with the index). Pages moved under another parent are re-crawled by incremental syncs
 //! with everything below them, so their new inherited restrictions arrive then.
+//!
+//! The half that names people (user keys, a group's members, the accounts of an access class)
+//! is in `people.rs`; the tests are in `tests.rs`.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,12 +43,11 @@ use futures::future::join_all;
 use futures::StreamExt;
 
 use crate::confluence::{
-    Account, Ancestor, ConfluenceClient, ConfluenceError, Content, ContentType, Flavour, GroupRef, Presence,
-    ReadRestrictions, Space, UserRef, Viewer,
+    Account, Ancestor, ConfluenceClient, ConfluenceError, Content, ContentType, Flavour, Presence,
+    ReadRestrictions, Space, Viewer,
 };
 
 use super::access_class::AccessClass;
-use super::directory::USER_SEARCH_WINDOW;
 use super::identity::Identities;
 use super::layer::{effective, needed, Access, Layer, Memberships};
 use super::notices::Notices;
@@ -407,126 +409,9 @@ impl AclResolver {
         layer.groups.extend(restrictions.groups.iter().filter_map(|g| self.group_key(g)));
         Restriction::Layer(Arc::new(layer))
     }
-
-    /// A user's key; a Data Center user named by key only is looked up once.
-    async fn user_key(&self, user: &UserRef) -> Option<String> {
-        if let Some(key) = self.ids.user_key(user) {
-            return Some(key);
-        }
-        let found = match (self.ids.flavour(), user.user_key.as_deref()) {
-            (Flavour::Server | Flavour::DataCenter, Some(user_key)) => {
-                self.usernames
-                    .get_or_init(user_key, || async {
-                        match self.client.user_by_key(user_key).await {
-                            Ok(found) => found.and_then(|u| u.username),
-                            Err(e) => {
-                                self.notices.warn_once(&format!("user-key-{:?}", e.status()), || {
-                                    format!("cannot look up user key {user_key} ({e}): that user is let through nowhere")
-                                });
-                                None
-                            }
-                        }
-                    })
-                    .await
-            }
-            _ => None,
-        };
-        if found.is_none() {
-            self.notices.warn_once("unnamed-user", || {
-                format!("a permission names a user this connector cannot name ({user:?}): that grant lets nobody through")
-            });
-        }
-        found
-    }
-
-    fn group_key(&self, group: &GroupRef) -> Option<String> {
-        let key = self.ids.group_key(group);
-        if key.is_none() {
-            self.notices.warn_once("unnamed-group", || {
-                format!(
-                    "a permission names a group without its key ({group:?}): that grant lets nobody through"
-                )
-            });
-        }
-        key
-    }
-
-    /// A group's members, listed once per sync; `None` when the listing failed.
-    async fn members(&self, group: &str) -> Option<Arc<BTreeSet<String>>> {
-        self.members
-            .get_or_init(group, || async {
-                let mut keys = BTreeSet::new();
-                let mut listing = self.client.group_members(&self.ids.group_ref(group));
-                while let Some(item) = listing.next().await {
-                    match item {
-                        Ok(account) => keys.extend(self.ids.user_key(&account.user)),
-                        // A malformed member is one person less let through: narrower, safe.
-                        Err(ConfluenceError::Item { .. }) => {}
-                        Err(e) => {
-                            self.notices.warn_once(&format!("members-{group}"), || {
-                                format!(
-                                    "cannot list the members of group {group} ({e}): pages restricted on several \
-                                     levels let none of them through by that group"
-                                )
-                            });
-                            return None;
-                        }
-                    }
-                }
-                Some(Arc::new(keys))
-            })
-            .await
-    }
-
-    /// The keys of the accounts an access class covers, once per sync; `None` when the
-    /// user search failed.
-    async fn class_members(&self, class: &str) -> Option<Arc<BTreeSet<String>>> {
-        let covering = AccessClass::from_id(class)?;
-        self.classes
-            .get_or_init(class, || async {
-                let accounts = self.accounts().await?;
-                let keys =
-                    accounts.iter().filter(|a| covering.covers(a)).filter_map(|a| self.ids.user_key(&a.user));
-                Some(Arc::new(keys.collect()))
-            })
-            .await
-    }
-
-    /// Cloud: the accounts of the user search, listed once per sync.
-    async fn accounts(&self) -> Option<Arc<Vec<Account>>> {
-        self.accounts
-            .get_or_init(|| async {
-                let mut accounts = Vec::new();
-                let mut listing = self.client.cloud_users();
-                while let Some(item) = listing.next().await {
-                    match item {
-                        Ok(account) => accounts.push(account),
-                        Err(ConfluenceError::Item { .. }) => {}
-                        Err(e) if e.status() == Some(400) && accounts.len() >= USER_SEARCH_WINDOW => {
-                            self.notices.warn_once("accounts-window", || {
-                                "Confluence's user search stops at 10,000 users: accounts past it are not let \
-                                 through by access classes on pages restricted below them"
-                                    .to_string()
-                            });
-                            break;
-                        }
-                        Err(e) => {
-                            self.notices.warn_once("accounts", || {
-                                format!(
-                                    "cannot list the site's users ({e}): pages restricted below a space granted to an \
-                                     access class let nobody through by that class"
-                                )
-                            });
-                            return None;
-                        }
-                    }
-                }
-                Some(Arc::new(accounts))
-            })
-            .await
-            .clone()
-    }
 }
+
+mod people;
 
 #[cfg(test)]
 mod tests;
