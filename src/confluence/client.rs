@@ -6,6 +6,8 @@
 //! to — the Cloud attachment download redirects to a signed media URL on another host, which
 //! must never see the user's token. Every request goes through [`Throttle`] and the retry
 //! policy of [`super::retry`], and is counted in [`RequestStats`].
+//!
+//! How a client is built (base URL, gateway and cloud id, TLS, proxy) is in `setup.rs`.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -17,11 +19,10 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::error::{display_url, seconds, ConfluenceError};
-use super::options::{Auth, ClientOptions, Flavour};
+use super::options::Flavour;
 use super::rate_limit::Throttle;
-use super::retry::{backoff_steps, classify, delay, quota_exhausted_wait, server_wait, Verdict};
+use super::retry::{classify, delay, quota_exhausted_wait, server_wait, Verdict};
 use super::stats::{RequestStats, StatsSnapshot};
-use setup::{authorization, build_http, parse_base};
 
 /// Redirect hops followed before giving up.
 const MAX_REDIRECTS: usize = 5;
@@ -92,74 +93,6 @@ pub(crate) struct Fetched<T> {
 }
 
 impl ConfluenceClient {
-    /// Builds the client; for gateway auth without a configured cloud id, discovers it from
-    /// `{site}/_edge/tenant_info`. Logs a warning when certificate checks are disabled.
-    pub async fn new(options: ClientOptions) -> Result<Self, ConfluenceError> {
-        let site = parse_base(&options)?;
-        let http = build_http(&options)?;
-        if options.danger_accept_invalid_certs {
-            tracing::warn!(
-                url = %display_url(&site),
-                "danger_accept_invalid_certs is set: the Confluence server's certificate is not checked, so anyone on the network path can read the credentials and data"
-            );
-        }
-        let (ui_base, link_context) = match options.flavour {
-            Flavour::Cloud => {
-                let mut wiki = site.clone();
-                if !wiki.path().trim_end_matches('/').ends_with("/wiki") {
-                    let path = format!("{}/wiki", wiki.path().trim_end_matches('/'));
-                    wiki.set_path(&path);
-                }
-                (wiki, "/wiki".to_string())
-            }
-            Flavour::Server | Flavour::DataCenter => {
-                let context = site.path().trim_end_matches('/').to_string();
-                (site.clone(), context)
-            }
-        };
-        let mut first =
-            Inner::new(&options, http.clone(), ui_base.clone(), link_context.clone(), ui_base.clone());
-        if matches!(options.auth, Auth::CloudGateway { .. }) {
-            // Until the gateway is known, requests (the cloud id discovery) carry no
-            // credential: `_edge/tenant_info` is public.
-            first.authorization = None;
-        }
-        let mut client = ConfluenceClient { inner: Arc::new(first) };
-        if let Auth::CloudGateway { cloud_id, .. } = &options.auth {
-            let gateway = Url::parse(options.gateway_origin.trim_end_matches('/'))
-                .map_err(|e| ConfluenceError::Config { field: "gateway_origin", detail: e.to_string() })?;
-            let cloud_id = match cloud_id {
-                Some(id) if !id.trim().is_empty() => id.trim().to_string(),
-                _ => client.discover_cloud_id(&site).await?,
-            };
-            let mut api_root = gateway;
-            api_root.set_path(&format!("/ex/confluence/{cloud_id}/wiki"));
-            client = ConfluenceClient {
-                inner: Arc::new(Inner::new(&options, http, api_root, link_context, ui_base)),
-            };
-        }
-        Ok(client)
-    }
-
-    async fn discover_cloud_id(&self, site: &Url) -> Result<String, ConfluenceError> {
-        #[derive(serde::Deserialize)]
-        struct TenantInfo {
-            #[serde(rename = "cloudId", default)]
-            cloud_id: Option<String>,
-        }
-        let mut url = site.clone();
-        url.set_path("/_edge/tenant_info");
-        url.set_query(None);
-        let info: Fetched<TenantInfo> = self
-            .get_json(url.clone(), "GET /_edge/tenant_info")
-            .await
-            .map_err(|e| ConfluenceError::CloudId { url: display_url(&url), detail: e.to_string() })?;
-        info.body.cloud_id.filter(|id| !id.is_empty()).ok_or_else(|| ConfluenceError::CloudId {
-            url: display_url(&url),
-            detail: "the answer has no cloudId".to_string(),
-        })
-    }
-
     /// Cloud, Server or Data Center.
     pub fn flavour(&self) -> Flavour {
         self.inner.flavour
@@ -479,33 +412,6 @@ impl ConfluenceClient {
             url: display_url(url),
             detail: format!("more than {MAX_REDIRECTS} redirects"),
         })
-    }
-}
-
-impl Inner {
-    fn new(
-        options: &ClientOptions,
-        http: reqwest::Client,
-        api_root: Url,
-        link_context: String,
-        ui_base: Url,
-    ) -> Inner {
-        Inner {
-            http,
-            flavour: options.flavour,
-            auth_origin: api_root.origin(),
-            api_root,
-            link_context,
-            ui_base,
-            authorization: authorization(&options.auth),
-            auth_hint: options.auth.fix_hint(),
-            ssl_ca_set: options.ssl_ca.as_deref().is_some_and(|ca| !ca.trim().is_empty()),
-            retry_count: options.retry_count,
-            max_retry_after: options.max_retry_after,
-            backoff: backoff_steps(options.backoff_base, options.backoff_max, options.retry_count),
-            throttle: Throttle::new(options.requests_per_second, options.max_concurrent_requests),
-            stats: RequestStats::default(),
-        }
     }
 }
 

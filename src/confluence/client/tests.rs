@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::config::Secret;
-use crate::confluence::options::GatewayCredential;
+use crate::confluence::options::{Auth, ClientOptions, GatewayCredential};
 use crate::confluence::test_server::{json, serve, Log, TestServer};
 use axum::response::Response;
 use serde_json::json as j;
