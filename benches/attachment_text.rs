@@ -9,8 +9,8 @@ use std::hint::black_box;
 use std::io::{Cursor, Write};
 use std::time::Instant;
 
-use confluence_connector::extract::office::office_text;
-use confluence_connector::extract::text_file::decode_text;
+use confluence_connector::decode_text;
+use confluence_connector::office_text;
 use serde_json::json;
 
 const RUNS: usize = 5;

@@ -11,8 +11,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use bytes::Bytes;
-use confluence_connector::elastic::batch::{Batch, Batcher, BufferPool};
-use confluence_connector::elastic::bulk::{Document as Source, Operation};
+use confluence_connector::elastic::{Batch, Batcher, BufferPool};
+use confluence_connector::elastic::{Document as Source, Operation};
 use confluence_connector::sync::{DocType, Document, Indexed, PipelineFlags};
 
 /// Documents per run: pages of 1–8 KiB of text, and one attachment in 50 with 1 MiB of base64.
@@ -148,7 +148,7 @@ fn measure(
 
 fn main() {
     // The allocator settings of the connector's binary: large buffers get their own mappings.
-    confluence_connector::memory::tune_allocator();
+    confluence_connector::tune_allocator();
     let benching = std::env::args().any(|a| a == "--bench");
     let size = if benching { BENCH } else { SMOKE };
     let with_attachments = !std::env::args().any(|a| a == "pages-only");

@@ -6,7 +6,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use confluence_connector::extract::storage::storage_to_text;
+use confluence_connector::storage_to_text;
 
 /// Corpus size to reach, in bytes.
 const CORPUS_BYTES: usize = 50 * 1024 * 1024;

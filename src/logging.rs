@@ -82,7 +82,7 @@ fn colours(no_color: Option<std::ffi::OsString>) -> bool {
 
 /// Formats events as ECS JSON lines.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct EcsFormat;
+pub(crate) struct EcsFormat;
 
 impl<S, N> FormatEvent<S, N> for EcsFormat
 where

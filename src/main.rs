@@ -94,7 +94,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    confluence_connector::memory::tune_allocator();
+    confluence_connector::tune_allocator();
     let mut cli = Cli::parse();
     if cli.debug && cli.log_level.is_none() {
         cli.log_level = Some("debug".into());

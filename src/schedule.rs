@@ -14,7 +14,7 @@ use chrono::{DateTime, Datelike, Duration as ChronoDuration, TimeZone, Timelike,
 
 /// A parsed schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Schedule {
+pub(crate) enum Schedule {
     /// Runs at the times a cron expression names.
     Cron(Box<Cron>),
     /// Runs every `Duration` after the previous start.
@@ -23,7 +23,7 @@ pub enum Schedule {
 
 /// A Quartz cron expression, each field as the set of values it allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cron {
+pub(crate) struct Cron {
     seconds: Vec<bool>,
     minutes: Vec<bool>,
     hours: Vec<bool>,
@@ -42,7 +42,7 @@ pub struct Cron {
 
 /// Why a schedule could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScheduleError(String);
+pub(crate) struct ScheduleError(String);
 
 impl fmt::Display for ScheduleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -60,7 +60,7 @@ const LAST_YEAR: u32 = 2199;
 
 impl Schedule {
     /// Reads a cron expression or an interval.
-    pub fn parse(text: &str) -> Result<Schedule, ScheduleError> {
+    pub(crate) fn parse(text: &str) -> Result<Schedule, ScheduleError> {
         let text = text.trim();
         if let Some(every) = parse_interval(text) {
             return every.map(Schedule::Every);
@@ -69,7 +69,7 @@ impl Schedule {
     }
 
     /// The first time strictly after `after` at which the schedule fires.
-    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    pub(crate) fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
             Schedule::Every(d) => ChronoDuration::from_std(*d).ok().map(|d| after + d),
             Schedule::Cron(c) => c.next_after(after),
@@ -108,7 +108,7 @@ fn parse_interval(text: &str) -> Option<Result<Duration, ScheduleError>> {
 
 impl Cron {
     /// Reads a Quartz cron expression.
-    pub fn parse(text: &str) -> Result<Cron, ScheduleError> {
+    pub(crate) fn parse(text: &str) -> Result<Cron, ScheduleError> {
         let fields: Vec<&str> = text.split_whitespace().collect();
         if fields.len() != 6 && fields.len() != 7 {
             return Err(ScheduleError(format!(
@@ -153,7 +153,7 @@ impl Cron {
     }
 
     /// The first matching second strictly after `after`.
-    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    pub(crate) fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let mut t = after.with_nanosecond(0)? + ChronoDuration::seconds(1);
         // Each step moves to the start of the next candidate unit, so this ends quickly;
         // the bound only guards against expressions that can never match (30 FEB).

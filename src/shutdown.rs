@@ -16,7 +16,7 @@ impl Shutdown {
     /// Listens for SIGTERM and SIGINT. The second signal ends the process with code 130.
     /// The handlers are in place when this returns, so a signal sent right after start-up is
     /// not lost (nor does it kill the process the default way).
-    pub fn on_signals() -> Shutdown {
+    pub(crate) fn on_signals() -> Shutdown {
         let (tx, rx) = watch::channel(false);
         let mut signals = Signals::listen();
         tokio::spawn(async move {
@@ -46,7 +46,7 @@ impl Shutdown {
 
     /// A handle that fires when either `self` or `other` does (a sync stops on shutdown and
     /// when it loses its lease).
-    pub fn or(&self, other: &Shutdown) -> Shutdown {
+    pub(crate) fn or(&self, other: &Shutdown) -> Shutdown {
         let (tx, rx) = watch::channel(self.requested() || other.requested());
         let (mut a, mut b) = (self.clone(), other.clone());
         tokio::spawn(async move {
@@ -62,14 +62,14 @@ impl Shutdown {
     }
 
     /// True once shutdown was requested.
-    pub fn requested(&self) -> bool {
+    pub(crate) fn requested(&self) -> bool {
         *self.rx.borrow()
     }
 
     /// Runs `work` to its end, unless shutdown is requested and `work` then does not end
     /// within `grace` (`service.shutdown_timeout`): `None` then, and `work` is dropped
     /// wherever it was waiting (a retry's backoff, a connection attempt, a lease).
-    pub async fn within_grace<F: std::future::Future>(
+    pub(crate) async fn within_grace<F: std::future::Future>(
         &self,
         grace: std::time::Duration,
         work: F,
@@ -84,7 +84,7 @@ impl Shutdown {
     }
 
     /// Waits until shutdown is requested.
-    pub async fn wait(&mut self) {
+    pub(crate) async fn wait(&mut self) {
         while !*self.rx.borrow_and_update() {
             if self.rx.changed().await.is_err() {
                 // The sender is gone: nobody can request shutdown any more; wait forever.

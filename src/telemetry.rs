@@ -2,7 +2,7 @@
 //! is seen working while it runs, not only when it ends.
 //!
 //! The places that count for a sync's own report (the Confluence client's
-//! [`RequestStats`](crate::confluence::RequestStats), the sink's
+//! [`RequestStats`](crate::confluence::stats::RequestStats), the sink's
 //! [`Progress`](crate::elastic::progress::Progress)) add here too; the metrics read a
 //! [`Totals`] at each scrape. Totals only grow, from the start of the process.
 
@@ -48,38 +48,38 @@ struct Telemetry {
 
 /// The counters at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Totals {
+pub(crate) struct Totals {
     /// Confluence requests by route template and status (0: no response).
-    pub requests: BTreeMap<(&'static str, u16), u64>,
+    pub(crate) requests: BTreeMap<(&'static str, u16), u64>,
     /// Confluence requests retried.
-    pub retries: u64,
+    pub(crate) retries: u64,
     /// Bytes of Confluence responses.
-    pub received_bytes: u64,
+    pub(crate) received_bytes: u64,
     /// Documents by what happened to them: `seen`, `unchanged`, `indexed`, `deleted`,
     /// `failed`.
-    pub documents: [(&'static str, u64); 5],
+    pub(crate) documents: [(&'static str, u64); 5],
     /// Bytes of operations waiting in the sinks' queues now (a gauge, not a total).
-    pub sink_queued_bytes: u64,
+    pub(crate) sink_queued_bytes: u64,
 }
 
 /// One Confluence response (or failure, status 0) on `route`.
-pub fn confluence_request(route: &'static str, status: u16) {
+pub(crate) fn confluence_request(route: &'static str, status: u16) {
     let mut table = TELEMETRY.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     *table.entry((route, status)).or_default() += 1;
 }
 
 /// One Confluence request retried.
-pub fn confluence_retry() {
+pub(crate) fn confluence_retry() {
     TELEMETRY.retries.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Bytes of a Confluence response.
-pub fn confluence_bytes(bytes: u64) {
+pub(crate) fn confluence_bytes(bytes: u64) {
     TELEMETRY.received_bytes.fetch_add(bytes, Ordering::Relaxed);
 }
 
 /// One document seen by a sync.
-pub fn document_seen(unchanged: bool) {
+pub(crate) fn document_seen(unchanged: bool) {
     TELEMETRY.seen.fetch_add(1, Ordering::Relaxed);
     if unchanged {
         TELEMETRY.unchanged.fetch_add(1, Ordering::Relaxed);
@@ -87,19 +87,19 @@ pub fn document_seen(unchanged: bool) {
 }
 
 /// What Elasticsearch confirmed for a batch.
-pub fn confirmed(indexed: u64, deleted: u64, failed: u64) {
+pub(crate) fn confirmed(indexed: u64, deleted: u64, failed: u64) {
     TELEMETRY.indexed.fetch_add(indexed, Ordering::Relaxed);
     TELEMETRY.deleted.fetch_add(deleted, Ordering::Relaxed);
     TELEMETRY.failed.fetch_add(failed, Ordering::Relaxed);
 }
 
 /// Operations of `bytes` entered a sink's queue.
-pub fn sink_queued(bytes: u64) {
+pub(crate) fn sink_queued(bytes: u64) {
     TELEMETRY.sink_queued_bytes.fetch_add(bytes, Ordering::Relaxed);
 }
 
 /// Operations of `bytes` left a sink's queue (taken to be sent, or dropped).
-pub fn sink_dequeued(bytes: u64) {
+pub(crate) fn sink_dequeued(bytes: u64) {
     // Never below zero, whatever the order of the two calls across threads.
     let _ = TELEMETRY
         .sink_queued_bytes
@@ -107,7 +107,7 @@ pub fn sink_dequeued(bytes: u64) {
 }
 
 /// The counters now.
-pub fn totals() -> Totals {
+pub(crate) fn totals() -> Totals {
     let t = &TELEMETRY;
     let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
     Totals {

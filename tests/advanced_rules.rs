@@ -7,9 +7,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use confluence_connector::config::{self, Config};
-use confluence_connector::shutdown::Shutdown;
 use confluence_connector::sync;
 use confluence_connector::sync::SyncKind;
+use confluence_connector::Shutdown;
 use serde_json::{json, Value};
 use sim::confluence::model::parse_api_id;
 use sim::confluence::{

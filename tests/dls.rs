@@ -10,12 +10,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use confluence_connector::acl::identity::NOBODY;
+use confluence_connector::acl::NOBODY;
 use confluence_connector::config::{self, Config};
-use confluence_connector::shutdown::Shutdown;
 use confluence_connector::sync;
 use confluence_connector::sync::SyncKind;
 use confluence_connector::sync::SyncReport;
+use confluence_connector::Shutdown;
 use serde_json::{json, Value};
 use sim::confluence::access::class_covers;
 use sim::confluence::model::parse_api_id;
@@ -204,7 +204,7 @@ impl World {
                 doc["query"]["template"]["source"].as_str().unwrap().to_string(),
                 doc["query"]["template"]["params"].clone(),
             ),
-            None => (confluence_connector::acl::query::DLS_QUERY.to_string(), json!({"access_control": []})),
+            None => (confluence_connector::acl::DLS_QUERY.to_string(), json!({"access_control": []})),
         };
         let wrapped =
             format!(r#"{{"query": {{"bool": {{"filter": [{source}]}}}}, "size": 10000, "_source": false}}"#);

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use confluence_connector::config;
-use confluence_connector::shutdown::Shutdown;
 use confluence_connector::sync;
 use confluence_connector::sync::SyncKind;
+use confluence_connector::Shutdown;
 use sim::confluence::{AttachmentSizes, FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger};
 use sim::world::World;
 

@@ -12,17 +12,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use confluence_connector::config;
-use confluence_connector::elastic::bulk::{elasticsearch_id, Document, OpKind, Operation};
-use confluence_connector::elastic::client::{connect, EsClient};
-use confluence_connector::elastic::existing::load_existing;
-use confluence_connector::elastic::index::{ensure_content_index, template_name, IndexMode};
-use confluence_connector::elastic::options::{ElasticOptions, ErrorMonitorOptions};
-use confluence_connector::elastic::sink::{Sink, SinkReport};
-use confluence_connector::elastic::state::read_state;
-use confluence_connector::shutdown::Shutdown;
+use confluence_connector::elastic::load_existing;
+use confluence_connector::elastic::read_state;
+use confluence_connector::elastic::{connect, EsClient};
+use confluence_connector::elastic::{elasticsearch_id, Document, OpKind, Operation};
+use confluence_connector::elastic::{ensure_content_index, template_name, IndexMode};
+use confluence_connector::elastic::{ElasticOptions, ErrorMonitorOptions};
+use confluence_connector::elastic::{Sink, SinkReport};
 use confluence_connector::sync;
 use confluence_connector::sync::SyncKind;
 use confluence_connector::sync::SyncReport;
+use confluence_connector::Shutdown;
 use serde_json::{json, Value};
 use sim::confluence::{Flavour, SimConfig, Size};
 use sim::elastic::{EsSim, EsSimConfig, EsTarget};
@@ -725,8 +725,8 @@ async fn progress_lines_count_unchanged_documents_too() {
 /// state. The index ends as the newer holder wrote it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_cut_off_from_elasticsearch_stops_writing_before_its_lease_lapses() {
-    use confluence_connector::elastic::lease::{Lease, LeaseTimes};
-    use confluence_connector::elastic::sink::FENCE_CLOSED;
+    use confluence_connector::elastic::FENCE_CLOSED;
+    use confluence_connector::elastic::{Lease, LeaseTimes};
     let target = test_server().await;
     let index = index("fence");
     let mut o = options(&target);

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 use confluence_connector::config;
-use confluence_connector::shutdown::Shutdown;
 use confluence_connector::sync::{self, SyncKind, SyncReport};
+use confluence_connector::Shutdown;
 use serde_json::json;
 use sim::confluence::{Flavour, SimConfig, Size};
 use sim::extraction::ExtractionSim;

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use confluence_connector::config::{self, Config};
-use confluence_connector::shutdown::Shutdown;
 use confluence_connector::sync::{self, SyncKind};
+use confluence_connector::Shutdown;
 use sim::confluence::model::parse_api_id;
 use sim::confluence::{ContentKind, FaultKind, FaultRule, Flavour, RetryAfter, SimConfig, Size, Trigger};
 use sim::elastic::EsSim;

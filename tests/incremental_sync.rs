@@ -11,10 +11,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use confluence_connector::config::{self, Config};
-use confluence_connector::shutdown::Shutdown;
 use confluence_connector::sync;
 use confluence_connector::sync::SyncKind;
 use confluence_connector::sync::SyncReport;
+use confluence_connector::Shutdown;
 use serde_json::{json, Value};
 use sim::confluence::model::parse_api_id;
 use sim::confluence::{

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use confluence_connector::config;
-use confluence_connector::shutdown::Shutdown;
 use confluence_connector::sync;
 use confluence_connector::sync::SyncKind;
+use confluence_connector::Shutdown;
 use serde_json::json;
 use sim::confluence::{AttachmentSizes, Flavour, SimConfig, Size};
 use sim::world::World;

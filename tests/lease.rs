@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use confluence_connector::config::{self, Config};
-use confluence_connector::elastic::lease::LEASE_INDEX;
-use confluence_connector::shutdown::Shutdown;
+use confluence_connector::elastic::LEASE_INDEX;
 use confluence_connector::sync;
 use confluence_connector::sync::SyncKind;
+use confluence_connector::Shutdown;
 use serde_json::json;
 use sim::confluence::{FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger};
 
@@ -135,9 +135,9 @@ async fn an_access_control_sync_stops_on_shutdown() {
 /// 20 ms while the sync confirms again and again never reads as a takeover.
 #[tokio::test]
 async fn confirming_while_the_renewer_renews_is_no_takeover() {
-    use confluence_connector::elastic::client::connect;
-    use confluence_connector::elastic::lease::{Lease, LeaseTimes};
-    use confluence_connector::elastic::options::ElasticOptions;
+    use confluence_connector::elastic::connect;
+    use confluence_connector::elastic::ElasticOptions;
+    use confluence_connector::elastic::{Lease, LeaseTimes};
     let world = world().await;
     let options = ElasticOptions {
         host: world.es.url.clone(),

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use confluence_connector::config;
-use confluence_connector::extract::office::office_text;
-use confluence_connector::shutdown::Shutdown;
+use confluence_connector::office_text;
 use confluence_connector::sync::{self, SyncKind};
+use confluence_connector::Shutdown;
 use serde_json::json;
 use sim::confluence::files::{attachment_bytes, expected_marker, FileKind};
 use sim::confluence::{Flavour, SimConfig, Size};

@@ -8,7 +8,8 @@
 
 use std::sync::Arc;
 
-use confluence_connector::confluence::{Auth, ClientOptions, ConfluenceClient, Flavour, Secret};
+use confluence_connector::config::Secret;
+use confluence_connector::confluence::{Auth, ClientOptions, ConfluenceClient, Flavour};
 use futures::TryStreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;

@@ -26,7 +26,7 @@ use crate::confluence::Account;
 
 /// An access class this connector can map to accounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum AccessClass {
+pub(super) enum AccessClass {
     /// `authenticated-users`.
     AuthenticatedUsers,
     /// `all-licensed-users`.
@@ -35,16 +35,16 @@ pub enum AccessClass {
 
 impl AccessClass {
     /// Every class that can be mapped.
-    pub const ALL: [AccessClass; 2] = [AccessClass::AuthenticatedUsers, AccessClass::AllLicensedUsers];
+    pub(super) const ALL: [AccessClass; 2] = [AccessClass::AuthenticatedUsers, AccessClass::AllLicensedUsers];
 
     /// The class with this principal id (any case); `None` for classes that cannot be
     /// mapped to accounts (and for anonymous access, which is not a class here).
-    pub fn from_id(id: &str) -> Option<AccessClass> {
+    pub(super) fn from_id(id: &str) -> Option<AccessClass> {
         AccessClass::ALL.into_iter().find(|class| class.id().eq_ignore_ascii_case(id))
     }
 
     /// The principal id, as in `access_class:<id>`.
-    pub fn id(self) -> &'static str {
+    pub(super) fn id(self) -> &'static str {
         match self {
             AccessClass::AuthenticatedUsers => "authenticated-users",
             AccessClass::AllLicensedUsers => "all-licensed-users",
@@ -52,7 +52,7 @@ impl AccessClass {
     }
 
     /// Whether this class covers the account (see the module docs for the rule).
-    pub fn covers(self, account: &Account) -> bool {
+    pub(super) fn covers(self, account: &Account) -> bool {
         let person = account.account_type.as_deref() == Some("atlassian");
         match self {
             AccessClass::AuthenticatedUsers => person,
@@ -62,7 +62,7 @@ impl AccessClass {
 }
 
 /// The ids of the classes that cover an account.
-pub fn classes_of(account: &Account) -> BTreeSet<String> {
+pub(super) fn classes_of(account: &Account) -> BTreeSet<String> {
     AccessClass::ALL.into_iter().filter(|c| c.covers(account)).map(|c| c.id().to_string()).collect()
 }
 

@@ -32,25 +32,25 @@ pub(crate) const USER_SEARCH_WINDOW: usize = 10_000;
 
 /// One person and their groups.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Person {
+pub(crate) struct Person {
     /// The identity document's `_id`: Cloud account id, Server/DC user key (the username
     /// when the API gave no key).
-    pub id: String,
+    pub(crate) id: String,
     /// Who they are.
-    pub user: UserRef,
+    pub(crate) user: UserRef,
     /// Keys of their groups ([`Identities::group_key`]).
-    pub groups: BTreeSet<String>,
+    pub(crate) groups: BTreeSet<String>,
     /// Ids of the Cloud access classes that cover them.
-    pub classes: BTreeSet<String>,
+    pub(crate) classes: BTreeSet<String>,
 }
 
 /// Everyone, as far as the listings went.
 #[derive(Debug, Default)]
-pub struct Directory {
+pub(crate) struct Directory {
     /// People by user key.
-    pub people: BTreeMap<String, Person>,
+    pub(crate) people: BTreeMap<String, Person>,
     /// Listings that failed after their retries; empty when the directory is complete.
-    pub failures: Vec<String>,
+    pub(crate) failures: Vec<String>,
 }
 
 /// What the user listing said.
@@ -65,7 +65,7 @@ enum Users {
 
 impl Directory {
     /// Lists users, groups and members, `concurrency` group listings at a time.
-    pub async fn load(client: &ConfluenceClient, concurrency: usize) -> Directory {
+    pub(crate) async fn load(client: &ConfluenceClient, concurrency: usize) -> Directory {
         let ids = Identities::new(client.flavour());
         let mut directory = Directory::default();
         let mut lookups = Lookups::default();

@@ -18,24 +18,24 @@ pub const NOBODY: &str = "nobody";
 
 /// How one flavour names users and groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Identities {
+pub(crate) struct Identities {
     flavour: Flavour,
 }
 
 impl Identities {
     /// The names of `flavour`.
-    pub fn new(flavour: Flavour) -> Identities {
+    pub(crate) fn new(flavour: Flavour) -> Identities {
         Identities { flavour }
     }
 
     /// The flavour.
-    pub fn flavour(self) -> Flavour {
+    pub(crate) fn flavour(self) -> Flavour {
         self.flavour
     }
 
     /// A user's key: Cloud account id, Server/DC username (`None` when the API left it out;
     /// a Data Center user named by key only must be looked up first).
-    pub fn user_key(self, user: &UserRef) -> Option<String> {
+    pub(crate) fn user_key(self, user: &UserRef) -> Option<String> {
         let key = match self.flavour {
             Flavour::Cloud => user.account_id.as_deref(),
             Flavour::Server | Flavour::DataCenter => user.username.as_deref(),
@@ -44,7 +44,7 @@ impl Identities {
     }
 
     /// A group's key: Cloud group id, Server/DC group name.
-    pub fn group_key(self, group: &GroupRef) -> Option<String> {
+    pub(crate) fn group_key(self, group: &GroupRef) -> Option<String> {
         let key = match self.flavour {
             Flavour::Cloud => group.id.as_deref(),
             Flavour::Server | Flavour::DataCenter => group.name.as_deref(),
@@ -53,7 +53,7 @@ impl Identities {
     }
 
     /// A group named by its key, as the group listings want it.
-    pub fn group_ref(self, key: &str) -> GroupRef {
+    pub(crate) fn group_ref(self, key: &str) -> GroupRef {
         match self.flavour {
             Flavour::Cloud => GroupRef { id: Some(key.to_string()), name: None },
             Flavour::Server | Flavour::DataCenter => GroupRef { name: Some(key.to_string()), id: None },
@@ -61,7 +61,7 @@ impl Identities {
     }
 
     /// The identity string of a user key.
-    pub fn user(self, key: &str) -> String {
+    pub(crate) fn user(self, key: &str) -> String {
         match self.flavour {
             Flavour::Cloud => format!("account_id:{key}"),
             Flavour::Server | Flavour::DataCenter => format!("user:{key}"),
@@ -69,7 +69,7 @@ impl Identities {
     }
 
     /// The identity string of a group key.
-    pub fn group(self, key: &str) -> String {
+    pub(crate) fn group(self, key: &str) -> String {
         match self.flavour {
             Flavour::Cloud => format!("group_id:{key}"),
             Flavour::Server | Flavour::DataCenter => format!("group:{key}"),
@@ -78,23 +78,23 @@ impl Identities {
 }
 
 /// `name:<display name>`, spaces turned into `-` as Elastic's connector writes it.
-pub fn display_name(name: &str) -> String {
+pub(crate) fn display_name(name: &str) -> String {
     format!("name:{}", name.split_whitespace().collect::<Vec<_>>().join("-"))
 }
 
 /// `email_address:<email>`.
-pub fn email_address(email: &str) -> String {
+pub(crate) fn email_address(email: &str) -> String {
     format!("email_address:{email}")
 }
 
 /// `access_class:<id>`: a Cloud access class ([`super::access_class`]), on the documents
 /// it may read and in the identity documents of the accounts it covers.
-pub fn access_class(id: &str) -> String {
+pub(crate) fn access_class(id: &str) -> String {
     format!("access_class:{id}")
 }
 
 /// `account_id:<id>`: a Cloud account id, or a Server/DC user key (as Elastic names it).
-pub fn account_id(id: &str) -> String {
+pub(crate) fn account_id(id: &str) -> String {
     format!("account_id:{id}")
 }
 

@@ -27,19 +27,19 @@ use super::query::{stored_query, DLS_QUERY};
 
 /// One person's identity document, before `created_at`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct IdentityDoc {
+pub(crate) struct IdentityDoc {
     /// `_id`.
-    pub id: String,
+    pub(crate) id: String,
     /// The `identity` object.
-    pub identity: BTreeMap<String, String>,
+    pub(crate) identity: BTreeMap<String, String>,
     /// `_allow_access_control`: the person's own identity first, then their groups', then
     /// their access classes', each sorted.
-    pub access: Vec<String>,
+    pub(crate) access: Vec<String>,
 }
 
 impl IdentityDoc {
     /// The document of `person`, or `None` when they cannot be named (no key).
-    pub fn of(person: &Person, ids: Identities) -> Option<IdentityDoc> {
+    pub(crate) fn of(person: &Person, ids: Identities) -> Option<IdentityDoc> {
         let key = ids.user_key(&person.user)?;
         let user = &person.user;
         let mut identity = BTreeMap::new();
@@ -67,7 +67,7 @@ impl IdentityDoc {
     }
 
     /// The `_source` to write.
-    pub fn source(&self, created_at: &str) -> Value {
+    pub(crate) fn source(&self, created_at: &str) -> Value {
         json!({
             "id": self.id,
             "identity": self.identity,
@@ -79,7 +79,7 @@ impl IdentityDoc {
 
     /// A hash of what the document says (everything but `created_at`): equal to
     /// [`stored_digest`] of the indexed copy when it need not be written again.
-    pub fn digest(&self) -> u64 {
+    pub(crate) fn digest(&self) -> u64 {
         digest(
             self.identity.iter().map(|(k, v)| (k.as_str(), v.as_str())),
             &self.access,
@@ -90,7 +90,7 @@ impl IdentityDoc {
 }
 
 /// [`IdentityDoc::digest`] of an indexed `_source`.
-pub fn stored_digest(source: &Value) -> u64 {
+pub(crate) fn stored_digest(source: &Value) -> u64 {
     let strings = |value: &Value| -> Vec<String> {
         value.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
     };

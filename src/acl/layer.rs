@@ -21,20 +21,20 @@ use super::identity::{Identities, NOBODY};
 /// One layer of access, by user and group keys ([`Identities::user_key`]) and Cloud access
 /// class ids ([`super::access_class`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Layer {
+pub(super) struct Layer {
     /// Anyone passes (anonymous access to the space).
-    pub anyone: bool,
+    pub(crate) anyone: bool,
     /// Users named.
-    pub users: BTreeSet<String>,
+    pub(crate) users: BTreeSet<String>,
     /// Groups named.
-    pub groups: BTreeSet<String>,
+    pub(crate) groups: BTreeSet<String>,
     /// Access classes named (`all-licensed-users`, …).
-    pub classes: BTreeSet<String>,
+    pub(crate) classes: BTreeSet<String>,
 }
 
 impl Layer {
     /// True when nobody passes.
-    pub fn is_closed(&self) -> bool {
+    pub(super) fn is_closed(&self) -> bool {
         !self.anyone && self.users.is_empty() && self.groups.is_empty() && self.classes.is_empty()
     }
 }
@@ -42,25 +42,25 @@ impl Layer {
 /// Who belongs to the groups and access classes [`effective`] looks into; a key missing
 /// here is one whose members are unknown.
 #[derive(Debug, Clone, Default)]
-pub struct Memberships {
+pub(super) struct Memberships {
     /// Group key → member keys.
-    pub groups: HashMap<String, Arc<BTreeSet<String>>>,
+    pub(crate) groups: HashMap<String, Arc<BTreeSet<String>>>,
     /// Access class id → the keys of the accounts it covers.
-    pub classes: HashMap<String, Arc<BTreeSet<String>>>,
+    pub(crate) classes: HashMap<String, Arc<BTreeSet<String>>>,
 }
 
 /// The groups and access classes whose members [`effective`] needs for some layers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Needed {
+pub(super) struct Needed {
     /// Group keys.
-    pub groups: BTreeSet<String>,
+    pub(crate) groups: BTreeSet<String>,
     /// Access class ids.
-    pub classes: BTreeSet<String>,
+    pub(crate) classes: BTreeSet<String>,
 }
 
 /// Who may read a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Access {
+pub(super) enum Access {
     /// Anyone: the document carries no `_allow_access_control`.
     Public,
     /// These users, the members of these groups and the accounts of these classes (all
@@ -77,13 +77,13 @@ pub enum Access {
 
 impl Access {
     /// Nobody may read.
-    pub fn nobody() -> Access {
+    pub(super) fn nobody() -> Access {
         Access::Only { users: BTreeSet::new(), groups: BTreeSet::new(), classes: BTreeSet::new() }
     }
 
     /// The `_allow_access_control` value: `None` for public documents, the identity strings
     /// otherwise, sorted, and [`NOBODY`] alone when nobody may read.
-    pub fn field(&self, ids: Identities) -> Option<Vec<String>> {
+    pub(super) fn field(&self, ids: Identities) -> Option<Vec<String>> {
         match self {
             Access::Public => None,
             Access::Only { users, groups, classes }
@@ -107,7 +107,7 @@ impl Access {
 
 /// The groups and classes whose members [`effective`] looks at for these layers: none when
 /// at most one layer restricts (its names are the answer), else every one named.
-pub fn needed(layers: &[Layer]) -> Needed {
+pub(super) fn needed(layers: &[Layer]) -> Needed {
     let restricting: Vec<&Layer> = layers.iter().filter(|l| !l.anyone).collect();
     if restricting.len() < 2 {
         return Needed::default();
@@ -141,7 +141,7 @@ fn names(layer: &Layer, collective: Collective<'_>) -> bool {
 }
 
 /// Who passes every layer, as exactly as the known memberships allow.
-pub fn effective(layers: &[Layer], members: &Memberships) -> Access {
+pub(super) fn effective(layers: &[Layer], members: &Memberships) -> Access {
     let restricting: Vec<&Layer> = layers.iter().filter(|l| !l.anyone).collect();
     match restricting.as_slice() {
         [] => return Access::Public,

@@ -16,15 +16,17 @@
 //! A leak is the worst bug this product can have, so everything fails closed: a document
 //! whose permissions cannot be read is visible to nobody, never to everybody.
 
-pub mod access_class;
-pub mod directory;
-pub mod identity;
-pub mod identity_doc;
-pub mod layer;
-pub mod notices;
-pub mod once;
-pub mod query;
-pub mod resolver;
-pub mod space;
+mod access_class;
+pub(crate) mod directory;
+pub(crate) mod identity;
+pub(crate) mod identity_doc;
+mod layer;
+mod notices;
+mod once;
+mod query;
+mod resolver;
+mod space;
 
-pub use resolver::AclResolver;
+pub use identity::NOBODY;
+pub use query::DLS_QUERY;
+pub(crate) use resolver::AclResolver;

@@ -6,13 +6,13 @@ use std::sync::Mutex;
 
 /// Warnings already logged, by key.
 #[derive(Debug, Default)]
-pub struct Notices {
+pub(super) struct Notices {
     said: Mutex<HashSet<String>>,
 }
 
 impl Notices {
     /// Logs `message()` as a warning the first time `key` comes up; true that first time.
-    pub fn warn_once(&self, key: &str, message: impl FnOnce() -> String) -> bool {
+    pub(super) fn warn_once(&self, key: &str, message: impl FnOnce() -> String) -> bool {
         let first = self.first(key);
         if first {
             tracing::warn!("{}", message());
@@ -22,7 +22,7 @@ impl Notices {
 
     /// Logs `message()` at INFO the first time `key` comes up: for what is expected on many
     /// servers (an optional plugin absent) and handled by a fallback; true that first time.
-    pub fn inform_once(&self, key: &str, message: impl FnOnce() -> String) -> bool {
+    pub(super) fn inform_once(&self, key: &str, message: impl FnOnce() -> String) -> bool {
         let first = self.first(key);
         if first {
             tracing::info!("{}", message());
@@ -35,7 +35,8 @@ impl Notices {
     }
 
     /// How many distinct problems were reported.
-    pub fn count(&self) -> usize {
+    #[cfg(test)]
+    fn count(&self) -> usize {
         self.said.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
     }
 }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 /// Values by key, each computed once.
-pub struct OnceMap<V> {
+pub(super) struct OnceMap<V> {
     cells: Mutex<HashMap<String, Arc<OnceCell<V>>>>,
 }
 
@@ -30,7 +30,7 @@ impl<V: Clone> OnceMap<V> {
 
     /// The value of `key`, computed by `init` if nobody has yet (concurrent callers wait for
     /// the first one's answer instead of computing their own).
-    pub async fn get_or_init<F, Fut>(&self, key: &str, init: F) -> V
+    pub(super) async fn get_or_init<F, Fut>(&self, key: &str, init: F) -> V
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = V>,
@@ -40,7 +40,7 @@ impl<V: Clone> OnceMap<V> {
 
     /// Records a value that came along with something else (a listing's expansion), unless
     /// the key has one already.
-    pub fn offer(&self, key: &str, value: V) {
+    pub(super) fn offer(&self, key: &str, value: V) {
         let _ = self.cell(key).set(value);
     }
 }

@@ -36,7 +36,7 @@ pub const DLS_QUERY: &str = concat!(
 );
 
 /// The `query` object of an identity document for these identities.
-pub fn stored_query(access: &[String]) -> Value {
+pub(super) fn stored_query(access: &[String]) -> Value {
     json!({"template": {"params": {"access_control": access}, "source": DLS_QUERY}})
 }
 

@@ -83,7 +83,7 @@ impl Link {
 }
 
 /// Computes document ACLs for one sync; shared by every crawl task.
-pub struct AclResolver {
+pub(crate) struct AclResolver {
     client: ConfluenceClient,
     ids: Identities,
     permissions: SpacePermissions,
@@ -116,7 +116,7 @@ impl std::fmt::Debug for AclResolver {
 
 impl AclResolver {
     /// A resolver with empty caches, for one sync.
-    pub fn new(client: ConfluenceClient) -> AclResolver {
+    pub(crate) fn new(client: ConfluenceClient) -> AclResolver {
         AclResolver {
             ids: Identities::new(client.flavour()),
             client,
@@ -138,7 +138,7 @@ impl AclResolver {
     /// carry them). What it misses — the listing failed, the search index lags, a list was
     /// cut short — is fetched per content later, so a failure here costs requests, not
     /// correctness.
-    pub async fn prefetch(&self, space: &Space) {
+    pub(crate) async fn prefetch(&self, space: &Space) {
         if self.ids.flavour() != Flavour::Cloud {
             return;
         }
@@ -164,7 +164,7 @@ impl AclResolver {
     }
 
     /// The `_allow_access_control` of a space's document.
-    pub async fn space(&self, space: &Space) -> Option<Vec<String>> {
+    pub(crate) async fn space(&self, space: &Space) -> Option<Vec<String>> {
         let access = match self.space_layer(space).await {
             Ok(layer) => effective(std::slice::from_ref(layer.as_ref()), &Memberships::default()),
             Err(_) => self.closed(),
@@ -176,7 +176,7 @@ impl AclResolver {
     /// comments), given its ancestors root first as the crawl knows them. On Server/DC the
     /// chain must have come with the content (`Content::ancestors`); when it did not, it is
     /// fetched.
-    pub async fn content(
+    pub(crate) async fn content(
         &self,
         space: &Space,
         content: &Content,
@@ -186,7 +186,7 @@ impl AclResolver {
     }
 
     /// A line for the end of the sync when some documents were closed, else `None`.
-    pub fn summary(&self) -> Option<String> {
+    pub(crate) fn summary(&self) -> Option<String> {
         let closed = self.closed.load(Ordering::Relaxed);
         (closed > 0).then(|| {
             format!(

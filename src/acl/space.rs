@@ -100,7 +100,7 @@ const UNAVAILABLE: u8 = 2;
 
 /// Remembers which Server/DC API answers on this site.
 #[derive(Debug, Default)]
-pub struct SpacePermissions {
+pub(super) struct SpacePermissions {
     states: [AtomicU8; 3],
     /// Held while an API is tried for the first time, so that the spaces crawled at once do
     /// not all knock on a door that turns out to be shut.
@@ -109,7 +109,7 @@ pub struct SpacePermissions {
 
 /// Why a space's viewers could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unreadable(pub String);
+pub(super) struct Unreadable(pub String);
 
 impl SpacePermissions {
     fn state(&self, api: Api) -> &AtomicU8 {
@@ -117,7 +117,7 @@ impl SpacePermissions {
     }
 
     /// Who may view `space`.
-    pub async fn viewers(
+    pub(super) async fn viewers(
         &self,
         client: &ConfluenceClient,
         space: &Space,

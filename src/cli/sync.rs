@@ -11,7 +11,7 @@ use super::CliError;
 /// sent is written, nothing is deleted, the cursor stays) within `service.shutdown_timeout`:
 /// a sync still waiting then (on retries of an unreachable Elasticsearch, a backoff, a
 /// lease) is given up; a second signal exits at once.
-pub async fn sync_once(config: &crate::config::Config, kind: SyncKind) -> Result<String, CliError> {
+pub(super) async fn sync_once(config: &crate::config::Config, kind: SyncKind) -> Result<String, CliError> {
     let stop = Shutdown::on_signals();
     let grace = std::time::Duration::from_secs(config.service.shutdown_timeout);
     let Some(report) = stop.within_grace(grace, sync::run(config, kind, stop.clone())).await else {

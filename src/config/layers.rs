@@ -23,17 +23,17 @@ use serde_json::Value;
 use super::ConfigError;
 
 /// Prefix of the environment variables that override the file.
-pub const ENV_PREFIX: &str = "CONFLUENCE_CONNECTOR";
+pub(super) const ENV_PREFIX: &str = "CONFLUENCE_CONNECTOR";
 
 /// Reads the file at `path` and the environment into one JSON tree.
-pub fn read(path: &Path, env: &HashMap<String, String>) -> Result<Value, ConfigError> {
+pub(super) fn read(path: &Path, env: &HashMap<String, String>) -> Result<Value, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::Read { path: path.display().to_string(), reason: e.to_string() })?;
     read_str(&text, env)
 }
 
 /// Like [`read`], from the file's text.
-pub fn read_str(text: &str, env: &HashMap<String, String>) -> Result<Value, ConfigError> {
+pub(super) fn read_str(text: &str, env: &HashMap<String, String>) -> Result<Value, ConfigError> {
     let file_layer = parse_yaml(text)?;
     let mut problems = Vec::new();
     let file_layer = interpolate(file_layer, "", env, &mut problems);
@@ -58,16 +58,16 @@ pub fn read_str(text: &str, env: &HashMap<String, String>) -> Result<Value, Conf
 
 /// One `CONFLUENCE_CONNECTOR__…` variable and the key path it overrides.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnvOverride {
+pub(super) struct EnvOverride {
     /// The dotted key path, lower case (`confluence.retry_count`).
-    pub path: String,
+    pub(crate) path: String,
     /// The variable's name.
-    pub var: String,
+    pub(crate) var: String,
 }
 
 /// The override variables of `env`, and a warning for each variable that starts like one
 /// but overrides nothing (`CONFLUENCE_CONNECTOR_CONFLUENCE__API_TOKEN`: one `_` too few).
-pub fn env_overrides(env: &HashMap<String, String>) -> (Vec<EnvOverride>, Vec<String>) {
+pub(super) fn env_overrides(env: &HashMap<String, String>) -> (Vec<EnvOverride>, Vec<String>) {
     let mut overrides = Vec::new();
     let mut warnings = Vec::new();
     let full_prefix = format!("{ENV_PREFIX}__");

@@ -8,18 +8,19 @@
 //! every problem listed under its key path. Secrets kept in files or in AWS Secrets Manager
 //! are read before validation ([`secrets`]), and again before each scheduled sync.
 
-pub mod layers;
+mod layers;
 mod model;
-pub mod schema;
+pub(crate) mod schema;
 mod secret;
-pub mod secrets;
-pub mod validate;
+mod secrets;
+pub(crate) mod validate;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
-pub use model::*;
+pub use model::Config;
+pub(crate) use model::*;
 pub use secret::Secret;
 
 /// One thing wrong with the configuration, at a key path.
@@ -33,7 +34,7 @@ pub struct Problem {
 
 impl Problem {
     /// A problem at `path`.
-    pub fn new(path: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(path: &str, message: impl Into<String>) -> Self {
         Problem { path: path.to_string(), message: message.into() }
     }
 }
@@ -259,7 +260,7 @@ fn cross_checks(config: &Config) -> Vec<Problem> {
 /// Reads the `confluence` section alone — a managed connector's settings, gathered from its
 /// connector document — with the same checks and defaults as in `config.yml`. Problems are
 /// named `confluence.<key>`; unknown keys come back as warnings.
-pub fn source_section(
+pub(crate) fn source_section(
     section: serde_json::Value,
     extraction_service: Option<&ExtractionServiceConfig>,
 ) -> Result<(ConfluenceConfig, Vec<String>), Vec<Problem>> {
@@ -395,23 +396,19 @@ impl Config {
     }
 
     /// The connectors of managed mode: `connectors`, or else the deprecated top-level
-    /// `connector_id` + `service_type` (as Elastic's service reads them).
-    pub fn managed_connectors(&self) -> Vec<ConnectorEntry> {
+    /// `connector_id` (as Elastic's service reads them).
+    pub(crate) fn managed_connectors(&self) -> Vec<ConnectorEntry> {
         if !self.connectors.is_empty() {
             return self.connectors.clone();
         }
         match &self.connector_id {
-            Some(id) if !id.is_empty() => vec![ConnectorEntry {
-                connector_id: id.clone(),
-                service_type: self.service_type.clone(),
-                api_key: None,
-            }],
+            Some(id) if !id.is_empty() => vec![ConnectorEntry { connector_id: id.clone(), api_key: None }],
             _ => Vec::new(),
         }
     }
 
     /// The standalone source settings; `None` in managed mode.
-    pub fn standalone(&self) -> Option<&ConfluenceConfig> {
+    pub(crate) fn standalone(&self) -> Option<&ConfluenceConfig> {
         self.confluence.as_ref()
     }
 }

@@ -8,7 +8,7 @@
 
 /// What a key holds, and the checks its value must pass.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Any scalar, kept as a string (numbers and booleans are turned into text).
     Text,
     /// A string that must never be printed.
@@ -51,31 +51,33 @@ pub enum Kind {
 
 /// One key of `config.yml`.
 #[derive(Debug, Clone, Copy)]
-pub struct Key {
+pub(crate) struct Key {
     /// Dotted path from the top of the file.
-    pub path: &'static str,
+    pub(crate) path: &'static str,
     /// What it holds.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// Default as JSON text, or `None` when the key is optional and has no default.
-    pub default: Option<&'static str>,
-    /// One line of meaning, used in messages.
-    pub doc: &'static str,
+    pub(crate) default: Option<&'static str>,
+    /// One line of meaning. A key the typed configuration does not read says "accepted for
+    /// compatibility" here, which the tests hold it to.
+    #[allow(dead_code)]
+    pub(crate) doc: &'static str,
 }
 
 /// A map of keys, e.g. `elasticsearch.bulk`.
 #[derive(Debug, Clone, Copy)]
-pub struct Section {
+pub(crate) struct Section {
     /// Dotted path from the top of the file.
-    pub path: &'static str,
+    pub(crate) path: &'static str,
     /// True when the section is absent unless the user writes it (its defaults are then
     /// filled in); false when it always exists with its defaults.
-    pub optional: bool,
+    pub(crate) optional: bool,
 }
 
 const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warning", "warn", "error", "critical", "notset"];
 
 /// The sections, parents before children.
-pub const SECTIONS: &[Section] = &[
+pub(crate) const SECTIONS: &[Section] = &[
     Section { path: "elasticsearch", optional: false },
     Section { path: "elasticsearch.bulk", optional: false },
     Section { path: "elasticsearch.bulk.error_monitor", optional: false },
@@ -102,7 +104,7 @@ const POSITIVE: Kind = int(1, i64::MAX);
 const NON_NEGATIVE: Kind = int(0, i64::MAX);
 
 /// Every key, in the order of `config.yml.example`.
-pub const KEYS: &[Key] = &[
+pub(crate) const KEYS: &[Key] = &[
     // elasticsearch
     key!("elasticsearch.host", Kind::Url, Some(r#""http://localhost:9200""#), "Elasticsearch URL"),
     key!("elasticsearch.api_key", Kind::Secret, None, "API key; wins over username/password"),
@@ -440,12 +442,12 @@ pub const KEYS: &[Key] = &[
 ];
 
 /// The key at `path`, if any.
-pub fn key(path: &str) -> Option<&'static Key> {
+pub(crate) fn key(path: &str) -> Option<&'static Key> {
     KEYS.iter().find(|k| k.path == path)
 }
 
 /// The section at `path`, if any.
-pub fn section(path: &str) -> Option<&'static Section> {
+pub(crate) fn section(path: &str) -> Option<&'static Section> {
     SECTIONS.iter().find(|s| s.path == path)
 }
 

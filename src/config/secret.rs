@@ -24,7 +24,7 @@ impl Secret {
     }
 
     /// True when no value was given.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }

@@ -13,15 +13,15 @@ use sync_rules::{advanced_rule_problems, basic_rule_problems};
 
 /// The outcome of checking a tree.
 #[derive(Debug, Default)]
-pub struct Checked {
+pub(crate) struct Checked {
     /// Problems that stop start-up.
-    pub errors: Vec<Problem>,
+    pub(crate) errors: Vec<Problem>,
     /// Unknown keys and other things worth a warning.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Checks `tree` in place: normalises values and fills defaults.
-pub fn check(tree: &mut Value) -> Checked {
+pub(crate) fn check(tree: &mut Value) -> Checked {
     let mut out = Checked::default();
     if tree.is_null() {
         *tree = Value::Object(Map::new());

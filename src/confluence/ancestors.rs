@@ -37,16 +37,16 @@ struct AncestorId {
 /// One ancestor of a Cloud page: its id and type (`page`, `folder`, `whiteboard`,
 /// `database`, …; `None` when the answer did not say).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AncestorLink {
+pub(crate) struct AncestorLink {
     /// Content id.
-    pub id: String,
+    pub(crate) id: String,
     /// Content type.
-    pub kind: Option<String>,
+    pub(crate) kind: Option<String>,
 }
 
 impl ConfluenceClient {
     /// The ancestors of a Cloud page, root first.
-    pub async fn page_ancestors(&self, page_id: &str) -> Result<Vec<AncestorLink>, ConfluenceError> {
+    pub(crate) async fn page_ancestors(&self, page_id: &str) -> Result<Vec<AncestorLink>, ConfluenceError> {
         let mut chain: Vec<AncestorLink> = Vec::new();
         let mut seen: HashSet<String> = HashSet::from([page_id.to_string()]);
         let mut below = page_id.to_string();
@@ -72,7 +72,7 @@ impl ConfluenceClient {
 
     /// Server/DC: a content's ancestors, root first (v1 `ancestors` expansion), for a
     /// listing that came without them.
-    pub async fn content_ancestors(&self, content_id: &str) -> Result<Vec<Ancestor>, ConfluenceError> {
+    pub(crate) async fn content_ancestors(&self, content_id: &str) -> Result<Vec<Ancestor>, ConfluenceError> {
         let url = self.url(&["rest", "api", "content", content_id], &[("expand", "ancestors".to_string())]);
         let content = self.get_json::<v1::Content>(url.clone(), "GET /rest/api/content/{id}").await?.body;
         let chain = content.ancestors.ok_or_else(|| ConfluenceError::Decode {

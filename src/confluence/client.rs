@@ -94,12 +94,12 @@ pub(crate) struct Fetched<T> {
 
 impl ConfluenceClient {
     /// Cloud, Server or Data Center.
-    pub fn flavour(&self) -> Flavour {
+    pub(crate) fn flavour(&self) -> Flavour {
         self.inner.flavour
     }
 
     /// The root API paths are appended to (e.g. `https://x.atlassian.net/wiki`).
-    pub fn api_root(&self) -> &Url {
+    pub(crate) fn api_root(&self) -> &Url {
         &self.inner.api_root
     }
 
@@ -115,7 +115,7 @@ impl ConfluenceClient {
 
     /// An absolute web UI URL for a `webui` link (`/spaces/KEY/pages/1/Title`), resolved
     /// against the site (Cloud: `https://x.atlassian.net/wiki`, even with gateway auth).
-    pub fn web_url(&self, webui: &str) -> String {
+    pub(crate) fn web_url(&self, webui: &str) -> String {
         if webui.starts_with("http://") || webui.starts_with("https://") {
             return webui.to_string();
         }

@@ -25,16 +25,16 @@ const KEYS_QUOTED: usize = 50;
 
 /// A configured key that names no visible space, and the visible key closest to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownSpace {
+pub(crate) struct UnknownSpace {
     /// The key as configured.
-    pub key: String,
+    pub(crate) key: String,
     /// The visible key it most likely meant, if one is near.
-    pub closest: Option<Closest>,
+    pub(crate) closest: Option<Closest>,
 }
 
 /// How near a visible key is to an unknown one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Closest {
+pub(crate) enum Closest {
     /// The same key in other letter case (`eng` for `ENG`).
     Case(String),
     /// A key a few edits away (`DEVV` for `DEV`).
@@ -43,11 +43,11 @@ pub enum Closest {
 
 /// Configured space keys Confluence does not show: the sync must not run with them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownSpaces {
+pub(crate) struct UnknownSpaces {
     /// Every unknown key, in configured order.
-    pub unknown: Vec<UnknownSpace>,
+    pub(crate) unknown: Vec<UnknownSpace>,
     /// The keys Confluence lists to these credentials, sorted.
-    pub available: Vec<String>,
+    pub(crate) available: Vec<String>,
 }
 
 impl fmt::Display for UnknownSpace {
@@ -95,7 +95,7 @@ impl std::error::Error for UnknownSpaces {}
 
 /// Why the configured spaces could not be confirmed.
 #[derive(Debug, thiserror::Error)]
-pub enum SpaceCheckError {
+pub(crate) enum SpaceCheckError {
     /// Some keys name no visible space.
     #[error("{0}")]
     Unknown(UnknownSpaces),
@@ -122,7 +122,10 @@ fn wanted(configured: &[String]) -> Vec<&str> {
 /// Checks the configured keys (`confluence.spaces`; `*` means every space) against the keys
 /// Confluence lists: `Ok` when each names a listed space exactly, else every unknown key
 /// with its closest listed key.
-pub fn check_space_keys<S: AsRef<str>>(configured: &[String], available: &[S]) -> Result<(), UnknownSpaces> {
+pub(crate) fn check_space_keys<S: AsRef<str>>(
+    configured: &[String],
+    available: &[S],
+) -> Result<(), UnknownSpaces> {
     let unknown: Vec<UnknownSpace> = wanted(configured)
         .into_iter()
         .filter(|key| !available.iter().any(|a| a.as_ref() == *key))
@@ -160,7 +163,7 @@ impl ConfluenceClient {
     /// `*` (or no key) confirms at once. Otherwise the configured keys are listed (one
     /// request in the usual case); only when one is missing is every visible space listed,
     /// to name the alternatives in the error.
-    pub async fn check_configured_spaces(&self, configured: &[String]) -> Result<(), SpaceCheckError> {
+    pub(crate) async fn check_configured_spaces(&self, configured: &[String]) -> Result<(), SpaceCheckError> {
         let keys: Vec<String> = wanted(configured).into_iter().map(str::to_string).collect();
         if keys.is_empty() {
             return Ok(());

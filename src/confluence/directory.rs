@@ -20,16 +20,16 @@ const LIMIT: u32 = 200;
 
 /// A user account as a user listing or a group's member listing gives it.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Account {
+pub(crate) struct Account {
     /// Who it is.
-    pub user: UserRef,
+    pub(crate) user: UserRef,
     /// Cloud `accountType`: `atlassian` (a person), `app` (a bot), or absent.
-    pub account_type: Option<String>,
+    pub(crate) account_type: Option<String>,
     /// Whether the account may log in, when the API says (Data Center's user list with
     /// `expand=status`); `None` when it does not (Cloud has no such flag, CONFCLOUD-83983).
-    pub active: Option<bool>,
+    pub(crate) active: Option<bool>,
     /// Cloud `isExternalCollaborator`: a guest, without a licence; `None` when not said.
-    pub external_collaborator: Option<bool>,
+    pub(crate) external_collaborator: Option<bool>,
 }
 
 /// A v1 user with the fields only these listings read.
@@ -77,7 +77,7 @@ impl ConfluenceClient {
     /// Cloud: the site's users from Confluence's user search (`cql=type=user`). Atlassian
     /// stops this search at 10,000 results (CONFCLOUD-77954): past that the listing ends
     /// with a 400, and group members are the only way to see further.
-    pub fn cloud_users(&self) -> Listing<Account> {
+    pub(crate) fn cloud_users(&self) -> Listing<Account> {
         let url = self.url(
             &["rest", "api", "search", "user"],
             &[("cql", "type=user".to_string()), ("limit", LIMIT.to_string())],
@@ -89,7 +89,7 @@ impl ConfluenceClient {
 
     /// Server/DC 8.4+: every user, with whether the account is active (`expand=status`).
     /// A 404 means this server has no user list.
-    pub fn user_list(&self) -> Listing<Account> {
+    pub(crate) fn user_list(&self) -> Listing<Account> {
         let url = self.url(
             &["rest", "api", "user", "list"],
             &[("limit", LIMIT.to_string()), ("expand", "status".to_string())],
@@ -100,7 +100,7 @@ impl ConfluenceClient {
     }
 
     /// Every group (Cloud with its id).
-    pub fn groups(&self) -> Listing<GroupRef> {
+    pub(crate) fn groups(&self) -> Listing<GroupRef> {
         let url = self.url(&["rest", "api", "group"], &[("limit", LIMIT.to_string())]);
         Box::pin(items(self, url, "GET /rest/api/group", Paging::Offset, |v| {
             decode::<v1::Group>(v).map(|g| Some(GroupRef { name: g.name, id: g.id }))
@@ -109,7 +109,7 @@ impl ConfluenceClient {
 
     /// The members of a group: Cloud by group id, Server/DC by name (percent-encoded, so a
     /// name with a `/` stays one path segment).
-    pub fn group_members(&self, group: &GroupRef) -> Listing<Account> {
+    pub(crate) fn group_members(&self, group: &GroupRef) -> Listing<Account> {
         let (url, route) = match self.flavour() {
             Flavour::Cloud => (
                 self.url(

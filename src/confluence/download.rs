@@ -22,11 +22,11 @@ use super::options::Flavour;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachmentRef {
     /// Attachment id as listed (`att123` on Cloud, `123` on Server/DC).
-    pub id: String,
+    pub(crate) id: String,
     /// Id of the page / blog post holding it.
-    pub container_id: String,
+    pub(crate) container_id: String,
     /// `_links.download` (Server/DC: the path used; Cloud: ignored).
-    pub download_path: Option<String>,
+    pub(crate) download_path: Option<String>,
 }
 
 /// A downloaded attachment.
@@ -34,8 +34,6 @@ pub struct AttachmentRef {
 pub struct Download {
     /// The bytes (never more than the limit).
     pub bytes: Bytes,
-    /// `Content-Type` of the final response, when given.
-    pub content_type: Option<String>,
 }
 
 impl ConfluenceClient {
@@ -81,11 +79,6 @@ impl ConfluenceClient {
         };
         self.run(&url, route, false, |response| async move {
             let final_url = response.url().clone();
-            let content_type = response
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
             let too_large = || ConfluenceError::TooLarge { url: display_url(&final_url), limit: max_bytes };
             if response.content_length().is_some_and(|length| length > max_bytes) {
                 return Err(too_large());
@@ -108,7 +101,7 @@ impl ConfluenceClient {
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok(Download { bytes: body.freeze(), content_type })
+            Ok(Download { bytes: body.freeze() })
         })
         .await
         .inspect(|download| self.count_bytes(download.bytes.len() as u64))

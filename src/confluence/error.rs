@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 /// A URL as shown in errors and logs: no user info, no query, no fragment.
-pub fn display_url(url: &url::Url) -> String {
+pub(super) fn display_url(url: &url::Url) -> String {
     let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
     if let Some(port) = url.port() {
         shown.push_str(&format!(":{port}"));
@@ -158,7 +158,7 @@ impl ConfluenceError {
     /// The error without its generic advice: `404 from {url}` for a status (with
     /// Confluence's own message), the full text otherwise. For callers that give their own
     /// advice for the case.
-    pub fn brief(&self) -> String {
+    pub(crate) fn brief(&self) -> String {
         match self {
             ConfluenceError::Status { url, status, excerpt, .. } => {
                 format!("{status} from {url}{}", excerpt_suffix(excerpt))

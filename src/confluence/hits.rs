@@ -20,7 +20,7 @@ use serde_json::value::RawValue;
 
 /// What a hit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HitKind {
+pub(crate) enum HitKind {
     /// A space (only `rest/api/search` returns these).
     Space,
     /// A page or a blog post.
@@ -33,17 +33,17 @@ pub enum HitKind {
 
 /// One matched item.
 #[derive(Debug, Clone)]
-pub struct Hit {
+pub(crate) struct Hit {
     /// What it is.
-    pub kind: HitKind,
+    pub(crate) kind: HitKind,
     /// Its id (the space id for spaces).
-    pub id: String,
+    pub(crate) id: String,
     /// Key of its space, when the response said.
-    pub space_key: Option<String>,
+    pub(crate) space_key: Option<String>,
     /// The page or blog post holding an attachment or a comment.
-    pub container: Option<(String, ContentType)>,
+    pub(crate) container: Option<(String, ContentType)>,
     /// The space itself, for space hits (boxed: content hits, the many, stay small).
-    pub space: Option<Box<Space>>,
+    pub(crate) space: Option<Box<Space>>,
 }
 
 /// Ids asked for in one `id in (…)` query or v2 `id=` filter.
@@ -87,7 +87,7 @@ fn search_hit(result: v1::SearchResult) -> Option<Hit> {
 impl ConfluenceClient {
     /// Everything a CQL query matches through `rest/api/search`, spaces included (advanced
     /// sync rules). Archived spaces are included, as a full sync includes them.
-    pub fn search_hits(&self, cql: &str) -> Listing<Hit> {
+    pub(crate) fn search_hits(&self, cql: &str) -> Listing<Hit> {
         let query = vec![
             ("cql", cql.to_string()),
             ("limit", "250".to_string()),
@@ -103,7 +103,7 @@ impl ConfluenceClient {
     }
 
     /// Runs a CQL query once with a limit of 1, to learn whether Confluence accepts it.
-    pub async fn check_cql(&self, cql: &str) -> Result<(), ConfluenceError> {
+    pub(crate) async fn check_cql(&self, cql: &str) -> Result<(), ConfluenceError> {
         let query = vec![("cql", cql.to_string()), ("limit", "1".to_string())];
         let url = self.url(&["rest", "api", "search"], &query);
         self.get_json::<Value>(url, "GET /rest/api/search").await.map(|_| ())
@@ -112,7 +112,7 @@ impl ConfluenceClient {
     /// The content a CQL query matches through `rest/api/content/search`, as hits:
     /// without expansions the servers answer up to 1,000 a page, so this is the cheap way to
     /// learn ids. `container` asks for the holder of attachments and comments.
-    pub fn content_hits(&self, cql: &str, container: bool) -> Listing<Hit> {
+    pub(crate) fn content_hits(&self, cql: &str, container: bool) -> Listing<Hit> {
         let mut query = vec![("cql", cql.to_string()), ("limit", "1000".to_string())];
         if container {
             query.push(("expand", "container,space".to_string()));
@@ -128,7 +128,7 @@ impl ConfluenceClient {
     /// (`expand=ancestors` and nothing else: Server/DC then answer 200 a page, against 50 with
     /// a body): what an incremental sync needs to tell which pages' indexed ancestors are out
     /// of date without fetching the pages.
-    pub fn page_tree(&self, cql: &str) -> Listing<Content> {
+    pub(crate) fn page_tree(&self, cql: &str) -> Listing<Content> {
         let query =
             vec![("cql", cql.to_string()), ("limit", "200".to_string()), ("expand", "ancestors".to_string())];
         let url = self.url(&["rest", "api", "content", "search"], &query);
@@ -140,7 +140,7 @@ impl ConfluenceClient {
 
     /// [`ConfluenceClient::page_tree`] for a query on many ids: `cql` makes the query for a
     /// batch of them (comma-separated), [`IDS_PER_REQUEST`] a batch, one batch after another.
-    pub fn page_tree_by_ids(&self, ids: &[String], cql: impl Fn(&str) -> String) -> Listing<Content> {
+    pub(crate) fn page_tree_by_ids(&self, ids: &[String], cql: impl Fn(&str) -> String) -> Listing<Content> {
         let queries: Vec<String> = ids.chunks(IDS_PER_REQUEST).map(|batch| cql(&batch.join(","))).collect();
         let client = self.clone();
         Box::pin(async_stream::stream! {
@@ -155,7 +155,7 @@ impl ConfluenceClient {
 
     /// [`ConfluenceClient::content_hits`] (with containers) for the content with these ids,
     /// [`IDS_PER_REQUEST`] a request, one batch after another.
-    pub fn content_hits_by_ids(&self, ids: &[String]) -> Listing<Hit> {
+    pub(crate) fn content_hits_by_ids(&self, ids: &[String]) -> Listing<Hit> {
         let queries: Vec<String> =
             ids.chunks(IDS_PER_REQUEST).map(|batch| super::queries::with_ids(&batch.join(","))).collect();
         let client = self.clone();
@@ -173,7 +173,7 @@ impl ConfluenceClient {
     /// blog posts also as content with its version and ancestors (`expand=container,space,
     /// ancestors,version`, 200 a page on Server/DC): what an incremental sync needs to tell
     /// whether a page the window found again is already indexed as it is.
-    pub fn changed_hits(&self, cql: &str) -> Listing<(Hit, Option<Content>)> {
+    pub(crate) fn changed_hits(&self, cql: &str) -> Listing<(Hit, Option<Content>)> {
         let query = vec![
             ("cql", cql.to_string()),
             ("limit", "200".to_string()),
@@ -194,7 +194,7 @@ impl ConfluenceClient {
     /// anything, so that a page modified later can be told by its date alone. The search lags
     /// behind edits: the instant can only be earlier than the true latest, never later.
     /// `None` when no page is visible.
-    pub async fn latest_page_modification(&self) -> Result<Option<DateTime<Utc>>, ConfluenceError> {
+    pub(crate) async fn latest_page_modification(&self) -> Result<Option<DateTime<Utc>>, ConfluenceError> {
         let query = vec![
             ("cql", "type = page order by lastmodified desc".to_string()),
             ("limit", "1".to_string()),
@@ -210,7 +210,10 @@ impl ConfluenceClient {
     /// Confluence no longer has it. Read from the database, not from the search index, which
     /// lags behind uploads (CONFCLOUD-73997): what an incremental sync asks before deleting an
     /// attachment its CQL listing did not show.
-    pub async fn attachment_by_id(&self, id: &str) -> Result<Option<(Hit, Option<String>)>, ConfluenceError> {
+    pub(crate) async fn attachment_by_id(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Hit, Option<String>)>, ConfluenceError> {
         let url = self.url(&["api", "v2", "attachments", id], &[]);
         match self.get_json::<v2::Attachment>(url, "GET /api/v2/attachments/{id}").await {
             Ok(fetched) => {
@@ -232,7 +235,7 @@ impl ConfluenceClient {
     /// Pages or blog posts by id, in the shape [`ConfluenceClient::contents`] lists them
     /// (Cloud v2 by `id=`; Server/DC CQL `id in (…)` with the same expansions). Ids that are
     /// gone are simply not returned.
-    pub fn contents_by_id(
+    pub(crate) fn contents_by_id(
         &self,
         content_type: ContentType,
         ids: &[String],

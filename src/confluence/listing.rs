@@ -22,7 +22,7 @@ use super::paging::{decode, items, Paging};
 /// any other error is the last item of the stream (a page could not be fetched after every
 /// retry, or pagination stopped advancing): the listing is then incomplete, and the sync
 /// must not delete what it did not see.
-pub type Listing<T> = std::pin::Pin<Box<dyn Stream<Item = Result<T, ConfluenceError>> + Send>>;
+pub(crate) type Listing<T> = std::pin::Pin<Box<dyn Stream<Item = Result<T, ConfluenceError>> + Send>>;
 
 /// What to fetch along with pages and blog posts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -206,7 +206,7 @@ impl ConfluenceClient {
 
     /// The labels of a page or blog post (Server/DC listings already carry them when
     /// [`ContentOptions::labels`] is set and the expansion was complete).
-    pub fn labels(&self, content_id: &str, content_type: ContentType) -> Listing<Label> {
+    pub(crate) fn labels(&self, content_id: &str, content_type: ContentType) -> Listing<Label> {
         match self.flavour() {
             Flavour::Cloud => {
                 let url = self.url(
@@ -233,7 +233,7 @@ impl ConfluenceClient {
 
     /// The footer comments of a page or blog post, with storage bodies (all depths on
     /// Server/DC).
-    pub fn footer_comments(&self, content_id: &str, content_type: ContentType) -> Listing<Comment> {
+    pub(crate) fn footer_comments(&self, content_id: &str, content_type: ContentType) -> Listing<Comment> {
         let container = content_id.to_string();
         match self.flavour() {
             Flavour::Cloud => {

@@ -6,41 +6,41 @@
 //! (offset pagination with hidden page caps), and fail loudly rather than end early: a
 //! listing either yields every item or ends with an error, never silently short.
 
-pub mod ancestors;
-pub mod api;
-pub mod client;
-pub mod configured_spaces;
-pub mod directory;
-pub mod download;
-pub mod error;
-pub mod hits;
-pub mod listing;
-pub mod model;
-pub mod options;
-pub mod paging;
-pub mod permissions;
-pub mod queries;
-pub mod rate_limit;
-pub mod restrictions;
-pub mod retry;
-pub mod seen_ids;
-pub mod server_info;
-pub mod stats;
+mod ancestors;
+pub(crate) mod api;
+pub(crate) mod client;
+mod configured_spaces;
+mod directory;
+mod download;
+mod error;
+mod hits;
+pub(crate) mod listing;
+mod model;
+mod options;
+mod paging;
+mod permissions;
+pub(crate) mod queries;
+mod rate_limit;
+mod restrictions;
+mod retry;
+mod seen_ids;
+mod server_info;
+pub(crate) mod stats;
 #[cfg(test)]
 pub(crate) mod test_server;
-pub mod users;
+mod users;
 
-pub use crate::config::Secret;
 pub use client::ConfluenceClient;
-pub use configured_spaces::{check_space_keys, SpaceCheckError, UnknownSpaces};
-pub use directory::Account;
-pub use download::{AttachmentRef, Download};
 pub use error::ConfluenceError;
-pub use hits::{Hit, HitKind};
-pub use listing::{ContentOptions, Listing};
-pub use model::*;
+pub use listing::ContentOptions;
+pub use model::{ContentType, UserRef};
 pub use options::{Auth, ClientOptions, Flavour, GatewayCredential};
-pub use permissions::Viewer;
-pub use restrictions::Presence;
-pub use server_info::ServerInfo;
-pub use stats::{RequestStats, StatsSnapshot};
+
+pub(crate) use directory::Account;
+pub(crate) use download::AttachmentRef;
+pub(crate) use hits::{Hit, HitKind};
+pub(crate) use listing::Listing;
+pub(crate) use model::*;
+pub(crate) use permissions::Viewer;
+pub(crate) use restrictions::Presence;
+pub(crate) use stats::StatsSnapshot;

@@ -17,21 +17,21 @@ use super::download::AttachmentRef;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Space {
     /// Space id.
-    pub id: String,
+    pub(crate) id: String,
     /// Space key.
     pub key: String,
     /// Display name.
-    pub name: String,
+    pub(crate) name: String,
     /// `global` or `personal`, when known.
-    pub kind: Option<String>,
+    pub(crate) kind: Option<String>,
     /// `current` or `archived`, when known.
-    pub status: Option<String>,
+    pub(crate) status: Option<String>,
     /// Web UI path (relative; resolve with `ConfluenceClient::web_url`).
-    pub webui: Option<String>,
+    pub(crate) webui: Option<String>,
     /// Creation instant (Cloud v2 only).
-    pub created_at: Option<DateTime<Utc>>,
+    pub(crate) created_at: Option<DateTime<Utc>>,
     /// Creator's account id (Cloud v2 only).
-    pub author_id: Option<String>,
+    pub(crate) author_id: Option<String>,
 }
 
 #[cfg(test)]
@@ -62,7 +62,7 @@ pub enum ContentType {
 
 impl ContentType {
     /// The v1 / CQL name (`page`, `blogpost`).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ContentType::Page => "page",
             ContentType::BlogPost => "blogpost",
@@ -96,7 +96,7 @@ pub struct Ancestor {
     /// Content id.
     pub id: String,
     /// Title (None when the API gave only the id).
-    pub title: Option<String>,
+    pub(crate) title: Option<String>,
 }
 
 /// A user as Confluence names them in restrictions and authorship.
@@ -107,11 +107,11 @@ pub struct UserRef {
     /// Server/DC username.
     pub username: Option<String>,
     /// Server/DC user key.
-    pub user_key: Option<String>,
+    pub(crate) user_key: Option<String>,
     /// Display name.
-    pub display_name: Option<String>,
+    pub(crate) display_name: Option<String>,
     /// Email, when visible.
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
 }
 
 /// A group as named in restrictions.
@@ -120,7 +120,7 @@ pub struct GroupRef {
     /// Group name.
     pub name: Option<String>,
     /// Cloud group id.
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
 }
 
 /// Read restrictions set directly on a content (not inherited ones).
@@ -152,49 +152,49 @@ pub struct Content {
     /// Content id.
     pub id: String,
     /// Page or blog post.
-    pub content_type: ContentType,
+    pub(crate) content_type: ContentType,
     /// `current`, `archived`, ...
-    pub status: Option<String>,
+    pub(crate) status: Option<String>,
     /// Title.
     pub title: String,
     /// Space id (v2; v1 when `space` is expanded).
-    pub space_id: Option<String>,
+    pub(crate) space_id: Option<String>,
     /// Space key (v1 only).
-    pub space_key: Option<String>,
+    pub(crate) space_key: Option<String>,
     /// Space name (v1 only).
-    pub space_name: Option<String>,
+    pub(crate) space_name: Option<String>,
     /// Parent page id (v2; on v1 the last ancestor).
-    pub parent_id: Option<String>,
+    pub(crate) parent_id: Option<String>,
     /// Ancestors root first, when the API gave them (v1 `ancestors` expansion); `None` on
     /// v2 and whenever the expansion is missing — not the empty chain of a top-level page.
     pub ancestors: Option<Vec<Ancestor>>,
     /// Creator: Cloud account id (v2 `authorId`, v1 `history.createdBy.accountId`).
-    pub author_id: Option<String>,
+    pub(crate) author_id: Option<String>,
     /// Creator's display name (v1 only).
-    pub author_name: Option<String>,
+    pub(crate) author_name: Option<String>,
     /// Creation instant.
-    pub created_at: Option<DateTime<Utc>>,
+    pub(crate) created_at: Option<DateTime<Utc>>,
     /// Last modification instant (current version).
-    pub updated_at: Option<DateTime<Utc>>,
+    pub(crate) updated_at: Option<DateTime<Utc>>,
     /// Current version number.
     pub version: Option<u64>,
     /// Storage-format body, when asked for.
     pub body_storage: Option<String>,
     /// Label names, when they came with the listing (None = not fetched).
-    pub labels: Option<Vec<String>>,
+    pub(crate) labels: Option<Vec<String>>,
     /// Read restrictions, when asked for (Server/DC content search; Cloud CQL search).
     pub read_restrictions: Option<ReadRestrictions>,
     /// Web UI path (resolve with `ConfluenceClient::web_url`).
-    pub webui: Option<String>,
+    pub(crate) webui: Option<String>,
     /// Its attachments, when they came whole with the listing (the `children.attachment`
     /// expansion of Server/DC content search); `None`: list them.
-    pub attachments: Option<Vec<Attachment>>,
+    pub(crate) attachments: Option<Vec<Attachment>>,
 }
 
 /// Whether a content id is an attachment's as Cloud lists it: `att` and a number
 /// (`att123456`), where pages, blog posts and comments have bare numbers. Server/DC ids
 /// carry no prefix, so this says nothing about theirs.
-pub fn is_cloud_attachment_id(id: &str) -> bool {
+pub(crate) fn is_cloud_attachment_id(id: &str) -> bool {
     id.starts_with("att")
 }
 
@@ -204,51 +204,51 @@ pub struct Attachment {
     /// Attachment id.
     pub id: String,
     /// File name.
-    pub title: String,
+    pub(crate) title: String,
     /// Media type.
-    pub media_type: Option<String>,
+    pub(crate) media_type: Option<String>,
     /// Declared size in bytes (informational; downloads enforce their own limit).
     pub file_size: Option<u64>,
     /// Id of the page / blog post it belongs to.
-    pub container_id: String,
+    pub(crate) container_id: String,
     /// Creation instant.
-    pub created_at: Option<DateTime<Utc>>,
+    pub(crate) created_at: Option<DateTime<Utc>>,
     /// Last modification (current version).
-    pub updated_at: Option<DateTime<Utc>>,
+    pub(crate) updated_at: Option<DateTime<Utc>>,
     /// Version number.
-    pub version: Option<u64>,
+    pub(crate) version: Option<u64>,
     /// Web UI path.
-    pub webui: Option<String>,
+    pub(crate) webui: Option<String>,
     /// What [`super::ConfluenceClient::download`] needs.
     pub download: AttachmentRef,
 }
 
 /// A footer comment.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Comment {
+pub(crate) struct Comment {
     /// Comment id.
-    pub id: String,
+    pub(crate) id: String,
     /// Id of the page / blog post it is on.
-    pub container_id: String,
+    pub(crate) container_id: String,
     /// Storage-format body.
-    pub body_storage: Option<String>,
+    pub(crate) body_storage: Option<String>,
     /// Author (Cloud account id or Server/DC username).
-    pub author_id: Option<String>,
+    pub(crate) author_id: Option<String>,
     /// Last modification.
-    pub updated_at: Option<DateTime<Utc>>,
+    pub(crate) updated_at: Option<DateTime<Utc>>,
     /// Version number.
-    pub version: Option<u64>,
+    pub(crate) version: Option<u64>,
     /// Web UI path.
-    pub webui: Option<String>,
+    pub(crate) webui: Option<String>,
 }
 
 /// A label.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Label {
+pub(crate) struct Label {
     /// Name.
-    pub name: String,
+    pub(crate) name: String,
     /// Prefix (`global`, `my`, `team`), when given.
-    pub prefix: Option<String>,
+    pub(crate) prefix: Option<String>,
 }
 
 /// Parses an ISO-8601 instant leniently (None when absent or odd).
@@ -440,29 +440,18 @@ impl Attachment {
 /// parents that were not recorded (another space, restricted, trashed) end the chain with an
 /// untitled [`Ancestor`]. Cycles cannot loop: a chain stops at the first repeated id.
 #[derive(Debug, Default)]
-pub struct Ancestry {
+pub(crate) struct Ancestry {
     pages: HashMap<String, (String, Option<String>)>,
 }
 
 impl Ancestry {
     /// Remembers a page's title and parent.
-    pub fn record(&mut self, content: &Content) {
+    pub(crate) fn record(&mut self, content: &Content) {
         self.pages.insert(content.id.clone(), (content.title.clone(), content.parent_id.clone()));
     }
 
-    /// The recorded pages below any of `roots` (their descendants, not the roots).
-    pub fn descendants(&self, roots: &std::collections::HashSet<String>) -> Vec<String> {
-        self.pages
-            .iter()
-            .filter(|(_, (_, parent))| {
-                self.ancestors(parent.as_deref()).iter().any(|a| roots.contains(&a.id))
-            })
-            .map(|(id, _)| id.clone())
-            .collect()
-    }
-
     /// The ancestors of `parent_id`'s child, root first.
-    pub fn ancestors(&self, parent_id: Option<&str>) -> Vec<Ancestor> {
+    pub(crate) fn ancestors(&self, parent_id: Option<&str>) -> Vec<Ancestor> {
         let mut chain = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut next = parent_id.map(str::to_string);

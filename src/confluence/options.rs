@@ -98,35 +98,35 @@ impl Auth {
 #[derive(Clone)]
 pub struct ClientOptions {
     /// Cloud, Server or Data Center.
-    pub flavour: Flavour,
+    pub(crate) flavour: Flavour,
     /// The user's `confluence_url`: `https://x.atlassian.net` (Cloud; `/wiki` is appended when
     /// missing) or `http://host:8090[/context]` (Server/DC).
-    pub base_url: String,
+    pub(crate) base_url: String,
     /// Credentials.
-    pub auth: Auth,
+    pub(crate) auth: Auth,
     /// Extra CA certificate(s) trusted on top of the system roots: PEM text or a file path.
     pub ssl_ca: Option<String>,
     /// Accept any server certificate. Dangerous; a warning is logged when the client is built.
     pub danger_accept_invalid_certs: bool,
     /// Outbound proxy URL (`http://[user:pass@]proxy:3128`).
-    pub proxy: Option<String>,
+    pub(crate) proxy: Option<String>,
     /// Retries after the first attempt (default 3).
     pub retry_count: u32,
     /// Longest wait honoured from `Retry-After` / `X-RateLimit-Reset` (default 60 s).
-    pub max_retry_after: Duration,
+    pub(crate) max_retry_after: Duration,
     /// TCP + TLS connect timeout (default 10 s).
-    pub connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     /// Longest silence while reading a response (default 60 s).
-    pub read_timeout: Duration,
+    pub(crate) read_timeout: Duration,
     /// Ceiling on requests per second for this source (none by default).
-    pub requests_per_second: Option<f64>,
+    pub(crate) requests_per_second: Option<f64>,
     /// Requests in flight at once for this source (default 10).
-    pub max_concurrent_requests: usize,
+    pub(crate) max_concurrent_requests: usize,
     /// `User-Agent` header.
-    pub user_agent: String,
+    pub(crate) user_agent: String,
     /// Origin of the Atlassian API gateway (default `https://api.atlassian.com`); tests point
     /// it at a local server.
-    pub gateway_origin: String,
+    pub(crate) gateway_origin: String,
     /// First exponential-backoff delay (default 1 s; the n-th retry waits up to base·2ⁿ).
     pub backoff_base: Duration,
     /// Longest exponential-backoff delay (default 30 s).

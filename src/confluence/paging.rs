@@ -49,7 +49,7 @@ const MAX_EMPTY_CURSOR_PAGES: usize = 5;
 
 /// How a listing pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Paging {
+pub(super) enum Paging {
     /// Follow next links (opaque cursors).
     Cursor,
     /// `start` offsets, advanced by the number of results received.

@@ -23,7 +23,7 @@ use super::paging::{decode, items, Paging};
 
 /// Someone a space's view permission is granted to.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Viewer {
+pub(crate) enum Viewer {
     /// A user (Cloud: account id; Data Center REST: user key only; Extender and JSON-RPC:
     /// username).
     User(UserRef),
@@ -185,7 +185,7 @@ fn group_named(name: String) -> Viewer {
 
 impl ConfluenceClient {
     /// Cloud: the grantees of `read` on `space`, from v2 `spaces/{id}/permissions`.
-    pub async fn space_viewers_cloud(&self, space_id: &str) -> Result<Vec<Viewer>, ConfluenceError> {
+    pub(crate) async fn space_viewers_cloud(&self, space_id: &str) -> Result<Vec<Viewer>, ConfluenceError> {
         let url =
             self.url(&["api", "v2", "spaces", space_id, "permissions"], &[("limit", "250".to_string())]);
         let entries: Vec<V2Permission> =
@@ -204,7 +204,7 @@ impl ConfluenceClient {
 
     /// Data Center 9.1+: the grantees of `read` on `space` from the REST API (users by user
     /// key only), anonymous access included. Administrators only: others get a 500.
-    pub async fn space_viewers_rest(&self, space_key: &str) -> Result<Vec<Viewer>, ConfluenceError> {
+    pub(crate) async fn space_viewers_rest(&self, space_key: &str) -> Result<Vec<Viewer>, ConfluenceError> {
         let url = self.url(&["rest", "api", "space", space_key, "permissions"], &[]);
         let granted =
             self.get_json::<Vec<DcPermission>>(url, "GET /rest/api/space/{key}/permissions").await?.body;
@@ -232,7 +232,10 @@ impl ConfluenceClient {
     }
 
     /// Server/DC with the Extender plugin: the `VIEWSPACE` actors (a 404 without the plugin).
-    pub async fn space_viewers_extender(&self, space_key: &str) -> Result<Vec<Viewer>, ConfluenceError> {
+    pub(crate) async fn space_viewers_extender(
+        &self,
+        space_key: &str,
+    ) -> Result<Vec<Viewer>, ConfluenceError> {
         let url = self.url(
             &[
                 "rest",
@@ -269,7 +272,10 @@ impl ConfluenceClient {
     /// Server/DC remote API: `getSpacePermissionSets(spaceKey)`'s `VIEWSPACE` set. Needs an
     /// administrator and the remote API enabled; its errors come inside a 200 and are
     /// returned as [`ConfluenceError::Decode`] with Confluence's message.
-    pub async fn space_viewers_json_rpc(&self, space_key: &str) -> Result<Vec<Viewer>, ConfluenceError> {
+    pub(crate) async fn space_viewers_json_rpc(
+        &self,
+        space_key: &str,
+    ) -> Result<Vec<Viewer>, ConfluenceError> {
         let url = self.url(&["rpc", "json-rpc", "confluenceservice-v2"], &[]);
         let request =
             json!({"jsonrpc": "2.0", "method": "getSpacePermissionSets", "params": [space_key], "id": 1});
@@ -304,7 +310,7 @@ impl ConfluenceClient {
 
     /// Server/DC: the user with this user key (the Data Center REST permissions name users
     /// by key only); `None` when there is none.
-    pub async fn user_by_key(&self, user_key: &str) -> Result<Option<UserRef>, ConfluenceError> {
+    pub(crate) async fn user_by_key(&self, user_key: &str) -> Result<Option<UserRef>, ConfluenceError> {
         let url = self.url(&["rest", "api", "user"], &[("key", user_key.to_string())]);
         match self.get_json::<v1::User>(url, "GET /rest/api/user").await {
             Ok(fetched) => Ok(Some(UserRef::from(&fetched.body))),

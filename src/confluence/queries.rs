@@ -9,7 +9,7 @@ use super::listing::cql_quote;
 
 /// The content an incremental sync lists: pages, blog posts, attachments and (with
 /// `index_comments`) comments.
-pub fn content_types(index_comments: bool) -> &'static str {
+pub(crate) fn content_types(index_comments: bool) -> &'static str {
     if index_comments {
         "type in (page, blogpost, attachment, comment)"
     } else {
@@ -18,14 +18,14 @@ pub fn content_types(index_comments: bool) -> &'static str {
 }
 
 /// What was modified in the last `minutes` minutes, by Confluence's clock.
-pub fn modified_within(minutes: i64) -> String {
+pub(crate) fn modified_within(minutes: i64) -> String {
     format!("lastmodified >= now(\"-{minutes}m\")")
 }
 
 /// What changed in the last `minutes` minutes in the spaces `keys` (`None`: every space).
 /// `None` when the list of spaces is empty: `space in ()` is not CQL, and nothing can have
 /// changed in no space.
-pub fn changed_in(keys: Option<&[&str]>, index_comments: bool, minutes: i64) -> Option<String> {
+pub(crate) fn changed_in(keys: Option<&[&str]>, index_comments: bool, minutes: i64) -> Option<String> {
     let what = format!("{} and {}", content_types(index_comments), modified_within(minutes));
     match keys {
         None => Some(what),
@@ -40,7 +40,7 @@ pub fn changed_in(keys: Option<&[&str]>, index_comments: bool, minutes: i64) -> 
 /// The pages or blog posts (`content_type`) of one space, in the form Elastic's connector
 /// sends (`space in ('KEY') AND type=page`): tools and fixtures written around it (its
 /// ftest's Confluence mock among them) recognise the listing by it.
-pub fn space_content(key: &str, content_type: &str) -> String {
+pub(crate) fn space_content(key: &str, content_type: &str) -> String {
     format!("space in ({}) AND type={content_type}", cql_single_quote(key))
 }
 
@@ -50,28 +50,28 @@ fn cql_single_quote(text: &str) -> String {
 }
 
 /// The content of one space that an incremental sync lists by id.
-pub fn in_space(key: &str, index_comments: bool) -> String {
+pub(crate) fn in_space(key: &str, index_comments: bool) -> String {
     format!("space = {} and {}", cql_quote(key), content_types(index_comments))
 }
 
 /// The attachments (and with `index_comments`, comments) of one space.
-pub fn children_in_space(key: &str, index_comments: bool) -> String {
+pub(crate) fn children_in_space(key: &str, index_comments: bool) -> String {
     let kinds = if index_comments { "type in (attachment, comment)" } else { "type = attachment" };
     format!("space = {} and {kinds}", cql_quote(key))
 }
 
 /// The content with these ids (`batch`: comma-separated ids).
-pub fn with_ids(batch: &str) -> String {
+pub(crate) fn with_ids(batch: &str) -> String {
     format!("id in ({batch})")
 }
 
 /// The pages with these ids.
-pub fn pages_with_ids(batch: &str) -> String {
+pub(crate) fn pages_with_ids(batch: &str) -> String {
     format!("type = page and id in ({batch})")
 }
 
 /// The pages below the pages with these ids, at any depth.
-pub fn pages_below(batch: &str) -> String {
+pub(crate) fn pages_below(batch: &str) -> String {
     format!("type = page and ancestor in ({batch})")
 }
 

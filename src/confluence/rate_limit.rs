@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 /// The pacing state of one client.
 #[derive(Debug)]
-pub struct Throttle {
+pub(super) struct Throttle {
     paused_until: Mutex<Option<Instant>>,
     limiter: Option<DefaultDirectRateLimiter>,
     in_flight: Semaphore,
@@ -26,7 +26,7 @@ pub struct Throttle {
 impl Throttle {
     /// A throttle with an optional requests-per-second ceiling (fractions allowed: 0.5 is
     /// one request every two seconds) and a concurrency bound.
-    pub fn new(requests_per_second: Option<f64>, max_concurrent: usize) -> Self {
+    pub(super) fn new(requests_per_second: Option<f64>, max_concurrent: usize) -> Self {
         let limiter = requests_per_second
             .filter(|rate| rate.is_finite() && *rate > 0.0)
             .and_then(|rate| Quota::with_period(Duration::from_secs_f64(1.0 / rate)))
@@ -35,7 +35,7 @@ impl Throttle {
     }
 
     /// Pauses every request of the client for `wait` (extends, never shortens, a pause).
-    pub fn pause_for(&self, wait: Duration) {
+    pub(super) fn pause_for(&self, wait: Duration) {
         let until = Instant::now() + wait;
         let mut paused = self.paused_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if paused.is_none_or(|current| current < until) {
@@ -44,14 +44,14 @@ impl Throttle {
     }
 
     /// The instant requests are paused until, if in the future.
-    pub fn paused_until(&self) -> Option<Instant> {
+    pub(super) fn paused_until(&self) -> Option<Instant> {
         let paused = *self.paused_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         paused.filter(|until| *until > Instant::now())
     }
 
     /// Waits for the pause, the rate ceiling and a free slot; the permit is held for the
     /// duration of the request.
-    pub async fn admit(&self) -> SemaphorePermit<'_> {
+    pub(super) async fn admit(&self) -> SemaphorePermit<'_> {
         loop {
             // A pause may be extended while we sleep, hence the loop.
             while let Some(until) = self.paused_until() {

@@ -33,7 +33,7 @@ const MAX_PAGES: usize = 1_000;
 
 /// Whether a content (an ancestor, mostly) still exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Presence {
+pub(crate) enum Presence {
     /// Deleted, purged or in the trash: its restrictions no longer apply.
     Gone,
     /// It exists (current, archived, a draft).
@@ -170,7 +170,7 @@ impl ConfluenceClient {
     /// expansion of restrictions fails whole Cloud batches (CONFCLOUD-77618). The search
     /// index may lag behind new pages, and an expansion may be cut short: callers fetch
     /// what this does not list whole.
-    pub fn space_restrictions(&self, space_key: &str) -> Listing<(String, ReadRestrictions)> {
+    pub(crate) fn space_restrictions(&self, space_key: &str) -> Listing<(String, ReadRestrictions)> {
         let cql = format!("space={} and type in (page, blogpost)", cql_quote(space_key));
         let url = self.url(
             &["rest", "api", "content", "search"],
@@ -194,7 +194,11 @@ impl ConfluenceClient {
 
     /// Whether the content with this id and type (`page`, `blogpost`, `folder`,
     /// `whiteboard`, `database`, `embed`; `None`: a page or blog post) still exists.
-    pub async fn content_presence(&self, id: &str, kind: Option<&str>) -> Result<Presence, ConfluenceError> {
+    pub(crate) async fn content_presence(
+        &self,
+        id: &str,
+        kind: Option<&str>,
+    ) -> Result<Presence, ConfluenceError> {
         let (url, route) = match self.flavour() {
             Flavour::Server | Flavour::DataCenter => (
                 self.url(&["rest", "api", "content", id], &[("status", "any".to_string())]),

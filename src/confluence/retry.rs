@@ -18,7 +18,7 @@ use reqwest::header::HeaderMap;
 
 /// What to do with a response status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(super) enum Verdict {
     /// Success: use the response.
     Success,
     /// Try again; `rate_limited` also pauses every request of the client.
@@ -31,7 +31,7 @@ pub enum Verdict {
 }
 
 /// Classifies a response by status and (for 403) body.
-pub fn classify(status: u16, body: &[u8]) -> Verdict {
+pub(super) fn classify(status: u16, body: &[u8]) -> Verdict {
     match status {
         200..=299 => Verdict::Success,
         429 => Verdict::Retry { rate_limited: true },
@@ -48,7 +48,7 @@ fn says_rate_limit(body: &[u8]) -> bool {
 
 /// The wait the server asked for, capped at `cap`: `Retry-After` first, then
 /// `X-RateLimit-Reset`. A date in the past means "now" (zero).
-pub fn server_wait(headers: &HeaderMap, now: DateTime<Utc>, cap: Duration) -> Option<Duration> {
+pub(super) fn server_wait(headers: &HeaderMap, now: DateTime<Utc>, cap: Duration) -> Option<Duration> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let wait = header("retry-after")
         .and_then(|value| parse_retry_after(value, now))
@@ -58,7 +58,11 @@ pub fn server_wait(headers: &HeaderMap, now: DateTime<Utc>, cap: Duration) -> Op
 
 /// On a successful response that spent the last of the quota (`X-RateLimit-Remaining: 0`),
 /// the wait until the quota resets, so the next request does not earn a 429.
-pub fn quota_exhausted_wait(headers: &HeaderMap, now: DateTime<Utc>, cap: Duration) -> Option<Duration> {
+pub(super) fn quota_exhausted_wait(
+    headers: &HeaderMap,
+    now: DateTime<Utc>,
+    cap: Duration,
+) -> Option<Duration> {
     let remaining = headers.get("x-ratelimit-remaining")?.to_str().ok()?.trim().parse::<f64>().ok()?;
     if remaining > 0.0 {
         return None;
@@ -68,7 +72,7 @@ pub fn quota_exhausted_wait(headers: &HeaderMap, now: DateTime<Utc>, cap: Durati
 
 /// Parses `Retry-After`: delta-seconds (integer or, leniently, fractional) or an HTTP date
 /// (IMF-fixdate, which RFC 2822 parsing accepts).
-pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+pub(super) fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
@@ -94,7 +98,7 @@ fn until(then: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
 }
 
 /// The backoff steps (before jitter) for `retries` retries: base, 2·base, 4·base, … ≤ max.
-pub fn backoff_steps(base: Duration, max: Duration, retries: u32) -> Vec<Duration> {
+pub(super) fn backoff_steps(base: Duration, max: Duration, retries: u32) -> Vec<Duration> {
     backon::ExponentialBuilder::default()
         .with_min_delay(base)
         .with_max_delay(max)
@@ -105,14 +109,14 @@ pub fn backoff_steps(base: Duration, max: Duration, retries: u32) -> Vec<Duratio
 }
 
 /// Full jitter: a uniformly random wait in `[0, step]`.
-pub fn full_jitter(step: Duration) -> Duration {
+pub(super) fn full_jitter(step: Duration) -> Duration {
     let millis = step.as_millis().min(u64::MAX as u128) as u64;
     Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
 }
 
 /// The wait before retry number `retry` (0-based): the server's wish if any, else jittered
 /// backoff.
-pub fn delay(server: Option<Duration>, steps: &[Duration], retry: usize) -> Duration {
+pub(super) fn delay(server: Option<Duration>, steps: &[Duration], retry: usize) -> Duration {
     match server {
         Some(wait) => wait,
         None => full_jitter(steps.get(retry).or(steps.last()).copied().unwrap_or(Duration::ZERO)),

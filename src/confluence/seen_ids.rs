@@ -12,14 +12,14 @@ use std::collections::HashSet;
 
 /// An exact set of item ids.
 #[derive(Debug, Default)]
-pub struct SeenIds {
+pub(super) struct SeenIds {
     numeric: HashSet<u64>,
     other: HashSet<Box<str>>,
 }
 
 impl SeenIds {
     /// Records `id`; false when it was already recorded.
-    pub fn insert(&mut self, id: &str) -> bool {
+    pub(super) fn insert(&mut self, id: &str) -> bool {
         match canonical_number(id) {
             Some(n) => self.numeric.insert(n),
             None => self.other.insert(id.into()),

@@ -18,11 +18,11 @@ use super::options::Flavour;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerInfo {
     /// Cloud, Server or Data Center (as configured).
-    pub flavour: Flavour,
+    pub(crate) flavour: Flavour,
     /// Product version (Server/DC manifest), when available.
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     /// Build number (Server/DC manifest), when available.
-    pub build_number: Option<String>,
+    pub(crate) build_number: Option<String>,
     /// Spaces the credentials can see.
     pub visible_spaces: u64,
 }
@@ -46,7 +46,7 @@ fn build_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Opt
 impl ConfluenceClient {
     /// One cheap authenticated call (a one-space listing page): proves the URL, TLS and
     /// credentials work.
-    pub async fn ping(&self) -> Result<(), ConfluenceError> {
+    pub(crate) async fn ping(&self) -> Result<(), ConfluenceError> {
         let url = match self.flavour() {
             Flavour::Cloud => self.url(&["api", "v2", "spaces"], &[("limit", "1".to_string())]),
             Flavour::Server | Flavour::DataCenter => {

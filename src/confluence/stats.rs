@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 /// Live counters, shared by all requests of a client.
 #[derive(Debug, Default)]
-pub struct RequestStats {
+pub(crate) struct RequestStats {
     by_route: Mutex<BTreeMap<(&'static str, u16), u64>>,
     retries: AtomicU64,
     bytes: AtomicU64,
@@ -25,38 +25,38 @@ pub struct StatsSnapshot {
     /// Retries made (attempts after a first failure).
     pub retries: u64,
     /// Response body bytes received.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
 }
 
 impl StatsSnapshot {
     /// Total requests sent.
-    pub fn requests(&self) -> u64 {
+    pub(crate) fn requests(&self) -> u64 {
         self.by_route.values().sum()
     }
 }
 
 impl RequestStats {
     /// Counts one response (or failure, status 0) on a route.
-    pub fn record(&self, route: &'static str, status: u16) {
+    pub(crate) fn record(&self, route: &'static str, status: u16) {
         crate::telemetry::confluence_request(route, status);
         let mut table = self.by_route.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         *table.entry((route, status)).or_default() += 1;
     }
 
     /// Counts one retry.
-    pub fn record_retry(&self) {
+    pub(crate) fn record_retry(&self) {
         crate::telemetry::confluence_retry();
         self.retries.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts body bytes received.
-    pub fn record_bytes(&self, bytes: u64) {
+    pub(crate) fn record_bytes(&self, bytes: u64) {
         crate::telemetry::confluence_bytes(bytes);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// The counters now.
-    pub fn snapshot(&self) -> StatsSnapshot {
+    pub(crate) fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
             by_route: self.by_route.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone(),
             retries: self.retries.load(Ordering::Relaxed),

@@ -7,7 +7,7 @@ use super::error::ConfluenceError;
 
 impl ConfluenceClient {
     /// The public (or display) name of a Cloud account; `None` when the user is gone.
-    pub async fn user_name(&self, account_id: &str) -> Result<Option<String>, ConfluenceError> {
+    pub(crate) async fn user_name(&self, account_id: &str) -> Result<Option<String>, ConfluenceError> {
         let url = self.url(&["rest", "api", "user"], &[("accountId", account_id.to_string())]);
         match self.get_json::<v1::User>(url, "GET /rest/api/user").await {
             Ok(fetched) => Ok(fetched.body.public_name.or(fetched.body.display_name)),

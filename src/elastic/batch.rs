@@ -29,23 +29,23 @@ use crate::extract::budget::Share;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     /// The id as the sync gave it (before any MD5 of a long id).
-    pub id: String,
+    pub(crate) id: String,
     /// Index or delete.
-    pub kind: OpKind,
+    pub(crate) kind: OpKind,
     /// Where its lines are in the body.
-    pub range: Range<usize>,
+    pub(crate) range: Range<usize>,
     /// Its earlier rejections, when it is sent again.
-    pub rejected: Rejections,
+    pub(crate) rejected: Rejections,
 }
 
 /// How often and since when Elasticsearch rejected an item (429/5xx): what decides whether
 /// it is sent again.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Rejections {
+pub(crate) struct Rejections {
     /// Times it was sent again so far.
-    pub retries: u32,
+    pub(crate) retries: u32,
     /// When it was first rejected (`None`: never).
-    pub since: Option<Instant>,
+    pub(crate) since: Option<Instant>,
 }
 
 /// NDJSON lines ready to send, and what they hold.
@@ -56,7 +56,7 @@ pub struct Batch {
     /// The items, in body order.
     pub items: Vec<Item>,
     /// Shares of the content budget held by items (by their index in `items`).
-    pub held: Vec<(usize, Share)>,
+    pub(crate) held: Vec<(usize, Share)>,
     lines: usize,
 }
 
@@ -66,7 +66,7 @@ impl Batch {
     }
 
     /// Takes the share held by item `index`, if any.
-    pub fn take_held(&mut self, index: usize) -> Option<Share> {
+    pub(crate) fn take_held(&mut self, index: usize) -> Option<Share> {
         let at = self.held.iter().position(|(i, _)| *i == index)?;
         Some(self.held.swap_remove(at).1)
     }
@@ -87,14 +87,14 @@ impl BufferPool {
     }
 
     /// An empty buffer.
-    pub fn take(&self) -> BytesMut {
+    pub(crate) fn take(&self) -> BytesMut {
         let reused = self.free.lock().unwrap_or_else(|p| p.into_inner()).pop();
         reused.unwrap_or_else(|| BytesMut::with_capacity(self.capacity))
     }
 
     /// An empty buffer for `bytes`: a pooled one when they fit, else one of exactly their
     /// size (not kept once given back).
-    pub fn take_for(&self, bytes: usize) -> BytesMut {
+    pub(crate) fn take_for(&self, bytes: usize) -> BytesMut {
         if bytes <= self.capacity {
             return self.take();
         }
@@ -116,12 +116,13 @@ impl BufferPool {
     }
 
     /// The capacity of each buffer: the most bytes of one request (with headroom).
-    pub fn buffer_capacity(&self) -> usize {
+    pub(crate) fn buffer_capacity(&self) -> usize {
         self.capacity
     }
 
-    /// Idle buffers (for tests).
-    pub fn idle(&self) -> usize {
+    /// Idle buffers.
+    #[cfg(test)]
+    fn idle(&self) -> usize {
         self.free.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 }
@@ -189,7 +190,7 @@ impl Batcher {
 
     /// Writes the `lines` of an item rejected before (copied out of the body it was sent
     /// in) into the current batch, like [`Batcher::push`]; returns the batches that closed.
-    pub fn push_again(
+    pub(crate) fn push_again(
         &mut self,
         id: String,
         kind: OpKind,
@@ -228,7 +229,7 @@ impl Batcher {
     }
 
     /// Whether a batch is being filled.
-    pub fn is_filling(&self) -> bool {
+    pub(crate) fn is_filling(&self) -> bool {
         !self.current.items.is_empty()
     }
 
@@ -273,11 +274,6 @@ impl Batcher {
             return None;
         }
         Some(std::mem::replace(&mut self.current, Batch::new(BytesMut::new())))
-    }
-
-    /// The pool the batches' buffers come from.
-    pub fn pool(&self) -> &BufferPool {
-        &self.pool
     }
 }
 

@@ -31,7 +31,7 @@ thread_local! {
 }
 
 /// Elasticsearch's limit on the UTF-8 length of `_id`.
-pub const MAX_ID_BYTES: usize = 512;
+pub(crate) const MAX_ID_BYTES: usize = 512;
 
 /// The kind of a bulk operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,7 +44,7 @@ pub enum OpKind {
 
 impl OpKind {
     /// The `_bulk` action name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             OpKind::Index => "index",
             OpKind::Delete => "delete",
@@ -52,7 +52,7 @@ impl OpKind {
     }
 
     /// NDJSON lines the operation takes.
-    pub fn lines(self) -> usize {
+    pub(crate) fn lines(self) -> usize {
         match self {
             OpKind::Index => 2,
             OpKind::Delete => 1,
@@ -107,7 +107,7 @@ impl Document {
     }
 
     /// Pre-serialized JSON; refused when it holds a raw newline (it would break NDJSON).
-    pub fn raw(id: &str, json: Bytes) -> Result<Document, ElasticError> {
+    pub(crate) fn raw(id: &str, json: Bytes) -> Result<Document, ElasticError> {
         let json = match json.last() {
             Some(b'\n') => json.slice(..json.len() - 1),
             _ => json,
@@ -178,14 +178,14 @@ pub enum Operation {
 
 impl Operation {
     /// The id as given by the caller.
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         match self {
             Operation::Index { id, .. } | Operation::Delete { id } => id,
         }
     }
 
     /// The kind.
-    pub fn kind(&self) -> OpKind {
+    pub(crate) fn kind(&self) -> OpKind {
         match self {
             Operation::Index { .. } => OpKind::Index,
             Operation::Delete { .. } => OpKind::Delete,
@@ -193,7 +193,7 @@ impl Operation {
     }
 
     /// About the bytes its NDJSON lines take: what it counts for in the sink's queue.
-    pub fn queued_size(&self) -> usize {
+    pub(crate) fn queued_size(&self) -> usize {
         // `{"index":{"_id":""}}` and two newlines.
         const ACTION: usize = 24;
         match self {
@@ -248,7 +248,7 @@ enum Action<'a> {
 }
 
 /// Appends the NDJSON lines of `op` to `buf`. On error `buf` is left as it was.
-pub fn encode(op: &Operation, buf: &mut BytesMut) -> Result<(), ElasticError> {
+pub(crate) fn encode(op: &Operation, buf: &mut BytesMut) -> Result<(), ElasticError> {
     let start = buf.len();
     let result = encode_lines(op, buf);
     if result.is_err() {

@@ -25,24 +25,24 @@ pub struct EsClient {
 
 impl EsClient {
     /// Wraps a client; its requests follow `policy`.
-    pub fn new(es: Elasticsearch, policy: RetryPolicy) -> EsClient {
+    pub(crate) fn new(es: Elasticsearch, policy: RetryPolicy) -> EsClient {
         EsClient { es, policy, retries: Arc::default() }
     }
 
     /// The official client.
-    pub fn elasticsearch(&self) -> &Elasticsearch {
+    pub(crate) fn elasticsearch(&self) -> &Elasticsearch {
         &self.es
     }
 
     /// How requests are retried (`elasticsearch.max_retries`, `retry_interval`,
     /// `retry_on_timeout`).
-    pub fn policy(&self) -> RetryPolicy {
+    pub(crate) fn policy(&self) -> RetryPolicy {
         self.policy
     }
 
     /// The same client, trying each request once: for answers that must come at once
     /// (`check`, health probes), where waiting out the retries would only hide the cause.
-    pub fn without_retries(&self) -> EsClient {
+    pub(crate) fn without_retries(&self) -> EsClient {
         EsClient { policy: RetryPolicy { max_retries: 0, ..self.policy }, ..self.clone() }
     }
 

@@ -11,7 +11,7 @@ use super::request::{send_json, Answer};
 /// `GET /` on `es` (at `host`, named in messages): the cluster's version, or one line saying
 /// why there is none — once, without the retries of a sync, so that `check` and every
 /// `/healthz` probe answer at once.
-pub async fn cluster_version(es: &EsClient, host: &str) -> Result<String, String> {
+pub(crate) async fn cluster_version(es: &EsClient, host: &str) -> Result<String, String> {
     match send_json(&es.without_retries(), Method::Get, "/", None, HeaderMap::new()).await {
         Ok(Answer::Ok(body)) => body["version"]["number"]
             .as_str()
@@ -25,7 +25,7 @@ pub async fn cluster_version(es: &EsClient, host: &str) -> Result<String, String
 
 /// Whether the ingest pipeline `name` exists (`GET /_ingest/pipeline/{name}`, once): a sync
 /// naming a missing one fails on its first `_bulk`, after its crawl and downloads began.
-pub async fn pipeline_exists(es: &EsClient, name: &str) -> Result<bool, String> {
+pub(crate) async fn pipeline_exists(es: &EsClient, name: &str) -> Result<bool, String> {
     let path = format!("/_ingest/pipeline/{}", super::request::path_segment(name));
     match send_json(&es.without_retries(), Method::Get, &path, None, HeaderMap::new()).await {
         Ok(Answer::Ok(body)) => Ok(body.get(name).is_some()),
@@ -36,12 +36,12 @@ pub async fn pipeline_exists(es: &EsClient, name: &str) -> Result<bool, String> 
 
 /// The Elasticsearch majors this connector is built and tested for (its client speaks 9.x;
 /// CI runs against 8.19).
-pub const SUPPORTED_MAJORS: &[u64] = &[8, 9];
+pub(crate) const SUPPORTED_MAJORS: &[u64] = &[8, 9];
 
 /// Whether `version` (e.g. `8.19.2`, `9.1.0-SNAPSHOT`) is one this connector supports;
 /// `allow_mismatch` (`ALLOW_ES_VERSION_MISMATCH`, as Elastic's service reads it) lets any
 /// version through with a warning.
-pub fn check_version(version: &str, allow_mismatch: bool) -> Result<(), String> {
+pub(crate) fn check_version(version: &str, allow_mismatch: bool) -> Result<(), String> {
     let major = version.split('.').next().and_then(|m| m.trim().parse::<u64>().ok());
     if major.is_some_and(|m| SUPPORTED_MAJORS.contains(&m)) {
         return Ok(());
@@ -58,7 +58,7 @@ pub fn check_version(version: &str, allow_mismatch: bool) -> Result<(), String> 
 }
 
 /// `ALLOW_ES_VERSION_MISMATCH` as Elastic's service reads it (`true`, `1`, `yes`).
-pub fn mismatch_allowed() -> bool {
+pub(crate) fn mismatch_allowed() -> bool {
     std::env::var("ALLOW_ES_VERSION_MISMATCH")
         .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
 }
@@ -66,7 +66,7 @@ pub fn mismatch_allowed() -> bool {
 /// Before a sync writes: refuses a cluster of a major this connector does not support. A
 /// cluster that does not say its version (`GET /` refused to this user, or not served) is
 /// let through: the writes themselves will tell.
-pub async fn refuse_unsupported(es: &EsClient, host: &str) -> Result<(), String> {
+pub(crate) async fn refuse_unsupported(es: &EsClient, host: &str) -> Result<(), String> {
     match cluster_version(es, host).await {
         Ok(version) => check_version(&version, mismatch_allowed()),
         Err(why) => {

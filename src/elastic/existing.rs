@@ -52,15 +52,15 @@ const NO_SPACE: u32 = u32::MAX;
 
 /// The parts of a document that decide whether the indexed copy is still current.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct StampParts<'a> {
+pub(crate) struct StampParts<'a> {
     /// `_timestamp` (RFC 3339; compared as an instant).
-    pub timestamp: Option<&'a str>,
+    pub(crate) timestamp: Option<&'a str>,
     /// `space_key`: changes when a page tree moves to another space.
-    pub space_key: Option<&'a str>,
+    pub(crate) space_key: Option<&'a str>,
     /// `space` (the space's name): changes when the space is renamed.
-    pub space: Option<&'a str>,
+    pub(crate) space: Option<&'a str>,
     /// The container's title (`page`/`blogpost` of attachments and comments).
-    pub container: Option<&'a str>,
+    pub(crate) container: Option<&'a str>,
 }
 
 impl<'a> StampParts<'a> {
@@ -68,7 +68,7 @@ impl<'a> StampParts<'a> {
     /// (a space has no modification date), so it is left out: an unchanged space is
     /// unchanged, not rewritten (and counted `updated`) by every sync. Its name (`title`)
     /// takes the place of `space`.
-    pub fn space(key: Option<&'a str>, name: Option<&'a str>) -> StampParts<'a> {
+    pub(crate) fn space(key: Option<&'a str>, name: Option<&'a str>) -> StampParts<'a> {
         StampParts { timestamp: None, space_key: key, space: name, container: None }
     }
 }
@@ -77,7 +77,7 @@ impl<'a> StampParts<'a> {
 /// change without a new `_timestamp` — its space (a move), the space's name, its ancestors'
 /// titles (a parent renamed or moved), its container's title, and who may read it
 /// (permissions do not touch `lastmodified`). Equal stamps: nothing to re-index.
-pub fn stamp<'a>(
+pub(crate) fn stamp<'a>(
     parts: StampParts<'_>,
     ancestors: impl Iterator<Item = &'a str>,
     access: impl Iterator<Item = &'a str>,
@@ -104,7 +104,7 @@ pub fn stamp<'a>(
 
 /// A hash of a page's place in its tree: its title and its ancestors' titles. When it
 /// changes (a page renamed or moved), the `ancestors` of every page below it change too.
-pub fn lineage<'a>(title: Option<&str>, ancestors: impl Iterator<Item = &'a str>) -> u64 {
+pub(crate) fn lineage<'a>(title: Option<&str>, ancestors: impl Iterator<Item = &'a str>) -> u64 {
     let mut h = DefaultHasher::new();
     title.hash(&mut h);
     for a in ancestors {
@@ -140,12 +140,12 @@ fn source_stamp(source: &Value) -> u64 {
 impl ExistingDocs {
     /// None yet; those inserted are [`ExistingDocs::recent`] when modified at or after `mark`
     /// (all of them without a mark).
-    pub fn with_mark(mark: Option<DateTime<Utc>>) -> ExistingDocs {
+    pub(crate) fn with_mark(mark: Option<DateTime<Utc>>) -> ExistingDocs {
         ExistingDocs { mark, ..ExistingDocs::default() }
     }
 
     /// Records one indexed document; `timestamp` is its `_timestamp` (RFC 3339).
-    pub fn insert(
+    pub(crate) fn insert(
         &mut self,
         id: &str,
         stamp: u64,
@@ -176,33 +176,33 @@ impl ExistingDocs {
     }
 
     /// Removes `id` (the crawl saw it); its [`stamp`] and [`lineage`], if it was indexed.
-    pub fn take(&mut self, id: &str) -> Option<(u64, u64)> {
+    pub(crate) fn take(&mut self, id: &str) -> Option<(u64, u64)> {
         self.docs.remove(id).map(|d| (d.stamp, d.lineage))
     }
 
     /// Whether `id` is (still) held, and the space it was indexed under.
-    pub fn space_of(&self, id: &str) -> Option<Option<&str>> {
+    pub(crate) fn space_of(&self, id: &str) -> Option<Option<&str>> {
         self.docs.get(id).map(|d| self.spaces.get(d.space as usize).map(AsRef::as_ref))
     }
 
     /// The [`stamp`] `id` was indexed with, while it is held.
-    pub fn stamp_of(&self, id: &str) -> Option<u64> {
+    pub(crate) fn stamp_of(&self, id: &str) -> Option<u64> {
         self.docs.get(id).map(|d| d.stamp)
     }
 
     /// The [`lineage`] `id` was indexed with, while it is held.
-    pub fn lineage_of(&self, id: &str) -> Option<u64> {
+    pub(crate) fn lineage_of(&self, id: &str) -> Option<u64> {
         self.docs.get(id).map(|d| d.lineage)
     }
 
     /// Whether the indexed copy of `id` was modified at or after the mark (yes without a
     /// mark, or when its `_timestamp` is unreadable); `None` when `id` is not held.
-    pub fn recent(&self, id: &str) -> Option<bool> {
+    pub(crate) fn recent(&self, id: &str) -> Option<bool> {
         self.docs.get(id).map(|d| d.recent)
     }
 
     /// Documents not taken: `(id, space_key)`.
-    pub fn remaining(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+    pub(crate) fn remaining(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
         self.docs.iter().map(|(id, d)| (id.as_ref(), self.spaces.get(d.space as usize).map(AsRef::as_ref)))
     }
 
@@ -247,7 +247,7 @@ pub async fn load_existing(
 /// Calls `on_hit(_id, _source)` for every document of `index`, its source cut down to
 /// `fields`, read with a point in time and `search_after` (consistent while others write);
 /// false when the index does not exist.
-pub async fn scan(
+pub(crate) async fn scan(
     es: &EsClient,
     index: &str,
     fields: &[&str],

@@ -42,7 +42,7 @@ fn text_keyword() -> Value {
 }
 
 /// The mappings of a content index.
-pub fn content_mappings() -> Value {
+pub(crate) fn content_mappings() -> Value {
     json!({
         "dynamic": true,
         "properties": {
@@ -69,7 +69,7 @@ pub fn content_mappings() -> Value {
 
 /// The priority of [`content_template`]: above the templates people write by hand (commonly
 /// 100–1000) and an unusual number, since two templates of equal priority may not overlap.
-pub const TEMPLATE_PRIORITY: u64 = 1_000_017;
+pub(crate) const TEMPLATE_PRIORITY: u64 = 1_000_017;
 
 /// The name of the index template that keeps `index`'s mappings.
 pub fn template_name(index: &str) -> String {
@@ -78,7 +78,7 @@ pub fn template_name(index: &str) -> String {
 
 /// An index template for exactly `index` with the connector's mappings: whatever creates
 /// the index — a `_bulk` after the index was deleted included — creates it with them.
-pub fn content_template(index: &str) -> Value {
+pub(crate) fn content_template(index: &str) -> Value {
     json!({
         "index_patterns": [index],
         "priority": TEMPLATE_PRIORITY,
@@ -160,7 +160,7 @@ const CHECKED_FIELDS: [(&str, &str); 5] = [
 /// dynamic mapping (a write re-created it before the template existed, or another tool made
 /// it), it would silently miss documents in every search by space and every deletion. A
 /// field not mapped yet is fine: the connector's mapping applies when it first appears.
-pub async fn check_mappings(es: &EsClient, index: &str) -> Result<(), ElasticError> {
+pub(crate) async fn check_mappings(es: &EsClient, index: &str) -> Result<(), ElasticError> {
     let path = format!("/{index}/_mapping");
     let Answer::Ok(answer) = send_json(es, Method::Get, &path, None, HeaderMap::new()).await? else {
         return Ok(());

@@ -42,7 +42,7 @@ use crate::shutdown::Shutdown;
 pub const LEASE_INDEX: &str = ".confluence-connector-leases";
 
 /// How long a lease lasts without renewal.
-pub const TTL: Duration = Duration::from_secs(60);
+pub(crate) const TTL: Duration = Duration::from_secs(60);
 
 /// How often a held lease is renewed.
 const RENEW_EVERY: Duration = Duration::from_secs(10);
@@ -113,17 +113,17 @@ impl Fence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {
     /// Host name of the holding process.
-    pub host: String,
+    pub(crate) host: String,
     /// Its process id.
-    pub pid: u32,
+    pub(crate) pid: u32,
     /// A random token: tells this process's lease from an older one of a reused pid.
-    pub token: String,
+    pub(crate) token: String,
     /// The kind of sync (`full`, `incremental`, `access_control`).
-    pub kind: String,
+    pub(crate) kind: String,
     /// When it took the lease.
-    pub since: DateTime<Utc>,
+    pub(crate) since: DateTime<Utc>,
     /// When the lease lapses unless renewed.
-    pub expires: DateTime<Utc>,
+    pub(crate) expires: DateTime<Utc>,
 }
 
 impl Holder {
@@ -185,7 +185,7 @@ pub struct Lease {
 
 impl Lease {
     /// Takes the lease on `index` for a sync of `kind`, or says who has it.
-    pub async fn acquire(es: &EsClient, index: &str, kind: &str) -> Result<Lease, LeaseError> {
+    pub(crate) async fn acquire(es: &EsClient, index: &str, kind: &str) -> Result<Lease, LeaseError> {
         Lease::acquire_with(es, index, kind, LeaseTimes::default()).await
     }
 
@@ -255,7 +255,7 @@ impl Lease {
 
     /// Fires if the lease was lost while the sync ran (another process took it over after
     /// renewals failed): the sync then stops, as on shutdown.
-    pub fn lost(&self) -> Shutdown {
+    pub(crate) fn lost(&self) -> Shutdown {
         self.lost.clone()
     }
 

@@ -12,7 +12,7 @@ use super::options::ErrorMonitorOptions;
 
 /// The state of one sync's monitor.
 #[derive(Debug)]
-pub struct ErrorMonitor {
+pub(super) struct ErrorMonitor {
     options: ErrorMonitorOptions,
     total: u64,
     consecutive: u64,
@@ -25,7 +25,7 @@ pub struct ErrorMonitor {
 
 impl ErrorMonitor {
     /// A monitor with nothing seen.
-    pub fn new(options: ErrorMonitorOptions) -> ErrorMonitor {
+    pub(super) fn new(options: ErrorMonitorOptions) -> ErrorMonitor {
         ErrorMonitor {
             options,
             total: 0,
@@ -39,13 +39,13 @@ impl ErrorMonitor {
     }
 
     /// An item that succeeded.
-    pub fn success(&mut self) {
+    pub(super) fn success(&mut self) {
         self.consecutive = 0;
         self.slide(false);
     }
 
     /// An item that failed for good; `error` is quoted if the monitor trips.
-    pub fn error(&mut self, error: impl FnOnce() -> String) {
+    pub(super) fn error(&mut self, error: impl FnOnce() -> String) {
         self.total += 1;
         self.consecutive += 1;
         self.slide(true);
@@ -61,7 +61,7 @@ impl ErrorMonitor {
     }
 
     /// Why the monitor tripped, if it did.
-    pub fn tripped(&self) -> Option<&str> {
+    pub(super) fn tripped(&self) -> Option<&str> {
         self.tripped.as_deref()
     }
 

@@ -13,7 +13,7 @@ use super::retry::RetryPolicy;
 use crate::config::Secret;
 
 /// The pipeline Elasticsearch installs for connector indices.
-pub const DEFAULT_PIPELINE: &str = "search-default-ingestion";
+pub(crate) const DEFAULT_PIPELINE: &str = "search-default-ingestion";
 
 /// How to reach and authenticate to Elasticsearch, and how to write to it.
 #[derive(Debug, Clone)]
@@ -58,10 +58,10 @@ pub struct BulkOptions {
     /// `_bulk` requests in flight at once (5).
     pub max_concurrency: usize,
     /// Log a progress line every N documents written (100).
-    pub display_every: u64,
+    pub(crate) display_every: u64,
     /// Operations that may wait in the sink's queue before senders wait (1024,
     /// `queue_max_size`).
-    pub queue_size: usize,
+    pub(crate) queue_size: usize,
     /// Bytes of operations that may wait in the queue before senders wait (25 MiB,
     /// `queue_max_mem_size`); one larger operation is let in when the queue is empty.
     pub queue_max_mem_size: usize,
@@ -75,7 +75,7 @@ pub struct BulkOptions {
     /// times this) (10 s).
     pub item_retry_interval: Duration,
     /// `bulk.enable_operations_logging`: every item's result at debug level.
-    pub log_operations: bool,
+    pub(crate) log_operations: bool,
     /// `bulk.error_monitor.*`.
     pub error_monitor: ErrorMonitorOptions,
 }
@@ -151,7 +151,7 @@ impl Default for ElasticOptions {
 
 impl ElasticOptions {
     /// How every request (`_bulk` included) is retried.
-    pub fn request_policy(&self) -> RetryPolicy {
+    pub(crate) fn request_policy(&self) -> RetryPolicy {
         RetryPolicy {
             max_retries: self.max_retries,
             interval: self.retry_interval,
@@ -160,7 +160,7 @@ impl ElasticOptions {
     }
 
     /// How `_bulk` items rejected with 429/5xx are re-sent.
-    pub fn item_policy(&self) -> RetryPolicy {
+    pub(crate) fn item_policy(&self) -> RetryPolicy {
         RetryPolicy {
             max_retries: self.bulk.item_retries,
             interval: self.bulk.item_retry_interval,
@@ -170,7 +170,7 @@ impl ElasticOptions {
 }
 
 /// The `user-agent` every request carries.
-pub fn user_agent() -> String {
+pub(crate) fn user_agent() -> String {
     format!("confluence-connector/{}", env!("CARGO_PKG_VERSION"))
 }
 

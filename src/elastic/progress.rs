@@ -25,22 +25,22 @@ pub struct Progress {
 
 /// The counters at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// Documents the crawl produced.
-    pub seen: u64,
+    pub(crate) seen: u64,
     /// Of which unchanged (not written).
-    pub unchanged: u64,
+    pub(crate) unchanged: u64,
     /// Index operations Elasticsearch confirmed.
-    pub indexed: u64,
+    pub(crate) indexed: u64,
     /// Delete operations Elasticsearch confirmed.
-    pub deleted: u64,
+    pub(crate) deleted: u64,
     /// Operations that failed for good.
-    pub failed: u64,
+    pub(crate) failed: u64,
     /// Bytes of the documents sent to be indexed (what Elastic's `indexed_document_volume`
     /// counts).
-    pub volume: u64,
+    pub(crate) volume: u64,
     /// Documents seen per second since the start.
-    pub rate: f64,
+    pub(crate) rate: f64,
 }
 
 impl std::fmt::Display for Snapshot {
@@ -55,7 +55,7 @@ impl std::fmt::Display for Snapshot {
 
 impl Progress {
     /// Counters from zero; a line every `display_every` documents seen.
-    pub fn new(display_every: u64) -> Progress {
+    pub(crate) fn new(display_every: u64) -> Progress {
         Progress {
             started: Instant::now(),
             display_every: display_every.max(1),
@@ -69,7 +69,7 @@ impl Progress {
     }
 
     /// One document seen; logs the progress line when it completes `display_every`.
-    pub fn document_seen(&self, unchanged: bool) {
+    pub(crate) fn document_seen(&self, unchanged: bool) {
         crate::telemetry::document_seen(unchanged);
         if unchanged {
             self.unchanged.fetch_add(1, Ordering::Relaxed);
@@ -81,12 +81,12 @@ impl Progress {
     }
 
     /// A document of `bytes` sent to be indexed.
-    pub fn queued_for_indexing(&self, bytes: u64) {
+    pub(crate) fn queued_for_indexing(&self, bytes: u64) {
         self.volume.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// Results Elasticsearch gave for a batch.
-    pub fn confirmed(&self, indexed: u64, deleted: u64, failed: u64) {
+    pub(crate) fn confirmed(&self, indexed: u64, deleted: u64, failed: u64) {
         crate::telemetry::confirmed(indexed, deleted, failed);
         self.indexed.fetch_add(indexed, Ordering::Relaxed);
         self.deleted.fetch_add(deleted, Ordering::Relaxed);
@@ -94,7 +94,7 @@ impl Progress {
     }
 
     /// Where things stand.
-    pub fn snapshot(&self) -> Snapshot {
+    pub(crate) fn snapshot(&self) -> Snapshot {
         let seen = self.seen.load(Ordering::Relaxed);
         let secs = self.started.elapsed().as_secs_f64();
         Snapshot {

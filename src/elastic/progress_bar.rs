@@ -23,26 +23,26 @@ static TERMINAL: OnceLock<MultiProgress> = OnceLock::new();
 const REDRAW: Duration = Duration::from_millis(250);
 
 /// Whether bars may be drawn: text logs on a terminal.
-pub fn allowed(text_logs: bool, stderr_is_terminal: bool) -> bool {
+pub(crate) fn allowed(text_logs: bool, stderr_is_terminal: bool) -> bool {
     text_logs && stderr_is_terminal
 }
 
 /// Lets syncs draw bars when standard error is a terminal and the logs are text.
-pub fn enable(text_logs: bool) {
+pub(crate) fn enable(text_logs: bool) {
     if allowed(text_logs, std::io::stderr().is_terminal()) {
         let _ = TERMINAL.set(MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
     }
 }
 
 /// One sync's bar, removed when dropped.
-pub struct Bar {
+pub(crate) struct Bar {
     bar: ProgressBar,
     redraw: JoinHandle<()>,
 }
 
 impl Bar {
     /// A bar for the sync into `index`, when bars are enabled.
-    pub fn start(index: &str, progress: Arc<Progress>) -> Option<Bar> {
+    pub(crate) fn start(index: &str, progress: Arc<Progress>) -> Option<Bar> {
         let terminal = TERMINAL.get()?;
         let style = ProgressStyle::with_template("{spinner} {prefix} [{elapsed}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
@@ -71,11 +71,11 @@ impl Drop for Bar {
 
 /// Standard error for log lines, with the bars lifted while a line is written.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct LogWriter;
+pub(crate) struct LogWriter;
 
 /// One log line's writer.
 #[derive(Debug)]
-pub struct LogLine;
+pub(crate) struct LogLine;
 
 impl<'a> MakeWriter<'a> for LogWriter {
     type Writer = LogLine;

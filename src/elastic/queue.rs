@@ -25,11 +25,11 @@ use crate::extract::budget::Share;
 const MAX_BOUND: usize = u32::MAX as usize;
 
 /// An operation in the queue, holding its share of the byte bound until dropped.
-pub struct Queued {
+pub(super) struct Queued {
     /// The operation.
-    pub op: Operation,
+    pub(crate) op: Operation,
     /// The share of the content budget its content holds, if any.
-    pub held: Option<Share>,
+    pub(crate) held: Option<Share>,
     size: usize,
     bytes: Arc<Gauge>,
     /// Its bytes of the queue's bound (none when `held` bounds it).
@@ -44,7 +44,7 @@ impl Drop for Queued {
 }
 
 /// What the queue carries.
-pub enum Message {
+pub(super) enum Message {
     /// An operation.
     Op(Queued),
     /// Everything queued before is to be written, then the sender told.
@@ -59,7 +59,7 @@ struct Gauge {
 }
 
 /// The sending half.
-pub struct QueueSender {
+pub(super) struct QueueSender {
     tx: mpsc::Sender<Message>,
     permits: Arc<Semaphore>,
     bound: usize,
@@ -67,7 +67,7 @@ pub struct QueueSender {
 }
 
 /// A new queue of at most `max_ops` operations and `max_bytes` bytes.
-pub fn queue(max_ops: usize, max_bytes: usize) -> (QueueSender, mpsc::Receiver<Message>) {
+pub(super) fn queue(max_ops: usize, max_bytes: usize) -> (QueueSender, mpsc::Receiver<Message>) {
     let (tx, rx) = mpsc::channel(max_ops.max(1));
     let bound = max_bytes.clamp(1, MAX_BOUND);
     let sender = QueueSender { tx, permits: Arc::new(Semaphore::new(bound)), bound, bytes: Arc::default() };
@@ -78,7 +78,12 @@ impl QueueSender {
     /// Queues `op` of `size` bytes, waiting while either bound is reached (the byte bound
     /// only when no share of the content budget, `held`, bounds it); gives the operation back
     /// when the receiving side is gone.
-    pub async fn send(&self, op: Operation, size: usize, held: Option<Share>) -> Result<(), Operation> {
+    pub(super) async fn send(
+        &self,
+        op: Operation,
+        size: usize,
+        held: Option<Share>,
+    ) -> Result<(), Operation> {
         let permit = match held {
             Some(_) => None,
             // Capped at the bound: a larger operation then waits for an empty queue.
@@ -100,7 +105,7 @@ impl QueueSender {
     }
 
     /// Waits until everything queued before has been written (or the receiver is gone).
-    pub async fn flush(&self) {
+    pub(super) async fn flush(&self) {
         let (done, written) = oneshot::channel();
         if self.tx.send(Message::Flush(done)).await.is_ok() {
             let _ = written.await;
@@ -108,12 +113,12 @@ impl QueueSender {
     }
 
     /// Bytes queued now.
-    pub fn queued_bytes(&self) -> usize {
+    pub(super) fn queued_bytes(&self) -> usize {
         self.bytes.current.load(Ordering::Relaxed)
     }
 
     /// The most bytes that were ever queued at once.
-    pub fn peak_bytes(&self) -> usize {
+    pub(super) fn peak_bytes(&self) -> usize {
         self.bytes.peak.load(Ordering::Relaxed)
     }
 }

@@ -16,7 +16,7 @@ use super::retry::{request_status_is_transient, RetryPolicy};
 
 /// A successful answer, or a 404.
 #[derive(Debug)]
-pub enum Answer {
+pub(crate) enum Answer {
     /// 2xx with its body (`Null` for HEAD or an empty body).
     Ok(Value),
     /// 404.
@@ -39,7 +39,7 @@ fn method_name(method: &Method) -> &'static str {
 /// `elasticsearch.retry_on_timeout` is on) is retried up to `elasticsearch.max_retries`
 /// times (see `send_with_retries`), as `_bulk` requests are: one transient 503 on a
 /// refresh or a search must not abort a sync.
-pub async fn send_json(
+pub(crate) async fn send_json(
     es: &EsClient,
     method: Method,
     path: &str,
@@ -74,18 +74,18 @@ pub async fn send_json(
 /// One request as [`send_with_retries`] sends it, as often as needed.
 pub(crate) struct Request<'a> {
     /// GET, POST…
-    pub method: Method,
+    pub(crate) method: Method,
     /// The path (`/index/_bulk`).
-    pub path: &'a str,
+    pub(crate) path: &'a str,
     /// Query parameters (`pipeline`), none when empty.
-    pub query: &'a [(String, String)],
+    pub(crate) query: &'a [(String, String)],
     /// Headers (content type).
-    pub headers: HeaderMap,
+    pub(crate) headers: HeaderMap,
     /// The body, shared by every attempt.
-    pub body: Option<Bytes>,
+    pub(crate) body: Option<Bytes>,
     /// When given, no attempt is made once it closes (the sync lease is in doubt): a batch
     /// retried through an outage must not land after another process took the index over.
-    pub fence: Option<&'a Fence>,
+    pub(crate) fence: Option<&'a Fence>,
 }
 
 /// Why a request was not sent: its fence closed.
@@ -94,9 +94,9 @@ pub(crate) const FENCED: &str = "not sent: the sync lease could not be renewed i
 /// What became of a request after its retries.
 pub(crate) struct Sent {
     /// Attempts made (the first and the retries).
-    pub attempts: u32,
+    pub(crate) attempts: u32,
     /// The last answer (`status`, body), or why none came.
-    pub outcome: Result<(u16, String), String>,
+    pub(crate) outcome: Result<(u16, String), String>,
 }
 
 /// Sends `request`, and again while the answer is 429/500/502/503/504 or missing (a
@@ -217,7 +217,7 @@ pub(crate) fn path_segment(name: &str) -> String {
 
 /// An error with its innermost cause (refused, timed out, DNS), which the outer message of
 /// the HTTP client leaves out.
-pub fn cause(e: &dyn std::error::Error) -> String {
+pub(crate) fn cause(e: &dyn std::error::Error) -> String {
     let mut innermost = None;
     let mut source = e.source();
     while let Some(s) = source {

@@ -28,41 +28,41 @@ use super::bulk::OpKind;
 
 /// Retries allowed and the back-off between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     /// Retries after the first attempt.
-    pub max_retries: u32,
+    pub(crate) max_retries: u32,
     /// Back-off base: retry *n* waits `interval × n`.
-    pub interval: Duration,
+    pub(crate) interval: Duration,
     /// Whether a request that timed out is sent again (`elasticsearch.retry_on_timeout`);
     /// connection errors are, always.
-    pub retry_on_timeout: bool,
+    pub(crate) retry_on_timeout: bool,
 }
 
 /// The first wait before an item rejected with 429/5xx goes out again.
-pub const ITEM_BACKOFF_BASE: Duration = Duration::from_millis(50);
+pub(super) const ITEM_BACKOFF_BASE: Duration = Duration::from_millis(50);
 
 /// The longest wait before a rejected item goes out again, whatever `bulk.retry_interval`.
-pub const ITEM_BACKOFF_CAP: Duration = Duration::from_secs(3);
+pub(super) const ITEM_BACKOFF_CAP: Duration = Duration::from_secs(3);
 
 /// A cluster that rejected at most this share of the recent items is busy, not overloaded:
 /// its rejected items do not back off beyond [`CALM_MAX_DOUBLINGS`].
-pub const CALM_REJECTED_SHARE: f64 = 0.5;
+pub(super) const CALM_REJECTED_SHARE: f64 = 0.5;
 
 /// How often the wait of an item rejected by a busy (not overloaded) cluster doubles at most.
-pub const CALM_MAX_DOUBLINGS: u32 = 2;
+pub(super) const CALM_MAX_DOUBLINGS: u32 = 2;
 
 /// The longest `Retry-After` of a whole request that is honoured (a proxy may ask for hours).
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+pub(super) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 impl RetryPolicy {
     /// The wait before retry number `retry` (1-based) of a whole request.
-    pub fn delay(&self, retry: u32) -> Duration {
+    pub(crate) fn delay(&self, retry: u32) -> Duration {
         self.interval.saturating_mul(retry.max(1))
     }
 
     /// The wait before retry number `retry` (1-based) of a whole request the server answered
     /// with `Retry-After: retry_after` (seconds), if it did: the server's wish, capped.
-    pub fn request_delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+    pub(crate) fn request_delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
         match retry_after {
             Some(wait) => wait.min(MAX_RETRY_AFTER),
             None => self.delay(retry),
@@ -77,7 +77,7 @@ impl RetryPolicy {
     /// overloaded, it turned some items away (a busy shard's write queue was full), and
     /// those come back within [`ITEM_BACKOFF_BASE`] × 2^[`CALM_MAX_DOUBLINGS`]; one that
     /// rejects most items is, and they back off all the way to the cap.
-    pub fn item_delay(&self, retry: u32, rejected_share: f64, jitter: f64) -> Duration {
+    pub(crate) fn item_delay(&self, retry: u32, rejected_share: f64, jitter: f64) -> Duration {
         let cap = self.interval.min(ITEM_BACKOFF_CAP);
         let mut doublings = retry.saturating_sub(1).min(16);
         if rejected_share <= CALM_REJECTED_SHARE {
@@ -89,33 +89,33 @@ impl RetryPolicy {
 
     /// How long items are retried at least: what the linear schedule of `max_retries` rounds
     /// waits in all (interval × (1 + 2 + … + max_retries)).
-    pub fn item_window(&self) -> Duration {
+    pub(crate) fn item_window(&self) -> Duration {
         let rounds = self.max_retries.min(1000);
         self.interval.saturating_mul(rounds * (rounds + 1) / 2)
     }
 
     /// Whether an item rejected again after `retries` retries, first rejected `rejected_for`
     /// ago, is given up: only after `max_retries` retries and [`Self::item_window`].
-    pub fn item_gives_up(&self, retries: u32, rejected_for: Duration) -> bool {
+    pub(crate) fn item_gives_up(&self, retries: u32, rejected_for: Duration) -> bool {
         retries >= self.max_retries && rejected_for >= self.item_window()
     }
 }
 
 impl RetryPolicy {
     /// Whether a request that got no answer is worth another try.
-    pub fn retries_no_answer(&self, timed_out: bool) -> bool {
+    pub(crate) fn retries_no_answer(&self, timed_out: bool) -> bool {
         !timed_out || self.retry_on_timeout
     }
 }
 
 /// Whether a whole request answered with `status` is sent again.
-pub fn request_status_is_transient(status: u16) -> bool {
+pub(super) fn request_status_is_transient(status: u16) -> bool {
     matches!(status, 429 | 500 | 502 | 503 | 504)
 }
 
 /// What became of one bulk item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItemVerdict {
+pub(super) enum ItemVerdict {
     /// Indexed (created or updated).
     Indexed,
     /// Deleted.
@@ -129,7 +129,7 @@ pub enum ItemVerdict {
 }
 
 /// The verdict for an item of kind `op` that answered `status`.
-pub fn item_verdict(op: OpKind, status: u16) -> ItemVerdict {
+pub(super) fn item_verdict(op: OpKind, status: u16) -> ItemVerdict {
     match (op, status) {
         (OpKind::Index, 200..=299) => ItemVerdict::Indexed,
         (OpKind::Delete, 200..=299) => ItemVerdict::Deleted,

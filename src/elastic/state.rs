@@ -21,7 +21,7 @@ const KEY: &str = "confluence_connector";
 
 /// Setting name → value of the settings that shaped the documents of the last completed
 /// sync (built by the sync layer; a map, so that a change can be named).
-pub type DocumentShape = std::collections::BTreeMap<String, String>;
+pub(crate) type DocumentShape = std::collections::BTreeMap<String, String>;
 
 /// What the index remembers of its syncs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,74 +32,78 @@ pub struct SyncState {
     pub cursor: Option<DateTime<Utc>>,
     /// Start of the last full sync that completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_full_sync: Option<DateTime<Utc>>,
+    pub(crate) last_full_sync: Option<DateTime<Utc>>,
     /// Start of the last incremental sync that completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_incremental_sync: Option<DateTime<Utc>>,
+    pub(crate) last_incremental_sync: Option<DateTime<Utc>>,
     /// Start of the last sync (full or incremental) that started, recorded before it writes
     /// anything: when it is not the `cursor`, that sync did not complete (killed, failed, or
     /// written by an older version that did not record it) and may have left any part of
     /// its work undone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_started: Option<DateTime<Utc>>,
+    pub(crate) last_started: Option<DateTime<Utc>>,
     /// Server/DC: the latest page modification Confluence's search showed when the last
     /// sync that started began ([`crate::confluence::ConfluenceClient::latest_page_modification`]):
     /// pages modified at or after it may have changed while that sync ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latest_modification_at_start: Option<DateTime<Utc>>,
+    pub(crate) latest_modification_at_start: Option<DateTime<Utc>>,
     /// The settings that shaped the documents of the last sync that completed
     /// (`sync::shape`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub document_shape: Option<DocumentShape>,
+    pub(crate) document_shape: Option<DocumentShape>,
     /// The last syncs of every kind, oldest first, at most [`HISTORY_LEN`]: what `status`
     /// shows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub history: Vec<SyncRecord>,
+    pub(crate) history: Vec<SyncRecord>,
 }
 
 /// How many syncs [`SyncState::history`] keeps.
-pub const HISTORY_LEN: usize = 20;
+pub(crate) const HISTORY_LEN: usize = 20;
 
 /// One sync as `status` shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SyncRecord {
+pub(crate) struct SyncRecord {
     /// `full`, `incremental` or `access_control`.
-    pub kind: String,
+    pub(crate) kind: String,
     /// When it started.
-    pub started_at: DateTime<Utc>,
+    pub(crate) started_at: DateTime<Utc>,
     /// Wall time, in milliseconds.
-    pub duration_ms: u64,
+    pub(crate) duration_ms: u64,
     /// `completed`, `completed_with_failures`, `incomplete` or `failed`.
-    pub outcome: String,
+    pub(crate) outcome: String,
     /// Documents by result: `seen`, `created`, `updated`, `unchanged`, `filtered`,
     /// `deleted`, `failed`.
     #[serde(default)]
-    pub documents: std::collections::BTreeMap<String, u64>,
+    pub(crate) documents: std::collections::BTreeMap<String, u64>,
     /// The first failures (documents that failed, or why the sync did not complete or run),
     /// at most [`FAILURES_KEPT`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub failures: Vec<String>,
+    pub(crate) failures: Vec<String>,
 }
 
 /// How many failures a [`SyncRecord`] keeps.
-pub const FAILURES_KEPT: usize = 5;
+pub(crate) const FAILURES_KEPT: usize = 5;
 
 impl SyncState {
     /// Adds `record`, dropping the oldest beyond [`HISTORY_LEN`].
-    pub fn remember(&mut self, record: SyncRecord) {
+    pub(crate) fn remember(&mut self, record: SyncRecord) {
         self.history.push(record);
         let excess = self.history.len().saturating_sub(HISTORY_LEN);
         self.history.drain(..excess);
     }
 
     /// The most recent sync of `kind`.
-    pub fn last_of(&self, kind: &str) -> Option<&SyncRecord> {
+    pub(crate) fn last_of(&self, kind: &str) -> Option<&SyncRecord> {
         self.history.iter().rev().find(|r| r.kind == kind)
     }
 }
 
 /// Adds `record` to the history saved in `index` (a read, then a write of the state).
-pub async fn append_history(es: &EsClient, index: &str, record: SyncRecord) -> Result<(), ElasticError> {
+pub(crate) async fn append_history(
+    es: &EsClient,
+    index: &str,
+    record: SyncRecord,
+) -> Result<(), ElasticError> {
     let mut state = read_state(es, index).await?;
     state.remember(record);
     write_state(es, index, &state).await
@@ -107,7 +111,7 @@ pub async fn append_history(es: &EsClient, index: &str, record: SyncRecord) -> R
 
 impl SyncState {
     /// Whether the last sync that started also completed (its start is the cursor).
-    pub fn previous_completed(&self) -> bool {
+    pub(crate) fn previous_completed(&self) -> bool {
         self.last_started.is_some() && self.last_started == self.cursor
     }
 }
@@ -143,7 +147,7 @@ pub async fn read_state(es: &EsClient, index: &str) -> Result<SyncState, Elastic
 }
 
 /// Saves the state, keeping the rest of `_meta`.
-pub async fn write_state(es: &EsClient, index: &str, state: &SyncState) -> Result<(), ElasticError> {
+pub(crate) async fn write_state(es: &EsClient, index: &str, state: &SyncState) -> Result<(), ElasticError> {
     let mut meta = meta(es, index).await?;
     let value = serde_json::to_value(state).map_err(|e| ElasticError::Response {
         method: "PUT".into(),

@@ -13,7 +13,7 @@ use super::connector::SERVICE_TYPE;
 use super::{reload_connector, scheduling};
 
 /// One line per listed connector: `Ok` with what was found, or `Err` with what is wrong.
-pub async fn check_connectors(config: &Arc<Config>) -> Vec<Result<String, String>> {
+pub(crate) async fn check_connectors(config: &Arc<Config>) -> Vec<Result<String, String>> {
     let es = match elastic::client::connect(&elastic_options(config, None)) {
         Ok(es) => es,
         Err(e) => return vec![Err(format!("connectors: {e}"))],

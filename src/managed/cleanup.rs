@@ -17,11 +17,11 @@ use super::runner::sync_done;
 
 /// Seconds without a report after which a running job is taken for dead (Elastic's
 /// `IDLE_JOBS_THRESHOLD`).
-pub const IDLE_SECONDS: i64 = 300;
+pub(super) const IDLE_SECONDS: i64 = 300;
 
 /// Ends orphaned jobs, and idle jobs of the connectors served here (`served`) that this
 /// process is not running (`running_here`).
-pub async fn clean_up(
+pub(super) async fn clean_up(
     es: &EsClient,
     all_connector_ids: &HashSet<String>,
     served: &[Connector],

@@ -10,7 +10,7 @@ use super::connector::{Connector, Feature};
 
 /// The fields Kibana renders for a Confluence connector, in Elastic's order, with the
 /// attributes every field carries (Elastic's service fills the same defaults).
-pub fn default_configuration() -> Value {
+pub(crate) fn default_configuration() -> Value {
     let server = json!([{"field": "data_source", "value": "confluence_server"}]);
     let data_center = json!([{"field": "data_source", "value": "confluence_data_center"}]);
     let cloud = json!([{"field": "data_source", "value": "confluence_cloud"}]);
@@ -160,25 +160,25 @@ pub fn default_configuration() -> Value {
 
 /// What a job (or a check of the connector) runs with: the configuration values and the
 /// connector's index, pipeline and rules.
-pub struct ConnectorSettings<'a> {
+pub(super) struct ConnectorSettings<'a> {
     /// `configuration` (field → `{value, …}`).
-    pub configuration: &'a Map<String, Value>,
+    pub(crate) configuration: &'a Map<String, Value>,
     /// `index_name`.
-    pub index_name: &'a str,
+    pub(crate) index_name: &'a str,
     /// `pipeline` (`{name, extract_binary_content, reduce_whitespace, run_ml_inference}`).
-    pub pipeline: &'a Value,
+    pub(crate) pipeline: &'a Value,
     /// The active (or checked) filtering: `{rules, advanced_snippet}`.
-    pub filtering: &'a Value,
+    pub(crate) filtering: &'a Value,
     /// Whether the basic and the advanced rules apply (the connector's features).
-    pub basic_rules: bool,
+    pub(crate) basic_rules: bool,
     /// See `basic_rules`.
-    pub advanced_rules: bool,
+    pub(crate) advanced_rules: bool,
 }
 
 impl<'a> ConnectorSettings<'a> {
     /// What the connector document itself says now (its active rules, its index), as a
     /// check of the connector uses it; `None` until it has a configuration and an index.
-    pub fn of_connector(connector: &'a Connector) -> Option<ConnectorSettings<'a>> {
+    pub(super) fn of_connector(connector: &'a Connector) -> Option<ConnectorSettings<'a>> {
         Some(ConnectorSettings {
             configuration: connector.configuration().filter(|c| !c.is_empty())?,
             index_name: connector.index_name()?,
@@ -192,7 +192,7 @@ impl<'a> ConnectorSettings<'a> {
 
 /// The source settings these values describe, or every problem, each named by the field
 /// Kibana shows (`configuration.spaces`, `filtering`, `index_name`).
-pub fn source_settings(
+pub(super) fn source_settings(
     settings: &ConnectorSettings<'_>,
     extraction_service: Option<&ExtractionServiceConfig>,
 ) -> Result<ConfluenceConfig, Vec<Problem>> {
@@ -258,7 +258,7 @@ fn kibana_names(problem: Problem) -> Problem {
 }
 
 /// A one-line account of the problems, for the connector's or the job's `error`.
-pub fn problems_line(problems: &[Problem]) -> String {
+pub(super) fn problems_line(problems: &[Problem]) -> String {
     problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 

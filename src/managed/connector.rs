@@ -9,18 +9,18 @@ use crate::sync::SyncKind;
 use super::system_index::Versioned;
 
 /// The service type this service serves.
-pub const SERVICE_TYPE: &str = "confluence";
+pub(crate) const SERVICE_TYPE: &str = "confluence";
 
 /// A connector document, as read (with its version, for guarded updates).
 #[derive(Debug, Clone)]
-pub struct Connector {
+pub(crate) struct Connector {
     /// The document.
-    pub doc: Versioned,
+    pub(crate) doc: Versioned,
 }
 
 impl Connector {
     /// The connector id.
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         &self.doc.id
     }
 
@@ -33,38 +33,38 @@ impl Connector {
     }
 
     /// `service_type`, when set.
-    pub fn service_type(&self) -> Option<&str> {
+    pub(crate) fn service_type(&self) -> Option<&str> {
         self.text("service_type")
     }
 
     /// `index_name`, when set.
-    pub fn index_name(&self) -> Option<&str> {
+    pub(crate) fn index_name(&self) -> Option<&str> {
         self.text("index_name")
     }
 
     /// `status` (`created`, `needs_configuration`, `configured`, `connected`, `error`).
-    pub fn status(&self) -> &str {
+    pub(crate) fn status(&self) -> &str {
         self.text("status").unwrap_or("created")
     }
 
     /// `error`, when set.
-    pub fn error(&self) -> Option<&str> {
+    pub(crate) fn error(&self) -> Option<&str> {
         self.text("error")
     }
 
     /// `configuration`: field name → `{value, label, …}`.
-    pub fn configuration(&self) -> Option<&Map<String, Value>> {
+    pub(crate) fn configuration(&self) -> Option<&Map<String, Value>> {
         self.field("configuration").as_object()
     }
 
     /// `features`, when set.
-    pub fn features(&self) -> Option<&Map<String, Value>> {
+    pub(crate) fn features(&self) -> Option<&Map<String, Value>> {
         self.field("features").as_object().filter(|f| !f.is_empty())
     }
 
     /// Whether a feature is on: `features.<path>.enabled`, or the legacy flat flags
     /// (`filtering_rules`, `filtering_advanced_config`) Elastic's service also honours.
-    pub fn feature(&self, feature: Feature) -> bool {
+    pub(crate) fn feature(&self, feature: Feature) -> bool {
         let features = self.field("features");
         let (path, legacy): (&[&str], Option<&str>) = match feature {
             Feature::BasicRules => (&["sync_rules", "basic"], Some("filtering_rules")),
@@ -78,43 +78,43 @@ impl Connector {
     }
 
     /// The value Kibana set for a configuration field.
-    pub fn configured(&self, field: &str) -> &Value {
+    pub(crate) fn configured(&self, field: &str) -> &Value {
         &self.field("configuration")[field]["value"]
     }
 
     /// `scheduling.<kind>`: the Quartz cron text when that schedule is enabled.
-    pub fn schedule(&self, kind: SyncKind) -> Option<&str> {
+    pub(crate) fn schedule(&self, kind: SyncKind) -> Option<&str> {
         let schedule = &self.field("scheduling")[kind.name()];
         schedule["enabled"].as_bool().unwrap_or(false).then(|| schedule["interval"].as_str()).flatten()
     }
 
     /// `last_*_scheduled_at` of a kind.
-    pub fn last_scheduled_at(&self, kind: SyncKind) -> Option<DateTime<Utc>> {
+    pub(crate) fn last_scheduled_at(&self, kind: SyncKind) -> Option<DateTime<Utc>> {
         self.text(scheduled_at_field(kind)).and_then(parse_time)
     }
 
     /// `last_sync_status` (content) or `last_access_control_sync_status`.
-    pub fn last_status(&self, kind: SyncKind) -> Option<&str> {
+    pub(crate) fn last_status(&self, kind: SyncKind) -> Option<&str> {
         self.text(last_status_field(kind))
     }
 
     /// `last_seen`.
-    pub fn last_seen(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn last_seen(&self) -> Option<DateTime<Utc>> {
         self.text("last_seen").and_then(parse_time)
     }
 
     /// `sync_cursor`, when set.
-    pub fn sync_cursor(&self) -> Option<&Value> {
+    pub(crate) fn sync_cursor(&self) -> Option<&Value> {
         Some(self.field("sync_cursor")).filter(|c| !c.is_null())
     }
 
     /// Whether Kibana deleted it (soft delete).
-    pub fn deleted(&self) -> bool {
+    pub(crate) fn deleted(&self) -> bool {
         self.field("deleted").as_bool().unwrap_or(false)
     }
 
     /// `filtering[0]` (domain `DEFAULT`): the `draft` or `active` side.
-    pub fn filtering(&self, side: &str) -> &Value {
+    pub(crate) fn filtering(&self, side: &str) -> &Value {
         let filtering = self.field("filtering");
         let first = filtering
             .as_array()
@@ -125,7 +125,7 @@ impl Connector {
 
 /// A feature of the connector document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Feature {
+pub(crate) enum Feature {
     /// Basic sync rules.
     BasicRules,
     /// Advanced sync rules (CQL).
@@ -137,7 +137,7 @@ pub enum Feature {
 }
 
 /// The connector field that records when a kind was last scheduled.
-pub fn scheduled_at_field(kind: SyncKind) -> &'static str {
+pub(super) fn scheduled_at_field(kind: SyncKind) -> &'static str {
     match kind {
         SyncKind::Full => "last_sync_scheduled_at",
         SyncKind::Incremental => "last_incremental_sync_scheduled_at",
@@ -146,7 +146,7 @@ pub fn scheduled_at_field(kind: SyncKind) -> &'static str {
 }
 
 /// The connector field with the status of the last job of a kind.
-pub fn last_status_field(kind: SyncKind) -> &'static str {
+pub(super) fn last_status_field(kind: SyncKind) -> &'static str {
     match kind {
         SyncKind::Full | SyncKind::Incremental => "last_sync_status",
         SyncKind::AccessControl => "last_access_control_sync_status",
@@ -154,7 +154,7 @@ pub fn last_status_field(kind: SyncKind) -> &'static str {
 }
 
 /// The connector field with the error of the last job of a kind.
-pub fn last_error_field(kind: SyncKind) -> &'static str {
+pub(super) fn last_error_field(kind: SyncKind) -> &'static str {
     match kind {
         SyncKind::Full | SyncKind::Incremental => "last_sync_error",
         SyncKind::AccessControl => "last_access_control_sync_error",
@@ -162,14 +162,14 @@ pub fn last_error_field(kind: SyncKind) -> &'static str {
 }
 
 /// An ISO-8601 time as these documents hold it (with or without an offset).
-pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+pub(super) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).ok().or_else(|| {
         chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|t| t.and_utc())
     })
 }
 
 /// Now, as these documents hold times.
-pub fn now_text() -> String {
+pub(super) fn now_text() -> String {
     Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 

@@ -15,25 +15,29 @@ use crate::rules::BasicRules;
 use super::system_index::{self, encode};
 
 /// The rule id Elastic's validators give the advanced snippet.
-pub const ADVANCED_RULES_ID: &str = "advanced_snippet";
+pub(super) const ADVANCED_RULES_ID: &str = "advanced_snippet";
 
 /// One problem of the draft, as `_filtering/_validation` records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleProblem {
+pub(super) struct RuleProblem {
     /// The rule ids it is about.
-    pub ids: Vec<String>,
+    pub(crate) ids: Vec<String>,
     /// What is wrong.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 /// Whether the draft must be checked: Kibana marks an edited draft `edited`.
-pub fn draft_needs_validation(draft: &Value) -> bool {
+pub(super) fn draft_needs_validation(draft: &Value) -> bool {
     draft["validation"]["state"].as_str() == Some("edited")
 }
 
 /// Problems of the draft found without Confluence: rules that do not compile, and advanced
 /// rules that are not a list of `{query}` or whose CQL does not parse.
-pub fn local_problems(draft: &Value, basic_on: bool, advanced_on: bool) -> (Vec<RuleProblem>, Vec<String>) {
+pub(super) fn local_problems(
+    draft: &Value,
+    basic_on: bool,
+    advanced_on: bool,
+) -> (Vec<RuleProblem>, Vec<String>) {
     let mut problems = Vec::new();
     let mut queries = Vec::new();
     if basic_on {
@@ -84,7 +88,7 @@ fn nonnull(value: &Value, default: Value) -> Value {
 }
 
 /// Has Confluence run each parsed query once; its rejections become problems.
-pub async fn remote_problems(
+pub(super) async fn remote_problems(
     client: &ConfluenceClient,
     queries: &[String],
 ) -> Result<Vec<RuleProblem>, String> {
@@ -94,7 +98,11 @@ pub async fn remote_problems(
 }
 
 /// Writes the outcome of the check, and activates the draft when it is valid.
-pub async fn record(es: &EsClient, connector_id: &str, problems: &[RuleProblem]) -> Result<(), ElasticError> {
+pub(super) async fn record(
+    es: &EsClient,
+    connector_id: &str,
+    problems: &[RuleProblem],
+) -> Result<(), ElasticError> {
     let state = if problems.is_empty() { "valid" } else { "invalid" };
     let errors: Vec<Value> =
         problems.iter().map(|p| json!({"ids": p.ids, "messages": [p.message]})).collect();

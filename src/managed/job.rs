@@ -13,29 +13,29 @@ use super::system_index::{self, encode, UpdateError, Versioned, SYNC_JOBS};
 
 /// A sync job, as read.
 #[derive(Debug, Clone)]
-pub struct SyncJob {
+pub(super) struct SyncJob {
     /// The document.
-    pub doc: Versioned,
+    pub(crate) doc: Versioned,
 }
 
 impl SyncJob {
     /// The job id.
-    pub fn id(&self) -> &str {
+    pub(super) fn id(&self) -> &str {
         &self.doc.id
     }
 
     /// `connector.id`.
-    pub fn connector_id(&self) -> &str {
+    pub(super) fn connector_id(&self) -> &str {
         self.doc.source["connector"]["id"].as_str().unwrap_or("")
     }
 
     /// The connector snapshot taken when the job was created.
-    pub fn connector(&self) -> &Value {
+    pub(super) fn connector(&self) -> &Value {
         &self.doc.source["connector"]
     }
 
     /// `job_type`, when it is one this service runs.
-    pub fn kind(&self) -> Option<SyncKind> {
+    pub(super) fn kind(&self) -> Option<SyncKind> {
         match self.doc.source["job_type"].as_str()? {
             "full" => Some(SyncKind::Full),
             "incremental" => Some(SyncKind::Incremental),
@@ -45,30 +45,30 @@ impl SyncJob {
     }
 
     /// `status`.
-    pub fn status(&self) -> &str {
+    pub(super) fn status(&self) -> &str {
         self.doc.source["status"].as_str().unwrap_or("")
     }
 
     /// `last_seen`.
-    pub fn last_seen(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+    pub(super) fn last_seen(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         self.doc.source["last_seen"].as_str().and_then(super::connector::parse_time)
     }
 }
 
 /// The job's counters, as `_stats` and the final update carry them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct JobStats {
+pub(super) struct JobStats {
     /// Documents written.
-    pub indexed: u64,
+    pub(crate) indexed: u64,
     /// MiB written (Elastic's `indexed_document_volume` is whole MiB).
-    pub volume_mib: u64,
+    pub(crate) volume_mib: u64,
     /// Documents deleted.
-    pub deleted: u64,
+    pub(crate) deleted: u64,
 }
 
 /// How a job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobEnd {
+pub(crate) enum JobEnd {
     /// Everything in scope was synced.
     Completed,
     /// It failed; the reason is shown in Kibana.
@@ -81,7 +81,7 @@ pub enum JobEnd {
 
 impl JobEnd {
     /// The job status it writes.
-    pub fn status(&self) -> &'static str {
+    pub(crate) fn status(&self) -> &'static str {
         match self {
             JobEnd::Completed => "completed",
             JobEnd::Error(_) => "error",
@@ -91,7 +91,7 @@ impl JobEnd {
     }
 
     /// The error it writes.
-    pub fn error(&self) -> Option<&str> {
+    pub(crate) fn error(&self) -> Option<&str> {
         match self {
             JobEnd::Error(e) => Some(e),
             _ => None,
@@ -100,7 +100,7 @@ impl JobEnd {
 }
 
 /// Pending and suspended jobs of `connector_ids` of the given kinds, oldest first.
-pub async fn pending(
+pub(super) async fn pending(
     es: &EsClient,
     connector_ids: &[String],
     kinds: &[SyncKind],
@@ -119,19 +119,19 @@ pub async fn pending(
 }
 
 /// Jobs said to run (`in_progress` or `canceling`), for the clean-up of idle and orphaned ones.
-pub async fn running(es: &EsClient) -> Result<Vec<SyncJob>, ElasticError> {
+pub(super) async fn running(es: &EsClient) -> Result<Vec<SyncJob>, ElasticError> {
     let query = json!({"terms": {"status": ["in_progress", "canceling"]}});
     let docs = system_index::search(es, SYNC_JOBS, query, json!([{"created_at": "asc"}])).await?;
     Ok(docs.into_iter().map(|doc| SyncJob { doc }).collect())
 }
 
 /// A job, fresh; `None` once deleted.
-pub async fn reload(es: &EsClient, id: &str) -> Result<Option<SyncJob>, ElasticError> {
+pub(super) async fn reload(es: &EsClient, id: &str) -> Result<Option<SyncJob>, ElasticError> {
     Ok(system_index::get(es, SYNC_JOBS, id).await?.map(|doc| SyncJob { doc }))
 }
 
 /// Creates a job of `kind` for the connector (`trigger_method`: `on_demand` or `scheduled`).
-pub async fn create(
+pub(super) async fn create(
     es: &EsClient,
     connector_id: &str,
     kind: SyncKind,
@@ -143,7 +143,7 @@ pub async fn create(
 }
 
 /// Claims the job for this host: Elasticsearch sets `in_progress`, `started_at`, `last_seen`.
-pub async fn claim(es: &EsClient, job: &SyncJob, cursor: Option<&Value>) -> Result<(), ElasticError> {
+pub(super) async fn claim(es: &EsClient, job: &SyncJob, cursor: Option<&Value>) -> Result<(), ElasticError> {
     let mut body = json!({"worker_hostname": hostname()});
     if let Some(cursor) = cursor {
         body["sync_cursor"] = cursor.clone();
@@ -153,7 +153,7 @@ pub async fn claim(es: &EsClient, job: &SyncJob, cursor: Option<&Value>) -> Resu
 }
 
 /// Reports the counters so far (which is also the job's heartbeat).
-pub async fn report_stats(es: &EsClient, id: &str, stats: JobStats) -> Result<(), ElasticError> {
+pub(super) async fn report_stats(es: &EsClient, id: &str, stats: JobStats) -> Result<(), ElasticError> {
     let body = json!({
         "indexed_document_count": stats.indexed,
         "indexed_document_volume": stats.volume_mib,
@@ -164,7 +164,7 @@ pub async fn report_stats(es: &EsClient, id: &str, stats: JobStats) -> Result<()
 }
 
 /// Writes the job's end as Elastic's service does: status, error, times and counters.
-pub async fn terminate(
+pub(super) async fn terminate(
     es: &EsClient,
     id: &str,
     end: &JobEnd,
@@ -195,7 +195,7 @@ pub async fn terminate(
 }
 
 /// This machine's name, as `worker_hostname` records it.
-pub fn hostname() -> String {
+pub(super) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|h| h.trim().to_string())

@@ -37,13 +37,12 @@ use crate::service::{Metrics, ServiceError};
 use crate::shutdown::Shutdown;
 use crate::sync::{elastic_options, SyncKind};
 
-pub use check::check_connectors;
-pub use configuration::default_configuration;
-pub use connector::{Connector, SERVICE_TYPE};
-pub use job::JobEnd;
+pub(crate) use check::check_connectors;
+pub(crate) use connector::Connector;
+pub(crate) use job::JobEnd;
 use poll::Service;
 use runner::{JobContext, NotStarted};
-pub use status::{as_text as status_text, connectors_status};
+pub(crate) use status::{as_text as status_text, connectors_status};
 use system_index::CONNECTORS;
 
 /// The index-name prefix of an access-control job's snapshot.
@@ -61,7 +60,7 @@ async fn reload_connector(es: &EsClient, id: &str) -> Result<Option<Connector>, 
 }
 
 /// Serves the managed connectors until SIGTERM/SIGINT; `metrics` count the jobs' syncs.
-pub async fn serve(config: Arc<Config>, metrics: Arc<Metrics>) -> Result<(), ServiceError> {
+pub(crate) async fn serve(config: Arc<Config>, metrics: Arc<Metrics>) -> Result<(), ServiceError> {
     let es = elastic::client::connect(&elastic_options(&config, None))
         .map_err(|e| ServiceError::Start(e.to_string()))?;
     let mut shutdown = Shutdown::on_signals();
@@ -139,7 +138,10 @@ fn preflight_idle(config: &Config) -> u64 {
 /// `sync --kind …` in managed mode: an on-demand job of `kind` for each listed connector,
 /// created and run here, one after the other, as the service would run it; what each ended
 /// as. SIGTERM/SIGINT suspends the job in flight.
-pub async fn sync_once(config: Arc<Config>, kind: SyncKind) -> Result<Vec<(String, job::JobEnd)>, String> {
+pub(crate) async fn sync_once(
+    config: Arc<Config>,
+    kind: SyncKind,
+) -> Result<Vec<(String, job::JobEnd)>, String> {
     let es = elastic::client::connect(&elastic_options(&config, None)).map_err(|e| e.to_string())?;
     system_index::ensure_indices(&es).await.map_err(|e| e.to_string())?;
     let shutdown = Shutdown::on_signals();

@@ -31,22 +31,22 @@ const CHECK_EVERY: Duration = Duration::from_secs(2);
 
 /// What a job needs from the service.
 #[derive(Clone)]
-pub struct JobContext {
+pub(super) struct JobContext {
     /// The service configuration.
-    pub config: Arc<Config>,
+    pub(crate) config: Arc<Config>,
     /// The service's Elasticsearch client (protocol documents).
-    pub es: EsClient,
+    pub(crate) es: EsClient,
     /// The connector's entry in `config.yml` (its `api_key`), for native ones `None`.
-    pub entry: Option<ConnectorEntry>,
+    pub(crate) entry: Option<ConnectorEntry>,
     /// Fires on service shutdown.
-    pub shutdown: Shutdown,
+    pub(crate) shutdown: Shutdown,
     /// Where the syncs' outcomes are counted.
-    pub metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 /// Why a job was left for later instead of run.
 #[derive(Debug)]
-pub enum NotStarted {
+pub(super) enum NotStarted {
     /// The connector runs a job of this kind already (here or in another process).
     Busy,
     /// Elasticsearch could not be asked; the next poll tries again.
@@ -54,7 +54,7 @@ pub enum NotStarted {
 }
 
 /// Runs `job` to its end; `Err` when it was not started (it stays pending).
-pub async fn execute(ctx: &JobContext, job: SyncJob) -> Result<JobEnd, NotStarted> {
+pub(super) async fn execute(ctx: &JobContext, job: SyncJob) -> Result<JobEnd, NotStarted> {
     let es = &ctx.es;
     let Some(kind) = job.kind() else {
         let why = format!("job type {:?} is not one this service runs", job.doc.source["job_type"]);
@@ -367,7 +367,13 @@ async fn total_documents(es: &EsClient, index: Option<&str>) -> Option<u64> {
 }
 
 /// Writes the job's end into the connector document, as Elastic's `sync_done` does.
-pub async fn sync_done(es: &EsClient, connector: &Connector, kind: SyncKind, end: &JobEnd, stats: JobStats) {
+pub(super) async fn sync_done(
+    es: &EsClient,
+    connector: &Connector,
+    kind: SyncKind,
+    end: &JobEnd,
+    stats: JobStats,
+) {
     let error = match end {
         JobEnd::Error(why) if why.is_empty() => Some("unknown error".to_string()),
         other => other.error().map(str::to_string),

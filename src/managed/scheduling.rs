@@ -24,7 +24,7 @@ use super::system_index::{self, UpdateError, CONNECTORS};
 const RACE_RETRIES: usize = 3;
 
 /// What this service says it can do (Kibana shows the matching controls).
-pub fn features() -> Value {
+pub(super) fn features() -> Value {
     json!({
         "sync_rules": {"basic": {"enabled": true}, "advanced": {"enabled": true}},
         "document_level_security": {"enabled": true},
@@ -35,7 +35,7 @@ pub fn features() -> Value {
 
 /// Fills what a connector created in Kibana lacks: the service type, the configuration
 /// schema (→ `needs_configuration`) and the features. Returns the connector as it is now.
-pub async fn prepare(es: &EsClient, mut connector: Connector) -> Result<Connector, String> {
+pub(super) async fn prepare(es: &EsClient, mut connector: Connector) -> Result<Connector, String> {
     for _ in 0..RACE_RETRIES {
         let mut doc = serde_json::Map::new();
         if connector.service_type().is_none() {
@@ -66,7 +66,7 @@ pub async fn prepare(es: &EsClient, mut connector: Connector) -> Result<Connecto
 }
 
 /// `_check_in` when the last one is older than `service.heartbeat` seconds.
-pub async fn heartbeat(es: &EsClient, connector: &Connector, every: u64, now: DateTime<Utc>) {
+pub(super) async fn heartbeat(es: &EsClient, connector: &Connector, every: u64, now: DateTime<Utc>) {
     let due = connector.last_seen().is_none_or(|seen| (now - seen).num_seconds() >= every as i64);
     if !due {
         return;
@@ -79,7 +79,7 @@ pub async fn heartbeat(es: &EsClient, connector: &Connector, every: u64, now: Da
 
 /// Checks the configuration Kibana saved and reaches Confluence with it: `connected`, or
 /// `error` with every problem. `Ok` carries the client for checking sync rules.
-pub async fn check_configuration(
+pub(super) async fn check_configuration(
     config: &Config,
     es: &EsClient,
     connector: &Connector,
@@ -119,7 +119,7 @@ pub(super) async fn reach(source: &crate::config::ConfluenceConfig) -> Result<Co
 }
 
 /// Checks an edited draft of the sync rules, records the result and activates it when valid.
-pub async fn validate_filtering(es: &EsClient, connector: &Connector, client: &ConfluenceClient) {
+pub(super) async fn validate_filtering(es: &EsClient, connector: &Connector, client: &ConfluenceClient) {
     let draft = connector.filtering("draft");
     if !filtering::draft_needs_validation(draft) {
         return;
@@ -155,7 +155,7 @@ pub async fn validate_filtering(es: &EsClient, connector: &Connector, client: &C
 
 /// The kinds this connector may be scheduled for, access control and incremental first (as
 /// Elastic's service tries them).
-pub fn schedulable_kinds(connector: &Connector) -> Vec<SyncKind> {
+pub(super) fn schedulable_kinds(connector: &Connector) -> Vec<SyncKind> {
     let mut kinds = Vec::new();
     let dls = connector.configured("use_document_level_security").as_bool().unwrap_or(false);
     if dls && connector.feature(Feature::DocumentLevelSecurity) {
@@ -172,7 +172,7 @@ pub fn schedulable_kinds(connector: &Connector) -> Vec<SyncKind> {
 /// the previous poll (`last_wake_up`) that has passed. The time is recorded in
 /// `last_*_scheduled_at` first, guarded by the connector's version, so that of several
 /// service processes exactly one creates the job.
-pub async fn schedule_due_jobs(
+pub(super) async fn schedule_due_jobs(
     es: &EsClient,
     connector: &Connector,
     last_wake_up: DateTime<Utc>,

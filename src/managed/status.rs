@@ -15,7 +15,7 @@ use super::system_index::{self, SYNC_JOBS};
 const RECENT_JOBS: usize = 10;
 
 /// Each listed connector and its recent jobs, as JSON.
-pub async fn connectors_status(config: &Config) -> Result<Value, String> {
+pub(crate) async fn connectors_status(config: &Config) -> Result<Value, String> {
     let es = elastic::client::connect(&elastic_options(config, None))
         .map_err(|e| e.to_string())?
         .without_retries();
@@ -80,7 +80,7 @@ fn job_line(job: &SyncJob) -> Value {
 }
 
 /// The same as lines for people.
-pub fn as_text(status: &Value) -> String {
+pub(crate) fn as_text(status: &Value) -> String {
     let mut text = String::new();
     for c in status["connectors"].as_array().into_iter().flatten() {
         let id = c["id"].as_str().unwrap_or("");

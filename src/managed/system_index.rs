@@ -16,23 +16,23 @@ pub(crate) use crate::elastic::request::path_segment as encode;
 use crate::elastic::request::{send_json, Answer};
 
 /// The connector documents (an alias).
-pub const CONNECTORS: &str = ".elastic-connectors";
+pub(super) const CONNECTORS: &str = ".elastic-connectors";
 /// The sync-job documents (an alias).
-pub const SYNC_JOBS: &str = ".elastic-connectors-sync-jobs";
+pub(super) const SYNC_JOBS: &str = ".elastic-connectors-sync-jobs";
 /// Documents a search page holds.
 const PAGE: usize = 100;
 
 /// A document with the sequence number and primary term it was read at.
 #[derive(Debug, Clone)]
-pub struct Versioned {
+pub(crate) struct Versioned {
     /// `_id`.
-    pub id: String,
+    pub(crate) id: String,
     /// `_seq_no`.
-    pub seq_no: u64,
+    pub(crate) seq_no: u64,
     /// `_primary_term`.
-    pub primary_term: u64,
+    pub(crate) primary_term: u64,
     /// `_source`.
-    pub source: Value,
+    pub(crate) source: Value,
 }
 
 impl Versioned {
@@ -48,7 +48,7 @@ impl Versioned {
 
 /// Why an update was not made.
 #[derive(Debug)]
-pub enum UpdateError {
+pub(super) enum UpdateError {
     /// The document changed since it was read (409): read it again and decide again.
     Conflict,
     /// The document is gone.
@@ -69,7 +69,7 @@ impl std::fmt::Display for UpdateError {
 
 /// Creates the concrete `-v1` indices when they are missing (with no body, so that
 /// Elasticsearch's templates give them their mappings), as Elastic's preflight does.
-pub async fn ensure_indices(es: &EsClient) -> Result<(), ElasticError> {
+pub(super) async fn ensure_indices(es: &EsClient) -> Result<(), ElasticError> {
     for index in [CONNECTORS, SYNC_JOBS] {
         let concrete = format!("/{index}-v1");
         if let Answer::NotFound = send_json(es, Method::Head, &concrete, None, HeaderMap::new()).await? {
@@ -86,7 +86,7 @@ pub async fn ensure_indices(es: &EsClient) -> Result<(), ElasticError> {
 }
 
 /// Every document of `index` matching `query`, in `sort` order, 100 a page.
-pub async fn search(
+pub(super) async fn search(
     es: &EsClient,
     index: &str,
     query: Value,
@@ -118,7 +118,7 @@ pub async fn search(
 }
 
 /// One document, real-time; `None` when it does not exist.
-pub async fn get(es: &EsClient, index: &str, id: &str) -> Result<Option<Versioned>, ElasticError> {
+pub(super) async fn get(es: &EsClient, index: &str, id: &str) -> Result<Option<Versioned>, ElasticError> {
     let path = format!("/{index}/_doc/{}", encode(id));
     match send_json(es, Method::Get, &path, None, HeaderMap::new()).await? {
         Answer::NotFound => Ok(None),
@@ -128,7 +128,7 @@ pub async fn get(es: &EsClient, index: &str, id: &str) -> Result<Option<Versione
 }
 
 /// Merges `doc` into the document `id`; with `read`, only if it is still the version read.
-pub async fn update(
+pub(super) async fn update(
     es: &EsClient,
     index: &str,
     id: &str,
@@ -148,7 +148,7 @@ pub async fn update(
 }
 
 /// A `_connector` API call; `Ok(None)` for a 404.
-pub async fn api(
+pub(super) async fn api(
     es: &EsClient,
     method: Method,
     path: &str,

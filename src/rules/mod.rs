@@ -17,6 +17,6 @@
 //! the sync report; if an earlier sync indexed it, the end of a full sync deletes it, as it
 //! deletes any document the crawl no longer yields.
 
-pub mod basic;
+mod basic;
 
-pub use basic::{BasicRule, BasicRules, RuleError};
+pub(crate) use basic::{BasicRule, BasicRules, RuleError};

@@ -16,7 +16,7 @@ const LONGEST_WAIT: Duration = Duration::from_secs(60);
 
 /// The time source of the service.
 #[derive(Debug, Clone, Copy)]
-pub struct Clock {
+pub(crate) struct Clock {
     /// `None`: the system clock. `Some((wall, instant))`: Tokio's clock, reading `wall` at
     /// `instant`.
     tokio_origin: Option<(DateTime<Utc>, Instant)>,
@@ -24,19 +24,19 @@ pub struct Clock {
 
 impl Clock {
     /// The system clock.
-    pub fn system() -> Clock {
+    pub(crate) fn system() -> Clock {
         Clock { tokio_origin: None }
     }
 
     /// A clock that reads `wall` now and then advances with Tokio's clock (which a test pauses
     /// and advances).
     #[cfg(test)]
-    pub fn following_tokio(wall: DateTime<Utc>) -> Clock {
+    pub(crate) fn following_tokio(wall: DateTime<Utc>) -> Clock {
         Clock { tokio_origin: Some((wall, Instant::now())) }
     }
 
     /// The time now.
-    pub fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         match self.tokio_origin {
             None => Utc::now(),
             Some((wall, origin)) => {
@@ -47,7 +47,7 @@ impl Clock {
     }
 
     /// Waits until `at` (returns at once when it has passed).
-    pub async fn sleep_until(&self, at: DateTime<Utc>) {
+    pub(crate) async fn sleep_until(&self, at: DateTime<Utc>) {
         loop {
             let Ok(left) = (at - self.now()).to_std() else { return };
             if left.is_zero() {

@@ -23,10 +23,11 @@ use super::metrics::{self, Metrics, WorkerState};
 
 /// The longest `/healthz` waits for Elasticsearch; below the usual health-check timeouts
 /// (Docker's and Kubernetes' default to a few seconds), so the answer is ours, not theirs.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+pub(super) const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Asks Elasticsearch whether it answers: `Ok`, or a short reason (never a credential).
-pub type Probe = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+pub(super) type Probe =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -38,7 +39,7 @@ struct Endpoints {
 }
 
 /// The routes: `GET /healthz` and `GET /metrics`.
-pub fn router(metrics: Arc<Metrics>, probe: Probe) -> Router {
+pub(super) fn router(metrics: Arc<Metrics>, probe: Probe) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
@@ -47,7 +48,7 @@ pub fn router(metrics: Arc<Metrics>, probe: Probe) -> Router {
 
 /// Serves `router` on `listener` until the process ends. A failure of the server is logged:
 /// the worker goes on syncing without its health port.
-pub async fn serve(listener: TcpListener, router: Router) {
+pub(super) async fn serve(listener: TcpListener, router: Router) {
     if let Err(e) = axum::serve(listener, router).await {
         tracing::error!("the health and metrics endpoint stopped: {e}");
     }

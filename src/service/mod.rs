@@ -9,22 +9,24 @@
 //! finish, then the process leaves it (the next sync brings the index back in line). The
 //! [`metrics`] follow every step, and the [`health`] port serves them.
 
-pub mod clock;
-pub mod health;
-pub mod metrics;
+mod clock;
+mod health;
+// Being changed on another branch: its items are narrowed to `pub(crate)` after that merge.
+#[allow(unreachable_pub)]
+mod metrics;
 mod process_metrics;
 mod start;
-pub mod timetable;
+mod timetable;
 
 use std::future::Future;
 use std::time::Duration;
 
 use chrono::SecondsFormat;
 
-pub use clock::Clock;
-pub use metrics::{Metrics, Outcome, WorkerState};
-pub use start::{serve, ServiceError};
-pub use timetable::Timetable;
+pub(crate) use clock::Clock;
+pub(crate) use metrics::{Metrics, Outcome, WorkerState};
+pub(crate) use start::{serve, ServiceError};
+pub(crate) use timetable::Timetable;
 
 use crate::shutdown::Shutdown;
 use crate::sync::SyncKind;
@@ -33,7 +35,7 @@ use crate::sync::SyncReport;
 
 /// How `run` ended.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Stopped {
+pub(crate) enum Stopped {
     /// Shutdown was requested and the service stopped cleanly.
     Shutdown,
     /// A sync in flight did not finish within the shutdown timeout.
@@ -46,7 +48,7 @@ pub enum Stopped {
 /// or why it could not run; either way the service goes on with the next one. It is handed
 /// the shutdown handle so that a sync in flight stops its crawl when shutdown is requested
 /// (and writes what it already sent) rather than run on until the grace period cuts it off.
-pub async fn run<F, Fut>(
+pub(crate) async fn run<F, Fut>(
     mut timetable: Timetable,
     mut shutdown: Shutdown,
     grace: Duration,

@@ -17,7 +17,7 @@ use super::{health, Clock, Metrics, Stopped, Timetable};
 /// Why the service could not start or did not stop cleanly; `Display` is the one line the
 /// user sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServiceError {
+pub(crate) enum ServiceError {
     /// The configuration asks for nothing to run, or for what this version cannot do.
     Unsupported(String),
     /// Start-up failed (the health port is taken, a schedule cannot be read, …).
@@ -49,7 +49,7 @@ impl From<SyncError> for ServiceError {
 
 /// Runs the configured schedules until SIGTERM/SIGINT, with the health port when
 /// `service.http.port` is set.
-pub async fn serve(config: &Config) -> Result<(), ServiceError> {
+pub(crate) async fn serve(config: &Config) -> Result<(), ServiceError> {
     if config.standalone().is_none() {
         // Managed mode: the connectors, their schedules and jobs come from Kibana.
         let metrics = Arc::new(Metrics::new());

@@ -19,36 +19,36 @@ struct Entry {
 
 /// The next run of every scheduled kind.
 #[derive(Debug, Clone, Default)]
-pub struct Timetable {
+pub(crate) struct Timetable {
     entries: Vec<Entry>,
 }
 
 impl Timetable {
     /// An empty timetable.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Timetable::default()
     }
 
     /// Adds a kind; its first run is the schedule's first time after `now`.
-    pub fn add(&mut self, kind: SyncKind, schedule: Schedule, now: DateTime<Utc>) {
+    pub(crate) fn add(&mut self, kind: SyncKind, schedule: Schedule, now: DateTime<Utc>) {
         let next = schedule.next_after(now);
         self.entries.push(Entry { kind, schedule, next });
     }
 
     /// True when nothing is scheduled.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.iter().all(|e| e.next.is_none())
     }
 
     /// The earliest run: which kind, and when. Ties go to the kind added first (full
     /// before incremental), so a full sync is never starved.
-    pub fn next(&self) -> Option<(SyncKind, DateTime<Utc>)> {
+    pub(crate) fn next(&self) -> Option<(SyncKind, DateTime<Utc>)> {
         self.entries.iter().filter_map(|e| e.next.map(|t| (e.kind, t))).min_by_key(|(_, t)| *t)
     }
 
     /// A run of `kind` finished at `finished`: its next run is the schedule's first time
     /// after that. Other kinds whose time passed meanwhile stay due (they run next, once).
-    pub fn finished(&mut self, kind: SyncKind, finished: DateTime<Utc>) {
+    pub(crate) fn finished(&mut self, kind: SyncKind, finished: DateTime<Utc>) {
         for e in self.entries.iter_mut().filter(|e| e.kind == kind) {
             e.next = e.schedule.next_after(finished);
         }

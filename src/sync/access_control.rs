@@ -37,16 +37,16 @@ use super::document::iso;
 use super::report::SyncReport;
 
 /// The identity index of a content index.
-pub fn identity_index(content_index: &str) -> String {
+pub(super) fn identity_index(content_index: &str) -> String {
     format!(".search-acl-filter-{content_index}")
 }
 
 /// Everything an access-control sync needs.
-pub struct AccessControlSync {
+pub(super) struct AccessControlSync {
     /// The Confluence client.
-    pub client: Arc<ConfluenceClient>,
+    pub(crate) client: Arc<ConfluenceClient>,
     /// Group member listings at once.
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
 }
 
 /// An indexed identity document: its digest and when it was first written.
@@ -58,7 +58,7 @@ struct Indexed {
 impl AccessControlSync {
     /// Runs the sync into `sink` (writing to `index`) until done or until `stop` fires; the
     /// report says whether every listing completed.
-    pub async fn run(
+    pub(super) async fn run(
         &self,
         es: &EsClient,
         index: &str,

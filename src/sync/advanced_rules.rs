@@ -19,7 +19,7 @@ use super::selected::crawl_selected;
 use super::selection::Selection;
 
 /// Runs the queries, then crawls what they matched.
-pub async fn crawl(
+pub(super) async fn crawl(
     client: Arc<ConfluenceClient>,
     settings: Arc<CrawlSettings>,
     queries: Arc<Vec<String>>,
@@ -115,7 +115,7 @@ pub(super) fn select(selection: &mut Selection, hit: Hit) {
 /// Runs each query once with a limit of 1 and returns Confluence's own error for each that
 /// it rejects (a field it does not know, a function it does not have). Errors that are not
 /// about the query (network, auth) are returned as they are, once.
-pub async fn check_remotely(
+pub(crate) async fn check_remotely(
     client: &ConfluenceClient,
     queries: &[String],
 ) -> Result<Vec<String>, ConfluenceError> {

@@ -16,33 +16,33 @@ use super::document::Document;
 
 /// How attachment content is handled.
 #[derive(Debug, Clone)]
-pub struct ContentPolicy {
+pub(super) struct ContentPolicy {
     /// `service.max_file_download_size`: larger files are indexed without content.
-    pub max_bytes: u64,
+    pub(crate) max_bytes: u64,
     /// `service.max_download_memory`: bytes that downloads and the documents carrying their
     /// content hold at once ([`crate::extract::budget`]).
-    pub memory_budget: u64,
+    pub(crate) memory_budget: u64,
     /// The pipeline extracts `_attachment` (`pipeline.extract_binary_content`).
-    pub extract_binary_content: bool,
+    pub(crate) extract_binary_content: bool,
     /// `service.attachment_text: local`: office documents are read here
     /// ([`crate::extract::office`]) and only their text is sent.
-    pub local_text: bool,
+    pub(crate) local_text: bool,
     /// `use_text_extraction_service` with a configured `extraction_service.host`: every file
     /// goes there and its text is indexed as `body`.
-    pub extraction: Option<Arc<ExtractionService>>,
+    pub(crate) extraction: Option<Arc<ExtractionService>>,
 }
 
 impl ContentPolicy {
     /// Whether content extraction is on at all (Elastic downloads only then: with the
     /// extraction service, or for the pipeline).
-    pub fn downloads(&self) -> bool {
+    pub(super) fn downloads(&self) -> bool {
         self.extract_binary_content || self.extraction.is_some()
     }
 }
 
 /// What happened to one attachment's content.
 #[derive(Debug)]
-pub enum ContentOutcome {
+pub(super) enum ContentOutcome {
     /// Text in `body`, or base64 in `_attachment`.
     Extracted {
         /// Bytes downloaded.
@@ -70,7 +70,7 @@ pub enum ContentOutcome {
 
 /// What is to be done with one attachment's content, decided before any request.
 #[derive(Debug)]
-pub enum Plan {
+pub(super) enum Plan {
     /// No download: indexed without content, for this reason.
     Skip(ContentOutcome),
     /// Download it, once this many bytes of the download budget are free.
@@ -86,7 +86,7 @@ pub enum Plan {
 /// A file listed over the size cap is never requested; it is named in the log. A file whose
 /// size is not listed reserves what it may become at most (the cap): the download enforces
 /// the cap while streaming, and the unused part is given back after.
-pub fn plan(doc: &Document, policy: &ContentPolicy) -> Plan {
+pub(super) fn plan(doc: &Document, policy: &ContentPolicy) -> Plan {
     if !policy.downloads() || !is_supported_extension(&doc.title) {
         return Plan::Skip(ContentOutcome::Skipped);
     }
@@ -146,7 +146,7 @@ fn carried_peak(doc: &Document) -> u64 {
 ///
 /// An error means the download itself failed after its retries: the caller reports the
 /// document and does not index it, so the next sync tries again.
-pub async fn fill(
+pub(super) async fn fill(
     client: &ConfluenceClient,
     doc: &mut Document,
     reference: &AttachmentRef,

@@ -11,7 +11,7 @@
 use std::fmt;
 
 /// Why the crawl stopped early when shutdown was requested or the lease was lost.
-pub const STOPPED: &str =
+pub(super) const STOPPED: &str =
     "stopped before the crawl finished: shutdown was requested, or the sync lease was lost";
 
 /// One reason a sync did not see (or write) the whole of its scope.
@@ -59,12 +59,12 @@ pub enum Incomplete {
 
 impl Incomplete {
     /// A failed listing of `what` that belongs to no one space.
-    pub fn listing(what: impl Into<String>, error: impl fmt::Display) -> Incomplete {
+    pub(crate) fn listing(what: impl Into<String>, error: impl fmt::Display) -> Incomplete {
         Incomplete::Listing { what: what.into(), error: error.to_string() }
     }
 
     /// True for the reasons that stopped the sync rather than a listing.
-    pub fn is_stop(&self) -> bool {
+    pub(crate) fn is_stop(&self) -> bool {
         matches!(self, Incomplete::Stopped | Incomplete::SinkStopped(_) | Incomplete::LeaseLost(_))
     }
 }
@@ -93,21 +93,21 @@ impl fmt::Display for Incomplete {
 /// Whether a sync that is incomplete for `reasons` may delete what it did not see, where its
 /// deletions are not judged scope by scope (incremental and access-control syncs): only when
 /// there is no reason at all.
-pub fn may_delete_unseen(reasons: &[Incomplete]) -> bool {
+pub(super) fn may_delete_unseen(reasons: &[Incomplete]) -> bool {
     reasons.is_empty()
 }
 
 /// The reason to keep everything when a sync's listings found nothing at all (`listed`: the
 /// documents, spaces included, they found) while the index holds `indexed` documents; `None`
 /// when they found something, or there is nothing to keep.
-pub fn nothing_listed(listed: u64, indexed: usize) -> Option<Incomplete> {
+pub(super) fn nothing_listed(listed: u64, indexed: usize) -> Option<Incomplete> {
     (listed == 0 && indexed > 0).then_some(Incomplete::NothingListed { indexed: indexed as u64 })
 }
 
 /// Whether a sync may move the cursor (and record itself as completed): every listing
 /// completed, nothing stopped it, and every document it found was written — a document that
 /// failed is then fetched again by the next incremental sync.
-pub fn may_advance_cursor(reasons: &[Incomplete], failed_documents: usize) -> bool {
+pub(super) fn may_advance_cursor(reasons: &[Incomplete], failed_documents: usize) -> bool {
     reasons.is_empty() && failed_documents == 0
 }
 

@@ -28,31 +28,31 @@ use super::report::SyncReport;
 use super::scope::Scope;
 
 /// Everything a content sync needs, built once by the caller.
-pub struct ContentSync {
+pub(super) struct ContentSync {
     /// The Confluence client.
-    pub client: Arc<ConfluenceClient>,
+    pub(crate) client: Arc<ConfluenceClient>,
     /// What to crawl.
-    pub crawl: Arc<CrawlSettings>,
+    pub(crate) crawl: Arc<CrawlSettings>,
     /// Attachment content handling.
-    pub content: ContentPolicy,
+    pub(crate) content: ContentPolicy,
     /// Attachment downloads at once.
-    pub concurrent_downloads: usize,
+    pub(crate) concurrent_downloads: usize,
     /// Flags for the ingest pipeline.
-    pub flags: PipelineFlags,
+    pub(crate) flags: PipelineFlags,
     /// Basic sync rules (empty when none).
-    pub rules: Arc<BasicRules>,
+    pub(crate) rules: Arc<BasicRules>,
     /// Capacity of the crawl → sync channel.
-    pub queue_size: usize,
+    pub(crate) queue_size: usize,
     /// Advanced sync rules (CQL queries); when any, they replace the crawl by space.
-    pub advanced: Arc<Vec<String>>,
+    pub(crate) advanced: Arc<Vec<String>>,
     /// Text documents whose JSON is larger are not indexed (0: no limit).
-    pub max_text_bytes: u64,
+    pub(crate) max_text_bytes: u64,
     /// Rewrite every document, unchanged or not: the settings that shape documents changed
     /// since the last completed sync ([`super::shape`]).
-    pub rewrite_all: bool,
+    pub(crate) rewrite_all: bool,
     /// Fires on shutdown: the crawl stops, what was sent to the sink is still written, and
     /// the sync ends incomplete (nothing deleted, the cursor stays).
-    pub stop: Shutdown,
+    pub(crate) stop: Shutdown,
 }
 
 /// Content from which a document is serialized into a buffer of its own
@@ -70,9 +70,9 @@ type DownloadDone = Result<Downloaded, tokio::task::JoinError>;
 #[derive(Debug, Default)]
 pub(super) struct Ingested {
     /// What the crawl completed.
-    pub scope: Scope,
+    pub(crate) scope: Scope,
     /// Shutdown stopped the crawl before it finished.
-    pub stopped: bool,
+    pub(crate) stopped: bool,
 }
 
 /// What a document becomes on its way to the sink.

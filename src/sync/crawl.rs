@@ -27,27 +27,27 @@ use super::selection::Selection;
 
 /// What to crawl.
 #[derive(Debug, Clone)]
-pub struct CrawlSettings {
+pub(super) struct CrawlSettings {
     /// Space keys, or empty / `*` for all.
-    pub spaces: Vec<String>,
+    pub(crate) spaces: Vec<String>,
     /// Fetch label names.
-    pub index_labels: bool,
+    pub(crate) index_labels: bool,
     /// Index footer comments.
-    pub index_comments: bool,
+    pub(crate) index_comments: bool,
     /// Spaces crawled at once.
-    pub max_concurrent_spaces: usize,
+    pub(crate) max_concurrent_spaces: usize,
     /// Attachment/label/comment listings in flight per space.
-    pub per_space_concurrency: usize,
+    pub(crate) per_space_concurrency: usize,
     /// `_timestamp` of space documents (spaces carry no modification date).
-    pub started_at: DateTime<Utc>,
+    pub(crate) started_at: DateTime<Utc>,
     /// Who may read each document (`use_document_level_security`); `None`: documents carry
     /// no `_allow_access_control`.
-    pub acl: Option<Arc<AclResolver>>,
+    pub(crate) acl: Option<Arc<AclResolver>>,
 }
 
 /// One thing the crawl found or finished.
 #[derive(Debug)]
-pub enum CrawlEvent {
+pub(super) enum CrawlEvent {
     /// The list of spaces completed; these are the keys in scope.
     SpaceList(Vec<String>),
     /// Listing the spaces failed: nothing is in scope.
@@ -125,7 +125,7 @@ impl AuthorNames {
 }
 
 /// Crawls everything in scope, sending events until done or until the receiver is gone.
-pub async fn crawl(
+pub(super) async fn crawl(
     client: Arc<ConfluenceClient>,
     settings: Arc<CrawlSettings>,
     tx: mpsc::Sender<CrawlEvent>,

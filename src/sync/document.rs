@@ -13,7 +13,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 /// Formats an instant as Elastic's connector does (`2023-01-24T04:07:19.672Z`).
-pub fn iso(t: DateTime<Utc>) -> String {
+pub(super) fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
@@ -34,7 +34,7 @@ pub enum DocType {
 
 impl DocType {
     /// The `type` field's value, as Elastic's connector writes it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             DocType::Space => "Space",
             DocType::Page => "page",
@@ -98,7 +98,7 @@ pub struct Document {
 impl Document {
     /// A document with the fields every kind has; the others start empty and are set by
     /// the kinds that have them (`Document { body: Some(text), ..Document::new(…) }`).
-    pub fn new(
+    pub(crate) fn new(
         id: String,
         doc_type: DocType,
         timestamp: String,
@@ -128,7 +128,8 @@ impl Document {
 
     /// The [`lineage`](crate::elastic::existing::lineage) of this document: its title and
     /// its ancestors' titles.
-    pub fn lineage(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn lineage(&self) -> u64 {
         crate::elastic::existing::lineage(
             Some(&self.title),
             self.ancestors.iter().flatten().map(String::as_str),
@@ -137,7 +138,7 @@ impl Document {
 
     /// The [`stamp`](crate::elastic::existing::stamp) of this document as it would be
     /// indexed: equal to the indexed copy's when nothing needs re-indexing.
-    pub fn stamp(&self) -> u64 {
+    pub(crate) fn stamp(&self) -> u64 {
         use crate::elastic::existing::StampParts;
         let parts = if self.doc_type == DocType::Space {
             StampParts::space(Some(&self.space_key), Some(&self.title))

@@ -28,7 +28,7 @@ use super::report::SyncReport;
 impl ContentSync {
     /// Runs a full sync into `sink`, deleting from `existing` what the crawl did not see.
     /// The returned report says whether the sync completed.
-    pub async fn full(&self, mut existing: ExistingDocs, sink: &Sink) -> SyncReport {
+    pub(super) async fn full(&self, mut existing: ExistingDocs, sink: &Sink) -> SyncReport {
         let started = Instant::now();
         let mut report = SyncReport::default();
         let (tx, rx) = mpsc::channel(self.queue_size.max(1));

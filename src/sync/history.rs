@@ -14,7 +14,7 @@ use super::target::elastic_options;
 use super::SyncKind;
 
 /// The record of a sync of `kind` that started at `started_at` and ended with `result`.
-pub fn record(
+pub(super) fn record(
     kind: SyncKind,
     started_at: DateTime<Utc>,
     result: &Result<SyncReport, SyncError>,
@@ -69,7 +69,7 @@ const FAILURE_CHARS: usize = 400;
 /// Adds the record of this sync to the history kept in the content index. Once, without
 /// retries: a history that cannot be written (Elasticsearch unreachable, which the sync has
 /// already said) is a warning, never a reason to fail or to wait.
-pub async fn remember(
+pub(super) async fn remember(
     config: &Config,
     source: &ConfluenceConfig,
     kind: SyncKind,

@@ -14,7 +14,7 @@ pub enum SyncKind {
 impl SyncKind {
     /// The kind as `config.yml` names it (`confluence.schedules.<name>`), for logs and metric
     /// labels.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             SyncKind::Full => "full",
             SyncKind::Incremental => "incremental",

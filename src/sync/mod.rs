@@ -31,13 +31,15 @@ mod source;
 mod target;
 mod watch;
 
-pub use advanced_rules::check_remotely as check_advanced_rules_remotely;
 pub use completeness::Incomplete;
 pub use document::{DocType, Document, Indexed, PipelineFlags};
 pub use error::SyncError;
 pub use kind::SyncKind;
 pub use report::SyncReport;
-pub use run::{run, run_source, run_watched, standalone_source};
-pub use source::client_options;
+pub use run::run;
 pub use target::elastic_options;
-pub use watch::Watch;
+
+pub(crate) use advanced_rules::check_remotely as check_advanced_rules_remotely;
+pub(crate) use run::{run_watched, standalone_source};
+pub(crate) use source::client_options;
+pub(crate) use watch::Watch;

@@ -52,32 +52,32 @@ pub struct SyncReport {
     /// Confluence requests made.
     pub confluence_requests: u64,
     /// Confluence requests retried.
-    pub confluence_retries: u64,
+    pub(crate) confluence_retries: u64,
     /// Confluence requests per route template and HTTP status (0: no response).
-    pub confluence_routes: Vec<(String, u16, u64)>,
+    pub(crate) confluence_routes: Vec<(String, u16, u64)>,
     /// Bytes of Confluence responses.
-    pub confluence_bytes: u64,
+    pub(crate) confluence_bytes: u64,
     /// `_bulk` requests made, retries included.
-    pub bulk_requests: u64,
+    pub(crate) bulk_requests: u64,
     /// Whole `_bulk` requests sent again (429/5xx/no answer).
-    pub bulk_retried_requests: u64,
+    pub(crate) bulk_retried_requests: u64,
     /// `_bulk` items sent again alone (rejected with 429/5xx).
-    pub bulk_retried_items: u64,
+    pub(crate) bulk_retried_items: u64,
     /// NDJSON bytes sent to Elasticsearch, retries included.
     pub bulk_bytes: u64,
     /// The most bytes of operations that waited at once in the sink's queue: at its bound
     /// (`queue_max_mem_size`) when Elasticsearch was slower than the crawl.
-    pub sink_queue_peak_bytes: u64,
+    pub(crate) sink_queue_peak_bytes: u64,
     /// Other Elasticsearch requests (refresh, point in time, search, index setup) retried.
-    pub es_retries: u64,
+    pub(crate) es_retries: u64,
     /// Documents Elasticsearch confirmed indexed.
     pub es_indexed: u64,
     /// Documents Elasticsearch confirmed deleted (or already gone).
-    pub es_deleted: u64,
+    pub(crate) es_deleted: u64,
     /// Operations not sent because the error monitor stopped the sink.
-    pub es_not_sent: u64,
+    pub(crate) es_not_sent: u64,
     /// Wall time.
-    pub duration: Duration,
+    pub(crate) duration: Duration,
 }
 
 impl SyncReport {
@@ -87,12 +87,12 @@ impl SyncReport {
     }
 
     /// Whether this sync may move the cursor ([`completeness::may_advance_cursor`]).
-    pub fn may_advance_cursor(&self) -> bool {
+    pub(crate) fn may_advance_cursor(&self) -> bool {
         completeness::may_advance_cursor(&self.incomplete, self.failed.len())
     }
 
     /// Records that the sync stopped early (once, however many parts of it noticed).
-    pub fn stop(&mut self, why: Incomplete) {
+    pub(crate) fn stop(&mut self, why: Incomplete) {
         if !self.incomplete.iter().any(Incomplete::is_stop) {
             self.incomplete.insert(0, why);
         }
@@ -151,7 +151,7 @@ impl SyncReport {
     }
 
     /// Logs every failure: the count at warn, the first ones at warn and the rest at debug.
-    pub fn log_failures(&self) {
+    pub(crate) fn log_failures(&self) {
         const AT_WARN: usize = 20;
         if self.failed.is_empty() {
             return;
@@ -177,7 +177,7 @@ impl SyncReport {
     }
 
     /// Records the Confluence requests a sync made.
-    pub fn count_requests(&mut self, stats: &StatsSnapshot) {
+    pub(crate) fn count_requests(&mut self, stats: &StatsSnapshot) {
         self.confluence_requests = stats.requests();
         self.confluence_retries = stats.retries;
         self.confluence_bytes = stats.bytes;
@@ -189,7 +189,7 @@ impl SyncReport {
 impl SyncReport {
     /// Logs the end of a sync as one event: the prose line for people, and every count as
     /// its own field (numbers in JSON logs) for machines.
-    pub fn log_finished(&self, kind: &str, index: &str) {
+    pub(crate) fn log_finished(&self, kind: &str, index: &str) {
         tracing::info!(
             event = "sync_report",
             kind,

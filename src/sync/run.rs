@@ -55,7 +55,7 @@ pub async fn run(config: &Config, kind: SyncKind, stop: Shutdown) -> Result<Sync
 }
 
 /// The standalone source settings, or why there are none.
-pub fn standalone_source(config: &Config) -> Result<&ConfluenceConfig, SyncError> {
+pub(crate) fn standalone_source(config: &Config) -> Result<&ConfluenceConfig, SyncError> {
     config.standalone().ok_or_else(|| {
         SyncError::Unsupported(
             "this config is for managed mode (`connectors:`): the source settings live in the \
@@ -66,7 +66,7 @@ pub fn standalone_source(config: &Config) -> Result<&ConfluenceConfig, SyncError
 }
 
 /// [`run`] with the source settings given, wherever they came from.
-pub async fn run_source(
+pub(crate) async fn run_source(
     config: &Config,
     source: &ConfluenceConfig,
     kind: SyncKind,
@@ -77,7 +77,7 @@ pub async fn run_source(
 
 /// [`run_source`], with `watch` following the sink's counters while the sync runs (the
 /// managed service reports them to Kibana).
-pub async fn run_watched(
+pub(crate) async fn run_watched(
     config: &Config,
     source: &ConfluenceConfig,
     kind: SyncKind,

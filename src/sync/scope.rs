@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 /// What the crawl managed to list completely.
 #[derive(Debug, Default, Clone)]
-pub struct Scope {
+pub(super) struct Scope {
     /// The list of spaces itself completed; without it nothing may be deleted.
     space_list_complete: bool,
     /// Keys of the spaces the sync covers (configured and existing).
@@ -25,36 +25,36 @@ pub struct Scope {
 
 impl Scope {
     /// The list of spaces completed; these are the spaces the sync covers.
-    pub fn space_list_completed(&mut self, keys: impl IntoIterator<Item = String>) {
+    pub(super) fn space_list_completed(&mut self, keys: impl IntoIterator<Item = String>) {
         self.space_list_complete = true;
         self.in_scope.extend(keys);
     }
 
     /// A crawl that is not by space (advanced rules) listed everything it covers: every
     /// indexed document it did not see is out of scope.
-    pub fn everything_listed(&mut self) {
+    pub(super) fn everything_listed(&mut self) {
         self.space_list_complete = true;
     }
 
     /// Every listing of this space completed.
-    pub fn space_completed(&mut self, key: &str) {
+    pub(super) fn space_completed(&mut self, key: &str) {
         self.completed.insert(key.to_string());
     }
 
     /// A listing failed; its space (when known) keeps its documents.
-    pub fn listing_failed(&mut self) {
+    pub(super) fn listing_failed(&mut self) {
         self.any_failure = true;
     }
 
     /// A malformed item of a listing in this space was skipped: the space keeps its
     /// documents even once its listings complete.
-    pub fn item_skipped(&mut self, key: &str) {
+    pub(super) fn item_skipped(&mut self, key: &str) {
         self.any_failure = true;
         self.skipped_items.insert(key.to_string());
     }
 
     /// True when nothing failed.
-    pub fn is_complete(&self) -> bool {
+    pub(super) fn is_complete(&self) -> bool {
         self.space_list_complete
             && !self.any_failure
             && self.in_scope.iter().all(|k| self.completed.contains(k))
@@ -64,7 +64,7 @@ impl Scope {
     ///
     /// `space_key` is the key the document was indexed under; `None` for documents indexed
     /// without one (by another tool), which only a wholly complete crawl may delete.
-    pub fn may_delete(&self, space_key: Option<&str>) -> bool {
+    pub(super) fn may_delete(&self, space_key: Option<&str>) -> bool {
         if !self.space_list_complete {
             return false;
         }

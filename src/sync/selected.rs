@@ -22,7 +22,7 @@ use super::selection::Selection;
 
 /// Crawls a selection. Returns whether every listing completed; failures are also sent as
 /// [`CrawlEvent::SpaceFailed`] so the sync reports them.
-pub async fn crawl_selected(
+pub(super) async fn crawl_selected(
     client: Arc<ConfluenceClient>,
     settings: Arc<CrawlSettings>,
     selection: Arc<Selection>,

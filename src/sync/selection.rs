@@ -17,7 +17,7 @@ pub(super) struct Containers {
 
 /// What a selected crawl fetches and emits.
 #[derive(Debug, Default)]
-pub struct Selection {
+pub(super) struct Selection {
     /// Documents to emit, by id; `None`: every document of the crawled containers.
     pub(super) only: Option<HashSet<String>>,
     /// Containers whose attachments and comments are listed; `None`: every crawled one.
@@ -36,35 +36,35 @@ pub struct Selection {
 
 impl Selection {
     /// A selection that emits every document of what it crawls (incremental syncs).
-    pub fn everything() -> Selection {
+    pub(super) fn everything() -> Selection {
         Selection::default()
     }
 
     /// A selection that emits only the documents whose ids are added with
     /// [`Selection::want`] (advanced sync rules).
-    pub fn only_wanted() -> Selection {
+    pub(super) fn only_wanted() -> Selection {
         Selection { only: Some(HashSet::new()), children: Some(HashSet::new()), ..Selection::default() }
     }
 
     /// Whether the document with this id is emitted.
-    pub fn wants(&self, id: &str) -> bool {
+    pub(super) fn wants(&self, id: &str) -> bool {
         self.only.as_ref().is_none_or(|only| only.contains(id))
     }
 
     /// Whether the attachments and comments of this container are listed.
-    pub fn children_of(&self, container_id: &str) -> bool {
+    pub(super) fn children_of(&self, container_id: &str) -> bool {
         self.children.as_ref().is_none_or(|c| c.contains(container_id))
     }
 
     /// Marks a document as wanted (with [`Selection::only_wanted`]).
-    pub fn want(&mut self, id: &str) {
+    pub(super) fn want(&mut self, id: &str) {
         if let Some(only) = self.only.as_mut() {
             only.insert(id.to_string());
         }
     }
 
     /// Crawls a page or blog post of a space.
-    pub fn container(&mut self, space_key: &str, id: &str, content_type: ContentType) {
+    pub(super) fn container(&mut self, space_key: &str, id: &str, content_type: ContentType) {
         let entry = self.containers.entry(space_key.to_string()).or_default();
         match content_type {
             ContentType::Page => entry.pages.insert(id.to_string()),
@@ -73,7 +73,7 @@ impl Selection {
     }
 
     /// Crawls a container for its attachments or comments.
-    pub fn children(&mut self, space_key: &str, container_id: &str, content_type: ContentType) {
+    pub(super) fn children(&mut self, space_key: &str, container_id: &str, content_type: ContentType) {
         self.container(space_key, container_id, content_type);
         if let Some(children) = self.children.as_mut() {
             children.insert(container_id.to_string());
@@ -81,27 +81,27 @@ impl Selection {
     }
 
     /// Emits the document of a space.
-    pub fn space_document(&mut self, key: &str) {
+    pub(super) fn space_document(&mut self, key: &str) {
         self.space_documents.insert(key.to_string());
     }
 
     /// Crawls a whole space (one that was not indexed before).
-    pub fn whole_space(&mut self, key: &str) {
+    pub(super) fn whole_space(&mut self, key: &str) {
         self.whole.insert(key.to_string());
     }
 
     /// A space already fetched.
-    pub fn know(&mut self, space: Space) {
+    pub(super) fn know(&mut self, space: Space) {
         self.known.insert(space.key.clone(), space);
     }
 
     /// A Cloud ancestry already built for a space.
-    pub fn know_ancestry(&mut self, space_key: &str, ancestry: Arc<Ancestry>) {
+    pub(super) fn know_ancestry(&mut self, space_key: &str, ancestry: Arc<Ancestry>) {
         self.ancestries.insert(space_key.to_string(), ancestry);
     }
 
     /// Pages and blog posts to crawl.
-    pub fn container_count(&self) -> usize {
+    pub(super) fn container_count(&self) -> usize {
         self.containers.values().map(|c| c.pages.len() + c.blog_posts.len()).sum()
     }
 

@@ -15,10 +15,10 @@ use crate::config::{Config, ConfluenceConfig};
 /// that indexes written by an older version are rewritten once.
 const DOCUMENT_FORMAT: &str = "1";
 
-pub use crate::elastic::state::DocumentShape;
+pub(super) use crate::elastic::state::DocumentShape;
 
 /// The shape the configuration asks for.
-pub fn document_shape(config: &Config, source: &ConfluenceConfig) -> DocumentShape {
+pub(super) fn document_shape(config: &Config, source: &ConfluenceConfig) -> DocumentShape {
     let mut rules: Vec<_> = source.sync_rules.basic.iter().collect();
     rules.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
     let rules: Vec<String> = rules
@@ -57,7 +57,7 @@ pub fn document_shape(config: &Config, source: &ConfluenceConfig) -> DocumentSha
 /// The settings whose value differs between the recorded shape and the configured one;
 /// empty when nothing was recorded (an index written before shapes were recorded: its
 /// documents' stamps still apply).
-pub fn changed_settings(recorded: Option<&DocumentShape>, configured: &DocumentShape) -> Vec<String> {
+pub(super) fn changed_settings(recorded: Option<&DocumentShape>, configured: &DocumentShape) -> Vec<String> {
     let Some(recorded) = recorded else { return Vec::new() };
     let mut keys: Vec<&String> = recorded.keys().chain(configured.keys()).collect();
     keys.sort();

@@ -7,7 +7,7 @@ use crate::confluence::{Auth, ClientOptions, Flavour, GatewayCredential};
 
 /// The client options the configuration describes. The config layer has already checked
 /// that the credentials the flavour needs are present.
-pub fn client_options(source: &ConfluenceConfig) -> ClientOptions {
+pub(crate) fn client_options(source: &ConfluenceConfig) -> ClientOptions {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let secret = |v: &Option<Secret>| v.clone().unwrap_or_default();
     let (flavour, auth) = match source.data_source {

@@ -7,16 +7,16 @@ use crate::elastic::progress::{Progress, Snapshot};
 
 /// A window on the sink of the sync it is handed to; empty until that sink starts.
 #[derive(Debug, Clone, Default)]
-pub struct Watch(Arc<Mutex<Option<Arc<Progress>>>>);
+pub(crate) struct Watch(Arc<Mutex<Option<Arc<Progress>>>>);
 
 impl Watch {
     /// A watch on nothing yet.
-    pub fn new() -> Watch {
+    pub(crate) fn new() -> Watch {
         Watch::default()
     }
 
     /// The counters now; zeros before the sink started.
-    pub fn snapshot(&self) -> Snapshot {
+    pub(crate) fn snapshot(&self) -> Snapshot {
         let progress = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
         progress.map(|p| p.snapshot()).unwrap_or_default()
     }

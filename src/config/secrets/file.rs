@@ -10,15 +10,15 @@ use std::path::Path;
 use crate::config::Secret;
 
 /// A file's secret and, when its permissions are too open, a warning.
-pub struct FileSecret {
+pub(super) struct FileSecret {
     /// The file's text without its trailing newline.
-    pub value: Secret,
+    pub(crate) value: Secret,
     /// Set when every user may read the file.
-    pub warning: Option<String>,
+    pub(crate) warning: Option<String>,
 }
 
 /// Reads the secret in `path`; `Err` says why it cannot (never what the file holds).
-pub fn read(path: &Path) -> Result<FileSecret, String> {
+pub(super) fn read(path: &Path) -> Result<FileSecret, String> {
     let shown = path.display();
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read secret file {shown}: {e}"))?;
     let text = String::from_utf8(bytes).map_err(|_| format!("secret file {shown} is not UTF-8 text"))?;

@@ -26,14 +26,14 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-pub use reference::Origin;
+pub(super) use reference::Origin;
 use reference::Reference;
 
 use super::Problem;
 
 /// Where the secrets of one configuration come from, kept to read them again.
 #[derive(Clone, Default)]
-pub struct Sources {
+pub(crate) struct Sources {
     /// The layered tree with the references in place (literal secrets included: never shown).
     tree: Arc<Value>,
     /// The keys whose value lives elsewhere.
@@ -44,17 +44,17 @@ pub struct Sources {
 
 /// The tree with every secret read, and what is worth a warning.
 #[derive(Debug)]
-pub struct Resolved {
+pub(crate) struct Resolved {
     /// The layered tree with values in place of the references.
-    pub tree: Value,
+    pub(crate) tree: Value,
     /// Files readable by everyone, and the like; each names its key.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Sources {
     /// The references of `tree`, or the malformed ones as problems. `env` is kept for the
     /// AWS credential chain.
-    pub fn find(tree: Value, env: &HashMap<String, String>) -> Result<Sources, Vec<Problem>> {
+    pub(crate) fn find(tree: Value, env: &HashMap<String, String>) -> Result<Sources, Vec<Problem>> {
         let references = reference::find(&tree)?;
         let env = env
             .iter()
@@ -65,18 +65,18 @@ impl Sources {
     }
 
     /// True when every secret is written in the file (or came from `${VAR}`).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.references.is_empty()
     }
 
     /// The tree as read, for a configuration without references.
-    pub fn tree(&self) -> Value {
+    pub(crate) fn tree(&self) -> Value {
         (*self.tree).clone()
     }
 
     /// Reads every referenced secret and returns the tree with their values; on failure one
     /// problem per key that could not be read (with the warnings found on the way).
-    pub async fn resolve(&self) -> Result<Resolved, (Vec<Problem>, Vec<String>)> {
+    pub(crate) async fn resolve(&self) -> Result<Resolved, (Vec<Problem>, Vec<String>)> {
         let mut tree = self.tree();
         let (mut problems, mut warnings) = (Vec::new(), Vec::new());
         let mut values = Vec::new();

@@ -15,7 +15,7 @@ use crate::config::Problem;
 
 /// Where a secret key's value lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     /// A file holding the value.
     File(PathBuf),
     /// A secret in AWS Secrets Manager.
@@ -33,13 +33,13 @@ impl fmt::Display for Origin {
 
 /// A secret key whose value lives elsewhere.
 #[derive(Debug, Clone)]
-pub struct Reference {
+pub(super) struct Reference {
     /// The key as the user writes it, e.g. `connectors[0].api_key`.
-    pub path: String,
+    pub(crate) path: String,
     /// The same key as a JSON pointer into the tree, e.g. `/connectors/0/api_key`.
-    pub pointer: String,
+    pub(crate) pointer: String,
     /// Where the value lives.
-    pub origin: Origin,
+    pub(crate) origin: Origin,
 }
 
 /// Keys besides the schema's secrets that may hold a reference: the CA certificate, and the
@@ -47,7 +47,7 @@ pub struct Reference {
 const ALSO_SECRET: &[&str] = &["confluence.ssl_ca", "confluence.proxy"];
 
 /// Every key of `tree` that may hold a secret: (path, JSON pointer).
-pub fn secret_keys(tree: &Value) -> Vec<(String, String)> {
+pub(super) fn secret_keys(tree: &Value) -> Vec<(String, String)> {
     let mut keys: Vec<(String, String)> = KEYS
         .iter()
         .filter(|k| k.kind == Kind::Secret)
@@ -65,7 +65,7 @@ pub fn secret_keys(tree: &Value) -> Vec<(String, String)> {
 
 /// The references in `tree`; the malformed ones, and file references outside secret keys,
 /// as problems.
-pub fn find(tree: &Value) -> Result<Vec<Reference>, Vec<Problem>> {
+pub(super) fn find(tree: &Value) -> Result<Vec<Reference>, Vec<Problem>> {
     let (mut references, mut problems) = (Vec::new(), Vec::new());
     for (path, pointer) in secret_keys(tree) {
         let Some(value) = tree.pointer(&pointer) else { continue };

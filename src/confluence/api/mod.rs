@@ -5,8 +5,8 @@
 //! `#[serde(default)]` so that one missing optional field never fails a page; ids are accepted
 //! as numbers or strings. The listings convert these into [`super::model`] types.
 
-pub mod v1;
-pub mod v2;
+pub(crate) mod v1;
+pub(crate) mod v2;
 
 use serde::{Deserialize, Deserializer};
 

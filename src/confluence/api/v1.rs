@@ -7,35 +7,35 @@ use super::{id_string, opt_id_string, opt_u64};
 /// `_links` of an object or a page of results.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct Links {
+pub(crate) struct Links {
     /// Next page, relative to `base` (absent on the last page).
-    pub next: Option<String>,
+    pub(crate) next: Option<String>,
     /// The REST base, e.g. `https://x.atlassian.net/wiki`.
-    pub base: Option<String>,
+    pub(crate) base: Option<String>,
     /// Web UI path.
-    pub webui: Option<String>,
+    pub(crate) webui: Option<String>,
     /// Binary download path of an attachment.
-    pub download: Option<String>,
+    pub(crate) download: Option<String>,
 }
 
 /// A paginated expansion (`metadata.labels`, restriction subjects, `children.attachment`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
-pub struct Expansion<T> {
+pub(crate) struct Expansion<T> {
     /// This page of the expansion.
-    pub results: Vec<T>,
+    pub(crate) results: Vec<T>,
     /// Offset of the page.
-    pub start: Option<u64>,
+    pub(crate) start: Option<u64>,
     /// Page size asked for.
-    pub limit: Option<u64>,
+    pub(crate) limit: Option<u64>,
     /// Size of the returned page (not a total), though some answers put the total here.
-    pub size: Option<u64>,
+    pub(crate) size: Option<u64>,
     /// The total before pagination, when the API says (`shouldReturnTotalSize`).
     #[serde(rename = "totalSize")]
-    pub total_size: Option<u64>,
+    pub(crate) total_size: Option<u64>,
     /// Links; `next` means more items exist than were expanded.
     #[serde(rename = "_links")]
-    pub links: Links,
+    pub(crate) links: Links,
 }
 
 impl<T> Default for Expansion<T> {
@@ -54,7 +54,7 @@ impl<T> Default for Expansion<T> {
 impl<T> Expansion<T> {
     /// True when the expansion holds every item: no next page, not a full page, and no
     /// size or total beyond the items returned.
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         let returned = self.results.len() as u64;
         self.links.next.is_none()
             && !matches!((self.size, self.limit), (Some(size), Some(limit)) if limit > 0 && size >= limit)
@@ -65,128 +65,128 @@ impl<T> Expansion<T> {
 
 /// A space.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Space {
+pub(crate) struct Space {
     /// Numeric id (sent as a number).
     #[serde(deserialize_with = "id_string")]
-    pub id: String,
+    pub(crate) id: String,
     /// Space key.
-    pub key: String,
+    pub(crate) key: String,
     /// Display name.
     #[serde(default)]
-    pub name: String,
+    pub(crate) name: String,
     /// `global` or `personal`.
     #[serde(rename = "type", default)]
-    pub kind: Option<String>,
+    pub(crate) kind: Option<String>,
     /// `current` or `archived`.
     #[serde(default)]
-    pub status: Option<String>,
+    pub(crate) status: Option<String>,
     /// Links.
     #[serde(rename = "_links", default)]
-    pub links: Links,
+    pub(crate) links: Links,
 }
 
 /// A user reference (Cloud: accountId; Server/DC: username/userKey).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct User {
+pub(crate) struct User {
     /// `known`, `unknown`, `anonymous`, `user`.
     #[serde(rename = "type")]
-    pub kind: Option<String>,
+    pub(crate) kind: Option<String>,
     /// Cloud account id.
-    pub account_id: Option<String>,
+    pub(crate) account_id: Option<String>,
     /// Server/DC username.
-    pub username: Option<String>,
+    pub(crate) username: Option<String>,
     /// Server/DC user key.
-    pub user_key: Option<String>,
+    pub(crate) user_key: Option<String>,
     /// Display name.
-    pub display_name: Option<String>,
+    pub(crate) display_name: Option<String>,
     /// Public name (Cloud).
-    pub public_name: Option<String>,
+    pub(crate) public_name: Option<String>,
     /// Email (often hidden on Cloud).
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
 }
 
 /// A group reference (Cloud has an id; Server/DC only a name).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct Group {
+pub(crate) struct Group {
     /// Group name.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Cloud group id.
     #[serde(deserialize_with = "opt_id_string")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
 }
 
 /// `history` expansion.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct History {
+pub(crate) struct History {
     /// Creator.
-    pub created_by: Option<User>,
+    pub(crate) created_by: Option<User>,
     /// Creation instant (ISO-8601).
-    pub created_date: Option<String>,
+    pub(crate) created_date: Option<String>,
     /// Last update (`history.lastUpdated`).
-    pub last_updated: Option<Version>,
+    pub(crate) last_updated: Option<Version>,
 }
 
 /// A version (`version` or `history.lastUpdated`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct Version {
+pub(crate) struct Version {
     /// Version number.
     #[serde(deserialize_with = "opt_u64")]
-    pub number: Option<u64>,
+    pub(crate) number: Option<u64>,
     /// When it was made (ISO-8601).
-    pub when: Option<String>,
+    pub(crate) when: Option<String>,
     /// Who made it.
-    pub by: Option<User>,
+    pub(crate) by: Option<User>,
 }
 
 /// `body` expansion.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct Body {
+pub(crate) struct Body {
     /// Storage format.
-    pub storage: Option<Storage>,
+    pub(crate) storage: Option<Storage>,
 }
 
 /// A body representation.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct Storage {
+pub(crate) struct Storage {
     /// The XHTML.
-    pub value: String,
+    pub(crate) value: String,
 }
 
 /// A label.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct Label {
+pub(crate) struct Label {
     /// Label id.
     #[serde(deserialize_with = "opt_id_string")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     /// Label name.
-    pub name: String,
+    pub(crate) name: String,
     /// `global`, `my`, `team`, `system`.
-    pub prefix: Option<String>,
+    pub(crate) prefix: Option<String>,
 }
 
 /// `metadata` expansion.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct Metadata {
+pub(crate) struct Metadata {
     /// `metadata.labels`.
-    pub labels: Option<Expansion<Label>>,
+    pub(crate) labels: Option<Expansion<Label>>,
     /// Attachment media type.
-    pub media_type: Option<String>,
+    pub(crate) media_type: Option<String>,
 }
 
 /// `restrictions` expansion (read only).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct Restrictions {
+pub(crate) struct Restrictions {
     /// `restrictions.read`; `None` when not expanded.
-    pub read: Option<RestrictionOperation>,
+    pub(crate) read: Option<RestrictionOperation>,
 }
 
 /// One operation's restrictions (also the shape of `restriction/byOperation/read`).
@@ -196,59 +196,59 @@ pub struct Restrictions {
 /// list means "nobody named" ([`crate::confluence::ReadRestrictions::complete`]).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct RestrictionOperation {
+pub(crate) struct RestrictionOperation {
     /// The subjects; `None` when left out.
-    pub restrictions: Option<RestrictionSubjects>,
+    pub(crate) restrictions: Option<RestrictionSubjects>,
 }
 
 /// Users and groups of a restriction.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct RestrictionSubjects {
+pub(crate) struct RestrictionSubjects {
     /// Users; `None` when not expanded.
-    pub user: Option<Expansion<User>>,
+    pub(crate) user: Option<Expansion<User>>,
     /// Groups; `None` when not expanded.
-    pub group: Option<Expansion<Group>>,
+    pub(crate) group: Option<Expansion<Group>>,
 }
 
 /// Attachment `extensions`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct Extensions {
+pub(crate) struct Extensions {
     /// Media type.
-    pub media_type: Option<String>,
+    pub(crate) media_type: Option<String>,
     /// Size in bytes (declared; never trusted for limits).
     #[serde(deserialize_with = "opt_u64")]
-    pub file_size: Option<u64>,
+    pub(crate) file_size: Option<u64>,
     /// Upload comment.
-    pub comment: Option<String>,
+    pub(crate) comment: Option<String>,
 }
 
 /// The space of a content (`space` expansion).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct SpaceRef {
+pub(crate) struct SpaceRef {
     /// Space id.
     #[serde(deserialize_with = "opt_id_string")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     /// Space key.
-    pub key: Option<String>,
+    pub(crate) key: Option<String>,
     /// Space name.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
 }
 
 /// An ancestor or container reference.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct ContentRef {
+pub(crate) struct ContentRef {
     /// Content id.
     #[serde(deserialize_with = "id_string")]
-    pub id: String,
+    pub(crate) id: String,
     /// `page`, `blogpost`, ...
     #[serde(rename = "type")]
-    pub kind: Option<String>,
+    pub(crate) kind: Option<String>,
     /// Title.
-    pub title: Option<String>,
+    pub(crate) title: Option<String>,
 }
 
 /// A content item (page, blog post, comment, attachment) from `content/search`,
@@ -260,55 +260,55 @@ pub struct Content {
     pub id: String,
     /// `page`, `blogpost`, `comment`, `attachment`.
     #[serde(rename = "type", default)]
-    pub kind: String,
+    pub(crate) kind: String,
     /// `current`, `archived`, `draft`, `trashed`.
     #[serde(default)]
-    pub status: Option<String>,
+    pub(crate) status: Option<String>,
     /// Title (the file name for attachments).
     #[serde(default)]
-    pub title: String,
+    pub(crate) title: String,
     /// `space` expansion.
     #[serde(default)]
-    pub space: Option<SpaceRef>,
+    pub(crate) space: Option<SpaceRef>,
     /// `history` expansion.
     #[serde(default)]
-    pub history: Option<History>,
+    pub(crate) history: Option<History>,
     /// `version` expansion.
     #[serde(default)]
-    pub version: Option<Version>,
+    pub(crate) version: Option<Version>,
     /// `ancestors` expansion (root first); `None` when not expanded, which is not the
     /// empty chain of a top-level page.
     #[serde(default)]
-    pub ancestors: Option<Vec<ContentRef>>,
+    pub(crate) ancestors: Option<Vec<ContentRef>>,
     /// `body` expansion.
     #[serde(default)]
-    pub body: Option<Body>,
+    pub(crate) body: Option<Body>,
     /// `metadata` expansion.
     #[serde(default)]
-    pub metadata: Option<Metadata>,
+    pub(crate) metadata: Option<Metadata>,
     /// `restrictions` expansion.
     #[serde(default)]
-    pub restrictions: Option<Restrictions>,
+    pub(crate) restrictions: Option<Restrictions>,
     /// Attachment extensions.
     #[serde(default)]
-    pub extensions: Option<Extensions>,
+    pub(crate) extensions: Option<Extensions>,
     /// Attachment / comment container.
     #[serde(default)]
-    pub container: Option<ContentRef>,
+    pub(crate) container: Option<ContentRef>,
     /// `children` expansion (`children.attachment`).
     #[serde(default)]
-    pub children: Option<Children>,
+    pub(crate) children: Option<Children>,
     /// Links.
     #[serde(rename = "_links", default)]
-    pub links: Links,
+    pub(crate) links: Links,
 }
 
 /// The `children` expansion of a content.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct Children {
+pub(crate) struct Children {
     /// `children.attachment`: the first page of its attachments.
-    pub attachment: Option<Expansion<Content>>,
+    pub(crate) attachment: Option<Expansion<Content>>,
 }
 
 /// One hit of `rest/api/search`.
@@ -320,20 +320,5 @@ pub struct SearchResult {
     pub content: Option<Content>,
     /// The space, for space hits.
     #[serde(default)]
-    pub space: Option<Space>,
-    /// Title.
-    #[serde(default)]
-    pub title: Option<String>,
-    /// Excerpt.
-    #[serde(default)]
-    pub excerpt: Option<String>,
-    /// UI URL (relative).
-    #[serde(default)]
-    pub url: Option<String>,
-    /// `content`, `space`, `user`.
-    #[serde(default)]
-    pub entity_type: Option<String>,
-    /// Last modification (ISO-8601).
-    #[serde(default)]
-    pub last_modified: Option<String>,
+    pub(crate) space: Option<Space>,
 }

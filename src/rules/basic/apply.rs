@@ -27,7 +27,7 @@ use super::value::{looks_like_date, parse_instant};
 
 /// What comparing one value with one rule gave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(super) enum Outcome {
     /// The rule matches: its policy decides.
     Match,
     /// The rule does not match: the next rule is tried.
@@ -38,7 +38,7 @@ pub enum Outcome {
 
 /// Why a rule cannot compare with a document value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mismatch {
+pub(super) enum Mismatch {
     /// The document value is a number, the rule value is not.
     NotANumber,
     /// The document value is a date, the rule value is not.
@@ -51,7 +51,7 @@ pub enum Mismatch {
 
 impl Mismatch {
     /// The reason in the user's words, quoting the rule's value.
-    pub fn explain(self, rule_value: &str) -> String {
+    pub(super) fn explain(self, rule_value: &str) -> String {
         match self {
             Mismatch::NotANumber => format!("the document's value is a number and \"{rule_value}\" is not"),
             Mismatch::NotADate => format!(
@@ -70,7 +70,7 @@ impl Mismatch {
 }
 
 /// Compares a document value with a rule's operand.
-pub fn evaluate(comparison: Comparison, operand: &Operand, value: &Value) -> Outcome {
+pub(super) fn evaluate(comparison: Comparison, operand: &Operand, value: &Value) -> Outcome {
     match value {
         Value::Null => Outcome::NoMatch,
         Value::String(text) => on_string(comparison, operand, text),

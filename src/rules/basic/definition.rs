@@ -5,17 +5,17 @@ use serde::Deserialize;
 
 /// One basic rule, as Elastic's framework defines it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct BasicRule {
+pub(crate) struct BasicRule {
     /// Rule id, named in every message about it.
-    pub id: String,
+    pub(crate) id: String,
     /// `include` or `exclude`.
-    pub policy: String,
+    pub(crate) policy: String,
     /// Top-level document field.
-    pub field: String,
+    pub(crate) field: String,
     /// `equals`, `contains`, `starts_with`, `ends_with`, `regex`, `<`, `>`.
-    pub rule: String,
+    pub(crate) rule: String,
     /// Value compared with.
-    pub value: String,
+    pub(crate) value: String,
     /// Rules apply in ascending order.
-    pub order: i64,
+    pub(crate) order: i64,
 }

@@ -25,13 +25,13 @@ use std::sync::atomic::Ordering;
 use serde_json::{Map, Value};
 
 use apply::{evaluate, Mismatch, Outcome};
-pub use definition::BasicRule;
+pub(crate) use definition::BasicRule;
 use rule::{Policy, Rule, DEFAULT_RULE_ID};
-pub use validate::RuleError;
+pub(crate) use validate::RuleError;
 
 /// A compiled, ordered set of basic rules. Shareable across tasks (`Send + Sync`).
 #[derive(Debug, Default)]
-pub struct BasicRules {
+pub(crate) struct BasicRules {
     /// Without the `DEFAULT` rule, sorted by `order`.
     rules: Vec<Rule>,
 }
@@ -39,7 +39,7 @@ pub struct BasicRules {
 impl BasicRules {
     /// Checks and compiles the configured rules; every problem is returned, each naming its
     /// rule.
-    pub fn compile(rules: &[BasicRule]) -> Result<BasicRules, Vec<RuleError>> {
+    pub(crate) fn compile(rules: &[BasicRule]) -> Result<BasicRules, Vec<RuleError>> {
         let mut rules = validate::compile_all(rules)?;
         rules.retain(|rule| rule.id != DEFAULT_RULE_ID);
         rules.sort_by_key(|rule| rule.order);
@@ -47,13 +47,13 @@ impl BasicRules {
     }
 
     /// True when no rule applies (none configured, or only `DEFAULT`): every document is kept.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }
 
     /// Whether the document (as serialised for Elasticsearch; its `id` names it in logs)
     /// is kept: the first matching rule decides, and no match keeps it.
-    pub fn should_index(&self, doc: &Map<String, Value>) -> bool {
+    pub(crate) fn should_index(&self, doc: &Map<String, Value>) -> bool {
         for rule in &self.rules {
             let Some(value) = doc.get(&rule.field) else { continue };
             match evaluate(rule.comparison, &rule.operand, value) {

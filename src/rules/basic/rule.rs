@@ -14,11 +14,11 @@ use super::value::{parse_bool, parse_instant, parse_number};
 
 /// The id of the rule Elastic's tools create with every connector (`_` regex `.*`,
 /// include); it is validated like the others but never applied.
-pub const DEFAULT_RULE_ID: &str = "DEFAULT";
+pub(super) const DEFAULT_RULE_ID: &str = "DEFAULT";
 
 /// What a matching rule does to the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Policy {
+pub(super) enum Policy {
     /// Keep (index) the document.
     Include,
     /// Drop the document (and delete it from the index if it was there).
@@ -27,7 +27,7 @@ pub enum Policy {
 
 impl Policy {
     /// Reads `include` / `exclude` (any case).
-    pub fn parse(text: &str) -> Option<Policy> {
+    pub(super) fn parse(text: &str) -> Option<Policy> {
         let t = text.trim();
         if t.eq_ignore_ascii_case("include") {
             Some(Policy::Include)
@@ -41,7 +41,7 @@ impl Policy {
 
 /// How the document's value is compared with the rule's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Comparison {
+pub(super) enum Comparison {
     /// `equals`: typed equality.
     Equals,
     /// `contains`: the text contains the value.
@@ -60,7 +60,7 @@ pub enum Comparison {
 
 impl Comparison {
     /// Every comparison, in the order the error messages list them.
-    pub const ALL: [Comparison; 7] = [
+    pub(super) const ALL: [Comparison; 7] = [
         Comparison::Equals,
         Comparison::Contains,
         Comparison::StartsWith,
@@ -71,7 +71,7 @@ impl Comparison {
     ];
 
     /// The word used in rules.
-    pub fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Comparison::Equals => "equals",
             Comparison::Contains => "contains",
@@ -85,7 +85,7 @@ impl Comparison {
 
     /// Reads a rule word (any case). `greater_than`/`less_than` are not accepted, as in
     /// Elastic's framework.
-    pub fn parse(text: &str) -> Option<Comparison> {
+    pub(super) fn parse(text: &str) -> Option<Comparison> {
         let t = text.trim();
         Comparison::ALL.into_iter().find(|c| t.eq_ignore_ascii_case(c.as_str()))
     }
@@ -93,22 +93,22 @@ impl Comparison {
 
 /// A rule's `value`, read as each type a document value may have.
 #[derive(Debug)]
-pub struct Operand {
+pub(super) struct Operand {
     /// As written; used against strings (and the text of numbers and booleans).
-    pub text: String,
+    pub(crate) text: String,
     /// As a number, if it is one; used against JSON numbers.
-    pub number: Option<f64>,
+    pub(crate) number: Option<f64>,
     /// As an instant, if it is a date or date-time; used against date strings.
-    pub instant: Option<DateTime<Utc>>,
+    pub(crate) instant: Option<DateTime<Utc>>,
     /// As a boolean (`true/false/yes/no/1/0`); used against JSON booleans.
-    pub boolean: Option<bool>,
+    pub(crate) boolean: Option<bool>,
     /// The compiled pattern, for `regex` rules only.
-    pub regex: Option<Regex>,
+    pub(crate) regex: Option<Regex>,
 }
 
 impl Operand {
     /// Reads `text` as every type; `regex` is the pattern already compiled by validation.
-    pub fn new(text: &str, regex: Option<Regex>) -> Operand {
+    pub(super) fn new(text: &str, regex: Option<Regex>) -> Operand {
         Operand {
             text: text.to_string(),
             number: parse_number(text),
@@ -121,21 +121,21 @@ impl Operand {
 
 /// One compiled rule.
 #[derive(Debug)]
-pub struct Rule {
+pub(super) struct Rule {
     /// The rule's id, named in every message about it.
-    pub id: String,
+    pub(crate) id: String,
     /// What a match does.
-    pub policy: Policy,
+    pub(crate) policy: Policy,
     /// The top-level document key it reads.
-    pub field: String,
+    pub(crate) field: String,
     /// How it compares.
-    pub comparison: Comparison,
+    pub(crate) comparison: Comparison,
     /// What it compares with.
-    pub operand: Operand,
+    pub(crate) operand: Operand,
     /// Rules apply in ascending order.
-    pub order: i64,
+    pub(crate) order: i64,
     /// Set once the rule has met a value it cannot compare with (logged only the first time).
-    pub reported_unappliable: AtomicBool,
+    pub(crate) reported_unappliable: AtomicBool,
 }
 
 #[cfg(test)]

@@ -32,13 +32,13 @@ const MATCH_ALL_REGEXES: [&str; 2] = [".*", "(.*)"];
 
 /// One problem with one basic rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleError {
+pub(crate) struct RuleError {
     /// The rule's id (empty when the rule has none).
-    pub rule_id: String,
+    pub(crate) rule_id: String,
     /// The rule's place in the configured list, from 1 (names rules without an id).
-    pub position: usize,
+    pub(crate) position: usize,
     /// What is wrong and how to fix it.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl fmt::Display for RuleError {
@@ -60,7 +60,7 @@ fn rule_name(id: &str, position: usize) -> String {
 
 /// Checks every rule and compiles them all, or returns every problem found (in the order of
 /// the rules). The `DEFAULT` rule is checked and compiled like the others.
-pub fn compile_all(rules: &[BasicRule]) -> Result<Vec<Rule>, Vec<RuleError>> {
+pub(super) fn compile_all(rules: &[BasicRule]) -> Result<Vec<Rule>, Vec<RuleError>> {
     let mut problems: Vec<(usize, String)> = Vec::new();
     let mut compiled = Vec::new();
     for (i, rule) in rules.iter().enumerate() {

@@ -9,12 +9,12 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 /// Reads a finite number (`5`, `-2.5`, `1e3`; surrounding spaces allowed). `NaN` and the
 /// infinities are not numbers here: no comparison with them could ever match.
-pub fn parse_number(text: &str) -> Option<f64> {
+pub(super) fn parse_number(text: &str) -> Option<f64> {
     text.trim().parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
 /// Reads `true`/`false`, `yes`/`no`, `1`/`0` (any case, surrounding spaces allowed).
-pub fn parse_bool(text: &str) -> Option<bool> {
+pub(super) fn parse_bool(text: &str) -> Option<bool> {
     let t = text.trim();
     ["true", "yes", "1"]
         .iter()
@@ -25,7 +25,7 @@ pub fn parse_bool(text: &str) -> Option<bool> {
 
 /// True when `text` starts like an ISO 8601 date (`dddd-d`): cheap, and the gate before
 /// any real parsing, so ordinary titles are never run through the date formats.
-pub fn looks_like_date(text: &str) -> bool {
+pub(super) fn looks_like_date(text: &str) -> bool {
     let b = text.trim().as_bytes();
     b.len() >= 6 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[5].is_ascii_digit()
 }
@@ -34,7 +34,7 @@ pub fn looks_like_date(text: &str) -> bool {
 /// `2024-01-01` (midnight UTC), `2024-01-01T10:00` and `2024-01-01T10:00:00.5` (UTC),
 /// `2024-01-01T10:00:00Z`, `…+02:00` and `…+0200` (Confluence Server's form); a space may
 /// replace the `T`.
-pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
+pub(super) fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
     let t = text.trim();
     if !looks_like_date(t) {
         return None;

@@ -59,7 +59,7 @@ fn a_sync_report_becomes_counters() {
 fn request_and_document_series_move_while_a_sync_runs() {
     // No sync has ended: what the client and the sink count shows at the next scrape.
     let metrics = Metrics::new();
-    let stats = crate::confluence::RequestStats::default();
+    let stats = crate::confluence::stats::RequestStats::default();
     stats.record("GET /test/live-metrics", 200);
     stats.record("GET /test/live-metrics", 200);
     stats.record("GET /test/live-metrics", 503);

@@ -60,7 +60,7 @@ use crate::sync::report::SyncReport;
 use crate::sync::selected::crawl_selected;
 use crate::sync::selection::Selection;
 
-pub use window::{PreviousSync, Window};
+pub(super) use window::{PreviousSync, Window};
 
 /// Everything the steps learned that makes the sync incomplete.
 #[derive(Default)]
@@ -74,7 +74,7 @@ impl Failures {
 
 impl ContentSync {
     /// Runs an incremental sync of what changed in `window`.
-    pub async fn incremental(
+    pub(super) async fn incremental(
         &self,
         mut existing: ExistingDocs,
         sink: &Sink,

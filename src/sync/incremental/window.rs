@@ -22,14 +22,14 @@ use super::live::page_lineage;
 /// time zone; the overlap covers the search index's lag behind edits and any clock skew
 /// between the connector and Confluence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
+pub(crate) struct Window {
     /// Minutes back from Confluence's "now".
-    pub minutes: i64,
+    pub(crate) minutes: i64,
 }
 
 impl Window {
     /// The window covering everything modified since `since`, plus `overlap_minutes`.
-    pub fn since(since: DateTime<Utc>, now: DateTime<Utc>, overlap_minutes: i64) -> Window {
+    pub(crate) fn since(since: DateTime<Utc>, now: DateTime<Utc>, overlap_minutes: i64) -> Window {
         let elapsed = (now - since).num_seconds().max(0);
         // Rounded up: a window one minute too wide costs nothing, one too narrow loses edits.
         let minutes = (elapsed + 59) / 60 + overlap_minutes.max(0);
@@ -37,7 +37,7 @@ impl Window {
     }
 
     /// The CQL clause.
-    pub fn clause(&self) -> String {
+    pub(crate) fn clause(&self) -> String {
         queries::modified_within(self.minutes)
     }
 }
@@ -61,7 +61,7 @@ impl Window {
 /// A page at the top of a large tree whose body alone was edited then costs no listing of
 /// its tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PreviousSync {
+pub(crate) enum PreviousSync {
     /// It did not complete, or is not known to have.
     Incomplete,
     /// It completed; the indexed documents are marked [`ExistingDocs::recent`] against its

@@ -6,23 +6,23 @@ use serde_json::{Map, Value};
 
 /// A secret's place in AWS Secrets Manager.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Coordinates {
+pub(crate) struct Coordinates {
     /// The region that holds it, e.g. `ap-southeast-2`.
-    pub region: String,
+    pub(crate) region: String,
     /// Its name or ARN.
-    pub secret_id: String,
+    pub(crate) secret_id: String,
     /// A JSON pointer into a structured secret (`/password`); `None` for a plaintext one.
-    pub secret_pointer: Option<String>,
+    pub(crate) secret_pointer: Option<String>,
 }
 
 /// A coordinate's key compared without case or underscores (`secretId`, `secret_id`).
-pub fn normalised(key: &str) -> String {
+pub(crate) fn normalised(key: &str) -> String {
     key.chars().filter(|c| *c != '_').flat_map(char::to_lowercase).collect()
 }
 
 impl Coordinates {
     /// Reads the map; `Err` names what is missing or unknown.
-    pub fn from_map(map: &Map<String, Value>) -> Result<Coordinates, String> {
+    pub(crate) fn from_map(map: &Map<String, Value>) -> Result<Coordinates, String> {
         let (mut region, mut secret_id, mut secret_pointer) = (None, None, None);
         for (key, value) in map {
             let slot = match normalised(key).as_str() {

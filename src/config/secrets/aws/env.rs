@@ -4,21 +4,21 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// The variables given to the configuration loader (the process's, or a test's).
-pub struct Env<'a>(&'a HashMap<String, String>);
+pub(super) struct Env<'a>(&'a HashMap<String, String>);
 
 impl<'a> Env<'a> {
     /// Wraps the variables.
-    pub fn new(vars: &'a HashMap<String, String>) -> Self {
+    pub(super) fn new(vars: &'a HashMap<String, String>) -> Self {
         Env(vars)
     }
 
     /// A variable's value, `None` when unset or empty.
-    pub fn get(&self, name: &str) -> Option<&'a str> {
+    pub(super) fn get(&self, name: &str) -> Option<&'a str> {
         self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 
     /// `name`'s path, or `~/.aws/<file>`.
-    pub fn aws_file(&self, name: &str, file: &str) -> Option<PathBuf> {
+    pub(super) fn aws_file(&self, name: &str, file: &str) -> Option<PathBuf> {
         match self.get(name) {
             Some(path) => Some(PathBuf::from(path)),
             None => self.get("HOME").map(|home| PathBuf::from(home).join(".aws").join(file)),

@@ -17,14 +17,14 @@ use std::time::Duration;
 use futures::future::join_all;
 use serde_json::Value;
 
-pub use coordinates::{normalised, Coordinates};
+pub(super) use coordinates::{normalised, Coordinates};
 use env::Env;
 
 use crate::config::Secret;
 
 /// Reads every secret in `coordinates`, in the same order; `Err` says why one cannot be read.
 /// The credentials are looked up once for all of them.
-pub async fn read_all(
+pub(super) async fn read_all(
     coordinates: &[&Coordinates],
     env: &HashMap<String, String>,
 ) -> Vec<Result<Secret, String>> {

@@ -14,7 +14,7 @@ use crate::config::Secret;
 
 /// Why a secret could not be read.
 #[derive(Debug)]
-pub enum Failure {
+pub(super) enum Failure {
     /// `ResourceNotFoundException`: no such secret (or it has no current value).
     NotFound,
     /// `AccessDeniedException`: the credentials may not read it.
@@ -61,7 +61,7 @@ impl fmt::Display for Failure {
 }
 
 /// The current value of `secret_id`, as text.
-pub async fn get_secret_value(
+pub(super) async fn get_secret_value(
     http: &reqwest::Client,
     endpoint: &str,
     region: &str,

@@ -7,7 +7,10 @@ use serde_json::Value;
 use super::{from_json, Credentials, Env};
 
 /// The container's credentials; `None` when not in such a container.
-pub async fn credentials(env: &Env<'_>, http: &reqwest::Client) -> Result<Option<Credentials>, String> {
+pub(super) async fn credentials(
+    env: &Env<'_>,
+    http: &reqwest::Client,
+) -> Result<Option<Credentials>, String> {
     let url = match (
         env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"),
         env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI"),

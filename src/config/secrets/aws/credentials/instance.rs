@@ -12,7 +12,10 @@ use super::{from_json, Credentials, Env};
 const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
 
 /// The instance role's credentials; `None` when not on EC2 (or disabled).
-pub async fn credentials(env: &Env<'_>, http: &reqwest::Client) -> Result<Option<Credentials>, String> {
+pub(super) async fn credentials(
+    env: &Env<'_>,
+    http: &reqwest::Client,
+) -> Result<Option<Credentials>, String> {
     if env.get("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
         return Ok(None);
     }

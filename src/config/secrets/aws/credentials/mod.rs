@@ -24,19 +24,23 @@ use crate::config::Secret;
 
 /// Credentials to sign with.
 #[derive(Debug, Clone)]
-pub struct Credentials {
+pub(super) struct Credentials {
     /// `AKIA…` / `ASIA…`: not secret, helps tell which identity was used.
-    pub access_key_id: String,
+    pub(crate) access_key_id: String,
     /// The signing key.
-    pub secret_access_key: Secret,
+    pub(crate) secret_access_key: Secret,
     /// Set for temporary credentials.
-    pub session_token: Option<Secret>,
+    pub(crate) session_token: Option<Secret>,
     /// Where they came from, for messages: `the environment`, `profile default in …`.
-    pub source: String,
+    pub(crate) source: String,
 }
 
 /// The first credentials of the chain.
-pub async fn from_chain(env: &Env<'_>, http: &reqwest::Client, region: &str) -> Result<Credentials, String> {
+pub(super) async fn from_chain(
+    env: &Env<'_>,
+    http: &reqwest::Client,
+    region: &str,
+) -> Result<Credentials, String> {
     if let Some(found) = from_environment(env)? {
         return Ok(found);
     }

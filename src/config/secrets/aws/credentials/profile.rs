@@ -14,7 +14,7 @@ use super::{web_identity, Credentials, Env};
 use crate::config::Secret;
 
 /// The chosen profile's credentials; `None` when no file has it (and none was asked for).
-pub async fn credentials(
+pub(super) async fn credentials(
     env: &Env<'_>,
     http: &reqwest::Client,
     region: &str,

@@ -9,17 +9,17 @@ use crate::config::secrets::aws::xml_element as element;
 use crate::config::Secret;
 
 /// The role to assume.
-pub struct Role<'a> {
+pub(super) struct Role<'a> {
     /// `arn:aws:iam::…:role/…`.
-    pub arn: &'a str,
+    pub(crate) arn: &'a str,
     /// Names the session in CloudTrail.
-    pub session_name: &'a str,
+    pub(crate) session_name: &'a str,
     /// Where the token is.
-    pub token_file: &'a Path,
+    pub(crate) token_file: &'a Path,
 }
 
 /// `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`, when both are set.
-pub async fn from_environment(
+pub(super) async fn from_environment(
     env: &Env<'_>,
     http: &reqwest::Client,
     region: &str,
@@ -34,7 +34,7 @@ pub async fn from_environment(
 }
 
 /// Exchanges the token for temporary credentials.
-pub async fn assume(
+pub(super) async fn assume(
     env: &Env<'_>,
     http: &reqwest::Client,
     region: &str,
