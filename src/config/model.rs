@@ -1,7 +1,9 @@
 //! The typed configuration, built from the checked tree (every default already filled in).
 //!
 //! Field names are the `config.yml` keys; meanings and defaults live in
-//! [`schema`](super::schema), the one place that knows them.
+//! [`schema`](super::schema), the one place that knows them. A field is here only when the
+//! connector reads it; the tests serialise this model (hence `Serialize` in tests) to check
+//! it against the schema.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +13,7 @@ use super::Secret;
 
 /// Everything `config.yml` says.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct Config {
     /// Where documents go.
     pub elasticsearch: ElasticsearchConfig,
@@ -36,6 +39,7 @@ pub struct Config {
 
 /// `elasticsearch.*`
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct ElasticsearchConfig {
     /// Cluster URL.
     pub(crate) host: String,
@@ -69,6 +73,7 @@ pub struct ElasticsearchConfig {
 
 /// `elasticsearch.bulk.*`
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(crate) struct BulkConfig {
     /// Log progress every N documents seen.
     pub(crate) display_every: u64,
@@ -96,6 +101,7 @@ pub(crate) struct BulkConfig {
 
 /// `elasticsearch.bulk.error_monitor.*`
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(crate) struct ErrorMonitorConfig {
     /// Whether the monitor may fail a sync.
     pub(crate) enabled: bool,
@@ -113,6 +119,7 @@ pub(crate) struct ErrorMonitorConfig {
 
 /// `service.*`
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct ServiceConfig {
     /// Seconds between polls of the worker.
     pub(crate) idling: u64,
@@ -152,6 +159,7 @@ pub struct ServiceConfig {
 
 /// `service.http.*`
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(crate) struct HttpConfig {
     /// Address to listen on.
     pub(crate) host: String,
@@ -162,6 +170,7 @@ pub(crate) struct HttpConfig {
 
 /// One entry of `connectors:`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct ConnectorEntry {
     /// The connector document's id.
     pub(crate) connector_id: String,
@@ -172,6 +181,7 @@ pub struct ConnectorEntry {
 
 /// `extraction_service.*`
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(crate) struct ExtractionServiceConfig {
     /// Service URL.
     #[serde(default)]
@@ -188,6 +198,7 @@ pub(crate) struct ExtractionServiceConfig {
 
 /// Which Confluence a source talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 #[serde(rename_all = "snake_case")]
 #[allow(clippy::enum_variant_names)] // the values of `data_source`: confluence_cloud, …
 pub(crate) enum DataSource {
@@ -201,6 +212,7 @@ pub(crate) enum DataSource {
 
 /// How Data Center requests are signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum DataCenterAuthMethod {
     /// Username and password.
@@ -211,6 +223,7 @@ pub(crate) enum DataCenterAuthMethod {
 
 /// How Cloud requests are signed, and through which host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum CloudAuthMethod {
     /// Classic API token with the account email, on the site's own host.
@@ -223,6 +236,7 @@ pub(crate) enum CloudAuthMethod {
 
 /// `confluence.*` — the standalone source settings.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(crate) struct ConfluenceConfig {
     /// Which Confluence.
     pub(crate) data_source: DataSource,
@@ -314,6 +328,7 @@ pub(crate) struct ConfluenceConfig {
 
 /// `confluence.pipeline.*` — as in the connector document's `pipeline`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct PipelineConfig {
     /// Pipeline name; empty for none.
     pub(crate) name: String,
@@ -327,6 +342,7 @@ pub struct PipelineConfig {
 
 /// `confluence.sync_rules.*`
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(crate) struct SyncRulesConfig {
     /// CQL rules.
     pub(crate) advanced: Vec<AdvancedRule>,
@@ -336,6 +352,7 @@ pub(crate) struct SyncRulesConfig {
 
 /// One advanced rule.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(crate) struct AdvancedRule {
     /// A CQL query.
     pub(crate) query: String,
@@ -345,6 +362,7 @@ pub(crate) use crate::rules::BasicRule;
 
 /// `confluence.schedules.*` — cron expressions or intervals; absent means not scheduled.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(crate) struct SchedulesConfig {
     /// Full syncs.
     #[serde(default)]

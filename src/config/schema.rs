@@ -1,10 +1,30 @@
 //! Every key `config.yml` may hold: its path, type, default and one line of meaning.
 //!
-//! This table is the single source of truth for validation (types, ranges, choices), for the
-//! defaults filled in before the typed config is built, and for the unknown-key suggestions.
-//! The Elastic connector's keys keep its names and defaults (`elastic-connector.md` §1), so a
-//! `config.yml` written for it loads here; the `confluence` section holds the standalone
-//! source settings (the 18 fields of Elastic's Confluence connector plus ours).
+//! This table is where a setting is declared. The Elastic connector's keys keep its names
+//! and defaults (`elastic-connector.md` §1), so a `config.yml` written for it loads here; the
+//! `confluence` section holds the standalone source settings (the 18 fields of Elastic's
+//! Confluence connector plus ours).
+//!
+//! Derived from it at run time: validation (types, ranges, choices), the defaults filled in
+//! before the typed configuration is built, and the suggestions for unknown keys. Checked
+//! against it by tests, because deriving them would be contorted:
+//! - the typed configuration ([`super::model`]): a field per key that the connector reads,
+//!   holding this table's default, and no other field; a key it does not read says
+//!   "accepted for compatibility" in its doc (`tests.rs`). Generating the structs from this
+//!   table would take a macro that also writes their enums, options and serde attributes:
+//!   harder to read than both written out and held together;
+//! - the defaults the Elasticsearch and Confluence options assume on their own
+//!   ([`ElasticOptions::default`](crate::elastic::ElasticOptions),
+//!   [`ClientOptions::new`](crate::confluence::ClientOptions::new)): those layers take plain
+//!   options and know nothing of `config.yml`; a test in `sync::target` and one in
+//!   `sync::source` hold them to this table;
+//! - `config.yml.example`: it names every key, shows each default it writes, and loads
+//!   without a warning (`tests.rs`, and `config/tests.rs`);
+//! - the first values of Kibana's configuration form in managed mode
+//!   (`managed/configuration/tests.rs`).
+//!
+//! The README describes the settings in prose and sends the reader to `config.yml.example`
+//! for the full list; it holds no table to keep in step.
 
 /// What a key holds, and the checks its value must pass.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -60,7 +80,7 @@ pub(crate) struct Key {
     pub(crate) default: Option<&'static str>,
     /// One line of meaning. A key the typed configuration does not read says "accepted for
     /// compatibility" here, which the tests hold it to.
-    #[allow(dead_code)]
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) doc: &'static str,
 }
 
@@ -312,7 +332,12 @@ pub(crate) const KEYS: &[Key] = &[
     // managed mode
     key!("connectors", Kind::Connectors, Some("[]"), "managed mode: [{connector_id, service_type, api_key}]"),
     key!("connector_id", Kind::Text, None, "deprecated single-connector form"),
-    key!("service_type", Kind::Text, None, "deprecated single-connector form"),
+    key!(
+        "service_type",
+        Kind::Text,
+        None,
+        "accepted for compatibility (the deprecated single-connector form: connector_id is what is read)"
+    ),
     key!("sources", Kind::Any, None, "accepted for compatibility"),
     // extraction service
     key!("extraction_service.host", Kind::Url, None, "URL of a data extraction service"),
@@ -452,45 +477,4 @@ pub(crate) fn section(path: &str) -> Option<&'static Section> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid_json_and_keys_sit_in_known_sections() {
-        for k in KEYS {
-            if let Some(d) = k.default {
-                assert!(serde_json::from_str::<serde_json::Value>(d).is_ok(), "{}", k.path);
-            }
-            if let Some((parent, _)) = k.path.rsplit_once('.') {
-                assert!(section(parent).is_some(), "{} has no section", k.path);
-            }
-        }
-    }
-
-    #[test]
-    fn the_eighteen_elastic_fields_are_all_here() {
-        let fields = [
-            "data_source",
-            "username",
-            "password",
-            "data_center_auth_method",
-            "data_center_username",
-            "data_center_password",
-            "data_center_personal_access_token",
-            "account_email",
-            "api_token",
-            "confluence_url",
-            "spaces",
-            "index_labels",
-            "ssl_enabled",
-            "ssl_ca",
-            "retry_count",
-            "concurrent_downloads",
-            "use_document_level_security",
-            "use_text_extraction_service",
-        ];
-        for f in fields {
-            assert!(key(&format!("confluence.{f}")).is_some(), "{f}");
-        }
-    }
-}
+mod tests;

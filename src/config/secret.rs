@@ -47,6 +47,14 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
+/// In tests only (the schema's checks serialise the configuration), and as `Debug` shows it.
+#[cfg(test)]
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("[REDACTED]")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

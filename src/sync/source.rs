@@ -87,6 +87,17 @@ mod tests {
         assert_eq!(dc.base_url, "https://wiki/confluence");
     }
 
+    /// The defaults [`ClientOptions::new`] fills in are what the schema's defaults give.
+    #[test]
+    fn the_defaults_of_the_client_options_are_the_schemas() {
+        let from_schema = client_options(&source(
+            "confluence:\n  confluence_url: http://wiki:8090\n  username: u\n  password: p\n  spaces: DEV\n",
+        ));
+        let auth = Auth::Basic { username: "u".into(), password: Secret::new("p") };
+        let defaults = ClientOptions::new(Flavour::Server, "http://wiki:8090", auth);
+        assert_eq!(format!("{from_schema:#?}"), format!("{defaults:#?}"));
+    }
+
     #[test]
     fn ssl_ca_applies_only_when_ssl_enabled() {
         let off = client_options(&source(

@@ -46,3 +46,25 @@ pub fn elastic_options(config: &Config, pipeline: Option<&PipelineConfig>) -> El
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    /// What the Elasticsearch side assumes when nothing is said ([`ElasticOptions::default`])
+    /// is what the schema's defaults give, field for field: one set of defaults.
+    #[test]
+    fn the_defaults_of_the_options_are_the_schemas() {
+        let text =
+            "confluence:\n  confluence_url: http://wiki:8090\n  username: u\n  password: p\n  spaces: DEV\n";
+        let config = crate::config::load_str(text, &HashMap::new()).unwrap().config;
+        let source = config.confluence.as_ref().unwrap();
+        let mut from_schema = elastic_options(&config, Some(&source.pipeline));
+        // The one difference: the options leave the credentials to the caller.
+        from_schema.username = None;
+        from_schema.password = None;
+        assert_eq!(format!("{from_schema:#?}"), format!("{:#?}", ElasticOptions::default()));
+    }
+}

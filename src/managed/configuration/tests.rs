@@ -60,6 +60,24 @@ fn the_schema_has_every_field_of_elastics_with_its_attributes_in_order() {
     assert_eq!(fields["concurrent_downloads"]["validations"][0]["constraint"], json!(51));
 }
 
+/// What Kibana shows as a field's value before anyone edits it is the default of the same key
+/// of the `confluence:` section: one set of defaults for both modes.
+#[test]
+fn kibanas_first_values_are_the_defaults_of_the_schema() {
+    let configuration = default_configuration();
+    for (name, field) in configuration.as_object().unwrap() {
+        let key = config::schema::key(&format!("confluence.{name}")).unwrap();
+        let default: Option<Value> = key.default.map(|d| serde_json::from_str(d).unwrap());
+        for attribute in ["value", "default_value"] {
+            let shown = &field[attribute];
+            if shown.is_null() || shown == &json!("") {
+                continue;
+            }
+            assert_eq!(Some(shown), default.as_ref(), "{name}.{attribute}");
+        }
+    }
+}
+
 #[test]
 fn kibana_values_become_the_source_settings() {
     let configuration = values(json!({

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 /// One basic rule, as Elastic's framework defines it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(crate) struct BasicRule {
     /// Rule id, named in every message about it.
     pub(crate) id: String,
