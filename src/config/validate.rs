@@ -1,4 +1,4 @@
-//! Checking the whole tree against the [schema](super::schema) and filling in defaults.
+//! Checking the whole tree against the [`schema`] and filling in defaults.
 //!
 //! Every problem is collected, none stops the walk, so a user fixes a `config.yml` in one
 //! round. Values written as text (as environment overrides always are) are turned into the
@@ -374,7 +374,7 @@ fn closest_known(path: &str) -> Option<&'static str> {
 }
 
 /// Levenshtein distance over characters (also what names the closest space key to a
-/// mistyped one, [`crate::confluence::configured_spaces`]).
+/// mistyped one, `confluence::configured_spaces`).
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();

@@ -33,7 +33,7 @@ pub(crate) enum Viewer {
     Anonymous,
     /// A Cloud access class other than anonymous access (`authenticated-users`,
     /// `all-licensed-users`, `all-product-admins`, …), by its id in lower case: whether it
-    /// can be mapped to people is [`crate::acl::access_class`]'s decision.
+    /// can be mapped to people is `acl::access_class`'s decision.
     AccessClass(String),
     /// A grantee this connector cannot map to identities (a Cloud role, an entry of a shape
     /// it does not know), described: it grants nobody here, and the caller says so.

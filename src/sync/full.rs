@@ -9,7 +9,7 @@
 //!    re-index, no re-download; otherwise download its attachment content if it has one
 //!    (bounded by `concurrent_downloads`) and send it to the bulk sink;
 //! 4. delete the indexed documents the crawl did not see, inside the scopes whose listings
-//!    completed ([`Scope`]) — and nowhere when the listings found nothing at all; keep the others and end the sync as incomplete.
+//!    completed ([`Scope`](super::scope::Scope)) — and nowhere when the listings found nothing at all; keep the others and end the sync as incomplete.
 
 use std::time::Instant;
 

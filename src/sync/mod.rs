@@ -1,7 +1,7 @@
 //! The sync kinds, each told as a story in its own file, over shared pieces.
 //!
-//! [`run`] is the one entry every driver calls: it takes the lease, reads the state, picks
-//! the window, runs the sync and moves the cursor. A content sync is a [`ContentSync`]
+//! [`run()`] is the one entry every driver calls: it takes the lease, reads the state, picks
+//! the window, runs the sync and moves the cursor. A content sync is a [`ContentSync`](content::ContentSync)
 //! ([`content`]): [`crawl`] walks Confluence into a stream of [`document`]s ([`advanced_rules`]
 //! and incremental syncs crawl a [`selected`] part of it instead); [`full`] and
 //! [`incremental`] decide for each whether to write, skip or delete it. Whether a sync saw

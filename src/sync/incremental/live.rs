@@ -55,13 +55,13 @@ impl Listed {
 }
 
 /// The lineage a page's document gets: its title and its ancestors' titles, root first
-/// (as [`super::document::Document::lineage`] hashes them).
+/// (as `Document::lineage` hashes them).
 pub(super) fn page_lineage<'a>(title: &str, ancestors: impl Iterator<Item = &'a str>) -> u64 {
     lineage(Some(title), ancestors)
 }
 
 /// The stamp a page's or blog post's document gets when it carries no access list (as
-/// [`super::document::Document::stamp`] hashes it): from what the id listing tells — the
+/// [`Document::stamp`](crate::sync::Document::stamp) hashes it): from what the id listing tells — the
 /// last modification, the space, the ancestors' titles — whether the indexed copy is current.
 pub(super) fn content_stamp<'a>(
     updated: Option<DateTime<Utc>>,
