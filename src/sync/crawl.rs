@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, Mutex};
 use crate::acl::AclResolver;
 use crate::confluence::{
     Ancestor, Ancestry, Attachment, AttachmentRef, Comment, ConfluenceClient, ConfluenceError, Content,
-    ContentType, Flavour, Space,
+    ContentOptions, ContentType, Flavour, Space,
 };
 use crate::extract::storage::storage_to_text;
 
@@ -43,6 +43,22 @@ pub(super) struct CrawlSettings {
     /// Who may read each document (`use_document_level_security`); `None`: documents carry
     /// no `_allow_access_control`.
     pub(crate) acl: Option<Arc<AclResolver>>,
+}
+
+impl CrawlSettings {
+    /// What a listing of pages or blog posts asks for: bodies, labels when they are indexed,
+    /// and on Server/DC each page's own read restriction and its first attachments, at no
+    /// extra request (one attachment listing saved per page with few; Cloud v2 has no such
+    /// expansions).
+    pub(super) fn content_options(&self) -> ContentOptions {
+        ContentOptions {
+            body: true,
+            labels: self.index_labels,
+            restrictions: self.acl.is_some(),
+            attachments: true,
+            ..Default::default()
+        }
+    }
 }
 
 /// One thing the crawl found or finished.
@@ -233,16 +249,7 @@ pub(super) async fn crawl_space(crawler: Crawler<'_>, space: &Space) -> Result<(
         } else {
             None
         };
-        let options = crate::confluence::listing::ContentOptions {
-            body: true,
-            labels: settings.index_labels,
-            // Server/DC listings carry each page's own read restriction at no extra request.
-            restrictions: settings.acl.is_some(),
-            // …and its attachments: one listing request per page saved (Cloud v2 has no
-            // such expansion).
-            attachments: true,
-            ..Default::default()
-        };
+        let options = settings.content_options();
         // Stops at the first failed listing and returns its error; a malformed item is
         // reported and skipped.
         client

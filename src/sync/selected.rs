@@ -11,7 +11,6 @@ use std::sync::Arc;
 use futures::{stream, StreamExt, TryStreamExt};
 use tokio::sync::mpsc;
 
-use crate::confluence::listing::ContentOptions;
 use crate::confluence::{ConfluenceClient, ConfluenceError, ContentType, Flavour, Space};
 
 use super::crawl::{
@@ -98,15 +97,7 @@ async fn crawl_chosen(
         };
         let wanted = ids;
         let ids: Vec<String> = ids.iter().cloned().collect();
-        let options = ContentOptions {
-            body: true,
-            labels: settings.index_labels,
-            // Server/DC listings carry each page's own read restriction at no extra request…
-            restrictions: settings.acl.is_some(),
-            // …and its first attachments: no attachment listing for a page with few.
-            attachments: true,
-            ..Default::default()
-        };
+        let options = settings.content_options();
         client
             .contents_by_id(content_type, &ids, options)
             // Only what was asked for: anything else a server returns would be filed under
