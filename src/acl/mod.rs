@@ -27,6 +27,7 @@ mod query;
 mod resolver;
 mod space;
 
+// Public: what document-level security writes, as tests/dls.rs checks it.
 pub use identity::NOBODY;
 pub use query::DLS_QUERY;
 pub(crate) use resolver::AclResolver;

@@ -19,6 +19,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
+// Public: loading `config.yml` (below) and the typed result; the sections are reached
+// through `Config`'s fields.
 pub use model::Config;
 pub(crate) use model::*;
 pub use secret::Secret;

@@ -30,12 +30,14 @@ pub(crate) mod stats;
 pub(crate) mod test_server;
 mod users;
 
+// Public: the client as tests/confluence_client.rs and tests/tls.rs drive it.
 pub use client::ConfluenceClient;
 pub use error::ConfluenceError;
 pub use listing::ContentOptions;
 pub use model::{ContentType, UserRef};
 pub use options::{Auth, ClientOptions, Flavour, GatewayCredential};
 
+// For the rest of the crate.
 pub(crate) use directory::Account;
 pub(crate) use download::AttachmentRef;
 pub(crate) use hits::{Hit, HitKind};

@@ -30,6 +30,7 @@ mod retry;
 pub(crate) mod sink;
 pub(crate) mod state;
 
+// Public: what tests/elastic_sink.rs, tests/lease.rs and the bulk_encode bench drive.
 pub use batch::{Batch, Batcher, BufferPool};
 pub use bulk::{elasticsearch_id, Document, OpKind, Operation};
 pub use client::{connect, EsClient};

@@ -31,6 +31,8 @@ mod source;
 mod target;
 mod watch;
 
+// Public: the engine's entry, what a sync ends with, and the document types the
+// bulk_encode bench builds.
 pub use completeness::Incomplete;
 pub use document::{DocType, Document, Indexed, PipelineFlags};
 pub use error::SyncError;
@@ -39,6 +41,7 @@ pub use report::SyncReport;
 pub use run::run;
 pub use target::elastic_options;
 
+// For the drivers (cli, service, managed).
 pub(crate) use advanced_rules::check_remotely as check_advanced_rules_remotely;
 pub(crate) use run::{run_watched, standalone_source};
 pub(crate) use source::client_options;
