@@ -30,6 +30,9 @@ pub struct EsSimConfig {
     pub license_type: String,
     /// The cluster name reported by `GET /`.
     pub cluster_name: String,
+    /// `action.destructive_requires_name` (default true, as in Elasticsearch 8): deleting
+    /// indices by wildcard or `_all` is refused. Elasticsearch's YAML test clusters turn it off.
+    pub destructive_requires_name: bool,
 }
 
 impl Default for EsSimConfig {
@@ -45,6 +48,7 @@ impl Default for EsSimConfig {
             security_enabled: true,
             license_type: "enterprise".to_string(),
             cluster_name: "es-sim".to_string(),
+            destructive_requires_name: true,
         }
     }
 }

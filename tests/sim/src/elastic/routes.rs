@@ -127,13 +127,14 @@ pub fn pattern(segs: &[String]) -> Option<&'static str> {
         ["_aliases"] => "/_aliases",
         ["_alias"] => "/_alias",
         ["_alias", _] => "/_alias/{name}",
-        ["_mapping"] => "/_mapping",
+        ["_mapping" | "_mappings"] => "/_mapping",
         ["_license"] => "/_license",
         ["_cluster", "health"] => "/_cluster/health",
         ["_cluster", "health", _] => "/_cluster/health/{index}",
         ["_security", "_authenticate"] => "/_security/_authenticate",
         ["_ingest", "pipeline"] => "/_ingest/pipeline",
         ["_ingest", "pipeline", _] => "/_ingest/pipeline/{id}",
+        ["_index_template"] => "/_index_template",
         ["_index_template", _] => "/_index_template/{name}",
         ["_search", "scroll"] => "/_search/scroll",
         ["_search", "scroll", _] => "/_search/scroll/{scroll_id}",
@@ -147,7 +148,8 @@ pub fn pattern(segs: &[String]) -> Option<&'static str> {
         [_, "_refresh"] => "/{index}/_refresh",
         [_, "_pit"] => "/{index}/_pit",
         [_, "_delete_by_query"] => "/{index}/_delete_by_query",
-        [_, "_mapping"] => "/{index}/_mapping",
+        // `_mappings` is the older spelling Elasticsearch still routes.
+        [_, "_mapping" | "_mappings"] => "/{index}/_mapping",
         [_, "_settings"] => "/{index}/_settings",
         [_, "_alias"] => "/{index}/_alias",
         [_, "_alias", _] | [_, "_aliases", _] => "/{index}/_alias/{name}",
@@ -184,6 +186,7 @@ fn allowed(pattern: &str) -> &'static [&'static str] {
         | "/_cluster/health/{index}"
         | "/_security/_authenticate"
         | "/_ingest/pipeline"
+        | "/_index_template"
         | "/{index}/_settings" => &["GET"],
         "/_alias/{name}" => &["GET", "HEAD"],
         "/_ingest/pipeline/{id}" | "/_scripts/{id}" => &["GET", "PUT", "DELETE"],
@@ -216,6 +219,7 @@ fn refuses_body(pattern: &str, method: &str) -> bool {
         | "/{index}/_alias"
         | "/_mapping"
         | "/{index}/_settings"
+        | "/_index_template"
         | "/_ingest/pipeline"
         | "/{index}/_source/{id}" => true,
         "/{index}"
@@ -482,7 +486,12 @@ fn accepted(pattern: &str, method: &str) -> Vec<&'static str> {
             "wait_for_active_shards",
             "expand_wildcards",
         ]],
-        ("/_index_template/{name}", _) => &[&["master_timeout", "create", "cause"]],
+        ("/_index_template/{name}", "PUT" | "POST") => &[&["master_timeout", "create", "cause"]],
+        ("/_index_template/{name}", "DELETE") => &[&["master_timeout", "timeout"]],
+        ("/_index_template/{name}", "HEAD") => &[&["master_timeout", "local", "flat_settings"]],
+        ("/_index_template/{name}" | "/_index_template", _) => {
+            &[&["master_timeout", "local", "flat_settings", "include_defaults"]]
+        }
         ("/_ingest/pipeline/{id}", "PUT") => &[&["if_version", "master_timeout", "timeout"]],
         ("/_ingest/pipeline/{id}", "DELETE") => &[&["master_timeout", "timeout"]],
         ("/_ingest/pipeline/{id}" | "/_ingest/pipeline", _) => &[&["summary", "master_timeout"]],
@@ -551,7 +560,8 @@ pub fn handle(shared: &Shared, pattern: Option<&'static str>, req: &Request) -> 
         ("/_ingest/pipeline/{id}", _) => api_cluster::delete_pipeline(shared, req.seg(2)),
         ("/_index_template/{name}", "PUT" | "POST") => api_cluster::put_index_template(shared, req),
         ("/_index_template/{name}", "DELETE") => api_cluster::delete_index_template(shared, req.seg(1)),
-        ("/_index_template/{name}", _) => api_cluster::get_index_template(shared, req.seg(1)),
+        ("/_index_template/{name}", _) => api_cluster::get_index_template(shared, Some(req.seg(1))),
+        ("/_index_template", _) => api_cluster::get_index_template(shared, None),
         ("/_scripts/{id}", "PUT") => api_search::put_script(shared, req),
         ("/_scripts/{id}", "GET") => api_search::get_script(shared, req),
         ("/_scripts/{id}", _) => api_search::delete_script(shared, req),
