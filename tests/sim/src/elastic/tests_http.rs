@@ -249,6 +249,11 @@ async fn search_pit_scroll_template_and_delete_by_query() {
     assert_eq!(b["hits"]["total"]["value"], 30);
     assert_eq!(b["pit_id"], json!(pit));
     assert_eq!(b["hits"]["hits"][0]["sort"].as_array().unwrap().len(), 2, "implicit _shard_doc tiebreak");
+    // A `search_after` with one value per sort field is taken (no tiebreaker added), as by
+    // Elasticsearch 8.19: its hits then carry no `_shard_doc` value.
+    let page = json!({"size": 1, "pit": {"id": pit}, "sort": [{"n": "asc"}], "search_after": [3]});
+    let (s, b) = f.call(Method::POST, "/_search", Some(page)).await;
+    assert_eq!((s.as_u16(), &b["hits"]["hits"][0]["sort"]), (200, &json!([4])), "{b}");
     let (s, b) = f.call(Method::DELETE, "/_pit", Some(json!({"id": pit}))).await;
     assert_eq!((s.as_u16(), b), (200, json!({"succeeded": true, "num_freed": 1})));
     let (s, _) = f.call(Method::POST, "/_search", Some(json!({"pit": {"id": pit}}))).await;
