@@ -26,7 +26,7 @@ test: lint
 test-es:
 	tests/es-node/rest-spec.sh >/dev/null
 	ES_REST_SPEC_VERSION=7.10.2 ES_REST_SPEC_CACHE=target/rest-tests tests/es-node/rest-spec.sh >/dev/null
-	tests/es-node/with-es.sh sh -c 'ES_YAML_NODE=$$ES_URL $(CARGO) test -p sim --test es_yaml -- --nocapture'
+	tests/es-node/with-es.sh sh -c 'ES_YAML_NODE=$$ES_URL $(CARGO) test -p sim --test es_yaml -- --nocapture --test-threads=1'
 	tests/es-node/with-es.sh sh -c '$(CARGO) test --workspace --all-targets && $(MAKE) ftest'
 
 lint:

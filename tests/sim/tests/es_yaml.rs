@@ -15,8 +15,12 @@
 //! the connector never uses). A left-out entry that matches nothing fails the test, so the
 //! list stays true.
 //!
-//! With [`NODE_VAR`] naming a throw-away node (`tests/es-node/with-es.sh` sets it), the same
-//! sections run there, each followed by removing what it created.
+//! With [`NODE_VAR`] naming a throw-away node (`make test-es` sets it), the same sections run
+//! there, each followed by removing what it created.
+//!
+//! Our own suite `tests/sim/yaml-rest/core/` (point in time as the connector reads an index;
+//! written here, from Elasticsearch's documentation) runs the same two ways — on the test
+//! server always, so `make test` covers it, and on the node when one is given.
 
 mod yaml_rest;
 
@@ -352,6 +356,55 @@ fn load() -> Option<(Arc<SpecApis>, Suites)> {
     Some((Arc::new(apis), suites))
 }
 
+/// Our own `yaml-rest/core/` suite, parsed.
+fn own_core_suite() -> Suites {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("yaml-rest/core");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yml"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            let name = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let suite = suite::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (format!("core/{name}"), suite)
+        })
+        .collect()
+}
+
+/// Runs our own core suite on `target`: every section must pass, none be skipped.
+async fn run_own_core(what: &str, target: &Target) {
+    let suites = own_core_suite();
+    let tally = run_all(target, &suites).await;
+    let sections: usize = suites.iter().map(|(_, s)| s.sections.len()).sum();
+    println!("{what}: yaml-rest/core: {} files, {sections} sections, {} passed", suites.len(), tally.passed);
+    assert!(
+        tally.passed > 0 && tally.passed == sections,
+        "{what}: every section must run and pass: {tally:?}"
+    );
+}
+
+#[tokio::test]
+async fn our_core_suite_passes_on_the_test_server() {
+    run_own_core("test server", &Target::test_server()).await;
+}
+
+#[tokio::test]
+async fn our_core_suite_passes_on_a_real_node() {
+    let Some(url) = std::env::var(NODE_VAR).ok().filter(|u| !u.is_empty()) else {
+        println!("skipped: {NODE_VAR} names no throw-away node (make test-es sets it)");
+        return;
+    };
+    let node = Node::at(&url).await.unwrap_or_else(|e| panic!("{NODE_VAR}={url}: {e}"));
+    let version = node.version().await.unwrap_or_else(|e| panic!("{e}"));
+    let target = Target { spec: None, node: Some(node), version: version.clone() };
+    run_own_core(&format!("Elasticsearch {version}"), &target).await;
+}
+
 #[tokio::test]
 async fn elasticsearch_yaml_tests_pass_on_the_test_server() {
     let Some((apis, suites)) = load() else { return };
@@ -363,7 +416,7 @@ async fn elasticsearch_yaml_tests_pass_on_the_test_server() {
 #[tokio::test]
 async fn elasticsearch_yaml_tests_pass_on_a_real_node() {
     let Some(url) = std::env::var(NODE_VAR).ok().filter(|u| !u.is_empty()) else {
-        println!("skipped: {NODE_VAR} names no throw-away node (tests/es-node/with-es.sh sets it)");
+        println!("skipped: {NODE_VAR} names no throw-away node (make test-es sets it)");
         return;
     };
     let Some((apis, suites)) = load() else { return };

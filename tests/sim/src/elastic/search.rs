@@ -353,11 +353,6 @@ impl SearchRequest {
                 "`from` parameter must be set to 0 when `search_after` is used",
             ]));
         }
-        if req.pit.is_none() && req.sort.iter().any(|k| matches!(k, SortKey::ShardDoc { .. })) {
-            return Err(EsError::validation(&[
-                "[_shard_doc] sort field cannot be used without [point in time]",
-            ]));
-        }
         // With a point in time Elasticsearch adds the `_shard_doc` tiebreaker, unless a
         // `search_after` gives one value per sort field only (then hits carry no tiebreaker).
         let after_without_tiebreaker = req.search_after.as_ref().is_some_and(|a| a.len() == req.sort.len());

@@ -1,6 +1,7 @@
-//! The APIs of Elasticsearch's REST spec (`rest-api-spec/api/*.json`) the connector suites
-//! call — every `connector.*` API, and the document and search APIs (`get`, `index`,
-//! `update`, `search`, `count`) used on the connector indices directly: for each, its paths
+//! The APIs of Elasticsearch's REST spec (`rest-api-spec/api/*.json`) our own suites call —
+//! every `connector.*` API, and the document, index and search APIs (`get`, `index`,
+//! `update`, `delete`, `bulk`, `search`, `count`, `indices.create`, point in time) used on
+//! the connector indices directly and by `yaml-rest/core/`: for each, its paths
 //! (with `{parts}`) and method. A `do` picks the path whose parts it
 //! provides (the most specific one), sends `body` as JSON and every other parameter in the
 //! query string.
@@ -87,6 +88,11 @@ pub const APIS: &[Api] = &[
     Api { name: "connector.secret_get", paths: &[("GET", "/_connector/_secret/{id}")] },
     Api { name: "connector.secret_delete", paths: &[("DELETE", "/_connector/_secret/{id}")] },
     Api { name: "get", paths: &[("GET", "/{index}/_doc/{id}")] },
+    Api { name: "delete", paths: &[("DELETE", "/{index}/_doc/{id}")] },
+    Api { name: "bulk", paths: &[("POST", "/{index}/_bulk"), ("POST", "/_bulk")] },
+    Api { name: "indices.create", paths: &[("PUT", "/{index}")] },
+    Api { name: "open_point_in_time", paths: &[("POST", "/{index}/_pit")] },
+    Api { name: "close_point_in_time", paths: &[("DELETE", "/_pit")] },
     Api { name: "index", paths: &[("PUT", "/{index}/_doc/{id}"), ("POST", "/{index}/_doc")] },
     Api { name: "update", paths: &[("POST", "/{index}/_update/{id}")] },
     Api { name: "search", paths: &[("POST", "/{index}/_search"), ("POST", "/_search")] },
