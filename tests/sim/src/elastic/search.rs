@@ -919,7 +919,8 @@ mod tests {
             .unwrap()
             .reason
             .starts_with("Fielddata access on the _id field is disallowed"));
-        assert!(SearchRequest::parse(Some(&json!({"sort": ["_shard_doc"]})), &HashMap::new()).is_err());
+        // Elasticsearch 8.19 sorts by `_shard_doc` without a point in time too (yaml-rest/core).
+        assert!(SearchRequest::parse(Some(&json!({"sort": ["_shard_doc"]})), &HashMap::new()).is_ok());
     }
 
     #[test]
