@@ -22,10 +22,10 @@
 //! written here, from Elasticsearch's documentation) runs the same two ways — on the test
 //! server always, so `make test` covers it, and on the node when one is given.
 
+mod spec_jar;
 mod yaml_rest;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -176,17 +176,7 @@ type Suites = Vec<(String, Suite)>;
 
 /// Where the tests are: [`TESTS_VAR`], else the jar `rest-spec.sh` keeps under `target/`.
 fn tests_location() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(TESTS_VAR).filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/rest-tests");
-    let mut jars: Vec<PathBuf> = std::fs::read_dir(cache)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "jar"))
-        .collect();
-    jars.sort();
-    jars.pop()
+    spec_jar::location(TESTS_VAR, "rest-tests")
 }
 
 /// Reads `rest-api-spec/api/*.json` and `rest-api-spec/test/**.yml` from a jar or directory.
@@ -195,42 +185,7 @@ fn read_files(at: &Path) -> Result<Files, String> {
         (name.starts_with("api/") && name.ends_with(".json"))
             || (name.starts_with("test/") && (name.ends_with(".yml") || name.ends_with(".yaml")))
     };
-    let mut files = Files::new();
-    if at.is_dir() {
-        let root =
-            if at.join("rest-api-spec").is_dir() { at.join("rest-api-spec") } else { at.to_path_buf() };
-        let mut pending = vec![root.clone()];
-        while let Some(dir) = pending.pop() {
-            for entry in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
-                let path = entry.map_err(|e| e.to_string())?.path();
-                if path.is_dir() {
-                    pending.push(path);
-                    continue;
-                }
-                let name =
-                    path.strip_prefix(&root).map_err(|e| e.to_string())?.to_string_lossy().replace('\\', "/");
-                if wanted(&name) {
-                    let text =
-                        std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                    files.insert(name, text);
-                }
-            }
-        }
-    } else {
-        let file = std::fs::File::open(at).map_err(|e| format!("{}: {e}", at.display()))?;
-        let mut jar = zip::ZipArchive::new(file).map_err(|e| format!("{}: {e}", at.display()))?;
-        for i in 0..jar.len() {
-            let mut entry = jar.by_index(i).map_err(|e| e.to_string())?;
-            let Some(name) = entry.name().strip_prefix("rest-api-spec/").map(str::to_string) else {
-                continue;
-            };
-            if wanted(&name) {
-                let mut text = String::new();
-                entry.read_to_string(&mut text).map_err(|e| format!("{name}: {e}"))?;
-                files.insert(name, text);
-            }
-        }
-    }
+    let files = spec_jar::read(at, wanted)?;
     if !files.keys().any(|k| k.starts_with("test/")) {
         return Err(format!(
             "{}: no rest-api-spec/test/ in it (only rest-api-spec 7.10.2 and older ship the tests)",
