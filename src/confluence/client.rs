@@ -523,4 +523,3 @@ fn truncated_or_transport(url: &Url, error: &reqwest::Error) -> ConfluenceError 
 mod setup;
 #[cfg(test)]
 pub(crate) mod tests;
-mod tls;

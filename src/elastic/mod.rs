@@ -27,3 +27,4 @@ pub mod request;
 pub mod retry;
 pub mod sink;
 pub mod state;
+mod transport;

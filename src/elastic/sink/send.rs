@@ -220,11 +220,14 @@ pub(super) async fn post(
     let attempts = sent.attempts;
     let (status, text) = match sent.outcome {
         Ok(answer) => answer,
-        Err(reason) => {
+        Err(no_answer) => {
             return Err(RequestFailure {
                 status: 0,
                 error_type: "request_failed".into(),
-                reason: format!("_bulk got no answer after {attempts} attempt(s): {}", short(&reason)),
+                reason: format!(
+                    "_bulk got no answer after {attempts} attempt(s): {}",
+                    short(&no_answer.to_string())
+                ),
             })
         }
     };
