@@ -127,6 +127,15 @@ pub enum ConfluenceError {
         /// The last failure.
         last: Box<ConfluenceError>,
     },
+    /// A request was not sent (again) because shutdown was requested while it waited: for
+    /// a retry's backoff (`last`: the failure it was for) or a rate-limit pause.
+    #[error("{} not sent: shutdown was requested", match last { Some(last) => format!("{last}; the retry was"), None => format!("request to {url}") })]
+    Stopped {
+        /// The request URL (without query).
+        url: String,
+        /// The failure the retry was for.
+        last: Option<Box<ConfluenceError>>,
+    },
     /// The cloud id of the site could not be discovered for the API gateway.
     #[error("cannot discover the cloud id from {url}: {detail}; set cloud_id in the configuration")]
     CloudId {
@@ -151,6 +160,7 @@ impl ConfluenceError {
         match self {
             ConfluenceError::Status { status, .. } => Some(*status),
             ConfluenceError::RetriesExhausted { last, .. } => last.status(),
+            ConfluenceError::Stopped { last, .. } => last.as_ref().and_then(|last| last.status()),
             _ => None,
         }
     }

@@ -8,13 +8,17 @@ use super::error::ElasticError;
 use super::options::ElasticOptions;
 use super::retry::RetryPolicy;
 use super::transport::Node;
+use crate::shutdown::Shutdown;
 
-/// The connection to the cluster, the retry policy of its requests, and how many it retried.
+/// The connection to the cluster, the retry policy of its requests, how many it retried,
+/// and the signal that ends its waits.
 #[derive(Clone)]
 pub struct EsClient {
     node: Arc<Node>,
     policy: RetryPolicy,
     retries: Arc<AtomicU64>,
+    /// Ends every wait before a retry (and gives up the retry): the sync's shutdown.
+    stop: Shutdown,
 }
 
 impl EsClient {
@@ -35,6 +39,18 @@ impl EsClient {
         EsClient { policy: RetryPolicy { max_retries: 0, ..self.policy }, ..self.clone() }
     }
 
+    /// The same client, whose waits before a retry end when `stop` fires: the retry is then
+    /// not sent, and the request fails with its last answer (a sync stopped by a signal does
+    /// not wait out its backoff).
+    pub fn stopping_on(&self, stop: &Shutdown) -> EsClient {
+        EsClient { stop: stop.clone(), ..self.clone() }
+    }
+
+    /// What ends the waits before a retry.
+    pub(crate) fn stop(&self) -> &Shutdown {
+        &self.stop
+    }
+
     /// Counts one retry of a request other than `_bulk` (the sink counts its own).
     pub(crate) fn count_retry(&self) {
         self.retries.fetch_add(1, Ordering::Relaxed);
@@ -52,5 +68,6 @@ pub fn connect(options: &ElasticOptions) -> Result<EsClient, ElasticError> {
         node: Arc::new(Node::connect(options)?),
         policy: options.request_policy(),
         retries: Arc::default(),
+        stop: Shutdown::never(),
     })
 }

@@ -131,7 +131,9 @@ pub(crate) struct Sent {
 /// Sends `request`, and again while the answer is 429/500/502/503/504 or missing (a
 /// connection error; a timeout only when `policy.retry_on_timeout`), up to
 /// `policy.max_retries` times, waiting `interval × n` before retry *n* or what the server's
-/// `Retry-After` asks (capped). `on_retry` is called before each retry (for counting).
+/// `Retry-After` asks (capped). `on_retry` is called before each retry (for counting). The
+/// client's stop ([`EsClient::stopping_on`]) ends a wait, and the request with its last
+/// outcome.
 ///
 /// The one retry loop of every Elasticsearch request: JSON requests ([`send_json`]) and
 /// `_bulk` bodies alike.
@@ -175,8 +177,18 @@ pub(crate) async fn send_with_retries(
                     "no answer from Elasticsearch ({reason}); retrying in {wait:?}"
                 ),
             }
+            if !es.stop().sleep(wait).await {
+                tracing::info!(method = name, path, "not sent again: shutdown was requested");
+                let outcome = match outcome {
+                    Ok(answer) => Ok((answer.status, answer.text)),
+                    Err(failed) => Err(NoAnswer::Unreachable(format!(
+                        "{}; not sent again: shutdown was requested",
+                        failed.reason
+                    ))),
+                };
+                return Sent { attempts: attempt, outcome };
+            }
             on_retry();
-            tokio::time::sleep(wait).await;
             continue;
         }
         return Sent {
@@ -321,5 +333,28 @@ mod tests {
         assert!(waited >= Duration::from_millis(950), "{waited:?}");
         assert!(started.elapsed() < Duration::from_secs(10), "the 30 s linear wait was not used");
         assert_eq!(es.retries(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_stop_ends_the_wait_before_a_retry_and_the_retry() {
+        let (server, log) = serve(|_, _| reply(503, json!({"error": {"type": "unavailable"}}), &[])).await;
+        let options = ElasticOptions {
+            host: server.origin.clone(),
+            max_retries: 5,
+            retry_interval: Duration::from_secs(30),
+            ..ElasticOptions::default()
+        };
+        let (tx, stop) = crate::shutdown::Shutdown::manual();
+        let es = connect(&options).unwrap().stopping_on(&stop);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _ = tx.send(true);
+        });
+        let started = Instant::now();
+        let error = send_json(&es, Method::Get, "/", None, HeaderMap::new()).await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5), "waited out the backoff: {error}");
+        assert_eq!(error.status(), Some(503), "{error}");
+        assert_eq!(log.lock().unwrap().len(), 1, "a retry was sent after the stop");
+        assert_eq!(es.retries(), 0);
     }
 }

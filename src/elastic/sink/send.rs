@@ -131,11 +131,13 @@ pub(super) async fn send_batch(target: &Target, mut batch: Batch, shared: &Share
                     rejected += 1;
                     let since = item.rejected.since.unwrap_or(now);
                     let retries = item.rejected.retries;
-                    if target.items.item_gives_up(retries, now - since) {
+                    let stopping = target.es.stop().requested();
+                    if stopping || target.items.item_gives_up(retries, now - since) {
                         let reason = format!(
-                            "{reason} (rejected {} times over {:.1} s; gave up)",
+                            "{reason} (rejected {} times over {:.1} s; {})",
                             retries + 1,
-                            (now - since).as_secs_f64()
+                            (now - since).as_secs_f64(),
+                            if stopping { "not sent again: shutdown was requested" } else { "gave up" }
                         );
                         let f = failure(&item.id, item.kind, result.status, error_type, &reason);
                         monitor.error(|| f.to_string());
