@@ -20,6 +20,7 @@ pub mod index;
 pub mod lease;
 pub mod monitor;
 pub mod options;
+pub mod privileges;
 pub mod progress;
 pub mod progress_bar;
 pub mod queue;
