@@ -45,8 +45,13 @@ mod action {
     pub const MONITOR: u32 = 1 << 18; // indices:monitor/*
     pub const TRANSFORM_CHECKPOINT: u32 = 1 << 19; // indices:internal/transform/checkpoint*
     pub const CROSS_CLUSTER: u32 = 1 << 20; // internal:transport/proxy/indices:data/read/*
-    /// Every action: those above, and (bit 21) every other `indices:*` action.
-    pub const ALL: u32 = (1 << 22) - 1;
+    pub const LIFECYCLE: u32 = 1 << 21; // indices:admin/data_stream/lifecycle/*
+    pub const CCR: u32 = 1 << 22; // cross-cluster replication of an API key
+    pub const CCR_INTERNAL: u32 = 1 << 23; // its internal actions
+    pub const FAILURE_STORE_READ: u32 = 1 << 24; // reading a failure store
+    pub const FAILURE_STORE_MANAGE: u32 = 1 << 25; // managing a failure store
+    /// Every action: those above, and (bit 26) every other `indices:*` action.
+    pub const ALL: u32 = (1 << 27) - 1;
 }
 
 /// The actions of a named index privilege; `None` for a name Elasticsearch does not know.
@@ -61,6 +66,7 @@ pub fn index_privilege(name: &str) -> Option<u32> {
         | ILM
         | FOLLOW
         | LEADER
+        | LIFECYCLE
         | ADMIN_OTHER;
     Some(match name {
         "none" => 0,
@@ -90,12 +96,43 @@ pub fn index_privilege(name: &str) -> Option<u32> {
         "manage_ilm" => ILM,
         "maintenance" => MAINTENANCE,
         "auto_configure" => AUTO_PUT_MAPPING | AUTO_CREATE,
+        "manage_data_stream_lifecycle" => LIFECYCLE,
+        "cross_cluster_replication" => CCR,
+        "cross_cluster_replication_internal" => CCR_INTERNAL,
+        "read_failure_store" => FAILURE_STORE_READ,
+        "manage_failure_store" => FAILURE_STORE_MANAGE,
         _ => return None,
     })
 }
 
-/// The index privileges Elasticsearch knows, in the order its error message lists them.
-const INDEX_PRIVILEGES: &str = "all, manage, create_index, monitor, read, index, delete, write, create, create_doc, delete_index, view_index_metadata, read_cross_cluster, manage_follow_index, manage_leader_index, manage_ilm, maintenance, auto_configure, none";
+/// The index privileges Elasticsearch (8.19) knows, in the order its error message lists
+/// them.
+const INDEX_PRIVILEGES: [&str; 24] = [
+    "manage_failure_store",
+    "read_failure_store",
+    "none",
+    "create_doc",
+    "create",
+    "auto_configure",
+    "create_index",
+    "delete",
+    "delete_index",
+    "index",
+    "maintenance",
+    "manage_data_stream_lifecycle",
+    "manage_follow_index",
+    "manage_ilm",
+    "manage_leader_index",
+    "monitor",
+    "view_index_metadata",
+    "cross_cluster_replication",
+    "cross_cluster_replication_internal",
+    "manage",
+    "read",
+    "read_cross_cluster",
+    "write",
+    "all",
+];
 
 /// The cluster privileges this test server knows (a subset of Elasticsearch's, covering
 /// what clients ask about).
@@ -171,7 +208,7 @@ pub fn handle(shared: &Shared, req: &Request, user: Option<&str>) -> Result<Repl
         return Err(EsError::illegal_argument("users may only check the privileges of their own account"));
     }
     let Some(body) = req.json()? else {
-        return Err(EsError::new(400, "parse_exception", "request body is required"));
+        return Err(EsError::new(400, "parse_exception", "request body or source parameter is required"));
     };
     let check = PrivilegesCheck::parse(&username, &body)?;
     let role = role_of(&shared.config, &req.who);
@@ -266,8 +303,11 @@ impl PrivilegesCheck {
                                 )));
                             }
                             if index_privilege(&privilege.to_lowercase()).is_none() {
+                                let known: Vec<String> =
+                                    INDEX_PRIVILEGES.iter().map(|p| format!("{p}=[{p}]")).collect();
                                 return Err(EsError::illegal_argument(format!(
-                                    "unknown index privilege [{privilege}]. a privilege must be either one of the predefined fixed indices privileges [{INDEX_PRIVILEGES}] or a pattern over one of the available index actions"
+                                    "unknown index privilege [{privilege}]. a privilege must be either one of the predefined fixed indices privileges [{}] or a pattern over one of the available index actions",
+                                    known.join(",")
                                 )));
                             }
                         }
@@ -297,12 +337,10 @@ impl PrivilegesCheck {
                 )));
             }
         }
-        if check.cluster.is_empty() && check.index.is_empty() && check.application.is_empty() {
-            return Err(EsError::new(
-                400,
-                "action_request_validation_exception",
-                "Validation Failed: 1: must specify at least one privilege;",
-            ));
+        if !["cluster", "index", "application"].iter().any(|field| object.contains_key(*field)) {
+            return Err(parse_error(format!(
+                "failed to parse privileges check [{what}]. All privilege fields [cluster,index,applications] are missing"
+            )));
         }
         Ok(check)
     }
@@ -347,9 +385,10 @@ mod tests {
         assert!(implies("write", "index") && implies("write", "delete") && implies("write", "create_doc"));
         assert!(implies("index", "create") && !implies("index", "delete"));
         assert!(implies("manage", "create_index") && implies("manage", "maintenance"));
+        assert!(!implies("write", "auto_configure"), "write may update mappings, not create indices");
         assert!(!implies("manage", "view_index_metadata"), "view_index_metadata grants a transform action");
         assert!(!implies("manage", "write") && !implies("write", "manage") && !implies("read", "write"));
-        for name in INDEX_PRIVILEGES.split(", ") {
+        for name in INDEX_PRIVILEGES {
             assert!(implies("all", name), "{name}");
         }
         assert!(covers("*", "search-x") && covers("search-*", "search-x") && !covers("search-x", "search-y"));
