@@ -29,6 +29,9 @@ use sim::elastic::{EsSim, EsSimConfig, EsTarget};
 
 use sim::world as common;
 
+mod child;
+use child::metric;
+
 /// The test server, whatever `ES_URL` says (for fault injection and the request log).
 async fn test_server() -> EsTarget {
     let config = EsSimConfig::default();
@@ -343,11 +346,6 @@ async fn items_that_fail_for_good_are_listed_with_id_type_and_reason() {
     );
 }
 
-/// The value of `series` in the metrics text, 0 when absent.
-fn metric(text: &str, series: &str) -> f64 {
-    text.lines().find_map(|l| l.strip_prefix(series).and_then(|rest| rest.trim().parse().ok())).unwrap_or(0.0)
-}
-
 #[tokio::test]
 async fn bulk_items_show_in_the_metrics_by_result_and_status_as_each_answer_arrives() {
     use confluence_connector::service::Metrics;
@@ -385,7 +383,8 @@ async fn bulk_items_show_in_the_metrics_by_result_and_status_as_each_answer_arri
     let during = metrics.encode();
     for (result, status, count) in expected {
         let name = series(result, status);
-        let grew = metric(&during, &name) - metric(&before, &name);
+        let value = |text: &str| metric(text, &name).unwrap_or(0.0);
+        let grew = value(&during) - value(&before);
         assert!(grew >= count, "{name} grew by {grew}, not {count}:\n{during}");
     }
     let report = sink.finish().await;

@@ -297,27 +297,32 @@ fn unreachable_elasticsearch(world: &World, name: &str, grace: u64, extra: &[&st
     world.write_config("config.yml", &yaml).unwrap()
 }
 
+/// Starts the connector with `args`, sends SIGTERM once it retries Elasticsearch, and
+/// returns its exit code, which must come within 5 s of the signal, and its log.
+async fn terminated_while_retrying(args: &[&str]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut connector = Connector::start(args, &dir.path().join("log"));
+    connector.wait_for_log("no answer from Elasticsearch", Duration::from_secs(30)).await;
+    let signalled = std::time::Instant::now();
+    connector.signal("TERM");
+    let status =
+        connector.exit_within(Duration::from_secs(70)).await.expect("retrying went on after SIGTERM");
+    assert!(signalled.elapsed() < Duration::from_secs(5), "{:?}\n{}", signalled.elapsed(), connector.log());
+    let log = connector.log();
+    assert!(log.contains("not sent again: shutdown was requested"), "{log}");
+    assert!(log.contains("confluence-connector stopped"), "{log}");
+    (status.code(), log)
+}
+
 /// A one-shot `sync` waiting on an unreachable Elasticsearch (50 retries a second apart)
 /// stops at SIGTERM, saying why, instead of retrying on: the wait ends at the signal.
 #[tokio::test]
 async fn sigterm_ends_a_one_shot_sync_waiting_on_retries_at_once() {
     let world = World::start(SimConfig::new(Flavour::Server, Size::Small)).await.unwrap();
     let config = unreachable_elasticsearch(&world, "run-retry-wait", 30, &[]);
-    let dir = tempfile::tempdir().unwrap();
-    let mut connector = Connector::start(
-        &["sync", "--kind", "full", "-c", config.to_str().unwrap()],
-        &dir.path().join("log"),
-    );
-    connector.wait_for_log("no answer from Elasticsearch", Duration::from_secs(30)).await;
-    let signalled = std::time::Instant::now();
-    connector.signal("TERM");
-    let status =
-        connector.exit_within(Duration::from_secs(40)).await.expect("sync went on retrying after SIGTERM");
-    assert!(signalled.elapsed() < Duration::from_secs(5), "{:?}", signalled.elapsed());
-    assert_eq!(status.code(), Some(1), "{}", connector.log());
-    let log = connector.log();
-    assert!(log.contains("not sent again: shutdown was requested"), "{log}");
-    assert!(log.contains("confluence-connector stopped"), "{log}");
+    let (code, log) =
+        terminated_while_retrying(&["sync", "--kind", "full", "-c", config.to_str().unwrap()]).await;
+    assert_eq!(code, Some(1), "{log}");
 }
 
 /// `run` whose sync waits to retry an unreachable Elasticsearch stops at SIGTERM, well
@@ -327,18 +332,8 @@ async fn sigterm_ends_a_one_shot_sync_waiting_on_retries_at_once() {
 async fn sigterm_ends_the_retry_waits_of_a_sync_under_run_at_once() {
     let world = World::start(SimConfig::new(Flavour::Server, Size::Small)).await.unwrap();
     let config = unreachable_elasticsearch(&world, "run-retry-wait-run", 60, &["schedules: {full: 1s}"]);
-    let dir = tempfile::tempdir().unwrap();
-    let mut connector = Connector::start(&["run", "-c", config.to_str().unwrap()], &dir.path().join("log"));
-    connector.wait_for_log("no answer from Elasticsearch", Duration::from_secs(30)).await;
-    let signalled = std::time::Instant::now();
-    connector.signal("TERM");
-    let status =
-        connector.exit_within(Duration::from_secs(70)).await.expect("run went on retrying after SIGTERM");
-    assert!(signalled.elapsed() < Duration::from_secs(5), "{:?}", signalled.elapsed());
-    assert_eq!(status.code(), Some(0), "{}", connector.log());
-    let log = connector.log();
-    assert!(log.contains("not sent again: shutdown was requested"), "{log}");
+    let (code, log) = terminated_while_retrying(&["run", "-c", config.to_str().unwrap()]).await;
+    assert_eq!(code, Some(0), "{log}");
     assert!(log.contains("scheduled sync ended by the shutdown"), "{log}");
     assert!(!log.lines().any(|l| l.contains("ERROR")), "{log}");
-    assert!(log.contains("confluence-connector stopped"), "{log}");
 }
