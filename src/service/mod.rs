@@ -81,7 +81,13 @@ where
         tokio::pin!(run);
         let (result, stopping) = tokio::select! {
             // A sync that ended because the signal ended its waits is one stopped by it.
-            result = &mut run => (result, shutdown.requested()),
+            result = &mut run => {
+                let stopping = shutdown.requested();
+                if stopping {
+                    metrics.set_state(WorkerState::Stopping);
+                }
+                (result, stopping)
+            }
             _ = shutdown.wait() => {
                 metrics.set_state(WorkerState::Stopping);
                 match tokio::time::timeout(grace, &mut run).await {
