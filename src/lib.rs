@@ -15,8 +15,8 @@
 //! anything is deleted or the cursor moves.
 //!
 //! Shared below everything: [`config`] (`config.yml`, checked whole at start), [`shutdown`]
-//! (SIGTERM/SIGINT, and a lost lease, as one signal every wait hears), [`logging`] and
-//! [`memory`].
+//! (SIGTERM/SIGINT, and a lost lease, as one signal every wait hears), [`tls`] (the
+//! certificates an administrator configured, for both ends), [`logging`] and [`memory`].
 
 // Nothing that comes from the network, a file or the user may panic the service; tests may.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -36,3 +36,4 @@ pub mod service;
 pub mod shutdown;
 pub mod sync;
 pub mod telemetry;
+pub mod tls;

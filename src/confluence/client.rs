@@ -21,6 +21,7 @@ use super::options::{Auth, ClientOptions, Flavour};
 use super::rate_limit::Throttle;
 use super::retry::{backoff_steps, classify, delay, quota_exhausted_wait, server_wait, Verdict};
 use super::stats::{RequestStats, StatsSnapshot};
+use crate::shutdown::Shutdown;
 use setup::{authorization, build_http, parse_base};
 
 /// Redirect hops followed before giving up.
@@ -31,6 +32,9 @@ const MAX_REDIRECTS: usize = 5;
 #[derive(Clone)]
 pub struct ConfluenceClient {
     inner: Arc<Inner>,
+    /// Ends the waits of a request (a retry's backoff, a rate-limit pause): the sync's
+    /// shutdown.
+    stop: Shutdown,
 }
 
 struct Inner {
@@ -124,7 +128,7 @@ impl ConfluenceClient {
             // credential: `_edge/tenant_info` is public.
             first.authorization = None;
         }
-        let mut client = ConfluenceClient { inner: Arc::new(first) };
+        let mut client = ConfluenceClient { inner: Arc::new(first), stop: Shutdown::never() };
         if let Auth::CloudGateway { cloud_id, .. } = &options.auth {
             let gateway = Url::parse(options.gateway_origin.trim_end_matches('/'))
                 .map_err(|e| ConfluenceError::Config { field: "gateway_origin", detail: e.to_string() })?;
@@ -136,6 +140,7 @@ impl ConfluenceClient {
             api_root.set_path(&format!("/ex/confluence/{cloud_id}/wiki"));
             client = ConfluenceClient {
                 inner: Arc::new(Inner::new(&options, http, api_root, link_context, ui_base)),
+                stop: Shutdown::never(),
             };
         }
         Ok(client)
@@ -158,6 +163,14 @@ impl ConfluenceClient {
             url: display_url(&url),
             detail: "the answer has no cloudId".to_string(),
         })
+    }
+
+    /// The same client (sharing its connections, throttle and counters), whose waits end
+    /// when `stop` fires: a retry is then not sent, and a request waiting out a rate-limit
+    /// pause is not sent at all.
+    pub fn stopping_on(mut self, stop: &Shutdown) -> Self {
+        self.stop = stop.clone();
+        self
     }
 
     /// Cloud, Server or Data Center.
@@ -325,7 +338,12 @@ impl ConfluenceClient {
         let inner = &self.inner;
         let mut retry = 0u32;
         loop {
-            let permit = inner.throttle.admit().await;
+            let mut stop = self.stop.clone();
+            let permit = tokio::select! {
+                biased;
+                permit = inner.throttle.admit() => permit,
+                () = stop.wait() => return Err(ConfluenceError::Stopped { url: display_url(url), last: None }),
+            };
             let outcome = match self.attempt(url, route, json, body).await {
                 Ok(response) => on_success(response).await.map_err(Failure::from),
                 Err(failure) => Err(failure),
@@ -362,7 +380,12 @@ impl ConfluenceClient {
                 error = %failure.error,
                 "Confluence request failed; retrying"
             );
-            tokio::time::sleep(wait).await;
+            if !self.stop.sleep(wait).await {
+                return Err(ConfluenceError::Stopped {
+                    url: display_url(url),
+                    last: Some(Box::new(failure.error)),
+                });
+            }
             retry += 1;
         }
     }
@@ -523,4 +546,3 @@ fn truncated_or_transport(url: &Url, error: &reqwest::Error) -> ConfluenceError 
 mod setup;
 #[cfg(test)]
 pub(crate) mod tests;
-mod tls;

@@ -31,6 +31,7 @@ mod source;
 mod target;
 mod watch;
 
+pub use access_control::identity_index;
 pub use advanced_rules::check_remotely as check_advanced_rules_remotely;
 pub use completeness::Incomplete;
 pub use document::{DocType, Document, Indexed, PipelineFlags};

@@ -1,5 +1,5 @@
 //! What a client is built from: the checked base URL, the `Authorization` header, and the
-//! `reqwest` client (rustls with the system roots plus `ssl_ca` ([`super::tls`]), proxy,
+//! `reqwest` client (rustls with the system roots plus `ssl_ca` ([`crate::tls`]), proxy,
 //! timeouts, no automatic redirects).
 
 use base64::Engine;
@@ -62,7 +62,8 @@ pub(super) fn build_http(options: &ClientOptions) -> Result<reqwest::Client, Con
         .danger_accept_invalid_certs(options.danger_accept_invalid_certs);
     // Skipping verification wins over a CA to verify with (it is the louder, explicit setting).
     if let Some(ca) = options.ssl_ca.as_deref().filter(|ca| !ca.trim().is_empty()) {
-        let config = super::tls::client_config(super::tls::read_ssl_ca(ca)?)?;
+        let invalid = |detail: String| ConfluenceError::Config { field: "ssl_ca", detail };
+        let config = crate::tls::client_config(read_ssl_ca(ca)?).map_err(invalid)?;
         if !options.danger_accept_invalid_certs {
             builder = builder.use_preconfigured_tls(config);
         }
@@ -78,4 +79,17 @@ pub(super) fn build_http(options: &ClientOptions) -> Result<reqwest::Client, Con
         field: "ssl_ca",
         detail: format!("cannot build the HTTP client: {e}"),
     })
+}
+
+/// The certificates of `ssl_ca` (PEM text, or the path of a PEM file).
+fn read_ssl_ca(ssl_ca: &str) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, ConfluenceError> {
+    let pem = if ssl_ca.contains("-----BEGIN") {
+        ssl_ca.as_bytes().to_vec()
+    } else {
+        std::fs::read(ssl_ca.trim()).map_err(|e| ConfluenceError::Config {
+            field: "ssl_ca",
+            detail: format!("not PEM text, and the file `{}` cannot be read: {e}", ssl_ca.trim()),
+        })?
+    };
+    crate::tls::read_pem(&pem).map_err(|detail| ConfluenceError::Config { field: "ssl_ca", detail })
 }

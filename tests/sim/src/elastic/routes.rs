@@ -16,7 +16,7 @@ use super::auth::Principal;
 use super::cluster::glob;
 use super::error::EsError;
 use super::server::Shared;
-use super::{api_cluster, api_docs, api_indices, api_search, connector, privileges};
+use super::{api_cluster, api_docs, api_indices, api_search, connector, has_privileges, privileges};
 
 /// A request as the endpoints see it.
 #[derive(Debug, Clone)]
@@ -132,6 +132,8 @@ pub fn pattern(segs: &[String]) -> Option<&'static str> {
         ["_cluster", "health"] => "/_cluster/health",
         ["_cluster", "health", _] => "/_cluster/health/{index}",
         ["_security", "_authenticate"] => "/_security/_authenticate",
+        ["_security", "user", "_has_privileges"] => "/_security/user/_has_privileges",
+        ["_security", "user", _, "_has_privileges"] => "/_security/user/{user}/_has_privileges",
         ["_ingest", "pipeline"] => "/_ingest/pipeline",
         ["_ingest", "pipeline", _] => "/_ingest/pipeline/{id}",
         ["_index_template"] => "/_index_template",
@@ -176,6 +178,7 @@ fn allowed(pattern: &str) -> &'static [&'static str] {
         | "/{index}/_search/template"
         | "/_render/template" => &["GET", "POST"],
         "/_refresh" | "/{index}/_refresh" => &["GET", "POST"],
+        "/_security/user/_has_privileges" | "/_security/user/{user}/_has_privileges" => &["GET", "POST"],
         "/_pit" => &["DELETE"],
         "/{index}/_pit" | "/_aliases" | "/{index}/_delete_by_query" => &["POST"],
         "/_alias"
@@ -552,6 +555,10 @@ pub fn handle(shared: &Shared, pattern: Option<&'static str>, req: &Request) -> 
         (p, _) if p.starts_with("/_connector") => connector::routes::handle(shared, p, req),
         ("/", _) => api_cluster::root(shared),
         ("/_security/_authenticate", _) => api_cluster::authenticate(shared, req),
+        ("/_security/user/_has_privileges", _) => has_privileges::handle(shared, req, None),
+        ("/_security/user/{user}/_has_privileges", _) => {
+            has_privileges::handle(shared, req, Some(req.seg(2)))
+        }
         ("/_license", _) => api_cluster::license(shared),
         ("/_cluster/health" | "/_cluster/health/{index}", _) => api_cluster::health(shared, req),
         ("/_ingest/pipeline", _) => api_cluster::get_pipeline(shared, None),
