@@ -21,9 +21,12 @@ test: lint
 
 ## test-es: every integration test and the ftest against a real Elasticsearch node started for
 ## the purpose (downloaded once from Maven Central; needs a JDK 17+; see README), with
-## Elasticsearch's REST spec fetched so the test server's conformance test runs too
+## Elasticsearch's REST spec and YAML REST tests fetched so the test server's conformance
+## tests run too; the YAML tests first run on a node of their own, which they may wipe
 test-es:
 	tests/es-node/rest-spec.sh >/dev/null
+	ES_REST_SPEC_VERSION=7.10.2 ES_REST_SPEC_CACHE=target/rest-tests tests/es-node/rest-spec.sh >/dev/null
+	tests/es-node/with-es.sh sh -c 'ES_YAML_NODE=$$ES_URL $(CARGO) test -p sim --test es_yaml -- --nocapture --test-threads=1'
 	tests/es-node/with-es.sh sh -c '$(CARGO) test --workspace --all-targets && $(MAKE) ftest'
 
 lint:

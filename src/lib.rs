@@ -14,7 +14,8 @@
 //! ([`sync::Incomplete`]); one policy reads it before anything is deleted or the cursor
 //! moves. Shared below everything: `config` (`config.yml`, checked whole at start against
 //! one table of keys), `shutdown` (SIGTERM/SIGINT, and a lost lease, as one signal every
-//! wait hears), `logging`, `telemetry` and `memory`.
+//! wait hears), `tls` (the certificates an administrator configured, for both ends),
+//! `logging`, `telemetry` and `memory`.
 //!
 //! ```text
 //! src/main.rs      the command line: parse, load config.yml, call cli
@@ -28,6 +29,7 @@
 //! src/elastic/     client, content index, existing ids, bulk sink, state, lease, progress
 //! src/service/     `run`: timetable, clock, /healthz and /metrics
 //! src/managed/     Kibana's connector protocol around the same engine
+//! src/tls/         the certificates an administrator configured, for both ends
 //! src/*.rs         schedule, shutdown, logging, telemetry, memory
 //! ```
 //!
@@ -47,8 +49,10 @@
 //!   bench builds;
 //! - [`confluence`]: the client ([`confluence::ConfluenceClient`], its options and error),
 //!   as `tests/confluence_client.rs` and `tests/tls.rs` drive it;
-//! - [`elastic`]: the client, index set-up, bulk sink and batches, state and lease, as
-//!   `tests/elastic_sink.rs`, `tests/lease.rs` and the `bulk_encode` bench drive them;
+//! - [`elastic`]: the client, index set-up, bulk sink and batches, state and lease, and one
+//!   request as a sync sends it ([`elastic::send_json`]), as `tests/elastic_sink.rs`,
+//!   `tests/lease.rs`, `tests/tls.rs` and the `bulk_encode` bench drive them;
+//! - [`service::Metrics`]: the metrics `run` serves, as `tests/elastic_sink.rs` reads them;
 //! - [`acl::NOBODY`] and [`acl::DLS_QUERY`]: what document-level security writes;
 //! - at the root: [`Shutdown`], [`tune_allocator`], and the text extraction the benches
 //!   measure ([`storage_to_text`], [`office_text`], [`decode_text`]).
@@ -68,6 +72,7 @@ pub mod config;
 pub mod confluence;
 pub mod elastic;
 pub mod logging;
+pub mod service;
 pub mod sync;
 
 // src/extract is being changed on another branch (PDF text): its items are narrowed to
@@ -80,9 +85,9 @@ mod managed;
 mod memory;
 mod rules;
 mod schedule;
-mod service;
 mod shutdown;
 mod telemetry;
+mod tls;
 
 pub use extract::office::office_text;
 pub use extract::storage::storage_to_text;

@@ -83,6 +83,20 @@ impl Shutdown {
         tokio::time::timeout(grace, work).await.ok()
     }
 
+    /// Sleeps for `duration`, unless shutdown is requested first (or already was): `false`
+    /// then, at once. Every wait before a retry sleeps through this, so that a signal ends
+    /// the wait instead of the grace period.
+    pub(crate) async fn sleep(&self, duration: std::time::Duration) -> bool {
+        if self.requested() {
+            return false;
+        }
+        let mut stop = self.clone();
+        tokio::select! {
+            () = tokio::time::sleep(duration) => true,
+            () = stop.wait() => false,
+        }
+    }
+
     /// Waits until shutdown is requested.
     pub(crate) async fn wait(&mut self) {
         while !*self.rx.borrow_and_update() {
@@ -172,6 +186,23 @@ mod tests {
         stopper.await.unwrap();
         // Work that ends in time keeps its output.
         assert_eq!(stop.within_grace(grace, async { 7 }).await, Some(7));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sleep_ends_at_the_signal() {
+        let (tx, stop) = Shutdown::manual();
+        let started = tokio::time::Instant::now();
+        assert!(stop.sleep(std::time::Duration::from_secs(3)).await, "slept its full time");
+        assert_eq!(started.elapsed().as_secs(), 3);
+        let stopper = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let _ = tx.send(true);
+        });
+        assert!(!stop.sleep(std::time::Duration::from_secs(150)).await);
+        assert_eq!(started.elapsed().as_secs(), 5, "the wait ended at the signal");
+        stopper.await.unwrap();
+        assert!(!stop.sleep(std::time::Duration::from_secs(10)).await, "after it: no wait at all");
+        assert_eq!(started.elapsed().as_secs(), 5);
     }
 
     #[tokio::test]

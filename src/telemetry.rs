@@ -21,6 +21,7 @@ static TELEMETRY: Telemetry = Telemetry {
     deleted: AtomicU64::new(0),
     failed: AtomicU64::new(0),
     sink_queued_bytes: AtomicU64::new(0),
+    bulk_items: Mutex::new(BTreeMap::new()),
 };
 
 /// Live counters; one for the process ([`totals`]).
@@ -44,6 +45,8 @@ struct Telemetry {
     failed: AtomicU64,
     /// Bytes of operations waiting in the sinks' queues now.
     sink_queued_bytes: AtomicU64,
+    /// `_bulk` items by result and status.
+    bulk_items: Mutex<BTreeMap<(&'static str, u16), u64>>,
 }
 
 /// The counters at one moment.
@@ -60,6 +63,9 @@ pub(crate) struct Totals {
     pub(crate) documents: [(&'static str, u64); 5],
     /// Bytes of operations waiting in the sinks' queues now (a gauge, not a total).
     pub(crate) sink_queued_bytes: u64,
+    /// `_bulk` items by result (`created`, `updated`, `noop`, `deleted`, `not_found`,
+    /// `rejected`, `failed`) and HTTP status (0: no answer).
+    pub(crate) bulk_items: BTreeMap<(&'static str, u16), u64>,
 }
 
 /// One Confluence response (or failure, status 0) on `route`.
@@ -93,6 +99,15 @@ pub(crate) fn confirmed(indexed: u64, deleted: u64, failed: u64) {
     TELEMETRY.failed.fetch_add(failed, Ordering::Relaxed);
 }
 
+/// The items of one `_bulk` answer (or of a request that failed as a whole), counted by
+/// result and status.
+pub(crate) fn bulk_items(items: &BTreeMap<(&'static str, u16), u64>) {
+    let mut table = TELEMETRY.bulk_items.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    for (key, count) in items {
+        *table.entry(*key).or_default() += count;
+    }
+}
+
 /// Operations of `bytes` entered a sink's queue.
 pub(crate) fn sink_queued(bytes: u64) {
     TELEMETRY.sink_queued_bytes.fetch_add(bytes, Ordering::Relaxed);
@@ -122,6 +137,7 @@ pub(crate) fn totals() -> Totals {
             ("failed", load(&t.failed)),
         ],
         sink_queued_bytes: load(&t.sink_queued_bytes),
+        bulk_items: t.bulk_items.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone(),
     }
 }
 

@@ -29,6 +29,9 @@ use sim::elastic::{EsSim, EsSimConfig, EsTarget};
 
 use sim::world as common;
 
+mod child;
+use child::metric;
+
 /// The test server, whatever `ES_URL` says (for fault injection and the request log).
 async fn test_server() -> EsTarget {
     let config = EsSimConfig::default();
@@ -341,6 +344,51 @@ async fn items_that_fail_for_good_are_listed_with_id_type_and_reason() {
         "{}",
         sync.failed[0]
     );
+}
+
+#[tokio::test]
+async fn bulk_items_show_in_the_metrics_by_result_and_status_as_each_answer_arrives() {
+    use confluence_connector::service::Metrics;
+    let target = EsTarget::from_env_or_sim().await.unwrap();
+    let o = options(&target);
+    let es = client(&o);
+    let index = index("item-metrics");
+    ensure_content_index(&es, &index, IndexMode::CreateIfMissing).await.unwrap();
+    let series = |result: &str, status: u16| {
+        format!("confluence_connector_bulk_items_total{{result=\"{result}\",status=\"{status}\"}}")
+    };
+    let expected = [
+        ("created", 201, 2.0),
+        ("updated", 200, 1.0),
+        ("failed", 400, 1.0),
+        ("not_found", 404, 1.0),
+        ("deleted", 200, 1.0),
+    ];
+    // The counters are the process's: other tests of this binary add to them meanwhile.
+    let metrics = Metrics::new();
+    let before = metrics.encode();
+    let sink = Sink::start(es.clone(), &index, &o);
+    for op in [
+        doc("twice", json!({"title": "First"})),
+        doc("twice", json!({"title": "Second"})),
+        doc("gone", json!({"title": "Soon deleted"})),
+        doc("bad", json!({"title": "Broken", "size": "not a number"})),
+        Operation::Delete { id: "never-indexed".into() },
+        Operation::Delete { id: "gone".into() },
+    ] {
+        sink.send(op).await;
+    }
+    // Every answer is in, the sink (and so the sync) is still open: the metrics show them.
+    sink.flush().await;
+    let during = metrics.encode();
+    for (result, status, count) in expected {
+        let name = series(result, status);
+        let value = |text: &str| metric(text, &name).unwrap_or(0.0);
+        let grew = value(&during) - value(&before);
+        assert!(grew >= count, "{name} grew by {grew}, not {count}:\n{during}");
+    }
+    let report = sink.finish().await;
+    assert_eq!((report.indexed, report.deleted, report.failed.len()), (3, 2, 1));
 }
 
 #[tokio::test]

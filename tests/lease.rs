@@ -161,3 +161,38 @@ async fn confirming_while_the_renewer_renews_is_no_takeover() {
     assert!(lease.fence().holds());
     lease.release().await;
 }
+
+/// A renewal the aborted renewer had sent may land after the version the lease holds: giving
+/// the lease back still removes it (it is ours by its token), so the next sync need not wait
+/// out the TTL.
+#[tokio::test]
+async fn a_renewal_landing_late_does_not_keep_the_lease() {
+    use confluence_connector::elastic::connect;
+    use confluence_connector::elastic::ElasticOptions;
+    use confluence_connector::elastic::Lease;
+    let world = world().await;
+    let options = ElasticOptions {
+        host: world.es.url.clone(),
+        api_key: world.es.api_key.as_deref().map(confluence_connector::config::Secret::new),
+        username: world.es.username.clone(),
+        password: world.es.password.as_deref().map(confluence_connector::config::Secret::new),
+        ..ElasticOptions::default()
+    };
+    let es = connect(&options).unwrap();
+    let index = format!("lease-late-renewal-{}", std::process::id());
+    let lease = Lease::acquire(&es, &index, "full").await.unwrap();
+    // What the late renewal does: the same holder written again, a new version.
+    let doc_path = format!("/{LEASE_INDEX}/_doc/{index}");
+    let doc: serde_json::Value =
+        world.request(reqwest::Method::GET, &doc_path).send().await.unwrap().json().await.unwrap();
+    let r = world.request(reqwest::Method::PUT, &doc_path).json(&doc["_source"]).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    lease.release().await;
+    let r = world.request(reqwest::Method::GET, &doc_path).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::NOT_FOUND,
+        "the lease is still there: {}",
+        r.text().await.unwrap()
+    );
+}

@@ -279,12 +279,13 @@ fn a_taken_health_port_stops_start_up_naming_the_key() {
     assert!(stderr.contains(&format!("service.http.port: cannot listen on 127.0.0.1:{port}")), "{stderr}");
 }
 
-/// A one-shot `sync` waiting on an unreachable Elasticsearch (50 retries a second apart)
-/// stops within `service.shutdown_timeout` of SIGTERM, saying why, instead of retrying on.
-#[tokio::test]
-async fn sigterm_ends_a_one_shot_sync_waiting_on_retries_within_the_shutdown_timeout() {
-    let world = World::start(SimConfig::new(Flavour::Server, Size::Small)).await.unwrap();
-    let yaml = world.config_yaml("run-retry-wait", &["retry_count: 1"]);
+/// A `config.yml` whose Elasticsearch is nowhere (a free port) and asks for 50 retries a
+/// second apart, with `service.shutdown_timeout` of `grace` seconds and the `extra` source
+/// settings.
+fn unreachable_elasticsearch(world: &World, name: &str, grace: u64, extra: &[&str]) -> PathBuf {
+    let mut settings = vec!["retry_count: 1"];
+    settings.extend_from_slice(extra);
+    let yaml = world.config_yaml(name, &settings);
     let host = yaml.lines().find(|l| l.starts_with("  host: ")).unwrap().to_string();
     let yaml = yaml
         .replacen(
@@ -292,21 +293,47 @@ async fn sigterm_ends_a_one_shot_sync_waiting_on_retries_within_the_shutdown_tim
             &format!("  host: http://127.0.0.1:{}\n  max_retries: 50\n  retry_interval: 1", free_port()),
             1,
         )
-        .replacen("service:\n", "service:\n  shutdown_timeout: 2\n", 1);
-    let config = world.write_config("config.yml", &yaml).unwrap();
+        .replacen("service:\n", &format!("service:\n  shutdown_timeout: {grace}\n"), 1);
+    world.write_config("config.yml", &yaml).unwrap()
+}
+
+/// Starts the connector with `args`, sends SIGTERM once it retries Elasticsearch, and
+/// returns its exit code, which must come within 5 s of the signal, and its log.
+async fn terminated_while_retrying(args: &[&str]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
-    let mut connector = Connector::start(
-        &["sync", "--kind", "full", "-c", config.to_str().unwrap()],
-        &dir.path().join("log"),
-    );
+    let mut connector = Connector::start(args, &dir.path().join("log"));
     connector.wait_for_log("no answer from Elasticsearch", Duration::from_secs(30)).await;
     let signalled = std::time::Instant::now();
     connector.signal("TERM");
     let status =
-        connector.exit_within(Duration::from_secs(10)).await.expect("sync went on retrying after SIGTERM");
-    assert!(signalled.elapsed() < Duration::from_secs(6), "{:?}", signalled.elapsed());
-    assert_eq!(status.code(), Some(1), "{}", connector.log());
+        connector.exit_within(Duration::from_secs(70)).await.expect("retrying went on after SIGTERM");
+    assert!(signalled.elapsed() < Duration::from_secs(5), "{:?}\n{}", signalled.elapsed(), connector.log());
     let log = connector.log();
-    assert!(log.contains("service.shutdown_timeout (2 s) ran out"), "{log}");
+    assert!(log.contains("not sent again: shutdown was requested"), "{log}");
     assert!(log.contains("confluence-connector stopped"), "{log}");
+    (status.code(), log)
+}
+
+/// A one-shot `sync` waiting on an unreachable Elasticsearch (50 retries a second apart)
+/// stops at SIGTERM, saying why, instead of retrying on: the wait ends at the signal.
+#[tokio::test]
+async fn sigterm_ends_a_one_shot_sync_waiting_on_retries_at_once() {
+    let world = World::start(SimConfig::new(Flavour::Server, Size::Small)).await.unwrap();
+    let config = unreachable_elasticsearch(&world, "run-retry-wait", 30, &[]);
+    let (code, log) =
+        terminated_while_retrying(&["sync", "--kind", "full", "-c", config.to_str().unwrap()]).await;
+    assert_eq!(code, Some(1), "{log}");
+}
+
+/// `run` whose sync waits to retry an unreachable Elasticsearch stops at SIGTERM, well
+/// within its 60 s shutdown timeout: the wait ends at the signal, the sync with it, and the
+/// service exits cleanly.
+#[tokio::test]
+async fn sigterm_ends_the_retry_waits_of_a_sync_under_run_at_once() {
+    let world = World::start(SimConfig::new(Flavour::Server, Size::Small)).await.unwrap();
+    let config = unreachable_elasticsearch(&world, "run-retry-wait-run", 60, &["schedules: {full: 1s}"]);
+    let (code, log) = terminated_while_retrying(&["run", "-c", config.to_str().unwrap()]).await;
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("scheduled sync ended by the shutdown"), "{log}");
+    assert!(!log.lines().any(|l| l.contains("ERROR")), "{log}");
 }

@@ -4,7 +4,9 @@
 //! certificates of `tests/fixtures/tls`, made with openssl the ways HTTPS guides make them
 //! (`make.sh` there; valid until 2126; the CA keys were not kept): a private CA, a
 //! self-signed certificate from `openssl req -x509` (marked CA:TRUE), and a root CA with an
-//! intermediate. A refused certificate is not retried and its hint fits its case.
+//! intermediate. A refused certificate is not retried and its hint fits its case. The same
+//! certificates, given as `elasticsearch.ca_certs`, for a server answering as
+//! Elasticsearch does to `GET /`.
 
 use std::sync::Arc;
 
@@ -36,8 +38,17 @@ async fn https_server() -> String {
     https_server_with(CERT, KEY).await
 }
 
+/// The answer of the test servers to any request: one Confluence space.
+const SPACES: &str =
+    r#"{"results":[{"id":1,"key":"DEV","name":"Development"}],"start":0,"limit":100,"size":1,"_links":{}}"#;
+
 /// An HTTPS server on 127.0.0.1 presenting `chain` (PEM, its certificate first).
 async fn https_server_with(chain: &str, key: &str) -> String {
+    https_server_answering(chain, key, SPACES).await
+}
+
+/// An HTTPS server on 127.0.0.1 presenting `chain` and answering every request with `body`.
+async fn https_server_answering(chain: &str, key: &str, body: &'static str) -> String {
     let certs: Vec<CertificateDer<'static>> =
         CertificateDer::pem_slice_iter(chain.as_bytes()).collect::<Result<_, _>>().unwrap();
     let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
@@ -64,7 +75,6 @@ async fn https_server_with(chain: &str, key: &str) -> String {
                         Ok(n) => request.extend_from_slice(&buf[..n]),
                     }
                 }
-                let body = r#"{"results":[{"id":1,"key":"DEV","name":"Development"}],"start":0,"limit":100,"size":1,"_links":{}}"#;
                 let response = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
@@ -197,4 +207,78 @@ async fn https_to_a_plain_http_port_says_so() {
     });
     let error = refused(options(&format!("https://127.0.0.1:{port}"))).await;
     assert!(error.contains("http://"), "{error}");
+}
+
+/// What a node answers to `GET /`.
+const ROOT: &str =
+    r#"{"name":"node","cluster_name":"tls","version":{"number":"9.1.0"},"tagline":"You Know, for Search"}"#;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls").join(name)
+}
+
+/// Elasticsearch options for `url` trusting `ca_certs` (a fixture's name), retrying 5 times.
+fn es_options(url: &str, ca_certs: Option<&str>) -> confluence_connector::elastic::ElasticOptions {
+    confluence_connector::elastic::ElasticOptions {
+        host: url.to_string(),
+        ca_certs: ca_certs.map(fixture),
+        max_retries: 5,
+        retry_interval: std::time::Duration::from_secs(1),
+        ..Default::default()
+    }
+}
+
+/// `GET /` through the client a sync uses (with its retries): the version, or the error.
+async fn es_version(options: confluence_connector::elastic::ElasticOptions) -> Result<String, String> {
+    use confluence_connector::elastic::{connect, send_json, Answer};
+    let es = connect(&options).map_err(|e| e.to_string())?;
+    let headers = elasticsearch::http::headers::HeaderMap::new();
+    match send_json(&es, elasticsearch::http::Method::Get, "/", None, headers).await {
+        Ok(Answer::Ok(body)) => Ok(body["version"]["number"].as_str().unwrap_or_default().to_string()),
+        Ok(Answer::NotFound) => Err("404".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[tokio::test]
+async fn elasticsearch_ca_certs_trusts_a_self_signed_certificate_made_by_openssl_req_x509() {
+    let url = https_server_answering(SELF_SIGNED, SELF_SIGNED_KEY, ROOT).await;
+    assert_eq!(es_version(es_options(&url, Some("self-signed.pem"))).await.unwrap(), "9.1.0");
+    let by_name = url.replace("127.0.0.1", "localhost");
+    assert_eq!(es_version(es_options(&by_name, Some("self-signed.pem"))).await.unwrap(), "9.1.0");
+    // Pinned, the certificate must still name the host.
+    let other = https_server_answering(OTHER_HOST, OTHER_HOST_KEY, ROOT).await;
+    let error = es_version(es_options(&other, Some("other-host.pem"))).await.unwrap_err();
+    assert!(error.contains("does not name this host") && error.contains("elasticsearch.host"), "{error}");
+}
+
+#[tokio::test]
+async fn elasticsearch_ca_certs_trusts_a_private_ca_and_a_root_above_an_intermediate() {
+    let url = https_server_answering(CERT, KEY, ROOT).await;
+    assert_eq!(es_version(es_options(&url, Some("ca.pem"))).await.unwrap(), "9.1.0");
+    let chain = https_server_answering(CHAIN, CHAIN_KEY, ROOT).await;
+    assert_eq!(es_version(es_options(&chain, Some("root-ca.pem"))).await.unwrap(), "9.1.0");
+}
+
+/// Retries allowed (5, a second apart): a refused certificate comes back at once.
+async fn es_refused(options: confluence_connector::elastic::ElasticOptions) -> String {
+    let started = std::time::Instant::now();
+    let error = es_version(options).await.unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "retried: {error}");
+    assert!(!error.contains("attempt"), "{error}");
+    error
+}
+
+#[tokio::test]
+async fn elasticsearch_certificate_errors_are_not_retried_and_their_hint_fits_the_case() {
+    let self_signed = https_server_answering(SELF_SIGNED, SELF_SIGNED_KEY, ROOT).await;
+    let error = es_refused(es_options(&self_signed, None)).await;
+    assert!(error.contains("elasticsearch.ca_certs") && error.contains("self-signed"), "{error}");
+    assert!(error.contains("TLS with elasticsearch.host failed"), "{error}");
+
+    let private = https_server_answering(CERT, KEY, ROOT).await;
+    let error = es_refused(es_options(&private, None)).await;
+    assert!(error.contains("set elasticsearch.ssl: true and elasticsearch.ca_certs"), "{error}");
+    let error = es_refused(es_options(&private, Some("root-ca.pem"))).await;
+    assert!(error.contains("elasticsearch.ca_certs did not issue"), "{error}");
 }

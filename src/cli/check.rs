@@ -1,7 +1,9 @@
 //! `check`: validate the config, reach Confluence and Elasticsearch, print what was found,
 //! and refuse what a sync would then fail on: space keys Confluence does not show (a typo
 //! would make a full sync delete everything it did not find), a content index mapped
-//! otherwise than the connector maps it, and a missing ingest pipeline.
+//! otherwise than the connector maps it, a missing ingest pipeline, and credentials that
+//! lack a privilege the sync needs on its indices (`_has_privileges`; with security off,
+//! it says so and passes).
 //!
 //! Every problem is one line naming the end that failed; the command fails if either end
 //! does, after trying both (a user fixes both in one round).
@@ -43,6 +45,10 @@ pub async fn check(config: &Config, quiet: bool) -> Result<(), CliError> {
                         ));
                     }
                     None => {}
+                }
+                match privileges_problems(config, source).await {
+                    Ok(found) => say(format!("elasticsearch: {found}")),
+                    Err(lines) => problems.extend(lines.into_iter().map(|l| format!("elasticsearch: {l}"))),
                 }
             }
         }
@@ -131,6 +137,55 @@ async fn pipeline_problem(config: &Config, source: &crate::config::ConfluenceCon
         )),
         Err(e) => Some(format!("cannot read ingest pipeline [{name}]: {e}")),
     }
+}
+
+/// Whether the credentials hold the index privileges a sync needs: what was found, or one
+/// line per index lacking some.
+async fn privileges_problems(
+    config: &Config,
+    source: &crate::config::ConfluenceConfig,
+) -> Result<String, Vec<String>> {
+    use elastic::privileges::{check, describe, needed, Rights, SyncIndices};
+    let es = elastic::client::connect(&elastic_options(config, None)).map_err(|e| vec![e.to_string()])?;
+    let es = es.without_retries();
+    let content = source.index_name.trim().to_string();
+    let identity = source.use_document_level_security.then(|| crate::sync::identity_index(&content));
+    let indices = SyncIndices {
+        lease: (elastic::lease::LEASE_INDEX.to_string(), missing(&es, elastic::lease::LEASE_INDEX).await),
+        identity: match identity {
+            Some(index) => Some((index.clone(), missing(&es, &index).await)),
+            None => None,
+        },
+        content: (content.clone(), !source.use_existing_index && missing(&es, &content).await),
+    };
+    match check(&es, &needed(&indices)).await {
+        Ok(Rights::SecurityOff) => {
+            Ok("security is not enabled on the cluster: any client may write, privileges not checked".into())
+        }
+        Ok(Rights::Held { username }) => Ok(format!(
+            "user [{username}] holds the index privileges a sync needs on [{content}] and its lease"
+        )),
+        Ok(Rights::Missing { username, missing }) => {
+            let who = match config.elasticsearch.api_key {
+                Some(_) => format!("the API key (of user [{username}])"),
+                None => format!("user [{username}]"),
+            };
+            Err(describe(&who, &missing))
+        }
+        Err(e) => Err(vec![format!("cannot check the privileges a sync needs: {e}")]),
+    }
+}
+
+/// Whether `index` does not exist (`HEAD`); when that cannot be told (no right to look),
+/// it is taken to exist, so that only what is sure is asked.
+async fn missing(es: &elastic::client::EsClient, index: &str) -> bool {
+    use elasticsearch::http::headers::HeaderMap;
+    use elasticsearch::http::Method;
+    let path = format!("/{}", elastic::request::path_segment(index));
+    matches!(
+        elastic::request::send_json(es, Method::Head, &path, None, HeaderMap::new()).await,
+        Ok(elastic::request::Answer::NotFound)
+    )
 }
 
 /// `GET /` with the client a sync uses (credentials, TLS, headers); the cluster's version.

@@ -132,7 +132,7 @@ pub(crate) const KEYS: &[Key] = &[
     key!("elasticsearch.password", Kind::Secret, Some(r#""changeme""#), "basic auth password"),
     key!("elasticsearch.ssl", Kind::Bool, Some("true"), "apply verify_certs and ca_certs"),
     key!("elasticsearch.verify_certs", Kind::Bool, Some("true"), "verify the server certificate"),
-    key!("elasticsearch.ca_certs", Kind::Text, None, "path to a PEM CA bundle"),
+    key!("elasticsearch.ca_certs", Kind::Text, None, "path to a PEM file: the CA, or the node's self-signed certificate"),
     key!(
         "elasticsearch.retry_on_timeout",
         Kind::Bool,

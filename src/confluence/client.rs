@@ -23,6 +23,7 @@ use super::options::Flavour;
 use super::rate_limit::Throttle;
 use super::retry::{classify, delay, quota_exhausted_wait, server_wait, Verdict};
 use super::stats::{RequestStats, StatsSnapshot};
+use crate::shutdown::Shutdown;
 
 /// Redirect hops followed before giving up.
 const MAX_REDIRECTS: usize = 5;
@@ -32,6 +33,9 @@ const MAX_REDIRECTS: usize = 5;
 #[derive(Clone)]
 pub struct ConfluenceClient {
     inner: Arc<Inner>,
+    /// Ends the waits of a request (a retry's backoff, a rate-limit pause): the sync's
+    /// shutdown.
+    stop: Shutdown,
 }
 
 struct Inner {
@@ -93,6 +97,14 @@ pub(crate) struct Fetched<T> {
 }
 
 impl ConfluenceClient {
+    /// The same client (sharing its connections, throttle and counters), whose waits end
+    /// when `stop` fires: a retry is then not sent, and a request waiting out a rate-limit
+    /// pause is not sent at all.
+    pub(crate) fn stopping_on(mut self, stop: &Shutdown) -> Self {
+        self.stop = stop.clone();
+        self
+    }
+
     /// Cloud, Server or Data Center.
     pub(crate) fn flavour(&self) -> Flavour {
         self.inner.flavour
@@ -258,7 +270,12 @@ impl ConfluenceClient {
         let inner = &self.inner;
         let mut retry = 0u32;
         loop {
-            let permit = inner.throttle.admit().await;
+            let mut stop = self.stop.clone();
+            let permit = tokio::select! {
+                biased;
+                permit = inner.throttle.admit() => permit,
+                () = stop.wait() => return Err(ConfluenceError::Stopped { url: display_url(url), last: None }),
+            };
             let outcome = match self.attempt(url, route, json, body).await {
                 Ok(response) => on_success(response).await.map_err(Failure::from),
                 Err(failure) => Err(failure),
@@ -295,7 +312,12 @@ impl ConfluenceClient {
                 error = %failure.error,
                 "Confluence request failed; retrying"
             );
-            tokio::time::sleep(wait).await;
+            if !self.stop.sleep(wait).await {
+                return Err(ConfluenceError::Stopped {
+                    url: display_url(url),
+                    last: Some(Box::new(failure.error)),
+                });
+            }
             retry += 1;
         }
     }
@@ -429,4 +451,3 @@ fn truncated_or_transport(url: &Url, error: &reqwest::Error) -> ConfluenceError 
 mod setup;
 #[cfg(test)]
 pub(crate) mod tests;
-mod tls;

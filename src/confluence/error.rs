@@ -127,6 +127,15 @@ pub enum ConfluenceError {
         /// The last failure.
         last: Box<ConfluenceError>,
     },
+    /// A request was not sent (again) because shutdown was requested while it waited: for
+    /// a retry's backoff (`last`: the failure it was for) or a rate-limit pause.
+    #[error("{} not sent: shutdown was requested", match last { Some(last) => format!("{last}; the retry was"), None => format!("request to {url}") })]
+    Stopped {
+        /// The request URL (without query).
+        url: String,
+        /// The failure the retry was for.
+        last: Option<Box<ConfluenceError>>,
+    },
     /// The cloud id of the site could not be discovered for the API gateway.
     #[error("cannot discover the cloud id from {url}: {detail}; set cloud_id in the configuration")]
     CloudId {
@@ -151,6 +160,7 @@ impl ConfluenceError {
         match self {
             ConfluenceError::Status { status, .. } => Some(*status),
             ConfluenceError::RetriesExhausted { last, .. } => last.status(),
+            ConfluenceError::Stopped { last, .. } => last.as_ref().and_then(|last| last.status()),
             _ => None,
         }
     }
@@ -200,8 +210,8 @@ impl ConfluenceError {
             return ConfluenceError::Timeout { url: display_url(url) };
         }
         let detail = error_chain(error);
-        if let Some(tls) = rustls_error(error) {
-            return ConfluenceError::Tls { url: display_url(url), detail, hint: tls_hint(tls, ssl_ca_set) };
+        if let Some(hint) = crate::tls::refusal(error, &TLS_SETTINGS, ssl_ca_set) {
+            return ConfluenceError::Tls { url: display_url(url), detail, hint };
         }
         let hint = if error.is_connect() {
             "check confluence_url, DNS, firewalls and the proxy setting"
@@ -222,38 +232,14 @@ impl ConfluenceError {
     }
 }
 
-/// The rustls error in the chain of `error`, if the TLS handshake is what failed. (An
-/// `io::Error` hides the error it wraps from `source()`, and the connector wraps one
-/// `io::Error` in another, so each one is opened.)
-fn rustls_error(error: &reqwest::Error) -> Option<&rustls::Error> {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = current {
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return Some(tls);
-        }
-        current = match e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
-            Some(wrapped) => Some(wrapped),
-            None => e.source(),
-        };
-    }
-    None
-}
-
-/// What to do about a refused TLS handshake, for its case.
-fn tls_hint(error: &rustls::Error, ssl_ca_set: bool) -> String {
-    use rustls::CertificateError as C;
-    let rustls::Error::InvalidCertificate(certificate) = error else {
-        return "the server did not complete a TLS handshake: check that confluence_url uses https only for a port that speaks TLS (http://host:8090 is plain HTTP)".to_string();
-    };
-    match certificate {
-        C::UnknownIssuer if ssl_ca_set => "ssl_ca did not issue the server's certificate: give the CA that signed it (for a chain through an intermediate CA, the root CA, and make sure the server sends the intermediate with its certificate), or the server's own certificate if it is self-signed".to_string(),
-        C::UnknownIssuer => "the certificate is signed by a CA this machine does not trust: set ssl_enabled: true and ssl_ca to that CA's certificate (PEM text or a file path), or to the server's own certificate if it is self-signed".to_string(),
-        C::NotValidForName | C::NotValidForNameContext { .. } => "the certificate does not name this host: use the host name the certificate lists (its subjectAltName) in confluence_url, or reissue the certificate with a subjectAltName for this host (a common name alone is not enough)".to_string(),
-        C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. } => "the certificate is outside its validity period: renew it on the server (or check this machine's clock)".to_string(),
-        C::Other(other) if other.to_string().contains("CaUsedAsEndEntity") => "the server presents a CA certificate as its own (a self-signed certificate made with openssl req -x509): give that same certificate as ssl_ca, with ssl_enabled: true".to_string(),
-        _ => "the server's certificate cannot be verified: check the certificate chain the server sends, and ssl_ca".to_string(),
-    }
-}
+/// The settings a certificate hint names on the Confluence side.
+const TLS_SETTINGS: crate::tls::Settings = crate::tls::Settings {
+    ca: "ssl_ca",
+    enable: "ssl_enabled: true",
+    url: "confluence_url",
+    ca_form: "(PEM text or a file path)",
+    plain_example: "http://host:8090 is plain HTTP",
+};
 
 /// The error and its sources, joined, without URLs (reqwest puts the full URL, query
 /// included, into its Display).

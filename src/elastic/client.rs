@@ -4,34 +4,27 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use elasticsearch::auth::Credentials;
-use elasticsearch::cert::{Certificate, CertificateValidation};
-use elasticsearch::http::headers::{HeaderMap, HeaderName, HeaderValue};
-use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
-use elasticsearch::Elasticsearch;
-use url::Url;
-
 use super::error::ElasticError;
-use super::options::{user_agent, ElasticOptions};
+use super::options::ElasticOptions;
 use super::retry::RetryPolicy;
+use super::transport::Node;
+use crate::shutdown::Shutdown;
 
-/// The official client, the retry policy of its requests, and how many it retried.
+/// The connection to the cluster, the retry policy of its requests, how many it retried,
+/// and the signal that ends its waits.
 #[derive(Clone)]
 pub struct EsClient {
-    es: Elasticsearch,
+    node: Arc<Node>,
     policy: RetryPolicy,
     retries: Arc<AtomicU64>,
+    /// Ends every wait before a retry (and gives up the retry): the sync's shutdown.
+    stop: Shutdown,
 }
 
 impl EsClient {
-    /// Wraps a client; its requests follow `policy`.
-    pub(crate) fn new(es: Elasticsearch, policy: RetryPolicy) -> EsClient {
-        EsClient { es, policy, retries: Arc::default() }
-    }
-
-    /// The official client.
-    pub(crate) fn elasticsearch(&self) -> &Elasticsearch {
-        &self.es
+    /// The connection requests go through.
+    pub(crate) fn node(&self) -> &Node {
+        &self.node
     }
 
     /// How requests are retried (`elasticsearch.max_retries`, `retry_interval`,
@@ -44,6 +37,18 @@ impl EsClient {
     /// (`check`, health probes), where waiting out the retries would only hide the cause.
     pub(crate) fn without_retries(&self) -> EsClient {
         EsClient { policy: RetryPolicy { max_retries: 0, ..self.policy }, ..self.clone() }
+    }
+
+    /// The same client, whose waits before a retry end when `stop` fires: the retry is then
+    /// not sent, and the request fails with its last answer (a sync stopped by a signal does
+    /// not wait out its backoff).
+    pub(crate) fn stopping_on(&self, stop: &Shutdown) -> EsClient {
+        EsClient { stop: stop.clone(), ..self.clone() }
+    }
+
+    /// What ends the waits before a retry.
+    pub(crate) fn stop(&self) -> &Shutdown {
+        &self.stop
     }
 
     /// Counts one retry of a request other than `_bulk` (the sink counts its own).
@@ -59,54 +64,10 @@ impl EsClient {
 
 /// Builds the client: single node, credentials (API key wins), TLS, headers, timeout.
 pub fn connect(options: &ElasticOptions) -> Result<EsClient, ElasticError> {
-    let invalid = |key: &str, reason: String| ElasticError::InvalidOption { key: key.to_string(), reason };
-    let url = Url::parse(&options.host)
-        .map_err(|e| invalid("host", format!("{:?} is not a URL: {e}", options.host)))?;
-    let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url))
-        .timeout(options.request_timeout)
-        .disable_proxy();
-    builder = match (&options.api_key, &options.username, &options.password) {
-        (Some(key), _, _) => builder.auth(Credentials::EncodedApiKey(key.expose().to_string())),
-        (None, Some(user), Some(password)) => {
-            builder.auth(Credentials::Basic(user.clone(), password.expose().to_string()))
-        }
-        _ => builder,
-    };
-    if options.ssl {
-        if !options.verify_certs {
-            tracing::warn!("elasticsearch.verify_certs is false: the cluster's certificate is not checked");
-            builder = builder.cert_validation(CertificateValidation::None);
-        } else if let Some(path) = &options.ca_certs {
-            let pem = std::fs::read(path)
-                .map_err(|e| invalid("ca_certs", format!("cannot read {}: {e}", path.display())))?;
-            let cert = Certificate::from_pem(&pem).map_err(|e| {
-                invalid("ca_certs", format!("{} is not a PEM certificate: {e}", path.display()))
-            })?;
-            builder = builder.cert_validation(CertificateValidation::Full(cert));
-        }
-    }
-    let mut headers = HeaderMap::new();
-    headers
-        .insert(HeaderName::from_static("x-elastic-product-origin"), HeaderValue::from_static("connectors"));
-    for (name, value) in &options.headers {
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|e| invalid("headers", format!("{name:?} is not a header name: {e}")))?;
-        let value = HeaderValue::from_str(value).map_err(|e| invalid("headers", format!("{name}: {e}")))?;
-        headers.insert(name, value);
-    }
-    let transport = builder
-        .headers(headers)
-        .header(
-            elasticsearch::http::headers::USER_AGENT,
-            HeaderValue::from_str(&user_agent())
-                .unwrap_or_else(|_| HeaderValue::from_static("confluence-connector")),
-        )
-        .build()
-        .map_err(|e| ElasticError::Transport {
-            method: "(setup)".into(),
-            url: options.host.clone(),
-            attempts: 0,
-            reason: e.to_string(),
-        })?;
-    Ok(EsClient::new(Elasticsearch::new(transport), options.request_policy()))
+    Ok(EsClient {
+        node: Arc::new(Node::connect(options)?),
+        policy: options.request_policy(),
+        retries: Arc::default(),
+        stop: Shutdown::never(),
+    })
 }

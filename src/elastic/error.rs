@@ -28,6 +28,19 @@ pub enum ElasticError {
         /// The last transport error.
         reason: String,
     },
+    /// The cluster's certificate was refused (untrusted, self-signed and not configured,
+    /// misnamed, expired) or the port does not speak TLS; never retried.
+    #[error("{method} {url}: TLS with elasticsearch.host failed: {reason}; {hint}")]
+    Tls {
+        /// HTTP method.
+        method: String,
+        /// URL without credentials.
+        url: String,
+        /// The TLS error.
+        reason: String,
+        /// The fix for this case.
+        hint: String,
+    },
     /// Elasticsearch answered with an error status.
     #[error("{method} {url} answered {status}{}: {reason}{}", error_type.as_deref().map(|t| format!(" {t}")).unwrap_or_default(), hint_for(*status))]
     Status {

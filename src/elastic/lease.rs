@@ -185,7 +185,7 @@ pub struct Lease {
 
 impl Lease {
     /// Takes the lease on `index` for a sync of `kind`, or says who has it.
-    pub(crate) async fn acquire(es: &EsClient, index: &str, kind: &str) -> Result<Lease, LeaseError> {
+    pub async fn acquire(es: &EsClient, index: &str, kind: &str) -> Result<Lease, LeaseError> {
         Lease::acquire_with(es, index, kind, LeaseTimes::default()).await
     }
 
@@ -260,16 +260,49 @@ impl Lease {
     }
 
     /// Gives the lease back (a failure only means it lapses after [`TTL`]).
+    ///
+    /// The renewer is aborted first; a renewal it had sent may still land after the version
+    /// we hold, so a 409 re-reads the document and deletes it if it is still ours.
     pub async fn release(self) {
         self.renewer.abort();
-        let (seq_no, term) = *self.version.lock().await;
-        let path = format!(
-            "/{LEASE_INDEX}/_doc/{}?if_seq_no={seq_no}&if_primary_term={term}",
-            super::request::path_segment(&self.id)
-        );
-        if let Err(e) = send_json(&self.es, Method::Delete, &path, None, HeaderMap::new()).await {
-            tracing::warn!(index = self.id, "could not give back the sync lease ({e}); it lapses by itself");
+        let mut version = *self.version.lock().await;
+        let doc_path = format!("/{LEASE_INDEX}/_doc/{}", super::request::path_segment(&self.id));
+        for _ in 0..2 {
+            let (seq_no, term) = version;
+            let path = format!("{doc_path}?if_seq_no={seq_no}&if_primary_term={term}");
+            match send_json(&self.es, Method::Delete, &path, None, HeaderMap::new()).await {
+                Err(ElasticError::Status { status: 409, .. }) => {
+                    match send_json(&self.es, Method::Get, &doc_path, None, HeaderMap::new()).await {
+                        Ok(Answer::Ok(doc))
+                            if doc["_source"]["token"].as_str() == Some(self.me.token.as_str()) =>
+                        {
+                            version = seq(&doc);
+                        }
+                        // Another holder's now, or gone: nothing of ours to give back.
+                        Ok(_) => return,
+                        Err(e) => {
+                            tracing::warn!(
+                                index = self.id,
+                                "could not give back the sync lease ({e}); it lapses by itself"
+                            );
+                            return;
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        index = self.id,
+                        "could not give back the sync lease ({e}); it lapses by itself"
+                    );
+                    return;
+                }
+                Ok(_) => return,
+            }
         }
+        tracing::warn!(
+            index = self.id,
+            "could not give back the sync lease (it kept changing); it lapses by itself"
+        );
     }
 }
 

@@ -20,6 +20,7 @@ pub(crate) mod index;
 pub(crate) mod lease;
 mod monitor;
 pub(crate) mod options;
+pub(crate) mod privileges;
 pub(crate) mod progress;
 pub(crate) mod progress_bar;
 mod queue;
@@ -29,8 +30,10 @@ mod retry;
 #[allow(unreachable_pub)]
 pub(crate) mod sink;
 pub(crate) mod state;
+mod transport;
 
-// Public: what tests/elastic_sink.rs, tests/lease.rs and the bulk_encode bench drive.
+// Public: what tests/elastic_sink.rs, tests/lease.rs, tests/tls.rs and the bulk_encode bench
+// drive.
 pub use batch::{Batch, Batcher, BufferPool};
 pub use bulk::{elasticsearch_id, Document, OpKind, Operation};
 pub use client::{connect, EsClient};
@@ -38,5 +41,6 @@ pub use existing::load_existing;
 pub use index::{ensure_content_index, template_name, IndexMode};
 pub use lease::{Lease, LeaseTimes, LEASE_INDEX};
 pub use options::{ElasticOptions, ErrorMonitorOptions};
+pub use request::{send_json, Answer};
 pub use sink::{Sink, SinkReport, FENCE_CLOSED};
 pub use state::read_state;

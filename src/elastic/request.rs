@@ -13,10 +13,11 @@ use super::client::EsClient;
 use super::error::ElasticError;
 use super::lease::Fence;
 use super::retry::{request_status_is_transient, RetryPolicy};
+use super::transport::TLS_SETTINGS;
 
 /// A successful answer, or a 404.
 #[derive(Debug)]
-pub(crate) enum Answer {
+pub enum Answer {
     /// 2xx with its body (`Null` for HEAD or an empty body).
     Ok(Value),
     /// 404.
@@ -39,7 +40,7 @@ fn method_name(method: &Method) -> &'static str {
 /// `elasticsearch.retry_on_timeout` is on) is retried up to `elasticsearch.max_retries`
 /// times (see `send_with_retries`), as `_bulk` requests are: one transient 503 on a
 /// refresh or a search must not abort a sync.
-pub(crate) async fn send_json(
+pub async fn send_json(
     es: &EsClient,
     method: Method,
     path: &str,
@@ -61,11 +62,14 @@ pub(crate) async fn send_json(
     let request = Request { method, path, query: &[], headers, body: bytes, fence: None };
     let sent = send_with_retries(es, es.policy(), &request, || es.count_retry()).await;
     match sent.outcome {
-        Err(reason) => Err(ElasticError::Transport {
+        Err(NoAnswer::Certificate { reason, hint }) => {
+            Err(ElasticError::Tls { method: name.into(), url: path.to_string(), reason, hint })
+        }
+        Err(no_answer) => Err(ElasticError::Transport {
             method: name.into(),
             url: path.to_string(),
             attempts: sent.attempts,
-            reason,
+            reason: no_answer.to_string(),
         }),
         Ok((status, text)) => answer(name, path, status, &text, sent.attempts),
     }
@@ -88,21 +92,48 @@ pub(crate) struct Request<'a> {
     pub(crate) fence: Option<&'a Fence>,
 }
 
-/// Why a request was not sent: its fence closed.
-pub(crate) const FENCED: &str = "not sent: the sync lease could not be renewed in time, or was taken over";
+/// Why a request has no answer.
+#[derive(Debug)]
+pub(crate) enum NoAnswer {
+    /// No connection or no response (refused, reset, timed out), after the retries.
+    Unreachable(String),
+    /// The cluster's certificate was refused (`hint`: what to do); never retried.
+    Certificate {
+        /// The TLS error.
+        reason: String,
+        /// The fix for this case, naming `elasticsearch.ca_certs` or `elasticsearch.host`.
+        hint: String,
+    },
+    /// Not sent (again): the sync lease could not be renewed in time, or was taken over.
+    Fenced,
+}
+
+impl std::fmt::Display for NoAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoAnswer::Unreachable(reason) => f.write_str(reason),
+            NoAnswer::Certificate { reason, hint } => write!(f, "TLS failed: {reason}; {hint}"),
+            NoAnswer::Fenced => {
+                f.write_str("not sent: the sync lease could not be renewed in time, or was taken over")
+            }
+        }
+    }
+}
 
 /// What became of a request after its retries.
 pub(crate) struct Sent {
     /// Attempts made (the first and the retries).
     pub(crate) attempts: u32,
     /// The last answer (`status`, body), or why none came.
-    pub(crate) outcome: Result<(u16, String), String>,
+    pub(crate) outcome: Result<(u16, String), NoAnswer>,
 }
 
 /// Sends `request`, and again while the answer is 429/500/502/503/504 or missing (a
 /// connection error; a timeout only when `policy.retry_on_timeout`), up to
 /// `policy.max_retries` times, waiting `interval × n` before retry *n* or what the server's
-/// `Retry-After` asks (capped). `on_retry` is called before each retry (for counting).
+/// `Retry-After` asks (capped). `on_retry` is called before each retry (for counting). The
+/// client's stop ([`EsClient::stopping_on`]) ends a wait, and the request with its last
+/// outcome.
 ///
 /// The one retry loop of every Elasticsearch request: JSON requests ([`send_json`]) and
 /// `_bulk` bodies alike.
@@ -116,13 +147,15 @@ pub(crate) async fn send_with_retries(
     let mut attempt = 0u32;
     loop {
         if request.fence.is_some_and(|fence| !fence.holds()) {
-            return Sent { attempts: attempt, outcome: Err(FENCED.to_string()) };
+            return Sent { attempts: attempt, outcome: Err(NoAnswer::Fenced) };
         }
         attempt += 1;
         let outcome = send_once(es, request).await;
         let transient = match &outcome {
             Ok(answer) => request_status_is_transient(answer.status),
-            Err((timed_out, _)) => policy.retries_no_answer(*timed_out),
+            // A refused certificate stays refused.
+            Err(Failed { certificate: Some(_), .. }) => false,
+            Err(failed) => policy.retries_no_answer(failed.timed_out),
         };
         if transient && attempt <= policy.max_retries {
             let retry_after = outcome.as_ref().ok().and_then(|answer| answer.retry_after);
@@ -137,20 +170,30 @@ pub(crate) async fn send_with_retries(
                     "Elasticsearch answered {}; retrying in {wait:?}",
                     answer.status
                 ),
-                Err((_, reason)) => tracing::warn!(
+                Err(Failed { reason, .. }) => tracing::warn!(
                     method = name,
                     path,
                     attempt,
                     "no answer from Elasticsearch ({reason}); retrying in {wait:?}"
                 ),
             }
+            if !es.stop().sleep(wait).await {
+                tracing::info!(method = name, path, "not sent again: shutdown was requested");
+                let outcome = match outcome {
+                    Ok(answer) => Ok((answer.status, answer.text)),
+                    Err(failed) => Err(NoAnswer::Unreachable(format!(
+                        "{}; not sent again: shutdown was requested",
+                        failed.reason
+                    ))),
+                };
+                return Sent { attempts: attempt, outcome };
+            }
             on_retry();
-            tokio::time::sleep(wait).await;
             continue;
         }
         return Sent {
             attempts: attempt,
-            outcome: outcome.map(|answer| (answer.status, answer.text)).map_err(|(_, reason)| reason),
+            outcome: outcome.map(|answer| (answer.status, answer.text)).map_err(Failed::into_no_answer),
         };
     }
 }
@@ -163,22 +206,48 @@ struct Answered {
     text: String,
 }
 
-/// One attempt: the answer, or `(timed out, why)` when none came.
-async fn send_once(es: &EsClient, request: &Request<'_>) -> Result<Answered, (bool, String)> {
-    let query = (!request.query.is_empty()).then_some(request.query);
+/// Why one attempt got no answer.
+struct Failed {
+    /// It timed out (retried only with `elasticsearch.retry_on_timeout`).
+    timed_out: bool,
+    /// The error and its innermost cause.
+    reason: String,
+    /// When the TLS handshake refused the certificate: what to do about it.
+    certificate: Option<String>,
+}
+
+impl Failed {
+    fn new(es: &EsClient, error: &reqwest::Error) -> Failed {
+        Failed {
+            timed_out: error.is_timeout(),
+            reason: cause(error),
+            certificate: crate::tls::refusal(error, &TLS_SETTINGS, es.node().ca_set),
+        }
+    }
+
+    fn into_no_answer(self) -> NoAnswer {
+        match self.certificate {
+            Some(hint) => NoAnswer::Certificate { reason: self.reason, hint },
+            None => NoAnswer::Unreachable(self.reason),
+        }
+    }
+}
+
+/// One attempt: the answer, or why none came.
+async fn send_once(es: &EsClient, request: &Request<'_>) -> Result<Answered, Failed> {
     let response = es
-        .elasticsearch()
-        .send(request.method, request.path, request.headers.clone(), query, request.body.clone(), None)
+        .node()
+        .send(&request.method, request.path, request.query, &request.headers, request.body.clone())
         .await
-        .map_err(|e| (e.is_timeout(), cause(&e)))?;
-    let status = response.status_code().as_u16();
+        .map_err(|e| Failed::new(es, &e))?;
+    let status = response.status().as_u16();
     let retry_after = response
         .headers()
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let text = response.text().await.map_err(|e| (e.is_timeout(), cause(&e)))?;
+    let text = response.text().await.map_err(|e| Failed::new(es, &e))?;
     Ok(Answered { status, retry_after, text })
 }
 
@@ -264,5 +333,28 @@ mod tests {
         assert!(waited >= Duration::from_millis(950), "{waited:?}");
         assert!(started.elapsed() < Duration::from_secs(10), "the 30 s linear wait was not used");
         assert_eq!(es.retries(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_stop_ends_the_wait_before_a_retry_and_the_retry() {
+        let (server, log) = serve(|_, _| reply(503, json!({"error": {"type": "unavailable"}}), &[])).await;
+        let options = ElasticOptions {
+            host: server.origin.clone(),
+            max_retries: 5,
+            retry_interval: Duration::from_secs(30),
+            ..ElasticOptions::default()
+        };
+        let (tx, stop) = crate::shutdown::Shutdown::manual();
+        let es = connect(&options).unwrap().stopping_on(&stop);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _ = tx.send(true);
+        });
+        let started = Instant::now();
+        let error = send_json(&es, Method::Get, "/", None, HeaderMap::new()).await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5), "waited out the backoff: {error}");
+        assert_eq!(error.status(), Some(503), "{error}");
+        assert_eq!(log.lock().unwrap().len(), 1, "a retry was sent after the stop");
+        assert_eq!(es.retries(), 0);
     }
 }

@@ -21,6 +21,7 @@
 //! | `confluence_retries_total` | | live: Confluence requests retried |
 //! | `confluence_received_bytes_total` | | live: bytes of Confluence responses |
 //! | `bulk_requests_total` | | `_bulk` requests sent to Elasticsearch |
+//! | `bulk_items_total` | `result`, `status` | live: `_bulk` items as each answer arrives: `created`, `updated`, `noop`, `deleted`, `not_found`, `rejected` (429/5xx, sent again), `failed` (status `none`: the request got no answer) |
 //! | `build_info` | `version` | 1, with the version of this binary |
 //!
 //! Beside them, the process's own `process_*` series ([`super::process_metrics`]). The text is
@@ -184,6 +185,12 @@ struct RouteLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BulkItemLabels {
+    result: &'static str,
+    status: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
     result: &'static str,
 }
@@ -212,6 +219,7 @@ pub struct Metrics {
     retries: Counter,
     received_bytes: Counter,
     bulk_requests: Counter,
+    bulk_items: Family<BulkItemLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -281,6 +289,12 @@ impl Metrics {
         );
         let bulk_requests = Counter::default();
         registry.register("bulk_requests", "_bulk requests sent to Elasticsearch", bulk_requests.clone());
+        let bulk_items = Family::<BulkItemLabels, Counter>::default();
+        registry.register(
+            "bulk_items",
+            "_bulk items by what Elasticsearch answered and its status, as each answer arrives",
+            bulk_items.clone(),
+        );
         registry.register(
             "build",
             "The version of this binary",
@@ -307,6 +321,7 @@ impl Metrics {
             retries,
             received_bytes,
             bulk_requests,
+            bulk_items,
         };
         metrics.set_state(WorkerState::Idle);
         metrics
@@ -375,6 +390,10 @@ impl Metrics {
         }
         for (result, count) in totals.documents {
             to(&self.processed.get_or_create(&ResultLabels { result }), count);
+        }
+        for ((result, status), count) in &totals.bulk_items {
+            let status = if *status == 0 { "none".to_string() } else { status.to_string() };
+            to(&self.bulk_items.get_or_create(&BulkItemLabels { result, status }), *count);
         }
         self.sink_queued.set(i64::try_from(totals.sink_queued_bytes).unwrap_or(i64::MAX));
         to(&self.retries, totals.retries);

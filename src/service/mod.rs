@@ -24,7 +24,9 @@ use std::time::Duration;
 use chrono::SecondsFormat;
 
 pub(crate) use clock::Clock;
-pub(crate) use metrics::{Metrics, Outcome, WorkerState};
+// Public: the metrics, as tests/elastic_sink.rs reads them while a sink runs.
+pub use metrics::Metrics;
+pub(crate) use metrics::{Outcome, WorkerState};
 pub(crate) use start::{serve, ServiceError};
 pub(crate) use timetable::Timetable;
 
@@ -82,7 +84,14 @@ where
         let run = sync(kind, shutdown.clone());
         tokio::pin!(run);
         let (result, stopping) = tokio::select! {
-            result = &mut run => (result, false),
+            // A sync that ended because the signal ended its waits is one stopped by it.
+            result = &mut run => {
+                let stopping = shutdown.requested();
+                if stopping {
+                    metrics.set_state(WorkerState::Stopping);
+                }
+                (result, stopping)
+            }
             _ = shutdown.wait() => {
                 metrics.set_state(WorkerState::Stopping);
                 match tokio::time::timeout(grace, &mut run).await {
@@ -134,6 +143,12 @@ fn log_outcome(kind: SyncKind, result: &Result<SyncReport, String>, took: Durati
             seconds,
             "scheduled {}; the next sync tries again",
             report.incomplete_reason().unwrap_or_else(|| "sync incomplete".into())
+        ),
+        // Its waits ended at the signal (a retry not sent, a pause cut short): asked for.
+        (_, Err(reason)) if stopping => tracing::warn!(
+            kind,
+            seconds,
+            "scheduled sync ended by the shutdown: {reason}; the next run starts it again"
         ),
         (_, Err(reason)) => tracing::error!(kind, seconds, "scheduled sync failed: {reason}"),
     }

@@ -37,7 +37,7 @@ use super::document::iso;
 use super::report::SyncReport;
 
 /// The identity index of a content index.
-pub(super) fn identity_index(content_index: &str) -> String {
+pub(crate) fn identity_index(content_index: &str) -> String {
     format!(".search-acl-filter-{content_index}")
 }
 

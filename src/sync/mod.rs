@@ -42,6 +42,7 @@ pub use run::run;
 pub use target::elastic_options;
 
 // For the drivers (cli, service, managed).
+pub(crate) use access_control::identity_index;
 pub(crate) use advanced_rules::check_remotely as check_advanced_rules_remotely;
 pub(crate) use run::{run_watched, standalone_source};
 pub(crate) use source::client_options;

@@ -108,7 +108,8 @@ async fn content(
     let rules = BasicRules::compile(&source.sync_rules.basic).map_err(|errors| {
         SyncError::Start(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
     })?;
-    let client = ConfluenceClient::new(client_options(source)).await.map_err(start)?;
+    // The signal ends every wait of the sync: retries' backoff on both ends, rate-limit pauses.
+    let client = ConfluenceClient::new(client_options(source)).await.map_err(start)?.stopping_on(&stop);
     let advanced: Vec<String> = source.sync_rules.advanced.iter().map(|rule| rule.query.clone()).collect();
     // Checked locally when the config was loaded; Confluence has the last word on fields and
     // functions, and is asked before anything is written.
@@ -126,7 +127,7 @@ async fn content(
     }
 
     let es_options = elastic_options(config, Some(&source.pipeline));
-    let es = elastic::client::connect(&es_options).map_err(start)?;
+    let es = elastic::client::connect(&es_options).map_err(start)?.stopping_on(&stop);
     elastic::cluster::refuse_unsupported(&es, &config.elasticsearch.host).await.map_err(SyncError::Start)?;
     let index = source.index_name.as_str();
     let mode = if source.use_existing_index {
@@ -334,10 +335,10 @@ async fn access_control(
                 .into(),
         ));
     }
-    let client = ConfluenceClient::new(client_options(source)).await.map_err(start)?;
+    let client = ConfluenceClient::new(client_options(source)).await.map_err(start)?.stopping_on(&stop);
     // Identity documents go straight in: no ingest pipeline (it is for content).
     let es_options = elastic_options(config, None);
-    let es = elastic::client::connect(&es_options).map_err(start)?;
+    let es = elastic::client::connect(&es_options).map_err(start)?.stopping_on(&stop);
     elastic::cluster::refuse_unsupported(&es, &config.elasticsearch.host).await.map_err(SyncError::Start)?;
     let index = identity_index(&source.index_name);
     let sync = AccessControlSync { client: Arc::new(client), concurrency: source.max_concurrent_requests };

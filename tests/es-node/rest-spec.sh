@@ -9,13 +9,17 @@
 # keeps it under target/rest-spec/, where the test looks for it (ES_REST_SPEC_JAR overrides).
 # Nothing of it is committed: the test reads the jar where it lies.
 #
-# Settings (environment): ES_REST_SPEC_VERSION (default below; Maven Central has 9.1.3 and
-# later, no 8.x).
+# `make test-es` also fetches version 7.10.2 into target/rest-tests/: the last jar that ships
+# Elasticsearch's YAML REST tests (rest-api-spec/test/, Apache-2.0) beside the API files, for
+# tests/sim/tests/es_yaml.rs.
+#
+# Settings (environment): ES_REST_SPEC_VERSION (default below; Maven Central has 7.10.2, 9.1.3
+# and later, no 8.x), ES_REST_SPEC_CACHE (the directory it is kept in).
 set -euo pipefail
 
 version="${ES_REST_SPEC_VERSION:-9.1.5}"
 repo_root="$(cd "$(dirname "$0")/../.." && pwd)"
-cache="$repo_root/target/rest-spec"
+cache="${ES_REST_SPEC_CACHE:-$repo_root/target/rest-spec}"
 url="https://repo.maven.apache.org/maven2/org/elasticsearch/rest-api-spec/$version/rest-api-spec-$version.jar"
 jar="$cache/rest-api-spec-$version.jar"
 

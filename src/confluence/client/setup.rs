@@ -1,7 +1,7 @@
 //! How a client is built ([`ConfluenceClient::new`]): the checked base URL, the API root
 //! (the site, or the `api.atlassian.com` gateway with a discovered cloud id), the
 //! `Authorization` header, and the `reqwest` client (rustls with the system roots plus
-//! `ssl_ca` ([`super::tls`]), proxy, timeouts, no automatic redirects).
+//! `ssl_ca` ([`crate::tls`]), proxy, timeouts, no automatic redirects).
 
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ use crate::confluence::options::{Auth, ClientOptions, Flavour, GatewayCredential
 use crate::confluence::rate_limit::Throttle;
 use crate::confluence::retry::backoff_steps;
 use crate::confluence::stats::RequestStats;
+use crate::shutdown::Shutdown;
 
 impl ConfluenceClient {
     /// Builds the client; for gateway auth without a configured cloud id, discovers it from
@@ -49,7 +50,7 @@ impl ConfluenceClient {
             // credential: `_edge/tenant_info` is public.
             first.authorization = None;
         }
-        let mut client = ConfluenceClient { inner: Arc::new(first) };
+        let mut client = ConfluenceClient { inner: Arc::new(first), stop: Shutdown::never() };
         if let Auth::CloudGateway { cloud_id, .. } = &options.auth {
             let gateway = Url::parse(options.gateway_origin.trim_end_matches('/'))
                 .map_err(|e| ConfluenceError::Config { field: "gateway_origin", detail: e.to_string() })?;
@@ -61,6 +62,7 @@ impl ConfluenceClient {
             api_root.set_path(&format!("/ex/confluence/{cloud_id}/wiki"));
             client = ConfluenceClient {
                 inner: Arc::new(Inner::new(&options, http, api_root, link_context, ui_base)),
+                stop: Shutdown::never(),
             };
         }
         Ok(client)
@@ -167,7 +169,8 @@ pub(super) fn build_http(options: &ClientOptions) -> Result<reqwest::Client, Con
         .danger_accept_invalid_certs(options.danger_accept_invalid_certs);
     // Skipping verification wins over a CA to verify with (it is the louder, explicit setting).
     if let Some(ca) = options.ssl_ca.as_deref().filter(|ca| !ca.trim().is_empty()) {
-        let config = super::tls::client_config(super::tls::read_ssl_ca(ca)?)?;
+        let invalid = |detail: String| ConfluenceError::Config { field: "ssl_ca", detail };
+        let config = crate::tls::client_config(read_ssl_ca(ca)?).map_err(invalid)?;
         if !options.danger_accept_invalid_certs {
             builder = builder.use_preconfigured_tls(config);
         }
@@ -183,4 +186,17 @@ pub(super) fn build_http(options: &ClientOptions) -> Result<reqwest::Client, Con
         field: "ssl_ca",
         detail: format!("cannot build the HTTP client: {e}"),
     })
+}
+
+/// The certificates of `ssl_ca` (PEM text, or the path of a PEM file).
+fn read_ssl_ca(ssl_ca: &str) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, ConfluenceError> {
+    let pem = if ssl_ca.contains("-----BEGIN") {
+        ssl_ca.as_bytes().to_vec()
+    } else {
+        std::fs::read(ssl_ca.trim()).map_err(|e| ConfluenceError::Config {
+            field: "ssl_ca",
+            detail: format!("not PEM text, and the file `{}` cannot be read: {e}", ssl_ca.trim()),
+        })?
+    };
+    crate::tls::read_pem(&pem).map_err(|detail| ConfluenceError::Config { field: "ssl_ca", detail })
 }

@@ -126,6 +126,30 @@ async fn retries_stop_after_retry_count_and_say_so() {
 }
 
 #[tokio::test]
+async fn the_stop_ends_a_retry_wait_and_a_rate_limit_pause() {
+    // Retry-After: 60 on every answer: the retry would wait a minute, as would a request
+    // behind the pause that the 429 set.
+    let (server, log) = serve(|_, _| json(429, j!({}), &[("Retry-After", "60")])).await;
+    let (tx, stop) = crate::shutdown::Shutdown::manual();
+    let client = test_client(&server.origin, Flavour::Server).await.stopping_on(&stop);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = tx.send(true);
+    });
+    let started = std::time::Instant::now();
+    let error = client.get_json::<serde_json::Value>(client.url(&["x"], &[]), "GET /x").await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5), "{error}");
+    assert!(matches!(error, ConfluenceError::Stopped { last: Some(_), .. }), "{error}");
+    assert_eq!(error.status(), Some(429));
+    assert!(error.to_string().contains("the retry was not sent: shutdown was requested"), "{error}");
+    assert_eq!(log.lock().unwrap().len(), 1);
+    // Paused by the 429 and stopped: not sent at all.
+    let error = client.get_json::<serde_json::Value>(client.url(&["y"], &[]), "GET /y").await.unwrap_err();
+    assert!(error.to_string().ends_with("not sent: shutdown was requested"), "{error}");
+    assert_eq!(log.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn truncated_and_dropped_bodies_are_retried() {
     let (server, log) = serve(|_, index| match index {
         // A complete HTTP response whose JSON is cut in half.

@@ -2,6 +2,8 @@
 //! read item by item — written, failed for good (and why), or rejected with 429/5xx and
 //! handed back to wait outside the request slots.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 use elasticsearch::http::headers::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use elasticsearch::http::Method;
@@ -65,6 +67,7 @@ pub(super) async fn send_batch(target: &Target, mut batch: Batch, shared: &Share
             return BatchOutcome { report, again: None };
         }
         Err(f) => {
+            crate::telemetry::bulk_items(&BTreeMap::from([(("failed", f.status), items.len() as u64)]));
             let failures: Vec<ItemFailure> =
                 items.iter().map(|i| failure(&i.id, i.kind, f.status, &f.error_type, &f.reason)).collect();
             {
@@ -85,10 +88,13 @@ pub(super) async fn send_batch(target: &Target, mut batch: Batch, shared: &Share
     let total = items.len() as u64;
     let (mut indexed, mut deleted, mut failures, mut again) = (0, 0, Vec::new(), Vec::new());
     let mut rejected = 0u64;
+    // What each item came to, for the live metrics: counted once for the whole answer.
+    let mut tally: BTreeMap<(&'static str, u16), u64> = BTreeMap::new();
     {
         let mut monitor = shared.monitor();
         for (i, item) in items.into_iter().enumerate() {
             let Some(result) = response.items.get(i).and_then(|m| m.values().next()) else {
+                *tally.entry(("failed", 0)).or_default() += 1;
                 let f = failure(
                     &item.id,
                     item.kind,
@@ -115,7 +121,9 @@ pub(super) async fn send_batch(target: &Target, mut batch: Batch, shared: &Share
                 .as_ref()
                 .map(|e| (e.error_type.as_str(), e.reason.as_str()))
                 .unwrap_or(("unknown", "no error detail"));
-            match item_verdict(item.kind, result.status) {
+            let verdict = item_verdict(item.kind, result.status);
+            let mut label = outcome(verdict, result);
+            match verdict {
                 ItemVerdict::Indexed => {
                     indexed += 1;
                     if result.status == 201 {
@@ -131,15 +139,18 @@ pub(super) async fn send_batch(target: &Target, mut batch: Batch, shared: &Share
                     rejected += 1;
                     let since = item.rejected.since.unwrap_or(now);
                     let retries = item.rejected.retries;
-                    if target.items.item_gives_up(retries, now - since) {
+                    let stopping = target.es.stop().requested();
+                    if stopping || target.items.item_gives_up(retries, now - since) {
                         let reason = format!(
-                            "{reason} (rejected {} times over {:.1} s; gave up)",
+                            "{reason} (rejected {} times over {:.1} s; {})",
                             retries + 1,
-                            (now - since).as_secs_f64()
+                            (now - since).as_secs_f64(),
+                            if stopping { "not sent again: shutdown was requested" } else { "gave up" }
                         );
                         let f = failure(&item.id, item.kind, result.status, error_type, &reason);
                         monitor.error(|| f.to_string());
                         failures.push(f);
+                        label = "failed";
                     } else {
                         again.push(Waiting {
                             held: batch.take_held(i),
@@ -156,8 +167,10 @@ pub(super) async fn send_batch(target: &Target, mut batch: Batch, shared: &Share
                     failures.push(f);
                 }
             }
+            *tally.entry((label, result.status)).or_default() += 1;
         }
     }
+    crate::telemetry::bulk_items(&tally);
     record(shared, &mut report, indexed, deleted, failures);
     target.pool.give(body);
     // The share of recent items rejected tells how loaded the cluster is.
@@ -175,6 +188,25 @@ pub(super) async fn send_batch(target: &Target, mut batch: Batch, shared: &Share
         due - now
     );
     BatchOutcome { report, again: Some((due, again)) }
+}
+
+/// The `result` label of an item of the live metrics: what Elasticsearch did (`created`,
+/// `updated`, `noop`, `deleted`, `not_found`), `rejected` for an item rejected with 429/5xx
+/// that is sent again, `failed` (one given up is failed).
+fn outcome(verdict: ItemVerdict, item: &BulkItem) -> &'static str {
+    match verdict {
+        ItemVerdict::Indexed => match item.result.as_deref() {
+            Some("noop") => "noop",
+            Some("updated") => "updated",
+            Some("created") => "created",
+            _ if item.status == 201 => "created",
+            _ => "updated",
+        },
+        ItemVerdict::Deleted => "deleted",
+        ItemVerdict::AlreadyDeleted => "not_found",
+        ItemVerdict::Retry => "rejected",
+        ItemVerdict::Failed => "failed",
+    }
 }
 
 /// Adds a response's outcome to the report and the progress, and stops the sink when the
@@ -220,11 +252,14 @@ pub(super) async fn post(
     let attempts = sent.attempts;
     let (status, text) = match sent.outcome {
         Ok(answer) => answer,
-        Err(reason) => {
+        Err(no_answer) => {
             return Err(RequestFailure {
                 status: 0,
                 error_type: "request_failed".into(),
-                reason: format!("_bulk got no answer after {attempts} attempt(s): {}", short(&reason)),
+                reason: format!(
+                    "_bulk got no answer after {attempts} attempt(s): {}",
+                    short(&no_answer.to_string())
+                ),
             })
         }
     };

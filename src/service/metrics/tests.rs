@@ -66,6 +66,7 @@ fn request_and_document_series_move_while_a_sync_runs() {
     let progress = crate::elastic::progress::Progress::new(1000);
     progress.document_seen(false);
     progress.confirmed(1, 0, 0);
+    crate::telemetry::bulk_items(&std::collections::BTreeMap::from([(("noop", 200), 2), (("failed", 0), 1)]));
     let text = metrics.encode();
     let value = |series: &str| {
         line(&text, series)
@@ -78,6 +79,8 @@ fn request_and_document_series_move_while_a_sync_runs() {
     assert!(value(r#"confluence_connector_documents_processed_total{result="seen"}"#) >= 1.0);
     assert!(value(r#"confluence_connector_documents_processed_total{result="indexed"}"#) >= 1.0);
     assert!(value("confluence_connector_sink_queued_bytes") >= 0.0);
+    assert!(value(r#"confluence_connector_bulk_items_total{result="noop",status="200"}"#) >= 2.0);
+    assert!(value(r#"confluence_connector_bulk_items_total{result="failed",status="none"}"#) >= 1.0);
     // A later scrape sees more, never less.
     stats.record("GET /test/live-metrics", 200);
     assert!(metrics.encode().contains(&format!("{route} 3")));

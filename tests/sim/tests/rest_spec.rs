@@ -21,8 +21,9 @@
 //! [`ALLOWED`] that no longer diverges fails it too, so the list stays true.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
+
+mod spec_jar;
 
 use reqwest::Method;
 use serde_json::Value;
@@ -56,6 +57,7 @@ const APIS: &[&str] = &[
     "ingest.put_pipeline",
     "ingest.get_pipeline",
     "ingest.delete_pipeline",
+    "security.has_privileges",
 ];
 
 /// The undocumented parameter sent to every route: far (in edit distance) from every real
@@ -70,52 +72,20 @@ type Spec = BTreeMap<String, Value>;
 
 /// Where the spec is: [`SPEC_VAR`], else the jar `rest-spec.sh` keeps under `target/`.
 fn spec_location() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(SPEC_VAR) {
-        return Some(PathBuf::from(p));
-    }
-    let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/rest-spec");
-    let mut jars: Vec<PathBuf> = std::fs::read_dir(cache)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "jar"))
-        .collect();
-    jars.sort();
-    jars.pop()
+    spec_jar::location(SPEC_VAR, "rest-spec")
 }
 
-/// Reads every `rest-api-spec/api/*.json` of a jar or directory.
+/// Reads every `rest-api-spec/api/*.json` of a jar or directory (the `api` folder itself too).
 fn read_spec(at: &Path) -> Result<Spec, String> {
+    let api_file = |name: &str| {
+        let name = name.strip_prefix("api/").unwrap_or(name);
+        name.ends_with(".json") && !name.contains('/')
+    };
     let mut spec = Spec::new();
-    if at.is_dir() {
-        let dir = if at.join("rest-api-spec/api").is_dir() {
-            at.join("rest-api-spec/api")
-        } else {
-            at.to_path_buf()
-        };
-        for entry in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
-            let path = entry.map_err(|e| e.to_string())?.path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).filter(|n| n.ends_with(".json"))
-            else {
-                continue;
-            };
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            spec.insert(name.to_string(), serde_json::from_str(&text).map_err(|e| format!("{name}: {e}"))?);
-        }
-    } else {
-        let file = std::fs::File::open(at).map_err(|e| format!("{}: {e}", at.display()))?;
-        let mut jar = zip::ZipArchive::new(file).map_err(|e| format!("{}: {e}", at.display()))?;
-        for i in 0..jar.len() {
-            let mut entry = jar.by_index(i).map_err(|e| e.to_string())?;
-            let Some(name) = entry.name().strip_prefix("rest-api-spec/api/").map(str::to_string) else {
-                continue;
-            };
-            if !name.ends_with(".json") || name.contains('/') {
-                continue;
-            }
-            let mut text = String::new();
-            entry.read_to_string(&mut text).map_err(|e| format!("{name}: {e}"))?;
-            spec.insert(name.clone(), serde_json::from_str(&text).map_err(|e| format!("{name}: {e}"))?);
-        }
+    for (name, text) in spec_jar::read(at, api_file)? {
+        let name = name.strip_prefix("api/").unwrap_or(&name).to_string();
+        let json = serde_json::from_str(&text).map_err(|e| format!("{name}: {e}"))?;
+        spec.insert(name, json);
     }
     if spec.contains_key("_common.json") {
         Ok(spec)
@@ -146,6 +116,8 @@ impl Route {
             ("{scroll_id}", "rest-spec-scroll"),
             ("{connector_id}", "rest-spec-connector"),
             ("{connector_sync_job_id}", "rest-spec-job"),
+            // The caller itself: a user may only check its own privileges.
+            ("{user}", "elastic"),
         ] {
             out = out.replace(part, value);
         }

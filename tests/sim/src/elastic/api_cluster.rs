@@ -88,38 +88,83 @@ pub fn get_pipeline(shared: &Shared, id: Option<&str>) -> Result<Reply, EsError>
 /// `PUT /_ingest/pipeline/{id}`.
 pub fn put_pipeline(shared: &Shared, req: &Request) -> Result<Reply, EsError> {
     let body = req.json_required()?;
+    const KNOWN: &[&str] = &["description", "processors", "on_failure", "version", "_meta", "deprecated"];
+    let unknown: Vec<&str> = body
+        .as_object()
+        .into_iter()
+        .flat_map(|o| o.keys())
+        .map(String::as_str)
+        .filter(|k| !KNOWN.contains(k))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(EsError::new(
+            400,
+            "parse_exception",
+            format!(
+                "pipeline [{}] doesn't support one or more provided configuration parameters [{}]",
+                req.seg(2),
+                unknown.join(", ")
+            ),
+        ));
+    }
     let p = Pipeline::parse(&body)?;
     shared.write().pipelines.insert(req.seg(2).to_string(), p);
     Ok(Reply::ok(json!({"acknowledged": true})))
 }
 
-/// `PUT /_index_template/{name}`: kept for the indices created from now on.
+/// `PUT /_index_template/{name}`: kept for the indices created from now on, in the shape
+/// Elasticsearch answers it with: `index_patterns` a list, settings nested under `index` with
+/// string values.
 pub fn put_index_template(shared: &Shared, req: &Request) -> Result<Reply, EsError> {
-    let body = req.json_required()?;
-    if !matches!(body["index_patterns"], Value::String(_) | Value::Array(_)) {
-        return Err(EsError::new(
-            400,
-            "action_request_validation_exception",
-            "Validation Failed: 1: index patterns are missing;",
-        ));
-    }
+    let mut body = req.json_required()?;
+    body["index_patterns"] = match body["index_patterns"].take() {
+        Value::String(p) => Value::Array(p.split(',').map(|p| Value::String(p.trim().to_string())).collect()),
+        list @ Value::Array(_) => list,
+        _ => {
+            return Err(EsError::new(
+                400,
+                "action_request_validation_exception",
+                "Validation Failed: 1: index patterns are missing;",
+            ))
+        }
+    };
     // Checked now, as Elasticsearch does, so that a bad template fails here, not on a write.
+    let settings = crate::elastic::cluster::parse_settings(body["template"].get("settings"))?;
     crate::elastic::mapping::Mapping::parse(body["template"].get("mappings").unwrap_or(&Value::Null))?;
-    shared.write().index_templates.insert(req.seg(1).to_string(), body);
+    if let Some(template) = body.get_mut("template").and_then(Value::as_object_mut) {
+        if template.contains_key("settings") {
+            let flat = settings.into_iter().map(|(k, v)| (format!("index.{k}"), v));
+            template.insert("settings".into(), crate::elastic::cluster::nest_settings(flat));
+        }
+    }
+    let name = req.seg(1).to_string();
+    let mut c = shared.write();
+    if req.flag("create") && c.index_templates.contains_key(&name) {
+        return Err(EsError::illegal_argument(format!("index template [{name}] already exists")));
+    }
+    c.index_templates.insert(name, body);
     Ok(Reply::ok(json!({"acknowledged": true})))
 }
 
-/// `GET /_index_template/{name}`.
-pub fn get_index_template(shared: &Shared, name: &str) -> Result<Reply, EsError> {
+/// `GET /_index_template[/{name}]`: every template, or those `name` (a comma-separated list
+/// of names and wildcards) matches; none matching a name without wildcards is a 404.
+pub fn get_index_template(shared: &Shared, name: Option<&str>) -> Result<Reply, EsError> {
     let c = shared.read();
-    let Some(t) = c.index_templates.get(name) else {
+    let patterns: Vec<&str> = name.map(|n| n.split(',').collect()).unwrap_or_else(|| vec!["*"]);
+    let found: Vec<Value> = c
+        .index_templates
+        .iter()
+        .filter(|(n, _)| patterns.iter().any(|p| crate::elastic::cluster::glob(p, n)))
+        .map(|(n, t)| json!({"name": n, "index_template": t}))
+        .collect();
+    if found.is_empty() && patterns.iter().all(|p| !p.contains('*')) {
         return Err(EsError::new(
             404,
             "resource_not_found_exception",
-            format!("index template matching [{name}] not found"),
+            format!("index template matching [{}] not found", name.unwrap_or("*")),
         ));
-    };
-    Ok(Reply::ok(json!({"index_templates": [{"name": name, "index_template": t}]})))
+    }
+    Ok(Reply::ok(json!({"index_templates": found})))
 }
 
 /// `DELETE /_index_template/{name}`.

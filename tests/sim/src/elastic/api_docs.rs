@@ -77,7 +77,9 @@ fn finish(shared: &Shared, req: &Request, write: WriteRequest) -> Result<Reply, 
             let mut body = o.body;
             if do_refresh {
                 refresh(&mut c, std::slice::from_ref(&o.index));
-                if let Value::Object(m) = &mut body {
+                // Only `refresh=true` forces one; `wait_for` waits for it.
+                let forced = matches!(req.params.get("refresh").map(String::as_str), Some("" | "true"));
+                if let (true, Value::Object(m)) = (forced, &mut body) {
                     m.insert("forced_refresh".into(), json!(true));
                 }
             }
@@ -167,6 +169,13 @@ pub fn delete(shared: &Shared, req: &Request) -> Result<Reply, EsError> {
     finish(shared, req, write)
 }
 
+/// The request without its `refresh` parameter (the refresh it asked for is done).
+fn without_refresh(req: &Request) -> Request {
+    let mut r = req.clone();
+    r.params.remove("refresh");
+    r
+}
+
 /// `GET|HEAD /{index}/_doc/{id}` and `/{index}/_source/{id}`.
 pub fn get(shared: &Shared, req: &Request, source_only: bool) -> Result<Reply, EsError> {
     let c = shared.read();
@@ -183,7 +192,33 @@ pub fn get(shared: &Shared, req: &Request, source_only: bool) -> Result<Reply, E
         }
     };
     let id = req.seg(2);
-    let Some(doc) = c.indices.get(&index).and_then(|i| i.get(id)) else {
+    // `realtime=false` reads what searches see, as of the last refresh.
+    let realtime = req.params.get("realtime").is_none_or(|v| v != "false");
+    if req.flag("refresh") {
+        drop(c);
+        if let Some(i) = shared.write().indices.get_mut(&index) {
+            i.refresh();
+        }
+        return get(shared, &without_refresh(req), source_only);
+    }
+    let found = c.indices.get(&index).and_then(|i| if realtime { i.get(id) } else { i.get_refreshed(id) });
+    let source_disabled = c
+        .indices
+        .get(&index)
+        .is_some_and(|i| i.mapping.to_json().pointer("/_source/enabled") == Some(&json!(false)));
+    if let (Some(doc), Some(v)) = (found, req.params.get("version")) {
+        let asked: u64 = v.parse().map_err(|_| {
+            EsError::illegal_argument(format!("Failed to parse long parameter [version] with value [{v}]"))
+        })?;
+        if asked != doc.version {
+            return Err(EsError::new(
+                409,
+                "version_conflict_engine_exception",
+                format!("[{id}]: version conflict, current version [{}] is different than the one provided [{asked}]", doc.version),
+            ));
+        }
+    }
+    let Some(doc) = found.filter(|_| !(source_only && source_disabled)) else {
         if source_only {
             return Err(EsError::new(
                 404,

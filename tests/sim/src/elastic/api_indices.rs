@@ -30,22 +30,40 @@ pub fn get(shared: &Shared, req: &Request) -> Result<Reply, EsError> {
     Ok(Reply::ok(Value::Object(out)))
 }
 
-/// `DELETE /{index}`.
+/// `DELETE /{index}`: concrete names, never an alias; wildcards (when
+/// `action.destructive_requires_name` allows them) expand to indices only, as Elasticsearch
+/// resolves deletions.
 pub fn delete(shared: &Shared, req: &Request) -> Result<Reply, EsError> {
     let expr = req.seg(0);
     let mut c = shared.write();
     let mut names = Vec::new();
+    let mut wildcard_matched_nothing = false;
     for part in expr.split(',') {
         if part.contains('*') || part == "_all" {
-            return Err(EsError::illegal_argument("Wildcard expressions or all indices are not allowed"));
-        }
-        if c.indices.contains_key(part) {
+            if shared.config.destructive_requires_name {
+                return Err(EsError::illegal_argument("Wildcard expressions or all indices are not allowed"));
+            }
+            let pattern = if part == "_all" { "*" } else { part };
+            let before = names.len();
+            names.extend(
+                c.indices
+                    .keys()
+                    .filter(|n| !n.starts_with('.') && crate::elastic::cluster::glob(pattern, n))
+                    .cloned(),
+            );
+            wildcard_matched_nothing |= names.len() == before;
+        } else if c.indices.contains_key(part) {
             names.push(part.to_string());
+        } else if req.flag("ignore_unavailable") {
+            continue;
         } else if c.alias_targets(part).is_some() {
             return Err(EsError::illegal_argument(format!("The provided expression [{part}] matches an alias, specify the corresponding concrete indices instead.")));
-        } else if !req.flag("ignore_unavailable") {
+        } else {
             return Err(EsError::index_not_found(part));
         }
+    }
+    if wildcard_matched_nothing && req.params.get("allow_no_indices").is_some_and(|v| v == "false") {
+        return Err(EsError::index_not_found(expr));
     }
     for n in names {
         c.indices.remove(&n);
@@ -61,6 +79,9 @@ pub fn get_mapping(shared: &Shared, req: &Request, expr: &str) -> Result<Reply, 
         if let Some(i) = c.indices.get(&n) {
             out.insert(n, json!({"mappings": i.mapping.to_json()}));
         }
+    }
+    if out.is_empty() && req.params.get("allow_no_indices").is_some_and(|v| v == "false") {
+        return Err(EsError::index_not_found(expr));
     }
     Ok(Reply::ok(Value::Object(out)))
 }
@@ -101,14 +122,16 @@ pub fn get_settings(shared: &Shared, req: &Request) -> Result<Reply, EsError> {
 pub fn refresh(shared: &Shared, req: &Request, expr: &str) -> Result<Reply, EsError> {
     let mut c = shared.write();
     let names = c.resolve(expr, Resolve::from_params(&req.params))?;
-    let mut total = 0;
+    // Every copy counts in `total`; on one node only the primaries are started.
+    let (mut total, mut successful) = (0, 0);
     for n in &names {
         if let Some(i) = c.indices.get_mut(n) {
             i.refresh();
-            total += 1 + i.replicas();
+            total += i.shards() * (1 + i.replicas());
+            successful += i.shards();
         }
     }
-    Ok(Reply::ok(json!({"_shards": {"total": total, "successful": names.len(), "failed": 0}})))
+    Ok(Reply::ok(json!({"_shards": {"total": total, "successful": successful, "failed": 0}})))
 }
 
 fn add_alias(shared: &Shared, index_expr: &str, alias: &str, def: Value) -> Result<(), EsError> {

@@ -327,7 +327,8 @@ fn scroll_ids(req: &Request) -> Result<Vec<String>, EsError> {
 /// `GET|POST /_search/scroll`.
 pub fn scroll(shared: &Shared, req: &Request) -> Result<Reply, EsError> {
     let ids = scroll_ids(req)?;
-    let id = ids.first().cloned().ok_or_else(|| EsError::validation(&["scrollId is missing"]))?;
+    // The body's id, read last, wins over the path's and the query string's.
+    let id = ids.last().cloned().ok_or_else(|| EsError::validation(&["scrollId is missing"]))?;
     let keep = req
         .json()?
         .and_then(|b| b.get("scroll").and_then(Value::as_str).map(str::to_string))

@@ -43,7 +43,7 @@ pub fn authenticate(config: &EsSimConfig, header: Option<&str>, uri: &str) -> Re
             .and_then(|b| String::from_utf8(b).ok())
             .and_then(|s| s.split_once(':').map(|(id, _)| id.to_string()))
             .unwrap_or_default();
-        if config.api_key.as_deref() == Some(value) {
+        if config.api_key.as_deref() == Some(value) || config.api_keys.iter().any(|k| k.encoded() == value) {
             return Ok(Principal::ApiKey(id));
         }
         return Err(unauthorized("unable to authenticate with provided credentials and anonymous access is not allowed for this request".to_string())

@@ -247,6 +247,30 @@ fn as_setting_string(v: &Value) -> Value {
     }
 }
 
+/// Flat settings (`routing.allocation.x` → value) as Elasticsearch prints them: nested.
+pub fn nest_settings(flat: impl IntoIterator<Item = (String, Value)>) -> Value {
+    let mut root = Map::new();
+    for (k, v) in flat {
+        let segs: Vec<&str> = k.split('.').collect();
+        let mut cur = &mut root;
+        for (i, s) in segs.iter().enumerate() {
+            if i == segs.len() - 1 {
+                cur.insert(s.to_string(), v.clone());
+            } else {
+                let next = cur.entry(s.to_string()).or_insert_with(|| Value::Object(Map::new()));
+                if !next.is_object() {
+                    *next = Value::Object(Map::new());
+                }
+                match next {
+                    Value::Object(m) => cur = m,
+                    _ => break,
+                }
+            }
+        }
+    }
+    Value::Object(root)
+}
+
 /// Validates and flattens a `settings` object into `key → string` (without `index.`).
 pub fn parse_settings(v: Option<&Value>) -> Result<Map<String, Value>, EsError> {
     let mut flat = BTreeMap::new();
@@ -510,26 +534,7 @@ impl Cluster {
         flat.insert("creation_date".into(), json!(index.creation_date.to_string()));
         flat.insert("uuid".into(), json!(index.uuid));
         flat.insert("version.created".into(), json!(version_id(&self.version)));
-        let mut root = Map::new();
-        for (k, v) in flat {
-            let segs: Vec<&str> = k.split('.').collect();
-            let mut cur = &mut root;
-            for (i, s) in segs.iter().enumerate() {
-                if i == segs.len() - 1 {
-                    cur.insert(s.to_string(), v.clone());
-                } else {
-                    let next = cur.entry(s.to_string()).or_insert_with(|| Value::Object(Map::new()));
-                    if !next.is_object() {
-                        *next = Value::Object(Map::new());
-                    }
-                    match next {
-                        Value::Object(m) => cur = m,
-                        _ => break,
-                    }
-                }
-            }
-        }
-        Value::Object(root)
+        nest_settings(flat)
     }
 
     /// Drops expired points in time and scrolls.

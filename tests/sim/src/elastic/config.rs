@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::privileges::EsUser;
+use super::privileges::{EsApiKey, EsUser};
 
 /// Settings of one simulated Elasticsearch node.
 #[derive(Clone)]
@@ -20,6 +20,8 @@ pub struct EsSimConfig {
     pub password: String,
     /// Further basic-auth users with their roles (none by default).
     pub users: Vec<EsUser>,
+    /// Further API keys with their roles (none by default); `api_key` may do everything.
+    pub api_keys: Vec<EsApiKey>,
     /// How often every index is refreshed in the background (default 1 s).
     pub refresh_interval: Duration,
     /// The port to bind on 127.0.0.1 (0 = any free port).
@@ -30,6 +32,9 @@ pub struct EsSimConfig {
     pub license_type: String,
     /// The cluster name reported by `GET /`.
     pub cluster_name: String,
+    /// `action.destructive_requires_name` (default true, as in Elasticsearch 8): deleting
+    /// indices by wildcard or `_all` is refused. Elasticsearch's YAML test clusters turn it off.
+    pub destructive_requires_name: bool,
 }
 
 impl Default for EsSimConfig {
@@ -40,11 +45,13 @@ impl Default for EsSimConfig {
             username: "elastic".to_string(),
             password: "changeme".to_string(),
             users: Vec::new(),
+            api_keys: Vec::new(),
             refresh_interval: Duration::from_secs(1),
             port: 0,
             security_enabled: true,
             license_type: "enterprise".to_string(),
             cluster_name: "es-sim".to_string(),
+            destructive_requires_name: true,
         }
     }
 }
@@ -57,6 +64,7 @@ impl std::fmt::Debug for EsSimConfig {
             .field("username", &self.username)
             .field("password", &"<redacted>")
             .field("users", &self.users)
+            .field("api_keys", &self.api_keys)
             .field("refresh_interval", &self.refresh_interval)
             .field("port", &self.port)
             .field("security_enabled", &self.security_enabled)

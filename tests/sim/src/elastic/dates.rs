@@ -70,6 +70,86 @@ pub fn parse_date_value(v: &serde_json::Value) -> Option<i64> {
     }
 }
 
+/// A date field value read with the field's `format` (`a||b`: the first that reads it).
+/// Named formats Elasticsearch documents are read by their meaning; any other is a Java
+/// `DateTimeFormatter` pattern (`yyyy-MM-dd HH:mm:ss.SSS`). No format: the default,
+/// `strict_date_optional_time||epoch_millis`.
+pub fn parse_date_with_format(v: &serde_json::Value, format: Option<&str>) -> Option<i64> {
+    let Some(format) = format else { return parse_date_value(v) };
+    let text = match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    format.split("||").find_map(|f| match f.trim() {
+        "strict_date_optional_time"
+        | "date_optional_time"
+        | "strict_date_optional_time_nanos"
+        | "iso8601" => parse_strict_date(&text),
+        "epoch_millis" => text.parse::<f64>().ok().map(|f| f as i64),
+        "epoch_second" => text.parse::<f64>().ok().map(|f| (f * 1000.0) as i64),
+        "strict_date" | "date" | "year_month_day" | "strict_year_month_day" => {
+            NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok().and_then(midnight)
+        }
+        pattern => parse_java_pattern(&text, pattern),
+    })
+}
+
+fn midnight(d: NaiveDate) -> Option<i64> {
+    d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis())
+}
+
+/// A Java `DateTimeFormatter` pattern as a `chrono` one: the letters mappings use.
+fn chrono_pattern(java: &str) -> Option<String> {
+    let mut out = String::new();
+    let chars: Vec<char> = java.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            let end = chars[i + 1..].iter().position(|&x| x == '\'')? + i + 1;
+            out.extend(chars[i + 1..end].iter());
+            i = end + 1;
+            continue;
+        }
+        let run = chars[i..].iter().take_while(|&&x| x == c).count();
+        let piece = match (c, run) {
+            ('y' | 'u', 2) => "%y".to_string(),
+            ('y' | 'u', _) => "%Y".to_string(),
+            ('M', 1 | 2) => "%m".to_string(),
+            ('M', 3) => "%b".to_string(),
+            ('M', _) => "%B".to_string(),
+            ('d', _) => "%d".to_string(),
+            ('H', _) => "%H".to_string(),
+            ('h', _) => "%I".to_string(),
+            ('a', _) => "%p".to_string(),
+            ('m', _) => "%M".to_string(),
+            ('s', _) => "%S".to_string(),
+            ('S', 3) => "%3f".to_string(),
+            ('S', 6) => "%6f".to_string(),
+            ('S', 9) => "%9f".to_string(),
+            ('S', _) => "%f".to_string(),
+            ('X' | 'x' | 'Z', _) => "%:z".to_string(),
+            (c, _) if c.is_ascii_alphabetic() => return None,
+            (c, n) => std::iter::repeat_n(c, n).collect(),
+        };
+        out.push_str(&piece);
+        i += run;
+    }
+    Some(out)
+}
+
+fn parse_java_pattern(text: &str, java: &str) -> Option<i64> {
+    let f = chrono_pattern(java)?;
+    if let Ok(d) = DateTime::parse_from_str(text, &f) {
+        return Some(d.timestamp_millis());
+    }
+    if let Ok(d) = NaiveDateTime::parse_from_str(text, &f) {
+        return Some(d.and_utc().timestamp_millis());
+    }
+    NaiveDate::parse_from_str(text, &f).ok().and_then(midnight)
+}
+
 /// A range-query bound: a date, epoch millis, or date math (`now-1d/d`, `2024-01-01||+1M`).
 pub fn parse_date_bound(v: &serde_json::Value, now: DateTime<Utc>) -> Option<i64> {
     let s = match v {
@@ -161,6 +241,24 @@ mod tests {
         assert!(looks_like_date("2024-05-01"));
         assert!(!looks_like_date("2024"));
         assert!(!looks_like_date("2024-13-45"));
+    }
+
+    #[test]
+    fn formats_of_the_mapping() {
+        let v = |s: &str| serde_json::Value::String(s.to_string());
+        let f = Some("yyyy-MM-dd HH:mm:ss.SSS");
+        assert_eq!(parse_date_with_format(&v("2019-10-21 08:30:04.828"), f), Some(1571646604828));
+        assert_eq!(parse_date_with_format(&v("2019-10-21T08:30:04.828Z"), f), None);
+        assert_eq!(
+            parse_date_with_format(&v("21/10/2019"), Some("dd/MM/yyyy||epoch_millis")),
+            Some(1571616000000)
+        );
+        assert_eq!(
+            parse_date_with_format(&v("1571616000000"), Some("dd/MM/yyyy||epoch_millis")),
+            Some(1571616000000)
+        );
+        assert_eq!(parse_date_with_format(&v("2019-10-21'T'x"), Some("yyyy-MM-dd'T'HH")), None);
+        assert_eq!(parse_date_with_format(&v("2019-10-21"), None), Some(1571616000000));
     }
 
     #[test]

@@ -384,6 +384,11 @@ impl Mapping {
                         mapper_parsing("Failed to parse mapping: Expected map for property [properties]")
                     })?;
                     for (pk, pv) in props {
+                        if pk.is_empty() {
+                            return Err(wrap_mapping_failure(EsError::illegal_argument(
+                                "field name cannot be an empty string",
+                            )));
+                        }
                         let f = FieldMapping::parse(pk, pv).map_err(wrap_mapping_failure)?;
                         insert_dotted(&mut m.properties, pk, f);
                     }
@@ -399,7 +404,7 @@ impl Mapping {
                 | "dynamic_date_formats" | "_routing" | "runtime" | "enabled" | "subobjects" => {
                     m.extra.insert(k.clone(), val.clone());
                 }
-                "_doc" => return Err(mapper_parsing(
+                "_doc" => return Err(EsError::illegal_argument(
                     "The mapping definition cannot be nested under a type [_doc] unless include_type_name is set to true.",
                 )),
                 other => {
@@ -759,7 +764,8 @@ fn check_value(
             )))),
         },
         "date" | "date_nanos" => {
-            if dates::parse_date_value(value).is_some() {
+            if dates::parse_date_with_format(value, f.params.get("format").and_then(Value::as_str)).is_some()
+            {
                 Ok(())
             } else {
                 let fmt = f

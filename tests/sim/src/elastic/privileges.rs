@@ -1,7 +1,9 @@
 //! Authorization: what an authenticated user may do. The superuser (`EsSimConfig::username`)
-//! and API keys may do everything. Further users ([`EsUser`]) carry a [`Role`] — the ones
-//! Elasticsearch's own YAML test cluster gives its ent-search users, so that its privilege
-//! tests run here too, and a client's handling of a 403 can be tested. A refused request is a
+//! and the configured API key (`EsSimConfig::api_key`) may do everything. Further users
+//! ([`EsUser`]) and API keys ([`EsApiKey`]) carry a [`Role`] — the ones Elasticsearch's own
+//! YAML test cluster gives its ent-search users, so that its privilege tests run here too,
+//! and a reader that may not write — so that a client's handling of a 403, and its reading
+//! of `_has_privileges` ([`super::has_privileges`]), can be tested. A refused request is a
 //! 403 `security_exception`, as Elasticsearch answers it.
 
 use super::auth::Principal;
@@ -16,7 +18,10 @@ pub enum Role {
     /// Read connectors and sync jobs, and read and write connector secrets — nothing else
     /// (the `entsearch-user` of Elasticsearch's test cluster).
     ConnectorReader,
-    /// Nothing but `GET /_security/_authenticate`.
+    /// Read every index and its metadata, and monitor the cluster: no writes, no index
+    /// creation, no mapping updates (a key given to dashboards, not to a connector).
+    Reader,
+    /// Nothing but `GET /_security/_authenticate` (and `_has_privileges`).
     Unprivileged,
 }
 
@@ -26,8 +31,63 @@ impl Role {
         match self {
             Role::Superuser => "superuser",
             Role::ConnectorReader => "connector_reader",
+            Role::Reader => "reader",
             Role::Unprivileged => "unprivileged",
         }
+    }
+
+    /// The role's cluster privileges.
+    pub fn cluster(self) -> &'static [&'static str] {
+        match self {
+            Role::Superuser => &["all"],
+            Role::ConnectorReader => {
+                &["monitor_connector", "read_connector_secrets", "write_connector_secrets"]
+            }
+            Role::Reader => &["monitor"],
+            Role::Unprivileged => &[],
+        }
+    }
+
+    /// The role's index privileges: `(index pattern, privileges)`.
+    pub fn indices(self) -> &'static [(&'static str, &'static [&'static str])] {
+        match self {
+            Role::Superuser => &[("*", &["all"])],
+            Role::ConnectorReader => &[(".elastic-connectors*", &["read"])],
+            Role::Reader => &[("*", &["read", "view_index_metadata", "monitor"])],
+            Role::Unprivileged => &[],
+        }
+    }
+}
+
+/// An API key besides the configured one, with its role (Elasticsearch's API keys carry role
+/// descriptors that limit them).
+#[derive(Clone, PartialEq, Eq)]
+pub struct EsApiKey {
+    /// The key's id.
+    pub id: String,
+    /// Its secret.
+    pub secret: String,
+    /// What it may do.
+    pub role: Role,
+}
+
+impl EsApiKey {
+    /// A key `id:secret` with a role.
+    pub fn new(id: &str, secret: &str, role: Role) -> EsApiKey {
+        EsApiKey { id: id.to_string(), secret: secret.to_string(), role }
+    }
+
+    /// The `Authorization: ApiKey` value: base64 of `id:secret`, as Elasticsearch's
+    /// `encoded` field gives it.
+    pub fn encoded(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", self.id, self.secret))
+    }
+}
+
+impl std::fmt::Debug for EsApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EsApiKey").field("id", &self.id).field("role", &self.role).finish()
     }
 }
 
@@ -61,12 +121,19 @@ pub fn role_of(config: &EsSimConfig, who: &Principal) -> Role {
         Principal::User(name) if *name != config.username => {
             config.users.iter().find(|u| u.name == *name).map_or(Role::Unprivileged, |u| u.role)
         }
+        Principal::ApiKey(id) => {
+            config.api_keys.iter().find(|k| k.id == *id).map_or(Role::Superuser, |k| k.role)
+        }
         _ => Role::Superuser,
     }
 }
 
 /// Whether `role` may call `method` on the route `pattern`.
 fn allows(role: Role, pattern: &str, method: &str) -> bool {
+    // Every user may ask what it may do.
+    if pattern.ends_with("/_has_privileges") || pattern == "/_security/_authenticate" {
+        return true;
+    }
     match role {
         Role::Superuser => true,
         Role::ConnectorReader => {
@@ -74,7 +141,21 @@ fn allows(role: Role, pattern: &str, method: &str) -> bool {
                 || (pattern.starts_with("/_connector") && method == "GET")
                 || pattern == "/_security/_authenticate"
         }
-        Role::Unprivileged => pattern == "/_security/_authenticate",
+        Role::Reader => {
+            matches!(method, "GET" | "HEAD") && !pattern.starts_with("/_connector")
+                || matches!(
+                    pattern,
+                    "/_search"
+                        | "/{index}/_search"
+                        | "/_count"
+                        | "/{index}/_count"
+                        | "/{index}/_pit"
+                        | "/_pit"
+                        | "/_search/scroll"
+                        | "/_search/scroll/{scroll_id}"
+                )
+        }
+        Role::Unprivileged => false,
     }
 }
 
@@ -85,14 +166,15 @@ pub fn authorize(config: &EsSimConfig, who: &Principal, pattern: &str, method: &
         return Ok(());
     }
     let user = match who {
-        Principal::User(u) => u.as_str(),
-        _ => "_anonymous",
+        Principal::User(u) => format!("user [{u}]"),
+        Principal::ApiKey(id) => format!("API key id [{id}] of user [{}]", config.username),
+        Principal::Anonymous => "user [_anonymous]".to_string(),
     };
     Err(EsError::new(
         403,
         "security_exception",
         format!(
-            "action [{method} {pattern}] is unauthorized for user [{user}] with effective roles [{}]",
+            "action [{method} {pattern}] is unauthorized for {user} with effective roles [{}]",
             role.name()
         ),
     ))
@@ -116,5 +198,13 @@ mod tests {
         assert!(authorize(&config, &reader, "/{index}/_search", "GET").is_err());
         assert!(authorize(&config, &Principal::User("elastic".into()), "/_bulk", "POST").is_ok());
         assert!(authorize(&config, &Principal::ApiKey("k".into()), "/_bulk", "POST").is_ok());
+        let limited = EsSimConfig { api_keys: vec![EsApiKey::new("ro", "s", Role::Reader)], ..config };
+        let reader = Principal::ApiKey("ro".into());
+        assert!(authorize(&limited, &reader, "/{index}/_search", "POST").is_ok());
+        assert!(authorize(&limited, &reader, "/{index}/_mapping", "GET").is_ok());
+        assert!(authorize(&limited, &reader, "/_security/user/_has_privileges", "POST").is_ok());
+        let e = authorize(&limited, &reader, "/{index}/_bulk", "POST").unwrap_err();
+        assert!(e.reason.contains("API key id [ro] of user [elastic]"), "{}", e.reason);
+        assert!(authorize(&limited, &reader, "/{index}", "PUT").is_err());
     }
 }

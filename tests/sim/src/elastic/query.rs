@@ -670,7 +670,8 @@ fn index_value(f: &FieldMapping, v: &Value, out: &mut Vec<Indexed>) {
             }
         }
         "date" | "date_nanos" => {
-            if let Some(d) = dates::parse_date_value(v) {
+            if let Some(d) = dates::parse_date_with_format(v, f.params.get("format").and_then(Value::as_str))
+            {
                 out.push(Indexed::Date(d));
             }
         }

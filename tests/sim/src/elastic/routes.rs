@@ -16,7 +16,7 @@ use super::auth::Principal;
 use super::cluster::glob;
 use super::error::EsError;
 use super::server::Shared;
-use super::{api_cluster, api_docs, api_indices, api_search, connector, privileges};
+use super::{api_cluster, api_docs, api_indices, api_search, connector, has_privileges, privileges};
 
 /// A request as the endpoints see it.
 #[derive(Debug, Clone)]
@@ -127,13 +127,16 @@ pub fn pattern(segs: &[String]) -> Option<&'static str> {
         ["_aliases"] => "/_aliases",
         ["_alias"] => "/_alias",
         ["_alias", _] => "/_alias/{name}",
-        ["_mapping"] => "/_mapping",
+        ["_mapping" | "_mappings"] => "/_mapping",
         ["_license"] => "/_license",
         ["_cluster", "health"] => "/_cluster/health",
         ["_cluster", "health", _] => "/_cluster/health/{index}",
         ["_security", "_authenticate"] => "/_security/_authenticate",
+        ["_security", "user", "_has_privileges"] => "/_security/user/_has_privileges",
+        ["_security", "user", _, "_has_privileges"] => "/_security/user/{user}/_has_privileges",
         ["_ingest", "pipeline"] => "/_ingest/pipeline",
         ["_ingest", "pipeline", _] => "/_ingest/pipeline/{id}",
+        ["_index_template"] => "/_index_template",
         ["_index_template", _] => "/_index_template/{name}",
         ["_search", "scroll"] => "/_search/scroll",
         ["_search", "scroll", _] => "/_search/scroll/{scroll_id}",
@@ -147,7 +150,8 @@ pub fn pattern(segs: &[String]) -> Option<&'static str> {
         [_, "_refresh"] => "/{index}/_refresh",
         [_, "_pit"] => "/{index}/_pit",
         [_, "_delete_by_query"] => "/{index}/_delete_by_query",
-        [_, "_mapping"] => "/{index}/_mapping",
+        // `_mappings` is the older spelling Elasticsearch still routes.
+        [_, "_mapping" | "_mappings"] => "/{index}/_mapping",
         [_, "_settings"] => "/{index}/_settings",
         [_, "_alias"] => "/{index}/_alias",
         [_, "_alias", _] | [_, "_aliases", _] => "/{index}/_alias/{name}",
@@ -174,6 +178,7 @@ fn allowed(pattern: &str) -> &'static [&'static str] {
         | "/{index}/_search/template"
         | "/_render/template" => &["GET", "POST"],
         "/_refresh" | "/{index}/_refresh" => &["GET", "POST"],
+        "/_security/user/_has_privileges" | "/_security/user/{user}/_has_privileges" => &["GET", "POST"],
         "/_pit" => &["DELETE"],
         "/{index}/_pit" | "/_aliases" | "/{index}/_delete_by_query" => &["POST"],
         "/_alias"
@@ -184,6 +189,7 @@ fn allowed(pattern: &str) -> &'static [&'static str] {
         | "/_cluster/health/{index}"
         | "/_security/_authenticate"
         | "/_ingest/pipeline"
+        | "/_index_template"
         | "/{index}/_settings" => &["GET"],
         "/_alias/{name}" => &["GET", "HEAD"],
         "/_ingest/pipeline/{id}" | "/_scripts/{id}" => &["GET", "PUT", "DELETE"],
@@ -216,6 +222,7 @@ fn refuses_body(pattern: &str, method: &str) -> bool {
         | "/{index}/_alias"
         | "/_mapping"
         | "/{index}/_settings"
+        | "/_index_template"
         | "/_ingest/pipeline"
         | "/{index}/_source/{id}" => true,
         "/{index}"
@@ -482,7 +489,12 @@ fn accepted(pattern: &str, method: &str) -> Vec<&'static str> {
             "wait_for_active_shards",
             "expand_wildcards",
         ]],
-        ("/_index_template/{name}", _) => &[&["master_timeout", "create", "cause"]],
+        ("/_index_template/{name}", "PUT" | "POST") => &[&["master_timeout", "create", "cause"]],
+        ("/_index_template/{name}", "DELETE") => &[&["master_timeout", "timeout"]],
+        ("/_index_template/{name}", "HEAD") => &[&["master_timeout", "local", "flat_settings"]],
+        ("/_index_template/{name}" | "/_index_template", _) => {
+            &[&["master_timeout", "local", "flat_settings", "include_defaults"]]
+        }
         ("/_ingest/pipeline/{id}", "PUT") => &[&["if_version", "master_timeout", "timeout"]],
         ("/_ingest/pipeline/{id}", "DELETE") => &[&["master_timeout", "timeout"]],
         ("/_ingest/pipeline/{id}" | "/_ingest/pipeline", _) => &[&["summary", "master_timeout"]],
@@ -543,6 +555,10 @@ pub fn handle(shared: &Shared, pattern: Option<&'static str>, req: &Request) -> 
         (p, _) if p.starts_with("/_connector") => connector::routes::handle(shared, p, req),
         ("/", _) => api_cluster::root(shared),
         ("/_security/_authenticate", _) => api_cluster::authenticate(shared, req),
+        ("/_security/user/_has_privileges", _) => has_privileges::handle(shared, req, None),
+        ("/_security/user/{user}/_has_privileges", _) => {
+            has_privileges::handle(shared, req, Some(req.seg(2)))
+        }
         ("/_license", _) => api_cluster::license(shared),
         ("/_cluster/health" | "/_cluster/health/{index}", _) => api_cluster::health(shared, req),
         ("/_ingest/pipeline", _) => api_cluster::get_pipeline(shared, None),
@@ -551,7 +567,8 @@ pub fn handle(shared: &Shared, pattern: Option<&'static str>, req: &Request) -> 
         ("/_ingest/pipeline/{id}", _) => api_cluster::delete_pipeline(shared, req.seg(2)),
         ("/_index_template/{name}", "PUT" | "POST") => api_cluster::put_index_template(shared, req),
         ("/_index_template/{name}", "DELETE") => api_cluster::delete_index_template(shared, req.seg(1)),
-        ("/_index_template/{name}", _) => api_cluster::get_index_template(shared, req.seg(1)),
+        ("/_index_template/{name}", _) => api_cluster::get_index_template(shared, Some(req.seg(1))),
+        ("/_index_template", _) => api_cluster::get_index_template(shared, None),
         ("/_scripts/{id}", "PUT") => api_search::put_script(shared, req),
         ("/_scripts/{id}", "GET") => api_search::get_script(shared, req),
         ("/_scripts/{id}", _) => api_search::delete_script(shared, req),

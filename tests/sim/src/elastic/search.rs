@@ -342,19 +342,24 @@ impl SearchRequest {
                 "es-sim does not implement the [q] query-string parameter; send a query body",
             ));
         }
+        if req.scroll && req.size == 0 {
+            return Err(EsError::validation(&["[size] cannot be [0] in a scroll context"]));
+        }
+        if req.scroll && params.get("request_cache").is_some_and(|v| v == "true" || v.is_empty()) {
+            return Err(EsError::validation(&["[request_cache] cannot be used in a scroll context"]));
+        }
         if req.search_after.is_some() && req.from > 0 {
             return Err(EsError::validation(&[
                 "`from` parameter must be set to 0 when `search_after` is used",
             ]));
         }
-        if req.pit.is_none() && req.sort.iter().any(|k| matches!(k, SortKey::ShardDoc { .. })) {
-            return Err(EsError::validation(&[
-                "[_shard_doc] sort field cannot be used without [point in time]",
-            ]));
-        }
+        // With a point in time Elasticsearch adds the `_shard_doc` tiebreaker, unless a
+        // `search_after` gives one value per sort field only (then hits carry no tiebreaker).
+        let after_without_tiebreaker = req.search_after.as_ref().is_some_and(|a| a.len() == req.sort.len());
         if req.pit.is_some()
             && !req.sort.iter().any(|k| matches!(k, SortKey::ShardDoc { .. }))
             && !req.sort.is_empty()
+            && !after_without_tiebreaker
         {
             req.sort.push(SortKey::ShardDoc { desc: false });
         }
@@ -611,7 +616,29 @@ pub fn execute<'a>(req: &SearchRequest, targets: Vec<Target<'a>>) -> Result<(Vec
         }
     }
     let total = hits.len();
-    if let Some(after) = &req.search_after {
+    // A date in `search_after` may be written as the field's format writes it.
+    let after_dates: Option<Vec<Value>> = req.search_after.as_ref().map(|after| {
+        after
+            .iter()
+            .zip(req.sort.iter().map(Some).chain(std::iter::repeat(None)))
+            .map(|(v, key)| {
+                let (Value::String(_), Some(SortKey::Field { name, .. })) = (v, key) else {
+                    return v.clone();
+                };
+                let date_format = mappings.iter().find_map(|(_, m)| {
+                    let r = m.resolve(name)?;
+                    matches!(r.field.ty.as_str(), "date" | "date_nanos")
+                        .then(|| r.field.params.get("format").and_then(Value::as_str).map(str::to_string))
+                });
+                match date_format {
+                    Some(format) => crate::elastic::dates::parse_date_with_format(v, format.as_deref())
+                        .map_or_else(|| v.clone(), Value::from),
+                    None => v.clone(),
+                }
+            })
+            .collect()
+    });
+    if let Some(after) = &after_dates {
         let after_vals: Vec<Option<SortVal>> = hits
             .first()
             .map(|h| {
@@ -892,7 +919,8 @@ mod tests {
             .unwrap()
             .reason
             .starts_with("Fielddata access on the _id field is disallowed"));
-        assert!(SearchRequest::parse(Some(&json!({"sort": ["_shard_doc"]})), &HashMap::new()).is_err());
+        // Elasticsearch 8.19 sorts by `_shard_doc` without a point in time too (yaml-rest/core).
+        assert!(SearchRequest::parse(Some(&json!({"sort": ["_shard_doc"]})), &HashMap::new()).is_ok());
     }
 
     #[test]

@@ -91,6 +91,19 @@ impl Index {
         self.ids.get(id).map(|&i| &self.slots[i].doc)
     }
 
+    /// The version searches see (as of the last refresh): what a `realtime=false` get reads.
+    pub fn get_refreshed(&self, id: &str) -> Option<&Arc<StoredDoc>> {
+        self.slots.iter().rev().find(|s| s.visible && s.doc.id == id).map(|s| &s.doc)
+    }
+
+    /// `number_of_shards` as configured (1 by default), for `_shards` counts.
+    pub fn shards(&self) -> u64 {
+        self.settings
+            .get("number_of_shards")
+            .and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or_else(|| v.as_u64()))
+            .unwrap_or(1)
+    }
+
     /// Number of live documents (real-time).
     pub fn live_count(&self) -> usize {
         self.ids.len()

@@ -249,6 +249,11 @@ async fn search_pit_scroll_template_and_delete_by_query() {
     assert_eq!(b["hits"]["total"]["value"], 30);
     assert_eq!(b["pit_id"], json!(pit));
     assert_eq!(b["hits"]["hits"][0]["sort"].as_array().unwrap().len(), 2, "implicit _shard_doc tiebreak");
+    // A `search_after` with one value per sort field is taken (no tiebreaker added), as by
+    // Elasticsearch 8.19: its hits then carry no `_shard_doc` value.
+    let page = json!({"size": 1, "pit": {"id": pit}, "sort": [{"n": "asc"}], "search_after": [3]});
+    let (s, b) = f.call(Method::POST, "/_search", Some(page)).await;
+    assert_eq!((s.as_u16(), &b["hits"]["hits"][0]["sort"]), (200, &json!([4])), "{b}");
     let (s, b) = f.call(Method::DELETE, "/_pit", Some(json!({"id": pit}))).await;
     assert_eq!((s.as_u16(), b), (200, json!({"succeeded": true, "num_freed": 1})));
     let (s, _) = f.call(Method::POST, "/_search", Some(json!({"pit": {"id": pit}}))).await;
@@ -485,4 +490,73 @@ fn handles_are_send_and_sync() {
     check::<super::EsTarget>();
     check::<super::EsFaults>();
     check::<super::RequestLog>();
+}
+
+#[tokio::test]
+async fn has_privileges_answers_for_the_caller_as_elasticsearch_does() {
+    use super::{EsApiKey, Role};
+    let reader = EsApiKey::new("ro-key", "s3cret", Role::Reader);
+    let f = Fixture::new(EsSimConfig { api_keys: vec![reader.clone()], ..EsSimConfig::default() }).await;
+    let ask = json!({
+        "cluster": ["monitor", "manage_index_templates"],
+        "index": [
+            {"names": ["search-a", ".confluence-connector-leases"], "privileges": ["read", "write"]},
+            {"names": "search-a", "privileges": ["create_index"]}
+        ]
+    });
+    let (status, body) = f.call(Method::POST, "/_security/user/_has_privileges", Some(ask.clone())).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["username"], "elastic");
+    assert_eq!(body["has_all_requested"], true);
+    assert_eq!(body["index"]["search-a"], json!({"read": true, "write": true, "create_index": true}));
+    assert_eq!(body["application"], json!({}));
+
+    // The reader key: read, not write; the answer names the key's owner.
+    let r = f
+        .http
+        .get(format!("{}/_security/user/_has_privileges", f.sim.url()))
+        .header("Authorization", format!("ApiKey {}", reader.encoded()))
+        .header("content-type", "application/json")
+        .body(ask.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["has_all_requested"], false);
+    assert_eq!(body["cluster"], json!({"monitor": true, "manage_index_templates": false}));
+    assert_eq!(body["index"]["search-a"], json!({"read": true, "write": false, "create_index": false}));
+    assert_eq!(body["index"][".confluence-connector-leases"], json!({"read": true, "write": false}));
+
+    // Refused as Elasticsearch refuses: an unknown privilege, no privilege, another user.
+    let (status, body) = f
+        .call(
+            Method::POST,
+            "/_security/user/_has_privileges",
+            Some(json!({"index": [{"names": ["x"], "privileges": ["wrte"]}]})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["reason"].as_str().unwrap().starts_with("unknown index privilege [wrte]"),
+        "{body}"
+    );
+    let (status, body) = f.call(Method::POST, "/_security/user/_has_privileges", Some(json!({}))).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["error"]["reason"],
+        "failed to parse privileges check [elastic/has_privileges]. All privilege fields [cluster,index,applications] are missing"
+    );
+    let (status, _) = f.call(Method::POST, "/_security/user/bob/_has_privileges", Some(ask.clone())).await;
+    assert_eq!(status, 400);
+    let (status, body) = f.call(Method::POST, "/_security/user/elastic/_has_privileges", Some(ask)).await;
+    assert_eq!((status.as_u16(), &body["has_all_requested"]), (200, &json!(true)));
+
+    // Security off: no such endpoint, as on a node with xpack.security.enabled: false.
+    let open = Fixture::new(EsSimConfig { security_enabled: false, ..EsSimConfig::default() }).await;
+    let (status, body) = open
+        .call(Method::POST, "/_security/user/_has_privileges", Some(json!({"cluster": ["monitor"]})))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "no handler found for uri [/_security/user/_has_privileges] and method [POST]");
 }

@@ -1,9 +1,12 @@
-//! The APIs of Elasticsearch's REST spec (`rest-api-spec/api/*.json`) the connector suites
-//! call — every `connector.*` API, and the document and search APIs (`get`, `index`,
-//! `update`, `search`, `count`) used on the connector indices directly: for each, its paths
+//! The APIs of Elasticsearch's REST spec (`rest-api-spec/api/*.json`) our own suites call —
+//! every `connector.*` API, and the document, index and search APIs (`get`, `index`,
+//! `update`, `delete`, `bulk`, `search`, `count`, `indices.create`, point in time) used on
+//! the connector indices directly and by `yaml-rest/core/`: for each, its paths
 //! (with `{parts}`) and method. A `do` picks the path whose parts it
 //! provides (the most specific one), sends `body` as JSON and every other parameter in the
 //! query string.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
@@ -85,6 +88,11 @@ pub const APIS: &[Api] = &[
     Api { name: "connector.secret_get", paths: &[("GET", "/_connector/_secret/{id}")] },
     Api { name: "connector.secret_delete", paths: &[("DELETE", "/_connector/_secret/{id}")] },
     Api { name: "get", paths: &[("GET", "/{index}/_doc/{id}")] },
+    Api { name: "delete", paths: &[("DELETE", "/{index}/_doc/{id}")] },
+    Api { name: "bulk", paths: &[("POST", "/{index}/_bulk"), ("POST", "/_bulk")] },
+    Api { name: "indices.create", paths: &[("PUT", "/{index}")] },
+    Api { name: "open_point_in_time", paths: &[("POST", "/{index}/_pit")] },
+    Api { name: "close_point_in_time", paths: &[("DELETE", "/_pit")] },
     Api { name: "index", paths: &[("PUT", "/{index}/_doc/{id}"), ("POST", "/{index}/_doc")] },
     Api { name: "update", paths: &[("POST", "/{index}/_update/{id}")] },
     Api { name: "search", paths: &[("POST", "/{index}/_search"), ("POST", "/_search")] },
@@ -102,6 +110,137 @@ pub struct HttpCall {
     pub query: Vec<(String, String)>,
     /// JSON body.
     pub body: Option<Value>,
+}
+
+/// One API as a REST spec file (`rest-api-spec/api/<name>.json`) describes it, for suites
+/// that call more than the connector suites' table: Elasticsearch's own YAML tests.
+#[derive(Debug, Clone, Default)]
+pub struct SpecApi {
+    /// `(methods, path)` alternatives, as listed.
+    pub paths: Vec<(Vec<&'static str>, String)>,
+    /// URL parameters the API documents (its own and the common ones), parts excluded.
+    pub params: BTreeSet<String>,
+}
+
+/// Every API of a spec, by name.
+pub type SpecApis = BTreeMap<String, SpecApi>;
+
+/// The parameters every API takes (`_common.json`), plus the runner's own `ignore`.
+fn common_params(spec: &BTreeMap<String, Value>) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = spec
+        .get("_common.json")
+        .and_then(|c| c.get("params"))
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    out.insert("ignore".into());
+    out
+}
+
+/// A method name as the `'static` string [`HttpCall`] carries.
+fn static_method(m: &str) -> Option<&'static str> {
+    ["GET", "PUT", "POST", "DELETE", "HEAD"].into_iter().find(|s| s.eq_ignore_ascii_case(m))
+}
+
+/// The APIs of a spec (file name → JSON, as read from the jar).
+pub fn spec_apis(spec: &BTreeMap<String, Value>) -> SpecApis {
+    let common = common_params(spec);
+    let mut out = SpecApis::new();
+    for (file, json) in spec {
+        let Some(name) = file.strip_suffix(".json").filter(|n| !n.starts_with('_')) else { continue };
+        let Some(def) = json.get(name) else { continue };
+        let url = def.get("url");
+        let paths = url
+            .and_then(|u| u.get("paths"))
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|p| {
+                        let path = p.get("path")?.as_str()?.to_string();
+                        let methods = p.get("methods")?.as_array()?;
+                        let methods = methods.iter().filter_map(|m| static_method(m.as_str()?)).collect();
+                        Some((methods, path))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let own = def.get("params").and_then(Value::as_object);
+        let params = own.into_iter().flat_map(|p| p.keys().cloned()).chain(common.iter().cloned()).collect();
+        out.insert(name.to_string(), SpecApi { paths, params });
+    }
+    out
+}
+
+/// The `{parts}` of a path template.
+fn parts_of(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The request for spec API `name` with `params`, as Elasticsearch's runner builds it: the
+/// path using the most parts given, a body sent with POST where the path allows it (else
+/// PUT), GET otherwise; a parameter the API does not document is an error the caller can
+/// expect with `catch: param`.
+pub fn build_from_spec(
+    apis: &SpecApis,
+    name: &str,
+    params: &Map<String, Value>,
+) -> Result<HttpCall, SpecError> {
+    let api = apis.get(name).ok_or_else(|| SpecError::Other(format!("API [{name}] is not in the spec")))?;
+    let (methods, template) = api
+        .paths
+        .iter()
+        .filter(|(_, p)| parts_of(p).iter().all(|part| params.contains_key(part)))
+        .max_by_key(|(_, p)| parts_of(p).len())
+        // A required part missing: the client refuses it, as with an unknown parameter.
+        .ok_or_else(|| {
+            SpecError::Param(format!(
+                "no path of [{name}] fits the parameters {:?}",
+                params.keys().collect::<Vec<_>>()
+            ))
+        })?;
+    let parts = parts_of(template);
+    if let Some(unknown) =
+        params.keys().find(|k| *k != "body" && !parts.contains(k) && !api.params.contains(k.as_str()))
+    {
+        return Err(SpecError::Param(format!("[{name}] does not take the parameter [{unknown}]")));
+    }
+    let prefer: &[&str] = if params.contains_key("body") { &["POST", "PUT"] } else { &["GET"] };
+    let method = prefer
+        .iter()
+        .find_map(|m| methods.iter().find(|x| *x == m))
+        .or_else(|| methods.first())
+        .copied()
+        .ok_or_else(|| SpecError::Other(format!("[{name}] {template} lists no method")))?;
+    let mut path = template.clone();
+    for part in &parts {
+        path = path.replace(&format!("{{{part}}}"), &encode(&url_value(&params[part])));
+    }
+    let query = params
+        .iter()
+        .filter(|(k, _)| *k != "body" && !parts.contains(k))
+        .map(|(k, v)| (k.clone(), url_value(v)))
+        .collect();
+    Ok(HttpCall { method, path, query, body: params.get("body").cloned() })
+}
+
+/// Why [`build_from_spec`] made no request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpecError {
+    /// A parameter the API does not take: what `catch: param` expects.
+    Param(String),
+    /// Anything else: the runner cannot call this.
+    Other(String),
+}
+
+impl std::fmt::Display for SpecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpecError::Param(s) | SpecError::Other(s) => f.write_str(s),
+        }
+    }
 }
 
 /// A parameter value as it appears in a URL (lists comma-joined).
@@ -124,12 +263,6 @@ pub fn build(name: &str, params: &Map<String, Value>) -> Result<HttpCall, String
         .iter()
         .find(|a| a.name == name)
         .ok_or_else(|| format!("API [{name}] is not in the runner's table"))?;
-    let parts_of = |path: &str| -> Vec<String> {
-        path.split('/')
-            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(str::to_string)
-            .collect()
-    };
     let (method, template) =
         api.paths.iter().find(|(_, p)| parts_of(p).iter().all(|part| params.contains_key(part))).ok_or_else(
             || format!("no path of [{name}] fits the parameters {:?}", params.keys().collect::<Vec<_>>()),

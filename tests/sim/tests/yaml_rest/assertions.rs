@@ -2,8 +2,8 @@
 //! (`results.0.id`, `\.` for a literal dot, `$stash` segments; a trailing dot is ignored as
 //! Java's `split` ignores it) picks the value; `match` compares it (a `/…/` string is a
 //! regular expression; numbers compare by value), `length` counts it, `is_true`/`is_false`
-//! judge it as Elasticsearch's runner does, `exists`, `gt`/`gte`/`lt`/`lte` compare, and
-//! `is_after` orders two timestamps.
+//! judge it as Elasticsearch's runner does, `exists`, `gt`/`gte`/`lt`/`lte` compare,
+//! `contains` looks in a list, and `is_after` orders two timestamps.
 
 use chrono::DateTime;
 use serde_json::Value;
@@ -131,6 +131,16 @@ pub fn compare(a: &Value, e: &Value) -> Option<std::cmp::Ordering> {
     }
 }
 
+/// `contains`: the list at the path holds `expected` — for an object, an element having every
+/// one of its entries (as Elasticsearch's `ContainsAssertion` judges).
+pub fn contains(actual: Option<&Value>, expected: &Value) -> bool {
+    let Some(Value::Array(list)) = actual else { return false };
+    list.iter().any(|item| match (item, expected) {
+        (Value::Object(i), Value::Object(e)) => e.iter().all(|(k, v)| i.get(k).is_some_and(|w| equal(w, v))),
+        (i, e) => equal(i, e),
+    })
+}
+
 /// `is_after`: `actual` is a later instant than `expected`.
 pub fn is_after(actual: &Value, expected: &Value) -> Option<bool> {
     let t = |v: &Value| v.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok());
@@ -156,6 +166,9 @@ mod tests {
         assert!(is_false(lookup(&body, "n", &s)) && is_false(lookup(&body, "e", &s)) && is_false(None));
         assert!(is_true(Some(&json!({}))) && !is_true(None));
         assert_eq!(length(lookup(&body, "a.b\\.c", &s)), Some(2));
+        let list = json!([{"name": "a", "v": 1}, 2]);
+        assert!(contains(Some(&list), &json!({"name": "a"})) && contains(Some(&list), &json!(2)));
+        assert!(!contains(Some(&list), &json!({"name": "b"})) && !contains(Some(&json!({})), &json!(2)));
         assert_eq!(
             is_after(&json!("2024-01-01T00:00:00.002Z"), &json!("2024-01-01T00:00:00.001Z")),
             Some(true)

@@ -1,19 +1,179 @@
 //! Runs one section of a suite: decides from `skip`/`requires` whether it runs at all (a
-//! feature this runner lacks skips it, as in Elasticsearch's runner), starts a fresh test
-//! server with the users of Elasticsearch's YAML test cluster, and runs `setup`, the section
-//! and `teardown`, step by step.
+//! feature this runner lacks skips it, as in Elasticsearch's runner), then runs `setup`, the
+//! section and `teardown`, step by step, on a [`Target`]: a fresh test server with the users
+//! of Elasticsearch's YAML test cluster, or a real, throw-away node that is wiped back to
+//! what it held before after every section (as Elasticsearch's runner wipes its cluster).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use reqwest::{Client, Method};
 use serde_json::{Map, Value};
 use sim::elastic::{EsSim, EsSimConfig, EsUser, Role};
 
-use super::api;
+use super::api::{self, SpecApis, SpecError};
 use super::assertions::{self, lookup};
 use super::stash::Stash;
 use super::suite::{Section, Step, Suite};
 
 /// Runner features (`skip.features`, `requires.test_runner_features`) this runner supports.
-pub const FEATURES: &[&str] = &["headers", "is_after", "embedded_stash_key", "stash_in_path", "stash_in_key"];
+pub const FEATURES: &[&str] = &[
+    "headers",
+    "is_after",
+    "embedded_stash_key",
+    "stash_in_path",
+    "stash_in_key",
+    "warnings",
+    "allowed_warnings",
+    "warnings_regex",
+    "allowed_warnings_regex",
+    "default_shards",
+    "contains",
+];
+
+/// Where sections run, and which API table their `do` steps go through.
+#[derive(Clone)]
+pub struct Target {
+    /// The APIs of a REST spec (Elasticsearch's own suites); `None`: the connector suites'
+    /// table ([`api::APIS`]).
+    pub spec: Option<Arc<SpecApis>>,
+    /// A real node, and what it held before the run; `None`: a fresh test server per section.
+    pub node: Option<Node>,
+    /// The version `skip`/`requires` are judged against.
+    pub version: String,
+}
+
+impl Target {
+    /// A fresh test server per section, with the connector suites' API table.
+    pub fn test_server() -> Target {
+        Target { spec: None, node: None, version: server_version() }
+    }
+}
+
+/// A real node and the names it held before any section ran: only what a section added is
+/// removed after it.
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// Its URL.
+    pub url: String,
+    before: Holdings,
+}
+
+/// What a node holds that a section may add.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Holdings {
+    indices: BTreeSet<String>,
+    index_templates: BTreeSet<String>,
+    legacy_templates: BTreeSet<String>,
+    pipelines: BTreeSet<String>,
+}
+
+/// Keys of the JSON object `GET url` answers (empty on 404), or one field of each element
+/// when it answers a list (`_cat` with `format=json`).
+async fn names(http: &Client, url: &str, field: Option<&str>) -> Result<BTreeSet<String>, String> {
+    let resp = http.get(url).send().await.map_err(|e| format!("GET {url}: {e}"))?;
+    if resp.status() == reqwest::StatusCode::NOT_FOUND {
+        return Ok(BTreeSet::new());
+    }
+    let body: Value = resp.json().await.map_err(|e| format!("GET {url}: {e}"))?;
+    Ok(match (body, field) {
+        (Value::Object(o), None) => o.keys().cloned().collect(),
+        (Value::Object(o), Some(f)) => o
+            .get(&format!("{f}s"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string))
+            .collect(),
+        (Value::Array(a), Some(f)) => {
+            a.iter().filter_map(|x| x.get(f)?.as_str().map(str::to_string)).collect()
+        }
+        _ => BTreeSet::new(),
+    })
+}
+
+impl Holdings {
+    async fn read(http: &Client, url: &str) -> Result<Holdings, String> {
+        Ok(Holdings {
+            indices: names(
+                http,
+                &format!("{url}/_cat/indices?h=index&format=json&expand_wildcards=all"),
+                Some("index"),
+            )
+            .await?,
+            index_templates: names(http, &format!("{url}/_index_template"), Some("index_template")).await?,
+            legacy_templates: names(http, &format!("{url}/_template"), None).await?,
+            pipelines: names(http, &format!("{url}/_ingest/pipeline"), None).await?,
+        })
+    }
+}
+
+impl Node {
+    /// The node at `url`, with what it holds now.
+    pub async fn at(url: &str) -> Result<Node, String> {
+        let url = url.trim_end_matches('/').to_string();
+        let before = Holdings::read(&Client::new(), &url).await?;
+        Ok(Node { url, before })
+    }
+
+    /// The node's version, from `_nodes` (`GET /` is not served by every distribution).
+    pub async fn version(&self) -> Result<String, String> {
+        let url = format!("{}/_nodes/_local?filter_path=nodes.*.version", self.url);
+        let body: Value = Client::new()
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        body.get("nodes")
+            .and_then(Value::as_object)
+            .and_then(|n| n.values().next())
+            .and_then(|n| n.get("version"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| format!("GET {url}: no version in {body}"))
+    }
+
+    /// Removes what a section added: indices, templates, pipelines, open scrolls.
+    async fn wipe(&self) -> Result<(), String> {
+        let http = Client::new();
+        let now = Holdings::read(&http, &self.url).await?;
+        let mut deletes: Vec<String> = Vec::new();
+        let fresh = |now: &BTreeSet<String>, before: &BTreeSet<String>| -> Vec<String> {
+            now.difference(before)
+                .map(|n| url::form_urlencoded::byte_serialize(n.as_bytes()).collect())
+                .collect()
+        };
+        deletes.extend(fresh(&now.indices, &self.before.indices).into_iter().map(|n| format!("/{n}")));
+        deletes.extend(
+            fresh(&now.index_templates, &self.before.index_templates)
+                .into_iter()
+                .map(|n| format!("/_index_template/{n}")),
+        );
+        deletes.extend(
+            fresh(&now.legacy_templates, &self.before.legacy_templates)
+                .into_iter()
+                .map(|n| format!("/_template/{n}")),
+        );
+        deletes.extend(
+            fresh(&now.pipelines, &self.before.pipelines)
+                .into_iter()
+                .map(|n| format!("/_ingest/pipeline/{n}")),
+        );
+        deletes.push("/_search/scroll/_all".into());
+        for path in deletes {
+            let url = format!("{}{path}", self.url);
+            let resp = http.delete(&url).send().await.map_err(|e| format!("DELETE {url}: {e}"))?;
+            let status = resp.status().as_u16();
+            if status >= 400 && status != 404 {
+                return Err(format!("DELETE {url}: {status} {}", resp.text().await.unwrap_or_default()));
+            }
+        }
+        Ok(())
+    }
+}
 
 /// How a section ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,8 +275,59 @@ fn catch_statuses(catch: &str) -> Option<Vec<u16>> {
 struct Run {
     http: Client,
     base: String,
+    /// The API table of Elasticsearch's own suites, when they are what runs.
+    spec: Option<Arc<SpecApis>>,
+    /// Send the superuser's credentials (the test server); a real node runs without security.
+    authenticate: bool,
     stash: Stash,
     last: Value,
+}
+
+/// The message of each `Warning` header (`299 Elasticsearch-<version> "<message>" ...`).
+fn warnings_of(headers: &reqwest::header::HeaderMap) -> Vec<String> {
+    headers
+        .get_all("warning")
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .map(|h| {
+            let Some(start) = h.find('"') else { return h.to_string() };
+            let mut msg = String::new();
+            let mut chars = h[start + 1..].chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => msg.extend(chars.next()),
+                    '"' => break,
+                    c => msg.push(c),
+                }
+            }
+            msg
+        })
+        .collect()
+}
+
+/// Checks a response's warnings against a `do`'s `warnings` (each must come) and
+/// `allowed_warnings` (each may come; nothing else may), as Elasticsearch's runner does.
+fn check_warnings(o: &Map<String, Value>, actual: &[String]) -> Result<(), String> {
+    let list = |k: &str| strings(o.get(k));
+    let regexes =
+        |k: &str| -> Vec<regex::Regex> { list(k).iter().filter_map(|r| regex::Regex::new(r).ok()).collect() };
+    let (expected, allowed) = (list("warnings"), list("allowed_warnings"));
+    let (expected_re, allowed_re) = (regexes("warnings_regex"), regexes("allowed_warnings_regex"));
+    if let Some(missing) = expected.iter().find(|w| !actual.contains(w)) {
+        return Err(format!("expected the warning [{missing}], got {actual:?}"));
+    }
+    if let Some(missing) = expected_re.iter().find(|r| !actual.iter().any(|w| r.is_match(w))) {
+        return Err(format!("expected a warning matching [{missing}], got {actual:?}"));
+    }
+    let known = |w: &String| {
+        expected.contains(w)
+            || allowed.contains(w)
+            || expected_re.iter().chain(&allowed_re).any(|r| r.is_match(w))
+    };
+    match actual.iter().find(|w| !known(w)) {
+        Some(w) => Err(format!("unexpected warning [{w}]")),
+        None => Ok(()),
+    }
 }
 
 impl Run {
@@ -187,6 +398,16 @@ impl Run {
                 }
                 Ok(())
             }
+            "contains" => {
+                for (path, expected) in pairs() {
+                    let expected = self.stash.replace(&expected, &self.last);
+                    let actual = lookup(&self.last, &path, &self.stash);
+                    if !assertions::contains(actual, &expected) {
+                        return Err(format!("contains [{path}]: {expected} not in {actual:?}"));
+                    }
+                }
+                Ok(())
+            }
             "is_after" => {
                 for (path, expected) in pairs() {
                     let expected = self.stash.replace(&expected, &self.last);
@@ -224,29 +445,77 @@ impl Run {
             Some(v) => v.as_u64().map(|n| vec![n as u16]).unwrap_or_default(),
             None => Vec::new(),
         };
-        let call = api::build(name, &params)?;
+        let catch = o.get("catch").and_then(Value::as_str);
+        let call = match &self.spec {
+            None => api::build(name, &params)?,
+            Some(spec) => match api::build_from_spec(spec, name, &params) {
+                Ok(call) => call,
+                // The client refuses it before sending: what `catch: param` expects.
+                Err(SpecError::Param(_)) if catch == Some("param") => return Ok(()),
+                Err(e) => return Err(format!("do {name}: {e}")),
+            },
+        };
+        if catch == Some("param") {
+            return Err(format!("do {name}: expected the client to refuse a parameter"));
+        }
         let method = Method::from_bytes(call.method.as_bytes()).map_err(|e| e.to_string())?;
         let mut rb = self.http.request(method, format!("{}{}", self.base, call.path)).query(&call.query);
         let headers = o.get("headers").and_then(Value::as_object);
         // The superuser, unless the step authenticates as someone else.
-        if !headers.is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("authorization"))) {
+        let own_auth = headers.is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("authorization")));
+        if self.authenticate && !own_auth {
             rb = rb.basic_auth("elastic", Some("changeme"));
         }
+        let has_content_type =
+            headers.is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("content-type")));
         for (k, v) in headers.into_iter().flatten() {
             rb = rb.header(k.as_str(), v.as_str().unwrap_or_default());
         }
-        if let Some(body) = &call.body {
-            rb = rb.header("content-type", "application/json").body(body.to_string());
+        match &call.body {
+            // A list is newline-delimited JSON (`bulk`), one line per element, as the Java
+            // runner sends it; a string goes as written.
+            Some(Value::Array(lines)) => {
+                let mut ndjson = String::new();
+                for line in lines {
+                    match line {
+                        Value::String(s) => ndjson.push_str(s),
+                        other => ndjson.push_str(&other.to_string()),
+                    }
+                    ndjson.push('\n');
+                }
+                rb = rb.header("content-type", "application/x-ndjson").body(ndjson);
+            }
+            Some(Value::String(text)) => {
+                if !has_content_type {
+                    let ndjson = name == "bulk" || name == "msearch";
+                    let kind = if ndjson { "application/x-ndjson" } else { "application/json" };
+                    rb = rb.header("content-type", kind);
+                }
+                let mut text = text.clone();
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                rb = rb.body(text);
+            }
+            Some(body) => rb = rb.header("content-type", "application/json").body(body.to_string()),
+            None => {}
         }
         let resp = rb.send().await.map_err(|e| format!("do {name}: {e}"))?;
         let status = resp.status().as_u16();
+        let warnings = warnings_of(resp.headers());
         let text = resp.text().await.map_err(|e| e.to_string())?;
-        let body: Value = if text.is_empty() {
+        let head = call.method == "HEAD";
+        let body: Value = if head {
+            // A HEAD answers with its status only: the runner's body is whether it found.
+            Value::Bool(status == 200)
+        } else if text.is_empty() {
             Value::Null
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        let catch = o.get("catch").and_then(Value::as_str);
+        if self.spec.is_some() {
+            check_warnings(o, &warnings).map_err(|e| format!("do {name}: {e}"))?;
+        }
         let result = match catch {
             Some(c) => match catch_statuses(c) {
                 Some(statuses) if statuses.contains(&status) => Ok(()),
@@ -262,6 +531,7 @@ impl Run {
                     }
                 }
             },
+            None if head && status == 404 => Ok(()),
             None if status >= 400 && !ignore.contains(&status) => {
                 Err(format!("do {name} {} {}: {status} {body}", call.method, call.path))
             }
@@ -282,6 +552,8 @@ pub fn server_version() -> String {
 /// (`wiki-auditor`, a connector reader; `wiki-visitor`, without privileges).
 fn server_config() -> EsSimConfig {
     EsSimConfig {
+        // As Elasticsearch's YAML test clusters run.
+        destructive_requires_name: false,
         users: vec![
             EsUser::new("entsearch-user", "entsearch-user-password", Role::ConnectorReader),
             EsUser::new("entsearch-unprivileged", "entsearch-unprivileged-password", Role::Unprivileged),
@@ -292,28 +564,53 @@ fn server_config() -> EsSimConfig {
     }
 }
 
-/// Runs one section of a suite on a fresh server.
+/// Runs one section of a connector suite on a fresh test server.
 pub async fn run_section(suite: &Suite, section: &Section) -> Outcome {
-    let version = server_version();
-    if let Some(reason) =
-        skip_reason(&suite.setup, &version).or_else(|| skip_reason(&section.steps, &version))
+    run_section_on(&Target::test_server(), suite, section).await
+}
+
+/// Runs one section on `target`.
+pub async fn run_section_on(target: &Target, suite: &Suite, section: &Section) -> Outcome {
+    let version = &target.version;
+    if let Some(reason) = skip_reason(&suite.setup, version).or_else(|| skip_reason(&section.steps, version))
     {
         return Outcome::Skipped(reason);
     }
-    let sim = match EsSim::start(server_config()).await {
-        Ok(s) => s,
-        Err(e) => return Outcome::Failed(format!("cannot start the test server: {e}")),
+    // The server lives as long as this function; a node is wiped after the steps.
+    let (_sim, base) = match &target.node {
+        Some(node) => (None, node.url.clone()),
+        None => match EsSim::start(server_config()).await {
+            Ok(s) => {
+                let url = s.url();
+                (Some(s), url)
+            }
+            Err(e) => return Outcome::Failed(format!("cannot start the test server: {e}")),
+        },
     };
-    let mut run = Run { http: Client::new(), base: sim.url(), stash: Stash::default(), last: Value::Null };
+    let mut run = Run {
+        http: Client::new(),
+        base,
+        spec: target.spec.clone(),
+        authenticate: target.node.is_none(),
+        stash: Stash::default(),
+        last: Value::Null,
+    };
+    let mut outcome = Outcome::Passed;
     let phases = [("setup", &suite.setup), ("test", &section.steps), ("teardown", &suite.teardown)];
-    for (phase, steps) in phases {
+    'phases: for (phase, steps) in phases {
         for (i, step) in steps.iter().enumerate() {
             if let Err(e) = run.step(step).await {
-                return Outcome::Failed(format!("{phase} step {} ({}): {e}", i + 1, step.kind));
+                outcome = Outcome::Failed(format!("{phase} step {} ({}): {e}", i + 1, step.kind));
+                break 'phases;
             }
         }
     }
-    Outcome::Passed
+    if let Some(node) = &target.node {
+        if let Err(e) = node.wipe().await {
+            return Outcome::Failed(format!("cannot wipe the node after the section: {e}"));
+        }
+    }
+    outcome
 }
 
 #[cfg(test)]
@@ -331,7 +628,7 @@ mod tests {
         assert!(
             skip_reason(&[step("requires", json!({"cluster_features": "gte_v9.2.0"}))], "9.1.0").is_some()
         );
-        assert!(skip_reason(&[step("skip", json!({"features": "warnings"}))], "9.1.0").is_some());
+        assert!(skip_reason(&[step("skip", json!({"features": "yaml"}))], "9.1.0").is_some());
         assert_eq!(skip_reason(&[step("skip", json!({"features": "headers"}))], "9.1.0"), None);
         assert_eq!(skip_reason(&[step("skip", json!({"features": ["is_after"]}))], "9.1.0"), None);
         assert!(skip_reason(&[step("skip", json!({"version": " - 9.1.99"}))], "9.1.0").is_some());

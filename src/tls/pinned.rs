@@ -1,10 +1,11 @@
-//! TLS when `ssl_ca` is set: the certificates it holds are trusted as roots beside the system
-//! and WebPKI roots, and a server that presents exactly one of them is trusted too.
+//! The certificates an administrator configured (`ssl_ca`, `elasticsearch.ca_certs`) are
+//! trusted as roots beside the system and WebPKI roots, and a server that presents exactly
+//! one of them is trusted too.
 //!
 //! The second rule is what a self-signed certificate needs. `openssl req -x509` (the way
-//! Atlassian's and most HTTPS guides make one) marks the certificate as a CA, and webpki
-//! refuses a CA certificate used as the server's own (`CaUsedAsEndEntity`) even when it is a
-//! trusted root. An administrator who gives that very certificate as `ssl_ca` has pinned it:
+//! Atlassian's, Elastic's and most HTTPS guides make one) marks the certificate as a CA, and
+//! webpki refuses a CA certificate used as the server's own (`CaUsedAsEndEntity`) even when
+//! it is a trusted root. An administrator who gives that very certificate has pinned it:
 //! when the server's certificate is byte-for-byte a configured one, its host name is still
 //! checked, but not its chain. Every other certificate goes through the ordinary WebPKI
 //! verifier with the configured roots (a private CA, a CA with an intermediate).
@@ -19,37 +20,23 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use crate::confluence::error::ConfluenceError;
-
-/// The certificates of `ssl_ca` (PEM text, or the path of a PEM file).
-pub(super) fn read_ssl_ca(ssl_ca: &str) -> Result<Vec<CertificateDer<'static>>, ConfluenceError> {
-    let pem = if ssl_ca.contains("-----BEGIN") {
-        ssl_ca.as_bytes().to_vec()
-    } else {
-        std::fs::read(ssl_ca.trim()).map_err(|e| ConfluenceError::Config {
-            field: "ssl_ca",
-            detail: format!("not PEM text, and the file `{}` cannot be read: {e}", ssl_ca.trim()),
-        })?
-    };
-    let certificates = CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>().map_err(|e| {
-        ConfluenceError::Config { field: "ssl_ca", detail: format!("not a valid PEM certificate: {e}") }
-    })?;
+/// The certificates of a PEM text; `Err` says what is wrong with it (for the setting's
+/// own error).
+pub(crate) fn read_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certificates = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not a valid PEM certificate: {e}"))?;
     if certificates.is_empty() {
-        return Err(ConfluenceError::Config {
-            field: "ssl_ca",
-            detail: "no certificate found in the PEM".to_string(),
-        });
+        return Err("no certificate found in the PEM".to_string());
     }
     Ok(certificates)
 }
 
 /// A rustls client configuration trusting the system roots, the WebPKI roots, the
-/// certificates of `ssl_ca` as roots, and those same certificates when a server presents one
-/// as its own. ALPN offers HTTP/2 and HTTP/1.1, as reqwest's own configuration does.
-pub(super) fn client_config(
-    configured: Vec<CertificateDer<'static>>,
-) -> Result<ClientConfig, ConfluenceError> {
-    let invalid = |detail: String| ConfluenceError::Config { field: "ssl_ca", detail };
+/// `configured` certificates as roots, and those same certificates when a server presents
+/// one as its own. ALPN offers HTTP/2 and HTTP/1.1, as reqwest's own configuration does.
+/// `Err` says why a certificate cannot be used.
+pub(crate) fn client_config(configured: Vec<CertificateDer<'static>>) -> Result<ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -60,15 +47,15 @@ pub(super) fn client_config(
     for (i, certificate) in configured.iter().enumerate() {
         roots
             .add(certificate.clone())
-            .map_err(|e| invalid(format!("certificate {} of the PEM cannot be used: {e}", i + 1)))?;
+            .map_err(|e| format!("certificate {} of the PEM cannot be used: {e}", i + 1))?;
     }
     let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
-        .map_err(|e| invalid(format!("cannot build the certificate verifier: {e}")))?;
+        .map_err(|e| format!("cannot build the certificate verifier: {e}"))?;
     let verifier = PinnedOrWebPki { pinned: configured, webpki, provider: provider.clone() };
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| invalid(format!("cannot set up TLS: {e}")))?
+        .map_err(|e| format!("cannot set up TLS: {e}"))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
@@ -80,7 +67,7 @@ pub(super) fn client_config(
 /// otherwise asks the WebPKI verifier.
 #[derive(Debug)]
 struct PinnedOrWebPki {
-    /// The certificates of `ssl_ca`.
+    /// The configured certificates.
     pinned: Vec<CertificateDer<'static>>,
     /// The ordinary chain verifier, with `pinned` among its roots.
     webpki: Arc<WebPkiServerVerifier>,
