@@ -9,6 +9,7 @@
 
 pub mod budget;
 pub mod office;
+pub mod pdf;
 pub mod service;
 pub mod storage;
 pub mod text_file;
