@@ -1,10 +1,12 @@
 //! `service.attachment_text: local`: office documents are read here and only their text is
 //! sent. The files are the test world's own (real DOCX, XLSX and PPTX packages generated from
-//! a seed, each carrying a marker word), read directly and through a whole sync.
+//! a seed, each carrying a marker word), read directly and through a whole sync (whose PDFs
+//! are read too: `tests/pdf_text.rs`).
 
 use std::collections::HashMap;
 
 use confluence_connector::config;
+use confluence_connector::extract::isolated::use_program;
 use confluence_connector::extract::office::office_text;
 use confluence_connector::shutdown::Shutdown;
 use confluence_connector::sync::{self, SyncKind};
@@ -27,6 +29,8 @@ fn the_simulators_office_files_give_their_marker() {
 
 #[tokio::test]
 async fn a_sync_sends_the_text_of_office_files_not_the_files() {
+    // PDFs are read by the connector's program, not this test harness.
+    use_program(env!("CARGO_BIN_EXE_confluence-connector"));
     let mut site = SimConfig::new(Flavour::Server, Size::Small);
     site.pages = Some(200);
     let world = World::start(site).await.unwrap();
