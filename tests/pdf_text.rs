@@ -1,19 +1,12 @@
 //! PDFs read here (`service.attachment_text: local`), each in a child process of its own: the
 //! fixtures of `tests/fixtures/pdf` (written by fpdf2, and two hostile files written by hand)
 //! read through the connector's own program, as a sync reads them; a reader that runs out of
-//! time is killed; and a whole sync of a site with PDFs sends their text.
+//! time is killed. A whole sync reading the simulator's PDFs: `tests/local_text.rs`.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use confluence_connector::config;
-use confluence_connector::extract::isolated::{use_program, PdfReader};
-use confluence_connector::shutdown::Shutdown;
-use confluence_connector::sync::{self, SyncKind};
-use serde_json::json;
-use sim::confluence::{Flavour, SimConfig, Size};
-use sim::world::World;
+use confluence_connector::extract::isolated::PdfReader;
 
 /// The connector's program, which answers `read-pdf`.
 const PROGRAM: &str = env!("CARGO_BIN_EXE_confluence-connector");
@@ -87,41 +80,4 @@ async fn a_reader_out_of_time_is_killed() {
 async fn a_program_that_is_not_the_reader_gives_no_text() {
     let why = PdfReader::at("/bin/cat").read(fixture("plain.pdf"), Duration::from_secs(5)).await.unwrap_err();
     assert!(why.contains("gave no answer"), "{why}");
-}
-
-#[tokio::test]
-async fn a_sync_sends_the_text_of_pdfs() {
-    use_program(PROGRAM);
-    let mut site = SimConfig::new(Flavour::Server, Size::Small);
-    site.pages = Some(200);
-    let world = World::start(site).await.unwrap();
-    let index = format!("pdf-text-{}", std::process::id());
-    let text = world.config_yaml(&index, &["retry_count: 1"]).replacen(
-        "service:\n",
-        "service:\n  attachment_text: local\n",
-        1,
-    );
-    let config = config::load_str(&text, &HashMap::new()).unwrap().config;
-    let report = sync::run(&config, SyncKind::Full, Shutdown::never()).await.unwrap();
-    assert!(report.completed() && report.failed.is_empty(), "{report}");
-    assert_eq!(report.unextracted, 0, "{report}");
-    world.refresh(&index).await.unwrap();
-    let found = world
-        .search(
-            &index,
-            json!({"query": {"term": {"type": "attachment"}}, "size": 1000, "_source": ["title", "body"]}),
-        )
-        .await
-        .unwrap();
-    let hits = found["hits"]["hits"].as_array().cloned().unwrap_or_default();
-    let pdfs: Vec<&serde_json::Value> = hits
-        .iter()
-        .map(|hit| &hit["_source"])
-        .filter(|doc| doc["title"].as_str().is_some_and(|t| t.ends_with(".pdf")))
-        .collect();
-    assert!(!pdfs.is_empty(), "the site has PDFs: {report}");
-    for pdf in pdfs {
-        let body = pdf["body"].as_str().unwrap_or_default();
-        assert!(body.contains("qzmark"), "{}: {body:.200}", pdf["title"]);
-    }
 }
