@@ -47,7 +47,7 @@ async fn a_budget_of_one_file_downloads_them_one_at_a_time() {
     assert!(report.completed() && report.failed.is_empty(), "{report}");
     let large = report.downloaded - 2; // the two 20 KB files with awkward names
     assert!(large >= 10, "{report}");
-    // Each 1 MiB file needs more than the whole budget (its base64): it goes alone.
+    // Each 1 MiB file needs more than the whole budget (bytes + base64): it goes alone.
     assert_eq!(world.confluence.requests().peak_files_in_flight(), 1, "{report}");
 }
 
@@ -58,7 +58,7 @@ async fn with_the_default_budget_they_download_together() {
     assert!(report.completed() && report.failed.is_empty(), "{report}");
     let large = report.downloaded - 2;
     assert!(large >= 10, "{report}");
-    // The budget holds 48 of them (1.3 MiB each, their base64) and each body takes at
+    // The budget holds 27 of them (2.3 MiB each with their base64) and each body takes at
     // least 750 ms to arrive, so the files the crawl finds meanwhile are fetched beside it.
     let together = world.confluence.requests().peak_files_in_flight();
     assert!(together >= large / 2, "at most {together} of {large} files at once: {report}");

@@ -117,8 +117,8 @@ pub fn plan(doc: &Document, policy: &ContentPolicy) -> Plan {
 
 /// The most that a file of `size` bytes holds while it is turned into what is indexed: its
 /// bytes, and beside them its text (at most twice the bytes for UTF-16 or markup, counted
-/// as the bytes once more; the extraction service's text likewise); or, for a file sent as
-/// `_attachment`, the larger of its stages ([`carried_peak`]): its base64 (4 bytes for 3).
+/// as the bytes once more; the extraction service's text likewise) or its base64 (4 bytes
+/// for 3).
 ///
 /// An office document read here holds its bytes, one inflated part at a time (bounded by
 /// [`crate::extract::office::MAX_ENTRY`]) and its text: counted as four times its size; a
@@ -131,7 +131,7 @@ fn peak_bytes(title: &str, size: u64, policy: &ContentPolicy) -> u64 {
     if text_like(title) || policy.extraction.is_some() {
         size.saturating_mul(2)
     } else {
-        size.div_ceil(3).saturating_mul(4)
+        size.saturating_add(size.div_ceil(3).saturating_mul(4))
     }
 }
 
@@ -142,17 +142,12 @@ fn peak_bytes(title: &str, size: u64, policy: &ContentPolicy) -> u64 {
 const READ_TIME: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What `doc`'s content holds at most from now until Elasticsearch has answered the request
-/// that wrote it: a text beside its serialized copy; a file, its bytes until it is written
-/// into the `_bulk` body and its base64 from then on, so the larger of the two, its base64.
-///
-/// The moment of writing is not counted: the file and its base64 are then both held, but
-/// the sink writes one document at a time, so the budget is exceeded by at most one file's
-/// bytes (at most `max_file_download_size`) — where counting both for every file until it
-/// is written would let half as many files be fetched at once.
+/// that wrote it: a file beside its base64 while it is written into the `_bulk` body, or a
+/// text beside its serialized copy.
 fn carried_peak(doc: &Document) -> u64 {
     let file = doc.attachment.as_ref().map_or(0, |f| f.len() as u64);
     let text = doc.body.as_ref().map_or(0, |t| t.len() as u64);
-    file.div_ceil(3) * 4 + text * 2
+    file + file.div_ceil(3) * 4 + text * 2
 }
 
 /// Downloads `reference` and puts its content into `doc` (text in `body`, or the file in
@@ -308,9 +303,9 @@ mod tests {
             }
         }
         let reserve = |doc: &Document| reserve_with(doc, &policy);
-        assert_eq!(reserve(&attachment("a.pdf", Some(300))), Some(400), "its base64");
+        assert_eq!(reserve(&attachment("a.pdf", Some(300))), Some(300 + 400));
         assert_eq!(reserve(&attachment("a.txt", Some(300))), Some(600));
-        assert_eq!(reserve(&attachment("a.pdf", None)), Some(1336), "unlisted: the cap");
+        assert_eq!(reserve(&attachment("a.pdf", None)), Some(1000 + 1336), "unlisted: the cap");
         assert!(matches!(
             plan(&attachment("a.pdf", Some(1001)), &policy),
             Plan::Skip(ContentOutcome::TooLarge)
@@ -319,7 +314,7 @@ mod tests {
         let local = ContentPolicy { local_text: true, ..policy.clone() };
         assert_eq!(reserve_with(&attachment("a.docx", Some(300)), &local), Some(1200), "bytes, part, text");
         assert_eq!(reserve_with(&attachment("a.PDF", Some(300)), &local), Some(1200), "bytes and text");
-        assert_eq!(reserve_with(&attachment("a.docx", Some(300)), &policy), Some(400), "as base64");
+        assert_eq!(reserve_with(&attachment("a.docx", Some(300)), &policy), Some(700), "as base64");
         let off = ContentPolicy { extract_binary_content: false, ..policy.clone() };
         assert!(matches!(plan(&attachment("a.pdf", Some(10)), &off), Plan::Skip(ContentOutcome::Skipped)));
     }
