@@ -80,6 +80,8 @@ struct Run {
     /// Listing requests (all but attachment downloads).
     listings: u64,
     documents: u64,
+    /// The most files the simulator was handing out at once.
+    files_at_once: u64,
 }
 
 /// CPU seconds (user + system) this process has used.
@@ -230,6 +232,7 @@ async fn main() -> anyhow::Result<()> {
             (format!("{bound:.1}"), format!("{:.2}", wall / bound))
         };
         walls.push(wall);
+        let files_at_once = median(results.iter().map(|r| r.files_at_once as f64).collect());
         println!(
             "{:<14} {:>8} {:>9} {:>9.1} {:>11} {:>7} {:>9.0} {:>8.2} {:>10.3} {:>9.1} {:>9.1} {:>11.1} {:>11.1}",
             label,
@@ -259,11 +262,17 @@ async fn main() -> anyhow::Result<()> {
             "peak_rss_mib_median": rss, "sink_queue_peak_mib_median": queue,
             "world_cpu_s_median": world_cpu, "cpu_bound_s": cpu_bound, "cores": cores,
             "wall_s_runs": results.iter().map(|r| r.wall).collect::<Vec<_>>(),
+            "files_at_once_median": files_at_once,
         }));
     }
     if let Some(k) = equal_bytes.filter(|_| walls.len() % 2 == 0) {
         for (pair, (label, _, _)) in walls.chunks(2).zip(variants.iter().step_by(2)) {
             println!("{label}: wall {:.2}× that of the same bytes in {k}× as many files", pair[0] / pair[1]);
+        }
+        for (label, _, _) in &variants {
+            let row = rows.iter().find(|r| r["site"] == label.as_str());
+            let at_once = row.map_or(0.0, |r| r["files_at_once_median"].as_f64().unwrap_or(0.0));
+            println!("{label}: at most {at_once} files downloading at once (median)");
         }
     }
     if benching {
@@ -336,6 +345,7 @@ async fn run_once(case: &Case, settings: Settings) -> anyhow::Result<Run> {
         listings: world.confluence.requests().total()
             - world.confluence.requests().count("/download/attachments/{id}/{file}"),
         documents,
+        files_at_once: world.confluence.requests().peak_files_in_flight(),
     })
 }
 
