@@ -285,46 +285,36 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run_once(case: &Case, settings: Settings) -> anyhow::Result<Run> {
-    let Settings {
-        latency_ms,
-        extract,
-        reject,
-        attachments,
-        concurrent_downloads,
-        budget_mib,
-        files_per_page,
-        throughput_mibps,
-    } = settings;
     let mut config = SimConfig::new(Flavour::Server, case.size);
     config.pages = case.pages;
-    config.latency = Duration::from_millis(latency_ms);
-    config.attachment_sizes = attachments;
-    config.files_per_attached_page = files_per_page;
-    let world = if reject > 0.0 {
+    config.latency = Duration::from_millis(settings.latency_ms);
+    config.attachment_sizes = settings.attachments;
+    config.files_per_attached_page = settings.files_per_page;
+    let world = if settings.reject > 0.0 {
         let world = World::start_with_test_elasticsearch(config).await?;
-        world.es.sim.as_ref().context("the test server")?.faults().reject_bulk_items(reject);
+        world.es.sim.as_ref().context("the test server")?.faults().reject_bulk_items(settings.reject);
         world
     } else {
         World::start(config).await?
     };
-    if let Some(mibps) = throughput_mibps {
+    if let Some(mibps) = settings.throughput_mibps {
         // 64 KiB at a time, paced to the throughput.
         let delay = Duration::from_secs_f64(64.0 / 1024.0 / mibps.max(0.001));
         world.confluence.faults().add(FaultRule::on(
-            "/download/attachments/{id}/{file}",
+            "/download/settings.attachments/{id}/{file}",
             Trigger::Always,
             FaultKind::SlowBody { chunk: 64 * 1024, delay },
         ));
     }
     let concurrency = format!("max_concurrent_requests: {MAX_CONCURRENT_REQUESTS}");
     let mut extra = vec![concurrency.as_str()];
-    if !extract {
+    if !settings.extract {
         extra.push("pipeline: {extract_binary_content: false}");
     }
-    let downloads = concurrent_downloads.map(|n| format!("concurrent_downloads: {n}"));
+    let downloads = settings.concurrent_downloads.map(|n| format!("concurrent_downloads: {n}"));
     extra.extend(downloads.as_deref());
     let mut yaml = world.config_yaml("search-bench", &extra);
-    if let Some(mib) = budget_mib {
+    if let Some(mib) = settings.budget_mib {
         yaml = yaml.replacen("service:\n", &format!("service:\n  max_download_memory: {}\n", mib << 20), 1);
     }
     let path = world.write_config("config.yml", &yaml)?;
