@@ -2,8 +2,10 @@
 //! in every mode): MB/s of file per format, and the bytes a `_bulk` request then carries — the
 //! text as JSON — against the base64 `_attachment` Elastic's way sends. The files are made
 //! here, about 4 MiB each, as their writers lay them out (DOCX, XLSX, PPTX, ODT: deflated zip
-//! packages of XML; RTF; CSV, JSON, XML, HTML, plain text). Median of several runs; written to
-//! `target/bench/attachment_text.json`.
+//! packages of XML; PDF: pages of Helvetica text in Flate-compressed content streams, written
+//! with lopdf; RTF; CSV, JSON, XML, HTML, plain text). A PDF is read twice: by the reader
+//! itself, and as a sync reads it, in a child process (`pdf+proc`). Median of several runs;
+//! written to `target/bench/attachment_text.json`.
 
 use std::hint::black_box;
 use std::io::{Cursor, Write};
@@ -11,6 +13,9 @@ use std::time::Instant;
 
 use confluence_connector::decode_text;
 use confluence_connector::office_text;
+use confluence_connector::pdf_text;
+use confluence_connector::PdfReader;
+use pdf_extract::{dictionary, Document, Object, Stream};
 use serde_json::json;
 
 const RUNS: usize = 5;
@@ -81,6 +86,50 @@ fn package(parts: &[(&str, String)]) -> Vec<u8> {
     zip.finish().unwrap().into_inner()
 }
 
+/// A PDF of `PARAGRAPHS` lines of text, 50 to a page, in Helvetica (WinAnsi), each page's
+/// content stream deflated as PDF writers do.
+fn pdf() -> Vec<u8> {
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let font = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica", "Encoding" => "WinAnsiEncoding",
+    });
+    let mut kids = Vec::new();
+    for page in 0..PARAGRAPHS / 50 {
+        let mut content = String::from("BT\n/F1 10 Tf\n12 TL\n40 770 Td\n");
+        for line in 0..50 {
+            content.push_str(&format!("({}) Tj T*\n", sentence(page * 50 + line)));
+        }
+        content.push_str("ET\n");
+        // WinAnsi bytes for the few characters past ASCII.
+        let bytes: Vec<u8> = content
+            .chars()
+            .map(|c| match c {
+                '€' => 0x80,
+                c => u8::try_from(u32::from(c)).unwrap_or(b'?'),
+            })
+            .collect();
+        let mut stream = Stream::new(dictionary! {}, bytes);
+        stream.compress().unwrap();
+        let content_id = doc.add_object(stream);
+        kids.push(Object::Reference(doc.add_object(dictionary! {
+            "Type" => "Page", "Parent" => pages_id, "Contents" => content_id,
+            "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
+            "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+        })));
+    }
+    let count = kids.len() as i64;
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
 fn files() -> Vec<(&'static str, Vec<u8>)> {
     let each = |f: &dyn Fn(usize) -> String| (0..PARAGRAPHS).map(f).collect::<String>();
     let docx = each(&|i| format!("<w:p><w:r><w:rPr><w:b/></w:rPr><w:t>{}</w:t></w:r></w:p>", sentence(i)));
@@ -130,6 +179,8 @@ fn files() -> Vec<(&'static str, Vec<u8>)> {
                 ),
             )]),
         ),
+        ("pdf", pdf()),
+        ("pdf+proc", pdf()),
         ("rtf", rtf.into_bytes()),
         ("txt", each(&|i| sentence(i) + "\n").into_bytes()),
         ("csv", each(&|i| format!("{i},\"{}\",{}\n", sentence(i), i * 3)).into_bytes()),
@@ -158,19 +209,26 @@ fn files() -> Vec<(&'static str, Vec<u8>)> {
 }
 
 fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let reader = PdfReader::at(env!("CARGO_BIN_EXE_confluence-connector"));
     let mut rows = Vec::new();
     println!(
-        "{:<6} {:>10} {:>10} {:>12} {:>12} {:>12} {:>12} {:>8}",
+        "{:<8} {:>10} {:>10} {:>12} {:>12} {:>12} {:>12} {:>8}",
         "format", "file MiB", "text MiB", "file MB/s", "text MB/s", "bulk text", "bulk base64", "base64/text"
     );
     for (ext, file) in files() {
-        let name = format!("file.{ext}");
+        let name = format!("file.{}", ext.trim_end_matches("+proc"));
         let mut times = Vec::new();
         let mut text = String::new();
         for _ in 0..RUNS {
             let started = Instant::now();
             text = if ext == "docx" || ext == "xlsx" || ext == "pptx" || ext == "odt" || ext == "rtf" {
                 office_text(&name, black_box(&file)).unwrap()
+            } else if ext == "pdf" {
+                pdf_text(black_box(&file)).unwrap()
+            } else if ext == "pdf+proc" {
+                let file = bytes::Bytes::from(file.clone());
+                runtime.block_on(reader.read(file, std::time::Duration::from_secs(120))).unwrap()
             } else {
                 decode_text(&name, black_box(file.clone()))
             };
@@ -185,7 +243,7 @@ fn main() {
         let bulk_base64 = file.len().div_ceil(3) * 4;
         let mib = |n: usize| n as f64 / (1024.0 * 1024.0);
         println!(
-            "{ext:<6} {:>10.2} {:>10.2} {mb_per_s:>12.0} {text_mb_per_s:>12.0} {:>12} {:>12} {:>8.2}",
+            "{ext:<8} {:>10.2} {:>10.2} {mb_per_s:>12.0} {text_mb_per_s:>12.0} {:>12} {:>12} {:>8.2}",
             mib(file.len()),
             mib(text.len()),
             bulk_text,

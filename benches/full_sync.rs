@@ -22,6 +22,14 @@
 //! CPU then is the connector's own per document. `reject=0.3` has the Elasticsearch test
 //! server (always it, then, even with `ES_URL`) turn away 30 % of the `_bulk` items with 429,
 //! as a loaded cluster does: compare its wall time with a run without.
+//!
+//! `equal-bytes=K` runs each site twice: as asked, and with the same bytes in K times as
+//! many files of 1/K the size (with `pages=`, each tenth page then carries K files), and
+//! prints the ratio of their wall times: what large files cost against small ones once the
+//! budget, not `concurrent_downloads`, limits the downloads in flight. With
+//! `throughput-mibps=N` every download streams at N MiB/s (each connection alone, as over a
+//! WAN link), so the files in flight, not the machine, set the wall time. E.g.
+//! `pages=500 runs=3 latency-ms=0 attachments=8MiB equal-bytes=8 throughput-mibps=8`.
 
 use sim::world as common;
 
@@ -30,7 +38,7 @@ use std::time::Duration;
 use anyhow::Context;
 use common::World;
 use serde_json::json;
-use sim::confluence::{AttachmentSizes, Flavour, SimConfig, Size};
+use sim::confluence::{AttachmentSizes, FaultKind, FaultRule, Flavour, SimConfig, Size, Trigger};
 
 const MAX_CONCURRENT_REQUESTS: u64 = 10;
 /// The default of `confluence.max_concurrent_spaces`.
@@ -47,6 +55,10 @@ struct Settings {
     attachments: AttachmentSizes,
     concurrent_downloads: Option<u32>,
     budget_mib: Option<u64>,
+    /// Files on each page that carries files (`pages=` sites).
+    files_per_page: u32,
+    /// MiB/s of each download, if bounded.
+    throughput_mibps: Option<f64>,
 }
 
 struct Case {
@@ -68,6 +80,8 @@ struct Run {
     /// Listing requests (all but attachment downloads).
     listings: u64,
     documents: u64,
+    /// The most files the simulator was handing out at once.
+    files_at_once: u64,
 }
 
 /// CPU seconds (user + system) this process has used.
@@ -100,6 +114,8 @@ async fn main() -> anyhow::Result<()> {
     let mut attachments = AttachmentSizes::Small;
     let mut concurrent_downloads = None;
     let mut budget_mib = None;
+    let mut equal_bytes: Option<u32> = None;
+    let mut throughput_mibps = None;
     for arg in std::env::args().skip(1).filter(|a| !a.starts_with("--")) {
         if let Some(n) = arg.strip_prefix("runs=") {
             runs = n.parse()?;
@@ -115,6 +131,10 @@ async fn main() -> anyhow::Result<()> {
             budget_mib = Some(v.parse()?);
         } else if let Some(v) = arg.strip_prefix("downloads=") {
             concurrent_downloads = Some(v.parse()?);
+        } else if let Some(v) = arg.strip_prefix("equal-bytes=") {
+            equal_bytes = Some(v.parse()?);
+        } else if let Some(v) = arg.strip_prefix("throughput-mibps=") {
+            throughput_mibps = Some(v.parse()?);
         } else if let Some(v) = arg.strip_prefix("name=") {
             name = v.to_string();
         } else if let Some(n) = arg.strip_prefix("pages=") {
@@ -128,7 +148,33 @@ async fn main() -> anyhow::Result<()> {
         cases.push(Case { name: name.into(), size, pages: None });
     }
 
-    let settings = Settings { latency_ms, extract, reject, attachments, concurrent_downloads, budget_mib };
+    let settings = Settings {
+        latency_ms,
+        extract,
+        reject,
+        attachments,
+        concurrent_downloads,
+        budget_mib,
+        files_per_page: 1,
+        throughput_mibps,
+    };
+    // Each site as asked, and with `equal-bytes=K` the same bytes in K times as many files.
+    let mut variants: Vec<(String, &Case, Settings)> =
+        cases.iter().map(|case| (case.name.clone(), case, settings)).collect();
+    if let (Some(k), AttachmentSizes::All(size)) = (equal_bytes, attachments) {
+        let k = k.clamp(1, 16);
+        variants = cases
+            .iter()
+            .flat_map(|case| {
+                let small = Settings {
+                    attachments: AttachmentSizes::All(size / u64::from(k)),
+                    files_per_page: k,
+                    ..settings
+                };
+                [(case.name.clone(), case, settings), (format!("{} ×{k} files", case.name), case, small)]
+            })
+            .collect();
+    }
     let mut rows = Vec::new();
     println!(
         "full syncs, Server flavour, {latency_ms} ms per Confluence request, median of {runs} run(s), \
@@ -140,7 +186,7 @@ async fn main() -> anyhow::Result<()> {
             format!(", {:.0} % of _bulk items rejected with 429", reject * 100.0)
         } else {
             String::new()
-        }
+        } + &throughput_mibps.map_or(String::new(), |n| format!(", each download at {n} MiB/s"))
     );
     println!(
         "{:<14} {:>8} {:>9} {:>9} {:>11} {:>7} {:>9} {:>8} {:>10} {:>9} {:>9} {:>11} {:>11}",
@@ -159,10 +205,11 @@ async fn main() -> anyhow::Result<()> {
         "cpu bound s"
     );
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
-    for case in &cases {
+    let mut walls = Vec::new();
+    for (label, case, settings) in &variants {
         let mut results = Vec::new();
         for _ in 0..runs {
-            results.push(run_once(case, settings).await?);
+            results.push(run_once(case, *settings).await?);
         }
         let wall = median(results.iter().map(|r| r.wall).collect());
         let cpu = median(results.iter().map(|r| r.cpu).collect());
@@ -184,9 +231,11 @@ async fn main() -> anyhow::Result<()> {
         } else {
             (format!("{bound:.1}"), format!("{:.2}", wall / bound))
         };
+        walls.push(wall);
+        let files_at_once = median(results.iter().map(|r| r.files_at_once as f64).collect());
         println!(
             "{:<14} {:>8} {:>9} {:>9.1} {:>11} {:>7} {:>9.0} {:>8.2} {:>10.3} {:>9.1} {:>9.1} {:>11.1} {:>11.1}",
-            case.name,
+            label,
             documents,
             requests,
             wall,
@@ -201,7 +250,8 @@ async fn main() -> anyhow::Result<()> {
             cpu_bound
         );
         rows.push(json!({
-            "site": case.name, "runs": runs, "latency_ms": latency_ms, "extract": extract,
+            "site": label, "runs": runs, "files_per_page": settings.files_per_page,
+            "throughput_mibps": settings.throughput_mibps, "latency_ms": latency_ms, "extract": extract,
             "bulk_item_reject_rate": reject, "attachment_sizes": format!("{attachments:?}"),
             "concurrent_downloads": concurrent_downloads.unwrap_or(50),
             "max_download_memory_mib": budget_mib.unwrap_or(64),
@@ -212,7 +262,18 @@ async fn main() -> anyhow::Result<()> {
             "peak_rss_mib_median": rss, "sink_queue_peak_mib_median": queue,
             "world_cpu_s_median": world_cpu, "cpu_bound_s": cpu_bound, "cores": cores,
             "wall_s_runs": results.iter().map(|r| r.wall).collect::<Vec<_>>(),
+            "files_at_once_median": files_at_once,
         }));
+    }
+    if let Some(k) = equal_bytes.filter(|_| walls.len() % 2 == 0) {
+        for (pair, (label, _, _)) in walls.chunks(2).zip(variants.iter().step_by(2)) {
+            println!("{label}: wall {:.2}× that of the same bytes in {k}× as many files", pair[0] / pair[1]);
+        }
+        for (label, _, _) in &variants {
+            let row = rows.iter().find(|r| r["site"] == label.as_str());
+            let at_once = row.map_or(0.0, |r| r["files_at_once_median"].as_f64().unwrap_or(0.0));
+            println!("{label}: at most {at_once} files downloading at once (median)");
+        }
     }
     if benching {
         std::fs::create_dir_all("target/bench")?;
@@ -224,27 +285,36 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run_once(case: &Case, settings: Settings) -> anyhow::Result<Run> {
-    let Settings { latency_ms, extract, reject, attachments, concurrent_downloads, budget_mib } = settings;
     let mut config = SimConfig::new(Flavour::Server, case.size);
     config.pages = case.pages;
-    config.latency = Duration::from_millis(latency_ms);
-    config.attachment_sizes = attachments;
-    let world = if reject > 0.0 {
+    config.latency = Duration::from_millis(settings.latency_ms);
+    config.attachment_sizes = settings.attachments;
+    config.files_per_attached_page = settings.files_per_page;
+    let world = if settings.reject > 0.0 {
         let world = World::start_with_test_elasticsearch(config).await?;
-        world.es.sim.as_ref().context("the test server")?.faults().reject_bulk_items(reject);
+        world.es.sim.as_ref().context("the test server")?.faults().reject_bulk_items(settings.reject);
         world
     } else {
         World::start(config).await?
     };
+    if let Some(mibps) = settings.throughput_mibps {
+        // 64 KiB at a time, paced to the throughput.
+        let delay = Duration::from_secs_f64(64.0 / 1024.0 / mibps.max(0.001));
+        world.confluence.faults().add(FaultRule::on(
+            "/download/settings.attachments/{id}/{file}",
+            Trigger::Always,
+            FaultKind::SlowBody { chunk: 64 * 1024, delay },
+        ));
+    }
     let concurrency = format!("max_concurrent_requests: {MAX_CONCURRENT_REQUESTS}");
     let mut extra = vec![concurrency.as_str()];
-    if !extract {
+    if !settings.extract {
         extra.push("pipeline: {extract_binary_content: false}");
     }
-    let downloads = concurrent_downloads.map(|n| format!("concurrent_downloads: {n}"));
+    let downloads = settings.concurrent_downloads.map(|n| format!("concurrent_downloads: {n}"));
     extra.extend(downloads.as_deref());
     let mut yaml = world.config_yaml("search-bench", &extra);
-    if let Some(mib) = budget_mib {
+    if let Some(mib) = settings.budget_mib {
         yaml = yaml.replacen("service:\n", &format!("service:\n  max_download_memory: {}\n", mib << 20), 1);
     }
     let path = world.write_config("config.yml", &yaml)?;
@@ -265,6 +335,7 @@ async fn run_once(case: &Case, settings: Settings) -> anyhow::Result<Run> {
         listings: world.confluence.requests().total()
             - world.confluence.requests().count("/download/attachments/{id}/{file}"),
         documents,
+        files_at_once: world.confluence.requests().peak_files_in_flight(),
     })
 }
 

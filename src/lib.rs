@@ -75,11 +75,6 @@ pub mod logging;
 pub mod service;
 pub mod sync;
 
-// src/extract is being changed on another branch (PDF text): its items are narrowed to
-// `pub(crate)`, and its dead code (`DownloadBudget::available_kib` outside tests,
-// `ExtractionService::with_backoff`) removed, once that is merged. Until then only what is
-// re-exported below is public.
-#[allow(unreachable_pub, dead_code)]
 mod extract;
 mod managed;
 mod memory;
@@ -89,7 +84,10 @@ mod shutdown;
 mod telemetry;
 mod tls;
 
+pub use extract::isolated;
+pub use extract::isolated::{use_program, PdfReader};
 pub use extract::office::office_text;
+pub use extract::pdf::pdf_text;
 pub use extract::storage::storage_to_text;
 pub use extract::text_file::decode_text;
 pub use memory::tune_allocator;

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use confluence_connector::cli;
 use confluence_connector::config;
+use confluence_connector::isolated;
 use confluence_connector::logging::{self, LogFormat};
 
 const EXAMPLES: &str = "\
@@ -95,6 +96,10 @@ enum Command {
 
 fn main() -> ExitCode {
     confluence_connector::tune_allocator();
+    // A child the sync started to read one PDF (src/extract/isolated.rs); not a command.
+    if std::env::args_os().nth(1).is_some_and(|arg| arg == isolated::READ_PDF) {
+        return isolated::serve();
+    }
     let mut cli = Cli::parse();
     if cli.debug && cli.log_level.is_none() {
         cli.log_level = Some("debug".into());

@@ -1,11 +1,13 @@
 //! `service.attachment_text: local`: office documents are read here and only their text is
 //! sent. The files are the test world's own (real DOCX, XLSX and PPTX packages generated from
-//! a seed, each carrying a marker word), read directly and through a whole sync.
+//! a seed, each carrying a marker word), read directly and through a whole sync, which reads
+//! the simulator's PDFs too (in their own processes: `tests/pdf_text.rs`).
 
 use std::collections::HashMap;
 
 use confluence_connector::config;
 use confluence_connector::office_text;
+use confluence_connector::use_program;
 use confluence_connector::sync::{self, SyncKind};
 use confluence_connector::Shutdown;
 use serde_json::json;
@@ -27,6 +29,8 @@ fn the_simulators_office_files_give_their_marker() {
 
 #[tokio::test]
 async fn a_sync_sends_the_text_of_office_files_not_the_files() {
+    // PDFs are read by the connector's program, not this test harness.
+    use_program(env!("CARGO_BIN_EXE_confluence-connector"));
     let mut site = SimConfig::new(Flavour::Server, Size::Small);
     site.pages = Some(200);
     let world = World::start(site).await.unwrap();
@@ -49,6 +53,9 @@ async fn a_sync_sends_the_text_of_office_files_not_the_files() {
             .await
             .unwrap();
         assert!(attachments >= 10, "{mode}: {report}");
+        if mode == "local" {
+            every_pdf_has_its_text(&world, &index).await;
+        }
         reports.push((report, with_text));
     }
     let ((pipeline, pipeline_text), (local, local_text)) = (&reports[0], &reports[1]);
@@ -60,4 +67,22 @@ async fn a_sync_sends_the_text_of_office_files_not_the_files() {
     assert_eq!(pipeline.downloaded_bytes, local.downloaded_bytes, "the same files");
     // The office files' text instead of their base64: fewer bytes sent.
     assert!(local.bulk_bytes < pipeline.bulk_bytes, "{} vs {} bytes", local.bulk_bytes, pipeline.bulk_bytes);
+}
+
+/// Every PDF attachment of `index` carries its text, marker included, in `body`.
+async fn every_pdf_has_its_text(world: &World, index: &str) {
+    let query =
+        json!({"query": {"term": {"type": "attachment"}}, "size": 1000, "_source": ["title", "body"]});
+    let found = world.search(index, query).await.unwrap();
+    let hits = found["hits"]["hits"].as_array().cloned().unwrap_or_default();
+    let pdfs: Vec<&serde_json::Value> = hits
+        .iter()
+        .map(|hit| &hit["_source"])
+        .filter(|doc| doc["title"].as_str().is_some_and(|t| t.ends_with(".pdf")))
+        .collect();
+    assert!(!pdfs.is_empty(), "the site has PDFs");
+    for pdf in pdfs {
+        let body = pdf["body"].as_str().unwrap_or_default();
+        assert!(body.contains("qzmark"), "{}: {body:.200}", pdf["title"]);
+    }
 }

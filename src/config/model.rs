@@ -141,8 +141,8 @@ pub struct ServiceConfig {
     /// Elasticsearch has answered the request that wrote them: what bounds memory when files
     /// are large, whatever `concurrent_downloads` allows.
     pub(crate) max_download_memory: u64,
-    /// `pipeline` (office files as base64 `_attachment`, Elastic's way) or `local` (their
-    /// text read here, [`crate::extract::office`]).
+    /// `pipeline` (office files and PDFs as base64 `_attachment`, Elastic's way) or `local`
+    /// (their text read here, [`crate::extract::office`], [`crate::extract::pdf`]).
     pub(crate) attachment_text: String,
     /// Log level name; `None` lets `RUST_LOG` decide.
     #[serde(default)]

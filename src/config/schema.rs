@@ -308,7 +308,7 @@ pub(crate) const KEYS: &[Key] = &[
         "service.attachment_text",
         Kind::OneOf(&["pipeline", "local"]),
         Some(r#""pipeline""#),
-        "pipeline: office files go as base64 _attachment for the ingest pipeline (Elastic's way); local: DOCX, XLSX, PPTX, ODT, ODS, ODP and RTF are read here and only their text is sent"
+        "pipeline: office files go as base64 _attachment for the ingest pipeline (Elastic's way); local: PDF, DOCX, XLSX, PPTX, ODT, ODS, ODP and RTF are read here and only their text is sent"
     ),
     key!("service.job_cleanup_interval", POSITIVE, Some("300"), "seconds"),
     key!(

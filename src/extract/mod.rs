@@ -2,13 +2,16 @@
 //!
 //! [`storage`] reads page, blog post and comment bodies (XHTML with Confluence macros, or
 //! plain HTML); [`text_file`] decides which attachments can be read as text and decodes them.
-//! Office documents (DOCX, XLSX, PPTX, ODT, ODS, ODP, RTF) are read here by [`office`] when
-//! `service.attachment_text` is `local`; other binary documents (PDF, legacy Office) are left
-//! to the extraction service ([`service`]) or the ingest pipeline. [`budget`] bounds the memory that attachment content holds on its way to
-//! Elasticsearch.
+//! Office documents (DOCX, XLSX, PPTX, ODT, ODS, ODP, RTF) are read here by [`office`] and
+//! PDFs by [`pdf`], in a child process of their own ([`isolated`]), when
+//! `service.attachment_text` is `local`; other binary documents (legacy Office) are left to
+//! the extraction service ([`service`]) or the ingest pipeline. [`budget`] bounds the memory
+//! that attachment content holds on its way to Elasticsearch.
 
 pub mod budget;
+pub mod isolated;
 pub mod office;
+pub mod pdf;
 pub mod service;
 pub mod storage;
 pub mod text_file;

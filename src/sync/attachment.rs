@@ -1,14 +1,16 @@
 //! Attachment content: downloaded only for new or changed attachments, only for supported
 //! file types, never above the size limit, then turned into text: by the extraction service
 //! when `use_text_extraction_service` is on ([`crate::extract::service`]), else here
-//! (text-like files) or by the ingest pipeline from base64 `_attachment` (everything else it
-//! can read).
+//! (text-like files; office documents and PDFs with `service.attachment_text: local`) or by
+//! the ingest pipeline from base64 `_attachment` (everything else it can read).
 
 use std::sync::Arc;
 
 use crate::confluence::{AttachmentRef, ConfluenceClient, ConfluenceError};
 use crate::extract::budget::Share;
+use crate::extract::isolated::read_pdf;
 use crate::extract::office::{is_office, office_text};
+use crate::extract::pdf::is_pdf;
 use crate::extract::service::ExtractionService;
 use crate::extract::text_file::{decode_text, is_supported_extension, looks_binary, text_like};
 
@@ -24,8 +26,8 @@ pub(super) struct ContentPolicy {
     pub(crate) memory_budget: u64,
     /// The pipeline extracts `_attachment` (`pipeline.extract_binary_content`).
     pub(crate) extract_binary_content: bool,
-    /// `service.attachment_text: local`: office documents are read here
-    /// ([`crate::extract::office`]) and only their text is sent.
+    /// `service.attachment_text: local`: office documents and PDFs are read here
+    /// ([`crate::extract::office`], [`crate::extract::pdf`]) and only their text is sent.
     pub(crate) local_text: bool,
     /// `use_text_extraction_service` with a configured `extraction_service.host`: every file
     /// goes there and its text is indexed as `body`.
@@ -37,6 +39,11 @@ impl ContentPolicy {
     /// extraction service, or for the pipeline).
     pub(super) fn downloads(&self) -> bool {
         self.extract_binary_content || self.extraction.is_some()
+    }
+
+    /// Whether a file of this name is read here by an office or PDF reader.
+    fn reads_here(&self, title: &str) -> bool {
+        self.extraction.is_none() && self.local_text && (is_office(title) || is_pdf(title))
     }
 }
 
@@ -114,9 +121,11 @@ pub(super) fn plan(doc: &Document, policy: &ContentPolicy) -> Plan {
 /// for 3).
 ///
 /// An office document read here holds its bytes, one inflated part at a time (bounded by
-/// [`crate::extract::office::MAX_ENTRY`]) and its text: counted as four times its size.
+/// [`crate::extract::office::MAX_ENTRY`]) and its text: counted as four times its size; a
+/// PDF, its bytes until its reader has them and the text it answers, likewise (the reader's
+/// own memory is its process's, bounded there: [`crate::extract::isolated`]).
 fn peak_bytes(title: &str, size: u64, policy: &ContentPolicy) -> u64 {
-    if policy.extraction.is_none() && policy.local_text && is_office(title) {
+    if policy.reads_here(title) {
         return size.saturating_mul(4);
     }
     if text_like(title) || policy.extraction.is_some() {
@@ -126,10 +135,11 @@ fn peak_bytes(title: &str, size: u64, policy: &ContentPolicy) -> u64 {
     }
 }
 
-/// The longest an office document's text may take to read (`service.attachment_text:
-/// local`); past it the document is indexed without content. The reader's thread runs on to
-/// its own bounds ([`crate::extract::office::MAX_ENTRY`], `MAX_TEXT`) and ends.
-const OFFICE_TIME: std::time::Duration = std::time::Duration::from_secs(30);
+/// The longest an office document's or a PDF's text may take to read
+/// (`service.attachment_text: local`); past it the document is indexed without content. An
+/// office reader's thread runs on to its own bounds ([`crate::extract::office::MAX_ENTRY`],
+/// `MAX_TEXT`) and ends; a PDF's reader process is killed.
+const READ_TIME: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What `doc`'s content holds at most from now until Elasticsearch has answered the request
 /// that wrote it: a file beside its base64 while it is written into the `_bulk` body, or a
@@ -184,21 +194,23 @@ pub(super) async fn fill(
             }
         });
     }
-    if policy.local_text && is_office(&doc.title) {
-        let (name, file) = (doc.title.clone(), download.bytes);
-        let read = tokio::task::spawn_blocking(move || office_text(&name, &file));
-        let outcome = match tokio::time::timeout(OFFICE_TIME, read).await {
-            Ok(Ok(Ok(text))) => {
+    if policy.reads_here(&doc.title) {
+        let read = if is_pdf(&doc.title) {
+            read_pdf(download.bytes, READ_TIME).await
+        } else {
+            read_office(doc.title.clone(), download.bytes).await
+        };
+        return Ok(match read {
+            Ok(text) => {
                 doc.body = Some(text);
                 share.shrink_to(carried_peak(doc));
-                return Ok(ContentOutcome::Extracted { bytes });
+                ContentOutcome::Extracted { bytes }
             }
-            Ok(Ok(Err(e))) => e.to_string(),
-            Ok(Err(e)) => format!("its reader failed: {e}"),
-            Err(_) => format!("reading its text took longer than {OFFICE_TIME:?}"),
-        };
-        share.shrink_to(0);
-        return Ok(ContentOutcome::Unextracted { bytes, reason: outcome });
+            Err(reason) => {
+                share.shrink_to(0);
+                ContentOutcome::Unextracted { bytes, reason }
+            }
+        });
     }
     let not_text = text_like(&doc.title) && looks_binary(&download.bytes);
     if text_like(&doc.title) && !not_text {
@@ -211,6 +223,18 @@ pub(super) async fn fill(
     }
     share.shrink_to(carried_peak(doc));
     Ok(if not_text { ContentOutcome::NotText { bytes } } else { ContentOutcome::Extracted { bytes } })
+}
+
+/// The text of the office document `file` named `name`, read on a blocking thread within
+/// [`READ_TIME`]; an error says why there is none.
+async fn read_office(name: String, file: bytes::Bytes) -> Result<String, String> {
+    let read = tokio::task::spawn_blocking(move || office_text(&name, &file));
+    match tokio::time::timeout(READ_TIME, read).await {
+        Ok(Ok(Ok(text))) => Ok(text),
+        Ok(Ok(Err(e))) => Err(e.to_string()),
+        Ok(Err(e)) => Err(format!("its reader failed: {e}")),
+        Err(_) => Err(format!("reading its text took longer than {READ_TIME:?}")),
+    }
 }
 
 #[cfg(test)]
@@ -289,6 +313,7 @@ mod tests {
         assert!(matches!(plan(&attachment("a.exe", Some(10)), &policy), Plan::Skip(ContentOutcome::Skipped)));
         let local = ContentPolicy { local_text: true, ..policy.clone() };
         assert_eq!(reserve_with(&attachment("a.docx", Some(300)), &local), Some(1200), "bytes, part, text");
+        assert_eq!(reserve_with(&attachment("a.PDF", Some(300)), &local), Some(1200), "bytes and text");
         assert_eq!(reserve_with(&attachment("a.docx", Some(300)), &policy), Some(700), "as base64");
         let off = ContentPolicy { extract_binary_content: false, ..policy.clone() };
         assert!(matches!(plan(&attachment("a.pdf", Some(10)), &off), Plan::Skip(ContentOutcome::Skipped)));

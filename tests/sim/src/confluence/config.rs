@@ -152,6 +152,9 @@ pub struct SimConfig {
     pub pages: Option<u64>,
     /// Sizes of the regular attachment files.
     pub attachment_sizes: AttachmentSizes,
+    /// With `pages`: how many files each tenth page carries (1; at most 16). The same bytes
+    /// in more, smaller files: `All(8 MiB)` × 1 against `All(1 MiB)` × 8.
+    pub files_per_attached_page: u32,
     /// Seed of every generated name, date, body and file.
     pub seed: u64,
     /// Added to every request before it is answered.
@@ -185,6 +188,7 @@ impl SimConfig {
             size,
             pages: None,
             attachment_sizes: AttachmentSizes::Small,
+            files_per_attached_page: 1,
             seed: 42,
             latency: Duration::ZERO,
             context_path: String::new(),

@@ -109,6 +109,7 @@ struct Builder {
     blogposts_per_space: u64,
     attachments_per_item: u32,
     attachment_every_tenth_page: bool,
+    files_per_attached_page: u32,
     attachment_sizes: AttachmentSizes,
     comments: bool,
 }
@@ -145,6 +146,7 @@ impl Builder {
             blogposts_per_space,
             attachments_per_item,
             attachment_every_tenth_page: tenth,
+            files_per_attached_page: config.files_per_attached_page.clamp(1, 16),
             attachment_sizes: config.attachment_sizes,
             comments,
         }
@@ -393,7 +395,9 @@ impl Builder {
                 }
                 page_ids.push(id);
                 if self.attachment_every_tenth_page && i % 10 == 9 {
-                    self.attach(id, space_id, 0);
+                    for index in 0..self.files_per_attached_page {
+                        self.attach(id, space_id, index);
+                    }
                 }
             }
             let mut blog_ids = Vec::new();
@@ -692,6 +696,19 @@ mod tests {
         let regular: usize =
             SPACE_NAMES.iter().map(|(k, _)| site.space_by_key(k).map(|s| s.pages.len()).unwrap_or(0)).sum();
         assert_eq!(regular, 1_003 + 16);
+    }
+
+    #[test]
+    fn the_same_bytes_in_more_files() {
+        let files = |per: u32| {
+            let mut config = SimConfig::new(Flavour::Server, Size::Small);
+            config.pages = Some(100);
+            config.files_per_attached_page = per;
+            let site = generate(&config);
+            site.content.values().filter(|c| c.kind == ContentKind::Attachment).count()
+        };
+        // 100 pages: ten of them carry files, seven more each.
+        assert_eq!(files(8) - files(1), 70);
     }
 
     #[test]

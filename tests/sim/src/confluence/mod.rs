@@ -52,7 +52,7 @@ pub use config::{AttachmentSizes, Credentials, Flavour, SimConfig, Size};
 pub use faults::{FaultKind, FaultRule, Faults, RetryAfter, Trigger};
 pub use model::{AttachmentFormat, ContentKind, ContentStatus};
 pub use mutations::{Grantee, MutationError, SiteHandle};
-pub use request_log::RequestLog;
+pub use request_log::{FileInFlight, RequestLog};
 
 /// A running simulator. Dropping it stops both listeners.
 pub struct ConfluenceSim {

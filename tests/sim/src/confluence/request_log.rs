@@ -1,6 +1,8 @@
 //! Every request the simulator answered, counted per route template (`/rest/api/space`,
 //! `/wiki/api/v2/spaces/{id}/pages`) and status, so tests and benchmarks can assert how many
-//! requests a sync made and of which kind.
+//! requests a sync made and of which kind; the body bytes handed out; and how many files
+//! were being handed out at once, at most (a count a test can assert on whatever the
+//! machine's load, where a wall time cannot).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -11,6 +13,42 @@ pub struct RequestLog {
     inner: Arc<Mutex<BTreeMap<(String, u16), u64>>>,
     /// Body bytes handed to the connection, per route template.
     bytes: Arc<Mutex<BTreeMap<String, u64>>>,
+    /// Files whose bodies are being handed out now, and the most there were at once.
+    files: Arc<Mutex<FilesInFlight>>,
+}
+
+/// Files whose bodies are being handed out.
+#[derive(Debug, Default)]
+struct FilesInFlight {
+    /// Now.
+    now: u64,
+    /// The most at once since the last reset.
+    peak: u64,
+}
+
+/// One file's body being handed out, from its first byte to its last (or to the connection's
+/// end): counted in [`RequestLog::peak_files_in_flight`] while it lives.
+#[derive(Debug)]
+pub struct FileInFlight {
+    /// The log it counts in; `None` once it has ended.
+    log: Option<RequestLog>,
+}
+
+impl FileInFlight {
+    /// The body's last byte is handed out: the file no longer counts.
+    pub fn end(&mut self) {
+        if let Some(log) = self.log.take() {
+            if let Ok(mut files) = log.files.lock() {
+                files.now = files.now.saturating_sub(1);
+            }
+        }
+    }
+}
+
+impl Drop for FileInFlight {
+    fn drop(&mut self) {
+        self.end();
+    }
 }
 
 impl RequestLog {
@@ -26,6 +64,21 @@ impl RequestLog {
         if let Ok(mut served) = self.bytes.lock() {
             *served.entry(route.to_string()).or_default() += bytes;
         }
+    }
+
+    /// Counts a file whose body starts being handed out, until the guard ends or is dropped.
+    pub fn file_started(&self) -> FileInFlight {
+        if let Ok(mut files) = self.files.lock() {
+            files.now += 1;
+            files.peak = files.peak.max(files.now);
+        }
+        FileInFlight { log: Some(self.clone()) }
+    }
+
+    /// The most files whose bodies were being handed out at once (attachment downloads in
+    /// flight, as the server sees them).
+    pub fn peak_files_in_flight(&self) -> u64 {
+        self.files.lock().map(|f| f.peak).unwrap_or(0)
     }
 
     /// Body bytes handed to the connection for every route whose template contains `part`
@@ -69,6 +122,9 @@ impl RequestLog {
         if let Ok(mut served) = self.bytes.lock() {
             served.clear();
         }
+        if let Ok(mut files) = self.files.lock() {
+            files.peak = files.now;
+        }
     }
 }
 
@@ -92,5 +148,20 @@ mod tests {
         assert_eq!(log.served_bytes("download"), 10);
         log.reset();
         assert_eq!((log.total(), log.served_bytes("")), (0, 0));
+    }
+
+    #[test]
+    fn files_in_flight_peak() {
+        let log = RequestLog::default();
+        let mut first = log.file_started();
+        let second = log.file_started();
+        first.end();
+        let third = log.file_started();
+        assert_eq!(log.peak_files_in_flight(), 2);
+        drop((second, third));
+        let _fourth = log.file_started();
+        assert_eq!(log.peak_files_in_flight(), 2, "ended, then dropped: counted once");
+        log.reset();
+        assert_eq!(log.peak_files_in_flight(), 1, "the one still in flight");
     }
 }

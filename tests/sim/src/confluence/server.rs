@@ -22,7 +22,7 @@ use super::fields::Render;
 use super::media::MediaTokens;
 use super::model::Site;
 use super::reply::{Reply, ReplyBody};
-use super::request_log::RequestLog;
+use super::request_log::{FileInFlight, RequestLog};
 use super::routes::{self, Call, Route};
 use super::search::SearchIndex;
 
@@ -304,8 +304,14 @@ fn spoil_first_result(value: &mut serde_json::Value) {
     }
 }
 
+/// Marks a response whose body is a file (an attachment's bytes), for [`Counted`].
+#[derive(Debug, Clone, Copy)]
+struct FileBody;
+
 /// Counting the body bytes a response actually hands to the connection
-/// ([`RequestLog::served_bytes`]): a client that stops reading early stops the count.
+/// ([`RequestLog::served_bytes`]): a client that stops reading early stops the count. A
+/// file's body counts as in flight ([`RequestLog::peak_files_in_flight`]) from the response
+/// until its last byte is handed out, or the connection ends.
 trait Counted {
     fn counted(self, log: &RequestLog, route: &str) -> Response;
 }
@@ -319,10 +325,18 @@ impl Counted for Response {
         if let Some(length) = body.size_hint().exact() {
             parts.headers.entry(header::CONTENT_LENGTH).or_insert(HeaderValue::from(length));
         }
+        let mut in_flight = parts.extensions.get::<FileBody>().map(|_| log.file_started());
+        let length: Option<u64> =
+            parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
+        let mut handed = 0u64;
         let (log, route) = (log.clone(), route.to_string());
         let stream = body.into_data_stream().map(move |chunk| {
             if let Ok(bytes) = &chunk {
                 log.served(&route, bytes.len() as u64);
+                handed += bytes.len() as u64;
+                if Some(handed) == length {
+                    in_flight.as_mut().map(FileInFlight::end);
+                }
             }
             chunk
         });
@@ -393,6 +407,7 @@ async fn into_response(reply: Reply, body_fault: Option<FaultKind>) -> Response 
     if let Some(content_type) = content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
         headers.insert(header::CONTENT_TYPE, content_type);
     }
+
     if is_file || matches!(body_fault, Some(FaultKind::DropMidBody) | Some(FaultKind::SlowBody { .. })) {
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
     }
@@ -402,6 +417,9 @@ async fn into_response(reply: Reply, body_fault: Option<FaultKind>) -> Response 
         {
             headers.append(name, value);
         }
+    }
+    if is_file {
+        response.extensions_mut().insert(FileBody);
     }
     response
 }
