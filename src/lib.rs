@@ -24,7 +24,8 @@
 //! src/confluence/  the REST client: transport, listings, downloads, permissions
 //! src/rules/       basic sync rules
 //! src/acl/         document-level security: who may read each document, identities
-//! src/extract/     storage format, office and text files to text; the download byte budget
+//! src/extract/     storage format, office, PDF and text files to text (PDFs in a child
+//!                  process, `isolated`); the download byte budget
 //! src/sync/        the engine (run) and its stories: crawl, full, incremental, access control
 //! src/elastic/     client, content index, existing ids, bulk sink, state, lease, progress
 //! src/service/     `run`: timetable, clock, /healthz and /metrics
@@ -54,8 +55,10 @@
 //!   `tests/lease.rs`, `tests/tls.rs` and the `bulk_encode` bench drive them;
 //! - [`service::Metrics`]: the metrics `run` serves, as `tests/elastic_sink.rs` reads them;
 //! - [`acl::NOBODY`] and [`acl::DLS_QUERY`]: what document-level security writes;
-//! - at the root: [`Shutdown`], [`tune_allocator`], and the text extraction the benches
-//!   measure ([`storage_to_text`], [`office_text`], [`decode_text`]).
+//! - at the root: [`Shutdown`], [`tune_allocator`], the text extraction the benches
+//!   measure ([`storage_to_text`], [`office_text`], [`pdf_text`], [`decode_text`]), and the
+//!   PDF reader's child process ([`isolated`]: `main.rs` serves it; [`PdfReader`] and
+//!   [`use_program`] for the tests that run a sync in their own process).
 
 // Nothing that comes from the network, a file or the user may panic the service; tests may.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]

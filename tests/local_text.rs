@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use confluence_connector::config;
 use confluence_connector::office_text;
-use confluence_connector::use_program;
 use confluence_connector::sync::{self, SyncKind};
+use confluence_connector::use_program;
 use confluence_connector::Shutdown;
 use serde_json::json;
 use sim::confluence::files::{attachment_bytes, expected_marker, FileKind};

@@ -23,7 +23,7 @@ const KIB: u64 = 1024;
 
 /// The budget shared by every download of one sync.
 #[derive(Debug, Clone)]
-pub struct DownloadBudget {
+pub(crate) struct DownloadBudget {
     permits: Arc<Semaphore>,
     total_kib: u32,
 }
@@ -37,7 +37,7 @@ pub struct Share {
 
 impl DownloadBudget {
     /// A budget of `bytes` (at least 1 KiB).
-    pub fn new(bytes: u64) -> DownloadBudget {
+    pub(crate) fn new(bytes: u64) -> DownloadBudget {
         let total_kib = (bytes / KIB).clamp(1, u64::from(u32::MAX >> 3)) as u32;
         DownloadBudget { permits: Arc::new(Semaphore::new(total_kib as usize)), total_kib }
     }
@@ -48,12 +48,13 @@ impl DownloadBudget {
     }
 
     /// Waits until `bytes` (clamped to the whole budget) are free, and takes them.
-    pub async fn take(&self, bytes: u64) -> Share {
+    pub(crate) async fn take(&self, bytes: u64) -> Share {
         Share { permit: self.permits.clone().acquire_many_owned(self.kib(bytes)).await.ok() }
     }
 
-    /// KiB free now.
-    pub fn available_kib(&self) -> usize {
+    /// KiB free now (tests).
+    #[cfg(test)]
+    pub(crate) fn available_kib(&self) -> usize {
         self.permits.available_permits()
     }
 }

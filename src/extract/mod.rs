@@ -8,10 +8,10 @@
 //! the extraction service ([`service`]) or the ingest pipeline. [`budget`] bounds the memory
 //! that attachment content holds on its way to Elasticsearch.
 
-pub mod budget;
+pub(crate) mod budget;
 pub mod isolated;
-pub mod office;
-pub mod pdf;
-pub mod service;
-pub mod storage;
-pub mod text_file;
+pub(crate) mod office;
+pub(crate) mod pdf;
+pub(crate) mod service;
+pub(crate) mod storage;
+pub(crate) mod text_file;

@@ -13,9 +13,9 @@ use std::io::{Cursor, Read};
 use super::text_file::extension;
 
 /// The most bytes one package entry is inflated to.
-pub const MAX_ENTRY: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_ENTRY: u64 = 64 * 1024 * 1024;
 /// The most bytes of text kept from one file.
-pub const MAX_TEXT: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_TEXT: usize = 16 * 1024 * 1024;
 
 /// Why a file's text could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +28,7 @@ pub struct OfficeError {
 }
 
 /// Whether [`office_text`] reads files of this name.
-pub fn is_office(name: &str) -> bool {
+pub(crate) fn is_office(name: &str) -> bool {
     matches!(extension(name).as_ref(), "docx" | "xlsx" | "pptx" | "odt" | "ods" | "odp" | "rtf")
 }
 

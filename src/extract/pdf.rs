@@ -31,7 +31,7 @@ pub enum PdfError {
 }
 
 /// Whether [`pdf_text`] reads files of this name.
-pub fn is_pdf(name: &str) -> bool {
+pub(crate) fn is_pdf(name: &str) -> bool {
     extension(name) == "pdf"
 }
 

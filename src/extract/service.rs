@@ -25,11 +25,11 @@ use serde::Deserialize;
 use crate::config::ExtractionServiceConfig;
 
 /// Tries per file: the first and two more.
-pub const ATTEMPTS: u32 = 3;
+pub(crate) const ATTEMPTS: u32 = 3;
 
 /// Why a file's text did not come back.
 #[derive(Debug, thiserror::Error)]
-pub enum ExtractionError {
+pub(crate) enum ExtractionError {
     /// The service answered, and refused.
     #[error("the extraction service at {url} refused {file:?} ({status}): {reason}")]
     Refused {
@@ -73,7 +73,7 @@ pub enum ExtractionError {
 
 /// A configured extraction service; cheap to clone.
 #[derive(Debug, Clone)]
-pub struct ExtractionService {
+pub(crate) struct ExtractionService {
     http: reqwest::Client,
     /// `{host}/extract_text/`.
     endpoint: String,
@@ -87,7 +87,7 @@ pub struct ExtractionService {
 
 /// The service a sync of `source` uses: `Some` when `use_text_extraction_service` is on and
 /// `extraction_service.host` is set (the config check requires it then).
-pub fn from_config(
+pub(crate) fn from_config(
     config: &crate::config::Config,
     source: &crate::config::ConfluenceConfig,
 ) -> Option<std::sync::Arc<ExtractionService>> {
@@ -119,7 +119,7 @@ struct Answer {
 
 impl ExtractionService {
     /// The service `config` names; `None` without a host.
-    pub fn new(config: &ExtractionServiceConfig) -> Option<ExtractionService> {
+    pub(crate) fn new(config: &ExtractionServiceConfig) -> Option<ExtractionService> {
         let host = config.host.as_deref().map(str::trim).filter(|h| !h.is_empty())?;
         let timeout = Duration::from_secs(config.timeout.max(1));
         let http = reqwest::Client::builder().connect_timeout(timeout).build().ok()?;
@@ -133,14 +133,8 @@ impl ExtractionService {
         })
     }
 
-    /// The same service, waiting `backoff` before a second try (tests).
-    pub fn with_backoff(mut self, backoff: Duration) -> ExtractionService {
-        self.backoff = backoff;
-        self
-    }
-
     /// The text of `file` (named `name`).
-    pub async fn extract(&self, name: &str, file: Bytes) -> Result<String, ExtractionError> {
+    pub(crate) async fn extract(&self, name: &str, file: Bytes) -> Result<String, ExtractionError> {
         let Some(dir) = &self.shared_volume else {
             return self.put(name, Some(file), None).await;
         };

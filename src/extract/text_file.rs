@@ -111,14 +111,14 @@ pub(crate) fn extension(name: &str) -> Cow<'_, str> {
 /// Whether Elastic's connector would download and extract an attachment of this file name
 /// (`is_valid_file_type`): its extension, case-insensitive, is one Tika supports. A name
 /// without an extension is rejected.
-pub fn is_supported_extension(name: &str) -> bool {
+pub(crate) fn is_supported_extension(name: &str) -> bool {
     let ext = extension(name);
     !ext.is_empty() && SUPPORTED_EXTENSIONS.contains(&ext.as_ref())
 }
 
 /// Whether an attachment of this file name is text the connector can decode itself with
 /// [`decode_text`] (see the module's list of extensions; case-insensitive).
-pub fn text_like(name: &str) -> bool {
+pub(crate) fn text_like(name: &str) -> bool {
     let ext = extension(name);
     !ext.is_empty() && TEXT_EXTENSIONS.contains(&ext.as_ref())
 }
@@ -126,7 +126,7 @@ pub fn text_like(name: &str) -> bool {
 /// Whether the bytes of a file named as text are not text: a NUL byte among the first 8 KiB
 /// (as git and grep judge it), unless a UTF-16 byte-order mark says NULs are expected. A
 /// `.txt` that is really an archive would otherwise become pages of garbage in `body`.
-pub fn looks_binary(bytes: &[u8]) -> bool {
+pub(crate) fn looks_binary(bytes: &[u8]) -> bool {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return false;
     }
