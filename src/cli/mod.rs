@@ -105,9 +105,24 @@ async fn managed_sync(config: &Config, kind: SyncKind) -> Result<(), CliError> {
 /// The long-running service: the configured schedules until SIGTERM/SIGINT, with the health
 /// port when `service.http.port` is set.
 pub async fn run(config: &Config) -> Result<(), CliError> {
-    service::serve(config).await.map_err(|e| match e {
+    let served = if config.standalone().is_some() {
+        service::serve(config).await
+    } else {
+        serve_managed(config).await
+    };
+    served.map_err(|e| match e {
         ServiceError::Unsupported(why) => CliError::Unsupported(why),
         ServiceError::Start(why) => CliError::Start(why),
         ServiceError::TimedOut(why) => CliError::Sync(why),
     })
+}
+
+/// Managed mode: the connectors, their schedules and jobs come from Kibana; the health port
+/// as in standalone mode.
+async fn serve_managed(config: &Config) -> Result<(), ServiceError> {
+    let metrics = std::sync::Arc::new(service::Metrics::new());
+    if let Some(port) = config.service.http.port {
+        service::serve_health(config, port, metrics.clone()).await?;
+    }
+    crate::managed::serve(std::sync::Arc::new(config.clone()), metrics).await
 }

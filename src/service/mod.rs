@@ -27,7 +27,7 @@ pub(crate) use clock::Clock;
 // Public: the metrics, as tests/elastic_sink.rs reads them while a sink runs.
 pub use metrics::Metrics;
 pub(crate) use metrics::{Outcome, WorkerState};
-pub(crate) use start::{serve, ServiceError};
+pub(crate) use start::{serve, serve_health, ServiceError};
 pub(crate) use timetable::Timetable;
 
 use crate::shutdown::Shutdown;

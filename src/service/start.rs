@@ -48,16 +48,9 @@ impl From<SyncError> for ServiceError {
 }
 
 /// Runs the configured schedules until SIGTERM/SIGINT, with the health port when
-/// `service.http.port` is set.
+/// `service.http.port` is set. Standalone configs only: managed mode is [`crate::managed`],
+/// which the command line chooses.
 pub(crate) async fn serve(config: &Config) -> Result<(), ServiceError> {
-    if config.standalone().is_none() {
-        // Managed mode: the connectors, their schedules and jobs come from Kibana.
-        let metrics = Arc::new(Metrics::new());
-        if let Some(port) = config.service.http.port {
-            serve_health(config, port, metrics.clone()).await?;
-        }
-        return crate::managed::serve(Arc::new(config.clone()), metrics).await;
-    }
     let source = sync::standalone_source(config)?;
     let clock = Clock::system();
     let now = clock.now();
@@ -107,7 +100,11 @@ pub(crate) async fn serve(config: &Config) -> Result<(), ServiceError> {
 
 /// Starts `/healthz` and `/metrics` on `service.http.host`:`port`; a port that cannot be
 /// had stops start-up (a health check that can never pass would restart the process forever).
-async fn serve_health(config: &Config, port: u16, metrics: Arc<Metrics>) -> Result<(), ServiceError> {
+pub(crate) async fn serve_health(
+    config: &Config,
+    port: u16,
+    metrics: Arc<Metrics>,
+) -> Result<(), ServiceError> {
     let host = config.service.http.host.trim();
     let listener = tokio::net::TcpListener::bind((host, port)).await.map_err(|e| {
         ServiceError::Start(format!(
