@@ -1,5 +1,6 @@
 //! The sink on its own: queue bounds, batches, retries of rejected items, the error monitor, against a local server.
 
+use super::send::failure;
 use super::*;
 
 #[test]
