@@ -46,6 +46,20 @@ async fn plant_lease(world: &World, index: &str, host: &str, pid: u32, expires_i
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
 }
 
+/// A client of the world's Elasticsearch, as a sync builds one.
+fn es_client(world: &World) -> confluence_connector::elastic::EsClient {
+    use confluence_connector::config::Secret;
+    use confluence_connector::elastic::{connect, ElasticOptions};
+    let options = ElasticOptions {
+        host: world.es.url.clone(),
+        api_key: world.es.api_key.as_deref().map(Secret::new),
+        username: world.es.username.clone(),
+        password: world.es.password.as_deref().map(Secret::new),
+        ..ElasticOptions::default()
+    };
+    connect(&options).unwrap()
+}
+
 /// Waits until a lease document for `index` exists.
 async fn wait_for_lease(world: &World, index: &str) {
     for _ in 0..1500 {
@@ -135,18 +149,9 @@ async fn an_access_control_sync_stops_on_shutdown() {
 /// 20 ms while the sync confirms again and again never reads as a takeover.
 #[tokio::test]
 async fn confirming_while_the_renewer_renews_is_no_takeover() {
-    use confluence_connector::elastic::connect;
-    use confluence_connector::elastic::ElasticOptions;
     use confluence_connector::elastic::{Lease, LeaseTimes};
     let world = world().await;
-    let options = ElasticOptions {
-        host: world.es.url.clone(),
-        api_key: world.es.api_key.as_deref().map(confluence_connector::config::Secret::new),
-        username: world.es.username.clone(),
-        password: world.es.password.as_deref().map(confluence_connector::config::Secret::new),
-        ..ElasticOptions::default()
-    };
-    let es = connect(&options).unwrap();
+    let es = es_client(&world);
     let index = format!("lease-confirm-{}", std::process::id());
     let times = LeaseTimes {
         ttl: Duration::from_secs(30),
@@ -167,18 +172,9 @@ async fn confirming_while_the_renewer_renews_is_no_takeover() {
 /// out the TTL.
 #[tokio::test]
 async fn a_renewal_landing_late_does_not_keep_the_lease() {
-    use confluence_connector::elastic::connect;
-    use confluence_connector::elastic::ElasticOptions;
     use confluence_connector::elastic::Lease;
     let world = world().await;
-    let options = ElasticOptions {
-        host: world.es.url.clone(),
-        api_key: world.es.api_key.as_deref().map(confluence_connector::config::Secret::new),
-        username: world.es.username.clone(),
-        password: world.es.password.as_deref().map(confluence_connector::config::Secret::new),
-        ..ElasticOptions::default()
-    };
-    let es = connect(&options).unwrap();
+    let es = es_client(&world);
     let index = format!("lease-late-renewal-{}", std::process::id());
     let lease = Lease::acquire(&es, &index, "full").await.unwrap();
     // What the late renewal does: the same holder written again, a new version.
