@@ -27,6 +27,16 @@ struct Managed {
     config: PathBuf,
 }
 
+/// Creates connector `id` (index `search-{id}`) as Kibana does, through the `_connector` API.
+async fn create_connector(world: &World, id: &str, name: Option<&str>, service_type: &str) {
+    let mut body = json!({"index_name": format!("search-{id}"), "service_type": service_type});
+    if let Some(name) = name {
+        body["name"] = json!(name);
+    }
+    let r = world.request(Method::PUT, &format!("/_connector/{id}")).json(&body).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+}
+
 impl Managed {
     /// `None` when the Elasticsearch of this run has no `_connector` API.
     async fn start(name: &str, site: SimConfig, extra_service: &str) -> Option<Managed> {
@@ -41,13 +51,7 @@ impl Managed {
         }
         let id = format!("{name}-{}", std::process::id());
         let index = format!("search-{id}");
-        let created = world
-            .request(Method::PUT, &format!("/_connector/{id}"))
-            .json(&json!({"index_name": index, "name": name, "service_type": "confluence"}))
-            .send()
-            .await
-            .unwrap();
-        assert!(created.status().is_success(), "{}", created.text().await.unwrap());
+        create_connector(&world, &id, Some(name), "confluence").await;
         let config = config_yaml(&world, &id, extra_service);
         let config = world.write_config(&format!("{name}.yml"), &config).unwrap();
         Some(Managed { world, id, index, config })
@@ -466,14 +470,7 @@ async fn bad_input_is_named_on_the_connector_and_in_the_log() {
     let Some(m) = Managed::start("bad", small_site(), "").await else { return };
     // A listed id that does not exist, and a connector of another type.
     let other = format!("other-{}", std::process::id());
-    let r = m
-        .world
-        .request(Method::PUT, &format!("/_connector/{other}"))
-        .json(&json!({"index_name": format!("search-{other}"), "service_type": "sharepoint_online"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
+    create_connector(&m.world, &other, None, "sharepoint_online").await;
     let yaml = std::fs::read_to_string(&m.config).unwrap()
         + &format!("  - connector_id: nowhere-{0}\n  - connector_id: {other}\n", std::process::id());
     std::fs::write(&m.config, yaml).unwrap();
@@ -554,14 +551,7 @@ async fn an_abandoned_job_is_ended_by_the_cleanup() {
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     // And a job running for a connector that was deleted since (orphaned).
     let gone = format!("gone-{}", std::process::id());
-    let r = m
-        .world
-        .request(Method::PUT, &format!("/_connector/{gone}"))
-        .json(&json!({"index_name": format!("search-{gone}"), "service_type": "confluence"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
+    create_connector(&m.world, &gone, None, "confluence").await;
     let r = m
         .world
         .request(Method::POST, "/_connector/_sync_job")
