@@ -148,24 +148,21 @@ const LEFT_OUT: &[(&str, &str)] = &[
 
 /// Assertions on `_type`, dropped from every section: Elasticsearch 8.0 removed `_type` from
 /// responses, and its own 8.x copies of these tests dropped exactly these lines.
-fn drop_type_assertions(suite: &mut Suite) -> usize {
-    let mut dropped = 0;
-    let mut keep = |step: &yaml_rest::suite::Step| {
+fn drop_type_assertions(suite: &mut Suite) {
+    let keep = |step: &yaml_rest::suite::Step| {
         let on_type = matches!(step.kind.as_str(), "match" | "is_true" | "is_false")
             && match &step.arg {
                 Value::Object(o) => o.keys().all(|k| k == "_type" || k.ends_with("._type")),
                 Value::String(path) => path == "_type" || path.ends_with("._type"),
                 _ => false,
             };
-        dropped += usize::from(on_type);
         !on_type
     };
-    suite.setup.retain(&mut keep);
-    suite.teardown.retain(&mut keep);
+    suite.setup.retain(keep);
+    suite.teardown.retain(keep);
     for section in &mut suite.sections {
-        section.steps.retain(&mut keep);
+        section.steps.retain(keep);
     }
-    dropped
 }
 
 /// The files of the tests, path under `rest-api-spec/` → text (API JSONs and YAML tests).

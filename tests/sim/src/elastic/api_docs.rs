@@ -169,15 +169,17 @@ pub fn delete(shared: &Shared, req: &Request) -> Result<Reply, EsError> {
     finish(shared, req, write)
 }
 
-/// The request without its `refresh` parameter (the refresh it asked for is done).
-fn without_refresh(req: &Request) -> Request {
-    let mut r = req.clone();
-    r.params.remove("refresh");
-    r
-}
-
 /// `GET|HEAD /{index}/_doc/{id}` and `/{index}/_source/{id}`.
 pub fn get(shared: &Shared, req: &Request, source_only: bool) -> Result<Reply, EsError> {
+    if req.flag("refresh") {
+        // Refreshed before it reads, as `refresh=true` on a get asks.
+        let mut c = shared.write();
+        if let Ok([one]) = c.resolve(req.seg(0), Resolve::default()).as_deref() {
+            if let Some(i) = c.indices.get_mut(one) {
+                i.refresh();
+            }
+        }
+    }
     let c = shared.read();
     let expr = req.seg(0);
     let names = c.resolve(expr, Resolve::default())?;
@@ -194,18 +196,10 @@ pub fn get(shared: &Shared, req: &Request, source_only: bool) -> Result<Reply, E
     let id = req.seg(2);
     // `realtime=false` reads what searches see, as of the last refresh.
     let realtime = req.params.get("realtime").is_none_or(|v| v != "false");
-    if req.flag("refresh") {
-        drop(c);
-        if let Some(i) = shared.write().indices.get_mut(&index) {
-            i.refresh();
-        }
-        return get(shared, &without_refresh(req), source_only);
-    }
     let found = c.indices.get(&index).and_then(|i| if realtime { i.get(id) } else { i.get_refreshed(id) });
-    let source_disabled = c
-        .indices
-        .get(&index)
-        .is_some_and(|i| i.mapping.to_json().pointer("/_source/enabled") == Some(&json!(false)));
+    let source_disabled = c.indices.get(&index).is_some_and(|i| {
+        i.mapping.extra.get("_source").and_then(|s| s.get("enabled")) == Some(&json!(false))
+    });
     if let (Some(doc), Some(v)) = (found, req.params.get("version")) {
         let asked: u64 = v.parse().map_err(|_| {
             EsError::illegal_argument(format!("Failed to parse long parameter [version] with value [{v}]"))
