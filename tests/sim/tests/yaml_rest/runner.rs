@@ -68,40 +68,38 @@ struct Holdings {
     pipelines: BTreeSet<String>,
 }
 
-/// Keys of the JSON object `GET url` answers (empty on 404), or one field of each element
-/// when it answers a list (`_cat` with `format=json`).
-async fn names(http: &Client, url: &str, field: Option<&str>) -> Result<BTreeSet<String>, String> {
+/// The names `GET url` answers (none on 404): the keys of its object, or — with
+/// `Some((list, field))` — `field` of each element of the array at JSON pointer `list`
+/// (`""` for an answer that is the array itself).
+async fn names(http: &Client, url: &str, list: Option<(&str, &str)>) -> Result<BTreeSet<String>, String> {
     let resp = http.get(url).send().await.map_err(|e| format!("GET {url}: {e}"))?;
     if resp.status() == reqwest::StatusCode::NOT_FOUND {
         return Ok(BTreeSet::new());
     }
     let body: Value = resp.json().await.map_err(|e| format!("GET {url}: {e}"))?;
-    Ok(match (body, field) {
-        (Value::Object(o), None) => o.keys().cloned().collect(),
-        (Value::Object(o), Some(f)) => o
-            .get(&format!("{f}s"))
+    Ok(match list {
+        None => body.as_object().into_iter().flat_map(|o| o.keys().cloned()).collect(),
+        Some((list, field)) => body
+            .pointer(list)
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string))
+            .filter_map(|x| x.get(field)?.as_str().map(str::to_string))
             .collect(),
-        (Value::Array(a), Some(f)) => {
-            a.iter().filter_map(|x| x.get(f)?.as_str().map(str::to_string)).collect()
-        }
-        _ => BTreeSet::new(),
     })
 }
 
 impl Holdings {
     async fn read(http: &Client, url: &str) -> Result<Holdings, String> {
+        let cat = format!("{url}/_cat/indices?h=index&format=json&expand_wildcards=all");
         Ok(Holdings {
-            indices: names(
+            indices: names(http, &cat, Some(("", "index"))).await?,
+            index_templates: names(
                 http,
-                &format!("{url}/_cat/indices?h=index&format=json&expand_wildcards=all"),
-                Some("index"),
+                &format!("{url}/_index_template"),
+                Some(("/index_templates", "name")),
             )
             .await?,
-            index_templates: names(http, &format!("{url}/_index_template"), Some("index_template")).await?,
             legacy_templates: names(http, &format!("{url}/_template"), None).await?,
             pipelines: names(http, &format!("{url}/_ingest/pipeline"), None).await?,
         })
