@@ -301,7 +301,7 @@ async fn run_once(case: &Case, settings: Settings) -> anyhow::Result<Run> {
         // 64 KiB at a time, paced to the throughput.
         let delay = Duration::from_secs_f64(64.0 / 1024.0 / mibps.max(0.001));
         world.confluence.faults().add(FaultRule::on(
-            "/download/settings.attachments/{id}/{file}",
+            "/download/attachments/{id}/{file}",
             Trigger::Always,
             FaultKind::SlowBody { chunk: 64 * 1024, delay },
         ));
