@@ -68,7 +68,7 @@ fn corpus(with_attachments: bool, size: &Size) -> Vec<Document> {
                 labels: Some(vec!["ops".into(), "howto".into()]),
                 size: attachment.then_some(786_432),
                 container: attachment.then(|| (DocType::Page, "Home".into())),
-                attachment: attachment.then(|| Bytes::from(vec![b'A'; 786_432])),
+                attachment: attachment.then(|| Bytes::from(vec![b'A'; 786_432]).into()),
                 allow_access_control: Some(vec!["group:confluence-users".into()]),
             }
         })

@@ -322,6 +322,9 @@ async fn run_once(case: &Case, settings: Settings) -> anyhow::Result<Run> {
     let world_cpu = own_cpu_seconds();
     let run = world.sync(&path, "full").await?;
     let world_cpu = own_cpu_seconds() - world_cpu;
+    // The last run's log, for looking into a result (more of it with `RUST_LOG=debug`).
+    std::fs::create_dir_all("target/bench")?;
+    std::fs::write("target/bench/last-sync.log", &run.stderr)?;
     anyhow::ensure!(run.success, "the sync failed:\n{}", run.stderr);
     world.refresh("search-bench").await?;
     let documents = world.count("search-bench", json!({"match_all": {}})).await?;

@@ -302,7 +302,7 @@ pub(crate) const KEYS: &[Key] = &[
         "service.max_download_memory",
         POSITIVE,
         Some("67108864"),
-        "bytes that attachment downloads, and the documents carrying their content until Elasticsearch has answered the _bulk request that wrote them, may hold at once"
+        "bytes that attachment downloads, and the documents carrying their content until Elasticsearch has answered the _bulk request that wrote them, may hold in memory at once (files over 1 MiB download to TMPDIR)"
     ),
     key!(
         "service.attachment_text",

@@ -238,6 +238,11 @@ impl ConfluenceClient {
         .await
     }
 
+    /// Requests in flight at once at most (`max_concurrent_requests`).
+    pub(crate) fn max_concurrent_requests(&self) -> usize {
+        self.inner.throttle.max_concurrent()
+    }
+
     /// Runs a GET with throttling, redirects and retries; `on_success` reads a 2xx response
     /// (its transient errors — a body that breaks off — are retried too).
     pub(crate) async fn run<'a, T, F, Fut>(

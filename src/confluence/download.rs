@@ -9,14 +9,20 @@
 //!
 //! The body is streamed and counted; the transfer is aborted with
 //! [`ConfluenceError::TooLarge`] as soon as it passes the limit, whatever `fileSize` or
-//! `Content-Length` claimed. A body that breaks off is retried from the start.
+//! `Content-Length` claimed. A body that breaks off is retried from the start. It goes into
+//! memory, or — a large file — into a spool on disk ([`crate::extract::spool`]): as base64
+//! when it is for the ingest pipeline.
 
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 
+use std::future::Future;
+use std::path::Path;
+
 use super::client::ConfluenceClient;
 use super::error::{display_url, ConfluenceError};
 use super::options::Flavour;
+use crate::extract::spool::{Encoding, SpoolWriter, SpooledFile};
 
 /// What identifies an attachment's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,20 +42,87 @@ pub struct Download {
     pub bytes: Bytes,
 }
 
+/// Where a download's bytes go while they arrive; a new one for every attempt.
+trait Receiver: Sized + Send {
+    /// The finished download.
+    type Output;
+    /// Takes the next chunk.
+    fn take(&mut self, chunk: &[u8]) -> impl Future<Output = std::io::Result<()>> + Send;
+    /// The body has ended.
+    fn done(self) -> impl Future<Output = std::io::Result<Self::Output>> + Send;
+    /// Bytes of the file received.
+    fn received(output: &Self::Output) -> u64;
+}
+
+/// Into memory, in a buffer sized once from `Content-Length` (never above the limit): a
+/// growing buffer would hold up to twice the file while it doubles.
+impl Receiver for BytesMut {
+    type Output = Bytes;
+
+    async fn take(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        self.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    async fn done(self) -> std::io::Result<Bytes> {
+        Ok(self.freeze())
+    }
+
+    fn received(output: &Bytes) -> u64 {
+        output.len() as u64
+    }
+}
+
+/// Into a spool on disk ([`crate::extract::spool`]).
+impl Receiver for SpoolWriter {
+    type Output = SpooledFile;
+
+    async fn take(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        self.write(chunk).await
+    }
+
+    async fn done(self) -> std::io::Result<SpooledFile> {
+        self.finish().await
+    }
+
+    fn received(output: &SpooledFile) -> u64 {
+        output.raw_len()
+    }
+}
+
 impl ConfluenceClient {
-    /// Downloads an attachment, failing with [`ConfluenceError::TooLarge`] as soon as more
-    /// than `max_bytes` arrive.
+    /// Downloads an attachment into memory, failing with [`ConfluenceError::TooLarge`] as
+    /// soon as more than `max_bytes` arrive.
     pub async fn download(
         &self,
         attachment: &AttachmentRef,
         max_bytes: u64,
     ) -> Result<Download, ConfluenceError> {
-        let (url, route) = match self.flavour() {
+        let start = |announced: u64| Ok(BytesMut::with_capacity(usize::try_from(announced).unwrap_or(0)));
+        self.fetch(attachment, max_bytes, start).await.map(|bytes| Download { bytes })
+    }
+
+    /// Downloads an attachment into an unnamed temporary file in `dir`, as base64 or as
+    /// received, holding buffers rather than the file; the size limit as for
+    /// [`ConfluenceClient::download`].
+    pub(crate) async fn download_to_disk(
+        &self,
+        attachment: &AttachmentRef,
+        max_bytes: u64,
+        dir: &Path,
+        encoding: Encoding,
+    ) -> Result<SpooledFile, ConfluenceError> {
+        self.fetch(attachment, max_bytes, |_| SpoolWriter::create_in(dir, encoding)).await
+    }
+
+    /// The download URL of `attachment` and its route (for the request statistics).
+    fn download_url(&self, attachment: &AttachmentRef) -> Result<(url::Url, &'static str), ConfluenceError> {
+        match self.flavour() {
             Flavour::Cloud => {
                 // The id as listed, `att` prefix kept: real Cloud answers the download route
                 // with it (302 → 200).
                 let id = attachment.id.as_str();
-                (
+                Ok((
                     self.url(
                         &[
                             "rest",
@@ -64,7 +137,7 @@ impl ConfluenceClient {
                         &[],
                     ),
                     "GET /rest/api/content/{id}/child/attachment/{attId}/download",
-                )
+                ))
             }
             Flavour::Server | Flavour::DataCenter => {
                 let path =
@@ -74,19 +147,34 @@ impl ConfluenceClient {
                             detail: format!("attachment {} has no download link", attachment.id),
                         }
                     })?;
-                (self.resolve_link(path), "GET /download/attachments/{id}/{file}")
+                Ok((self.resolve_link(path), "GET /download/attachments/{id}/{file}"))
             }
-        };
+        }
+    }
+
+    /// Streams an attachment's body into a new receiver at every attempt, made by `start`
+    /// for a body of the announced length (`Content-Length`, within the limit).
+    async fn fetch<R: Receiver>(
+        &self,
+        attachment: &AttachmentRef,
+        max_bytes: u64,
+        start: impl Fn(u64) -> std::io::Result<R>,
+    ) -> Result<R::Output, ConfluenceError> {
+        let (url, route) = self.download_url(attachment)?;
+        let start = &start;
         self.run(&url, route, false, |response| async move {
             let final_url = response.url().clone();
             let too_large = || ConfluenceError::TooLarge { url: display_url(&final_url), limit: max_bytes };
+            let spool_failed = |e: std::io::Error| ConfluenceError::Spool {
+                url: display_url(&final_url),
+                detail: e.to_string(),
+            };
             if response.content_length().is_some_and(|length| length > max_bytes) {
                 return Err(too_large());
             }
-            // Sized once from Content-Length (never above the limit): a growing buffer would
-            // hold up to twice the file while it doubles.
             let announced = response.content_length().unwrap_or(0).min(max_bytes);
-            let mut body = BytesMut::with_capacity(usize::try_from(announced).unwrap_or(0));
+            let mut receiver = start(announced).map_err(spool_failed)?;
+            let mut received = 0u64;
             let mut stream = response.bytes_stream();
             while let Some(chunk) = stream.next().await {
                 let chunk =
@@ -96,15 +184,16 @@ impl ConfluenceClient {
                         }
                         other => other,
                     })?;
-                if body.len() as u64 + chunk.len() as u64 > max_bytes {
+                received += chunk.len() as u64;
+                if received > max_bytes {
                     return Err(too_large());
                 }
-                body.extend_from_slice(&chunk);
+                receiver.take(&chunk).await.map_err(spool_failed)?;
             }
-            Ok(Download { bytes: body.freeze() })
+            receiver.done().await.map_err(spool_failed)
         })
         .await
-        .inspect(|download| self.count_bytes(download.bytes.len() as u64))
+        .inspect(|output| self.count_bytes(R::received(output)))
     }
 }
 

@@ -119,6 +119,15 @@ pub enum ConfluenceError {
         /// The limit in bytes.
         limit: u64,
     },
+    /// A download could not be kept in its temporary file (a full disk, an unwritable
+    /// `TMPDIR`); not retried.
+    #[error("cannot keep the attachment from {url} in a temporary file: {detail}; free space there or set TMPDIR to a writable volume with room")]
+    Spool {
+        /// The download URL (without query).
+        url: String,
+        /// The I/O error and the directory.
+        detail: String,
+    },
     /// A transient failure persisted through every retry.
     #[error("gave up after {attempts} attempts: {last}")]
     RetriesExhausted {

@@ -21,9 +21,16 @@ pub(super) struct Throttle {
     paused_until: Mutex<Option<Instant>>,
     limiter: Option<DefaultDirectRateLimiter>,
     in_flight: Semaphore,
+    /// The bound of `in_flight`.
+    max_concurrent: usize,
 }
 
 impl Throttle {
+    /// Requests allowed in flight at once.
+    pub(super) fn max_concurrent(&self) -> usize {
+        self.max_concurrent
+    }
+
     /// A throttle with an optional requests-per-second ceiling (fractions allowed: 0.5 is
     /// one request every two seconds) and a concurrency bound.
     pub(super) fn new(requests_per_second: Option<f64>, max_concurrent: usize) -> Self {
@@ -31,7 +38,13 @@ impl Throttle {
             .filter(|rate| rate.is_finite() && *rate > 0.0)
             .and_then(|rate| Quota::with_period(Duration::from_secs_f64(1.0 / rate)))
             .map(|quota| RateLimiter::direct(quota.allow_burst(NonZeroU32::MIN)));
-        Throttle { paused_until: Mutex::new(None), limiter, in_flight: Semaphore::new(max_concurrent.max(1)) }
+        let max_concurrent = max_concurrent.max(1);
+        Throttle {
+            paused_until: Mutex::new(None),
+            limiter,
+            in_flight: Semaphore::new(max_concurrent),
+            max_concurrent,
+        }
     }
 
     /// Pauses every request of the client for `wait` (extends, never shortens, a pause).

@@ -355,7 +355,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_large_operation_gets_a_buffer_of_its_size_and_its_share_stays_with_the_batch() {
-        let budget = crate::extract::budget::DownloadBudget::new(1 << 20);
+        let budget = crate::extract::budget::DownloadBudget::new(1 << 20, 0);
         let pool = BufferPool::new(1024, 4);
         let mut b = Batcher::new(pool.clone(), 100, 1000);
         b.push(&index("small", "{}"), None).unwrap();

@@ -22,6 +22,7 @@ use md5::{Digest, Md5};
 use serde::Serialize;
 
 use super::error::ElasticError;
+use crate::extract::spool::SpooledFile;
 
 /// Bytes an arena of serialised documents grows by.
 const ARENA_CHUNK: usize = 256 * 1024;
@@ -73,16 +74,59 @@ pub enum Document {
     Json(serde_json::Value),
     /// An already serialized JSON object on one line, copied as is.
     Raw(Bytes),
-    /// A serialized JSON object and a file's bytes, written as that object with the file
-    /// added as base64 `_attachment` for the ingest pipeline. The base64 is encoded straight
-    /// into the bulk buffer: the file is held once, as downloaded, until then — never as a
-    /// base64 string beside a serialized copy of it.
+    /// A serialized JSON object and a file, written as that object with the file added as
+    /// base64 `_attachment` for the ingest pipeline, straight into the bulk buffer: never as
+    /// a base64 string beside a serialized copy of it.
     WithFile {
         /// The other fields (a one-line JSON object, without `_attachment`).
         json: Bytes,
         /// The file.
-        file: Bytes,
+        file: Attached,
     },
+}
+
+/// A file to be written as base64 `_attachment`.
+#[derive(Debug, Clone)]
+pub enum Attached {
+    /// Its bytes, as downloaded: encoded into the bulk buffer.
+    Bytes(Bytes),
+    /// Its base64, spooled to disk as it downloaded ([`crate::extract::spool`]): copied into
+    /// the bulk buffer.
+    Base64(SpooledFile),
+}
+
+impl Attached {
+    /// Bytes of its base64.
+    pub fn base64_len(&self) -> usize {
+        match self {
+            Attached::Bytes(bytes) => base64_len(bytes.len()),
+            Attached::Base64(file) => usize::try_from(file.len()).unwrap_or(usize::MAX),
+        }
+    }
+
+    /// Bytes of the file itself.
+    pub fn file_len(&self) -> u64 {
+        match self {
+            Attached::Bytes(bytes) => bytes.len() as u64,
+            Attached::Base64(file) => file.raw_len(),
+        }
+    }
+}
+
+impl From<Bytes> for Attached {
+    fn from(bytes: Bytes) -> Attached {
+        Attached::Bytes(bytes)
+    }
+}
+
+impl PartialEq for Attached {
+    fn eq(&self, other: &Attached) -> bool {
+        match (self, other) {
+            (Attached::Bytes(a), Attached::Bytes(b)) => a == b,
+            (Attached::Base64(a), Attached::Base64(b)) => a.same(b),
+            _ => false,
+        }
+    }
 }
 
 impl Document {
@@ -101,7 +145,7 @@ impl Document {
     pub fn serialize_with_file<T: Serialize + ?Sized>(
         id: &str,
         doc: &T,
-        file: Bytes,
+        file: impl Into<Attached>,
     ) -> Result<Document, ElasticError> {
         Document::with_file(id, serialize_in_arena(id, doc)?, file)
     }
@@ -123,9 +167,11 @@ impl Document {
 
     /// `json` (a serialized object, see [`Document::raw`]) with `file` to be added as base64
     /// `_attachment` when it is written.
-    pub fn with_file(id: &str, json: Bytes, file: Bytes) -> Result<Document, ElasticError> {
+    pub fn with_file(id: &str, json: Bytes, file: impl Into<Attached>) -> Result<Document, ElasticError> {
         match Document::raw(id, json)? {
-            Document::Raw(json) if json.last() == Some(&b'}') => Ok(Document::WithFile { json, file }),
+            Document::Raw(json) if json.last() == Some(&b'}') => {
+                Ok(Document::WithFile { json, file: file.into() })
+            }
             _ => Err(ElasticError::Document {
                 id: id.to_string(),
                 reason: "a document carrying a file must be a JSON object".to_string(),
@@ -201,7 +247,7 @@ impl Operation {
             Operation::Index { id, doc: Document::Raw(bytes) } => ACTION + id.len() + bytes.len(),
             Operation::Index { id, doc: Document::Json(value) } => ACTION + id.len() + json_size(value),
             Operation::Index { id, doc: Document::WithFile { json, file } } => {
-                ACTION + id.len() + json.len() + ATTACHMENT_KEY.len() + 3 + base64_len(file.len())
+                ACTION + id.len() + json.len() + ATTACHMENT_KEY.len() + 3 + file.base64_len()
             }
         }
     }
@@ -257,7 +303,7 @@ pub(crate) fn encode(op: &Operation, buf: &mut BytesMut) -> Result<(), ElasticEr
     result.map_err(|e| ElasticError::Document { id: op.id().to_string(), reason: e.to_string() })
 }
 
-fn encode_lines(op: &Operation, buf: &mut BytesMut) -> Result<(), serde_json::Error> {
+fn encode_lines(op: &Operation, buf: &mut BytesMut) -> std::io::Result<()> {
     let id = elasticsearch_id(op.id());
     let action = match op {
         Operation::Index { .. } => Action::Index(ActionMeta { id: &id }),
@@ -269,7 +315,7 @@ fn encode_lines(op: &Operation, buf: &mut BytesMut) -> Result<(), serde_json::Er
         match doc {
             Document::Json(value) => serde_json::to_writer(Append(buf), value)?,
             Document::Raw(bytes) => buf.extend_from_slice(bytes),
-            Document::WithFile { json, file } => write_with_file(json, file, buf),
+            Document::WithFile { json, file } => write_with_file(json, file, buf)?,
         }
         buf.extend_from_slice(b"\n");
     }
@@ -277,13 +323,14 @@ fn encode_lines(op: &Operation, buf: &mut BytesMut) -> Result<(), serde_json::Er
 }
 
 /// Writes `json` (an object) with `file` added as base64 `_attachment`, the base64 encoded
-/// in place: the buffer grows once, by exactly what is written.
-fn write_with_file(json: &[u8], file: &[u8], buf: &mut BytesMut) {
+/// (or copied from its spool) in place: the buffer grows once, by exactly what is written.
+/// Fails only when a spool cannot be read.
+fn write_with_file(json: &[u8], file: &Attached, buf: &mut BytesMut) -> std::io::Result<()> {
     use base64::Engine;
     // `json` ends with `}` (checked by `Document::with_file`); an empty object takes no comma.
     let head = &json[..json.len() - 1];
     let empty = head.iter().all(|b| *b == b'{' || b.is_ascii_whitespace());
-    let encoded = base64_len(file.len());
+    let encoded = file.base64_len();
     buf.reserve(head.len() + 1 + ATTACHMENT_KEY.len() + encoded + 2);
     buf.extend_from_slice(head);
     if !empty {
@@ -292,11 +339,25 @@ fn write_with_file(json: &[u8], file: &[u8], buf: &mut BytesMut) {
     buf.extend_from_slice(ATTACHMENT_KEY);
     let start = buf.len();
     buf.resize(start + encoded, 0);
-    let written =
-        base64::engine::general_purpose::STANDARD.encode_slice(file, &mut buf[start..]).unwrap_or(0);
-    // The length is exact; a shorter write would only mean a bug here, never bad input.
-    buf.truncate(start + written);
+    match file {
+        Attached::Bytes(bytes) => {
+            let written =
+                base64::engine::general_purpose::STANDARD.encode_slice(bytes, &mut buf[start..]).unwrap_or(0);
+            // The length is exact; a shorter write would only mean a bug here, never bad input.
+            buf.truncate(start + written);
+        }
+        Attached::Base64(spool) if !spool.is_base64() => {
+            return Err(std::io::Error::other("its spooled file holds the file, not its base64"))
+        }
+        Attached::Base64(spool) => spool.read_into(&mut buf[start..]).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("its file, spooled to a temporary file, cannot be read back: {e}"),
+            )
+        })?,
+    }
     buf.extend_from_slice(b"\"}");
+    Ok(())
 }
 
 /// `io::Write` straight onto a `BytesMut`: serde_json writes many tiny slices, and
@@ -409,6 +470,33 @@ mod tests {
             assert_eq!(source["_attachment"], base64::engine::general_purpose::STANDARD.encode(vec![7u8; n]));
         }
         assert!(Document::with_file("c", Bytes::from_static(b"[1]"), file).is_err(), "an object only");
+    }
+
+    #[tokio::test]
+    async fn a_spooled_file_is_copied_as_the_base64_it_would_have_been_encoded_into() {
+        use crate::extract::spool::{Encoding, SpoolWriter};
+        let file: Vec<u8> = (0..300_001).map(|i| (i % 253) as u8).collect();
+        let json = Bytes::from_static(b"{\"title\":\"a.pdf\"}");
+        let in_memory = Document::with_file("a", json.clone(), Bytes::from(file.clone())).unwrap();
+        let expected = encoded(&Operation::Index { id: "a".into(), doc: in_memory });
+        for encoding in [Encoding::Base64, Encoding::Raw] {
+            let mut spool = SpoolWriter::create_in(&std::env::temp_dir(), encoding).unwrap();
+            spool.write(&file).await.unwrap();
+            let attached = Attached::Base64(spool.finish().await.unwrap());
+            let doc = Document::with_file("a", json.clone(), attached).unwrap();
+            let op = Operation::Index { id: "a".into(), doc };
+            if encoding == Encoding::Base64 {
+                assert_eq!(encoded(&op), expected);
+                let (estimate, exact) = (op.queued_size(), expected.len());
+                assert!(estimate >= exact && estimate <= exact + 8, "{estimate} for {exact} bytes");
+                continue;
+            }
+            // A spool of the file itself is never copied in as if it were base64.
+            let mut buf = BytesMut::from(&b"kept"[..]);
+            let error = encode(&op, &mut buf).unwrap_err().to_string();
+            assert_eq!(&buf[..], b"kept", "nothing of the document is left in the buffer");
+            assert!(error.contains("not its base64") && error.contains('a'), "{error}");
+        }
     }
 
     #[test]

@@ -35,7 +35,7 @@ mod transport;
 // Public: what tests/elastic_sink.rs, tests/lease.rs, tests/tls.rs and the bulk_encode bench
 // drive.
 pub use batch::{Batch, Batcher, BufferPool};
-pub use bulk::{elasticsearch_id, Document, OpKind, Operation};
+pub use bulk::{elasticsearch_id, Attached, Document, OpKind, Operation};
 pub use client::{connect, EsClient};
 pub use existing::load_existing;
 pub use index::{ensure_content_index, template_name, IndexMode};

@@ -175,7 +175,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_operation_holding_a_share_of_the_content_budget_takes_no_bytes_of_the_bound() {
-        let budget = crate::extract::budget::DownloadBudget::new(1 << 20);
+        let budget = crate::extract::budget::DownloadBudget::new(1 << 20, 0);
         let (tx, mut rx) = queue(100, 10);
         tx.send(op("small"), 8, None).await.unwrap();
         let share = budget.take(500_000).await;

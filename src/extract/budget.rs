@@ -8,6 +8,13 @@
 //! in flight, until Elasticsearch has answered (an item sent again keeps it). Memory then
 //! follows the budget, whatever the files' sizes.
 //!
+//! A file downloaded to disk ([`crate::extract::spool`]) holds buffers, not itself, while it
+//! downloads: a fixed slice of the budget is set aside for those buffers, one slot each
+//! ([`DownloadBudget::stream`]), and what is made from the file takes its share once it is
+//! downloaded. Only downloads that have a request slot of the Confluence client hold buffers
+//! (at most `min(concurrent_downloads, max_concurrent_requests)`), so that is all the slice
+//! is sized for — at most half of the budget.
+//!
 //! A share is counted in KiB (a tokio semaphore counts in `u32`) and never more than the whole
 //! budget, so a file larger than the budget is still downloaded — alone. A share is taken
 //! whole before the download starts, never grown while it runs: two half-done downloads
@@ -19,6 +26,8 @@ use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::spool::SPOOLING_MEMORY;
+
 const KIB: u64 = 1024;
 
 /// The budget shared by every download of one sync.
@@ -26,20 +35,39 @@ const KIB: u64 = 1024;
 pub(crate) struct DownloadBudget {
     permits: Arc<Semaphore>,
     total_kib: u32,
+    /// The slots of downloads to disk, each [`SPOOLING_MEMORY`] of the set-aside slice.
+    streams: Arc<Semaphore>,
 }
+
+/// A download to disk's slot, given back when dropped.
+pub(crate) type StreamSlot = Option<OwnedSemaphorePermit>;
 
 /// A share of the budget, given back when dropped.
 #[derive(Debug)]
 pub struct Share {
-    /// `None` only if the semaphore were closed, which it never is.
+    /// `None` once released ([`Share::release`]), or if the semaphore were closed, which it
+    /// never is.
     permit: Option<OwnedSemaphorePermit>,
 }
 
 impl DownloadBudget {
-    /// A budget of `bytes` (at least 1 KiB).
-    pub(crate) fn new(bytes: u64) -> DownloadBudget {
-        let total_kib = (bytes / KIB).clamp(1, u64::from(u32::MAX >> 3)) as u32;
-        DownloadBudget { permits: Arc::new(Semaphore::new(total_kib as usize)), total_kib }
+    /// A budget of `bytes` (at least 1 KiB), of which the buffers of up to `streams`
+    /// downloads to disk at once are set aside (at most half of it, at least one).
+    pub(crate) fn new(bytes: u64, streams: usize) -> DownloadBudget {
+        let set_aside = (streams as u64).saturating_mul(SPOOLING_MEMORY).min(bytes / 2);
+        let streams = (set_aside / SPOOLING_MEMORY).max(1) as usize;
+        let total_kib = ((bytes - set_aside) / KIB).clamp(1, u64::from(u32::MAX >> 3)) as u32;
+        DownloadBudget {
+            permits: Arc::new(Semaphore::new(total_kib as usize)),
+            total_kib,
+            streams: Arc::new(Semaphore::new(streams)),
+        }
+    }
+
+    /// Waits for a download to disk's slot, and takes it. A task waiting for it holds no
+    /// share, and one holding it waits for nothing but the Confluence client.
+    pub(crate) async fn stream(&self) -> StreamSlot {
+        self.streams.clone().acquire_owned().await.ok()
     }
 
     /// The KiB that `bytes` take: rounded up, at least 1, at most the whole budget.
@@ -71,6 +99,12 @@ impl Share {
         }
     }
 
+    /// Gives back all of this share: a task about to wait for another one holds nothing
+    /// while it waits, so that waiters never keep from each other what they wait for.
+    pub(crate) fn release(&mut self) {
+        self.permit = None;
+    }
+
     /// KiB held.
     pub fn kib(&self) -> usize {
         self.permit.as_ref().map_or(0, OwnedSemaphorePermit::num_permits)
@@ -84,7 +118,7 @@ mod tests {
 
     #[tokio::test]
     async fn shares_wait_for_the_budget_and_come_back_when_dropped() {
-        let budget = DownloadBudget::new(10 * KIB);
+        let budget = DownloadBudget::new(10 * KIB, 0);
         let first = budget.take(6 * KIB).await;
         let second = budget.take(4 * KIB - 100).await;
         assert_eq!((first.kib(), second.kib(), budget.available_kib()), (6, 4, 0));
@@ -96,14 +130,33 @@ mod tests {
 
     #[tokio::test]
     async fn a_file_over_the_budget_takes_all_of_it_and_goes_alone() {
-        let budget = DownloadBudget::new(10 * KIB);
+        let budget = DownloadBudget::new(10 * KIB, 0);
         let big = budget.take(1 << 30).await;
         assert_eq!((big.kib(), budget.available_kib()), (10, 0));
     }
 
     #[tokio::test]
+    async fn the_buffers_of_downloads_to_disk_are_set_aside() {
+        let mib = SPOOLING_MEMORY;
+        let budget = DownloadBudget::new(64 * mib, 10);
+        assert_eq!(budget.available_kib(), 54 * 1024, "ten slots of buffers set aside");
+        assert_eq!(budget.streams.available_permits(), 10);
+        let slot = budget.stream().await;
+        assert_eq!(budget.streams.available_permits(), 9);
+        drop(slot);
+        let crowded = DownloadBudget::new(64 * mib, 256);
+        assert_eq!(
+            (crowded.available_kib(), crowded.streams.available_permits()),
+            (32 * 1024, 32),
+            "half at most"
+        );
+        let tiny = DownloadBudget::new(mib, 10);
+        assert_eq!(tiny.streams.available_permits(), 1, "always one");
+    }
+
+    #[tokio::test]
     async fn a_share_gives_back_what_it_did_not_use() {
-        let budget = DownloadBudget::new(10 * KIB);
+        let budget = DownloadBudget::new(10 * KIB, 0);
         let mut share = budget.take(8 * KIB).await;
         share.shrink_to(3 * KIB + 1);
         assert_eq!((share.kib(), budget.available_kib()), (4, 6));
@@ -111,5 +164,7 @@ mod tests {
         assert_eq!((share.kib(), budget.available_kib()), (1, 9));
         share.shrink_to(5 * KIB);
         assert_eq!(share.kib(), 1, "a share never grows");
+        share.release();
+        assert_eq!((share.kib(), budget.available_kib()), (0, 10));
     }
 }

@@ -13,5 +13,6 @@ pub mod isolated;
 pub(crate) mod office;
 pub(crate) mod pdf;
 pub(crate) mod service;
+pub(crate) mod spool;
 pub(crate) mod storage;
 pub(crate) mod text_file;

@@ -4,14 +4,17 @@
 //! (text-like files; office documents and PDFs with `service.attachment_text: local`) or by
 //! the ingest pipeline from base64 `_attachment` (everything else it can read).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::confluence::{AttachmentRef, ConfluenceClient, ConfluenceError};
-use crate::extract::budget::Share;
+use crate::elastic::Attached;
+use crate::extract::budget::{DownloadBudget, Share};
 use crate::extract::isolated::read_pdf;
 use crate::extract::office::{is_office, office_text};
 use crate::extract::pdf::is_pdf;
 use crate::extract::service::ExtractionService;
+use crate::extract::spool::{in_memory, Encoding};
 use crate::extract::text_file::{decode_text, is_supported_extension, looks_binary, text_like};
 
 use super::document::Document;
@@ -32,6 +35,36 @@ pub(super) struct ContentPolicy {
     /// `use_text_extraction_service` with a configured `extraction_service.host`: every file
     /// goes there and its text is indexed as `body`.
     pub(crate) extraction: Option<Arc<ExtractionService>>,
+    /// Where large files are downloaded to ([`crate::extract::spool`]): `TMPDIR`, when a
+    /// temporary file could be made there as the sync started ([`spool_dir`]).
+    pub(crate) spool_dir: Option<PathBuf>,
+}
+
+/// Files larger than this (or of a size not listed) are spooled to disk as they download;
+/// smaller ones stay in memory, where they cost less than a file would.
+const SPOOL_ABOVE: u64 = 1024 * 1024;
+
+/// `dir`, if a spool can be made there and it is on disk: checked once per sync, so that an
+/// unwritable `TMPDIR` (a read-only container) or one in memory (a tmpfs, whose files a
+/// container's memory limit counts) keeps large files in memory within the budget, said
+/// once, rather than failing each of them or holding memory beside the budget.
+pub(super) fn spool_dir(dir: PathBuf) -> Option<PathBuf> {
+    let unusable = match tempfile::tempfile_in(&dir) {
+        Err(e) => format!("no temporary file can be made in {} ({e})", dir.display()),
+        Ok(_) if in_memory(&dir) => {
+            format!(
+                "{} is a file system in memory (tmpfs): files waiting there would take memory",
+                dir.display()
+            )
+        }
+        Ok(_) => return Some(dir),
+    };
+    tracing::warn!(
+        "{unusable}: large attachments are held in memory while they download, within \
+         service.max_download_memory, so fewer download at once; set TMPDIR to a writable \
+         directory on disk"
+    );
+    None
 }
 
 impl ContentPolicy {
@@ -44,6 +77,19 @@ impl ContentPolicy {
     /// Whether a file of this name is read here by an office or PDF reader.
     fn reads_here(&self, title: &str) -> bool {
         self.extraction.is_none() && self.local_text && (is_office(title) || is_pdf(title))
+    }
+
+    /// Whether a file of this listed size is downloaded to disk: a large one, or one of an
+    /// unknown size.
+    fn spools(&self, size: Option<u64>) -> bool {
+        self.spool_dir.is_some() && size.is_none_or(|size| size > SPOOL_ABOVE)
+    }
+
+    /// Whether a file of this name goes to the pipeline as it is (`_attachment`): it is not
+    /// text, and neither read here nor by the extraction service. Spooled, it is kept as
+    /// base64.
+    fn sends_file(&self, title: &str) -> bool {
+        self.extraction.is_none() && !self.reads_here(title) && !text_like(title)
     }
 }
 
@@ -82,8 +128,12 @@ pub(super) enum Plan {
     Skip(ContentOutcome),
     /// Download it, once this many bytes of the download budget are free.
     Download {
-        /// The most the download and what is made from it hold at once.
+        /// The most the download and what is made from it hold at once; for a file
+        /// downloaded to disk, what its download holds (what is made from it takes its own
+        /// share once it is downloaded).
         reserve: u64,
+        /// To disk ([`crate::extract::spool`]).
+        spool: bool,
     },
 }
 
@@ -92,7 +142,8 @@ pub(super) enum Plan {
 ///
 /// A file listed over the size cap is never requested; it is named in the log. A file whose
 /// size is not listed reserves what it may become at most (the cap): the download enforces
-/// the cap while streaming, and the unused part is given back after.
+/// the cap while streaming, and the unused part is given back after. A file spooled to disk
+/// reserves only its buffers.
 pub(super) fn plan(doc: &Document, policy: &ContentPolicy) -> Plan {
     if !policy.downloads() || !is_supported_extension(&doc.title) {
         return Plan::Skip(ContentOutcome::Skipped);
@@ -110,8 +161,10 @@ pub(super) fn plan(doc: &Document, policy: &ContentPolicy) -> Plan {
             );
             Plan::Skip(ContentOutcome::TooLarge)
         }
-        Some(size) => Plan::Download { reserve: peak_bytes(&doc.title, size, policy) },
-        None => Plan::Download { reserve: peak_bytes(&doc.title, policy.max_bytes, policy) },
+        // Its download's buffers are the budget's set-aside slice ([`DownloadBudget::stream`]).
+        size if policy.spools(size) => Plan::Download { reserve: 0, spool: true },
+        Some(size) => Plan::Download { reserve: peak_bytes(&doc.title, size, policy), spool: false },
+        None => Plan::Download { reserve: peak_bytes(&doc.title, policy.max_bytes, policy), spool: false },
     }
 }
 
@@ -145,7 +198,7 @@ const READ_TIME: std::time::Duration = std::time::Duration::from_secs(30);
 /// that wrote it: a file beside its base64 while it is written into the `_bulk` body, or a
 /// text beside its serialized copy.
 fn carried_peak(doc: &Document) -> u64 {
-    let file = doc.attachment.as_ref().map_or(0, |f| f.len() as u64);
+    let file = doc.attachment.as_ref().map_or(0, Attached::file_len);
     let text = doc.body.as_ref().map_or(0, |t| t.len() as u64);
     file + file.div_ceil(3) * 4 + text * 2
 }
@@ -154,6 +207,11 @@ fn carried_peak(doc: &Document) -> u64 {
 /// `attachment`, for `_attachment`); `share` is the budget taken for it ([`plan`]), cut down
 /// to what `doc` carries ([`carried_peak`]).
 ///
+/// A file downloaded to disk (`spool`) holds buffers, not itself, while it downloads; then
+/// its share is given back and what is made from it takes one of its own from `budget`: its
+/// base64, copied from disk by the bulk encoder, or the file read back and its text. The task
+/// holds no memory while it waits for that share, only its file on disk.
+///
 /// An error means the download itself failed after its retries: the caller reports the
 /// document and does not index it, so the next sync tries again.
 pub(super) async fn fill(
@@ -161,28 +219,41 @@ pub(super) async fn fill(
     doc: &mut Document,
     reference: &AttachmentRef,
     policy: &ContentPolicy,
+    spool: bool,
     share: &mut Share,
+    budget: &DownloadBudget,
 ) -> Result<ContentOutcome, ConfluenceError> {
-    let download = match client.download(reference, policy.max_bytes).await {
-        Ok(d) => d,
-        Err(ConfluenceError::TooLarge { limit, .. }) => {
-            // Not listed with a size (or listed smaller than it is): named here, as the
-            // listed ones are in [`plan`].
-            tracing::warn!(
-                id = doc.id.as_str(),
-                title = doc.title.as_str(),
-                "attachment {:?} is over service.max_file_download_size ({limit} bytes): the download \
-                 stopped there; indexed without its content",
-                doc.title
-            );
-            share.shrink_to(0);
-            return Ok(ContentOutcome::TooLarge);
+    let file = match policy.spool_dir.as_deref().filter(|_| spool) {
+        Some(dir) => {
+            let sends_file = policy.sends_file(&doc.title);
+            let encoding = if sends_file { Encoding::Base64 } else { Encoding::Raw };
+            let stream = budget.stream().await;
+            let file = match client.download_to_disk(reference, policy.max_bytes, dir, encoding).await {
+                Ok(file) => file,
+                Err(e) => return over_the_cap(doc, e, share),
+            };
+            drop(stream);
+            share.release();
+            if sends_file {
+                *share = budget.take(file.len()).await;
+                let bytes = file.raw_len();
+                doc.attachment = Some(Attached::Base64(file));
+                return Ok(ContentOutcome::Extracted { bytes });
+            }
+            *share = budget.take(peak_bytes(&doc.title, file.raw_len(), policy)).await;
+            file.read_all().await.map_err(|e| ConfluenceError::Spool {
+                url: doc.url.clone(),
+                detail: format!("its temporary file cannot be read back: {e}"),
+            })?
         }
-        Err(e) => return Err(e),
+        None => match client.download(reference, policy.max_bytes).await {
+            Ok(download) => download.bytes,
+            Err(e) => return over_the_cap(doc, e, share),
+        },
     };
-    let bytes = download.bytes.len() as u64;
+    let bytes = file.len() as u64;
     if let Some(service) = &policy.extraction {
-        return Ok(match service.extract(&doc.title, download.bytes).await {
+        return Ok(match service.extract(&doc.title, file).await {
             Ok(text) => {
                 doc.body = Some(text);
                 share.shrink_to(carried_peak(doc));
@@ -196,9 +267,9 @@ pub(super) async fn fill(
     }
     if policy.reads_here(&doc.title) {
         let read = if is_pdf(&doc.title) {
-            read_pdf(download.bytes, READ_TIME).await
+            read_pdf(file, READ_TIME).await
         } else {
-            read_office(doc.title.clone(), download.bytes).await
+            read_office(doc.title.clone(), file).await
         };
         return Ok(match read {
             Ok(text) => {
@@ -212,17 +283,39 @@ pub(super) async fn fill(
             }
         });
     }
-    let not_text = text_like(&doc.title) && looks_binary(&download.bytes);
+    let not_text = text_like(&doc.title) && looks_binary(&file);
     if text_like(&doc.title) && !not_text {
         // Valid UTF-8 becomes the text without a copy.
-        let text = decode_text(&doc.title, Vec::from(download.bytes));
+        let text = decode_text(&doc.title, Vec::from(file));
         doc.body = Some(text);
     } else {
         // Kept as downloaded: the bulk encoder writes its base64 straight into the request.
-        doc.attachment = Some(download.bytes);
+        doc.attachment = Some(Attached::Bytes(file));
     }
     share.shrink_to(carried_peak(doc));
     Ok(if not_text { ContentOutcome::NotText { bytes } } else { ContentOutcome::Extracted { bytes } })
+}
+
+/// A download stopped at the size cap ([`ConfluenceError::TooLarge`]) is an outcome, named
+/// here as the listed ones are in [`plan`]; any other error is the caller's.
+fn over_the_cap(
+    doc: &Document,
+    error: ConfluenceError,
+    share: &mut Share,
+) -> Result<ContentOutcome, ConfluenceError> {
+    let ConfluenceError::TooLarge { limit, .. } = error else {
+        return Err(error);
+    };
+    // Not listed with a size (or listed smaller than it is).
+    tracing::warn!(
+        id = doc.id.as_str(),
+        title = doc.title.as_str(),
+        "attachment {:?} is over service.max_file_download_size ({limit} bytes): the download \
+         stopped there; indexed without its content",
+        doc.title
+    );
+    share.shrink_to(0);
+    Ok(ContentOutcome::TooLarge)
 }
 
 /// The text of the office document `file` named `name`, read on a blocking thread within
@@ -257,6 +350,7 @@ mod tests {
             extract_binary_content: true,
             local_text: false,
             extraction: None,
+            spool_dir: None,
         }
     }
 
@@ -280,10 +374,10 @@ mod tests {
             download_path: Some("/download/attachments/1/quarterly%20report.pdf".into()),
         };
         let policy = pipeline_policy();
-        let budget = crate::extract::budget::DownloadBudget::new(1 << 20);
+        let budget = crate::extract::budget::DownloadBudget::new(1 << 20, 0);
         let mut share = budget.take(1000).await;
         let captured = crate::logging::Captured::start();
-        let outcome = fill(&client, &mut doc, &reference, &policy, &mut share).await;
+        let outcome = fill(&client, &mut doc, &reference, &policy, false, &mut share, &budget).await;
         assert!(matches!(outcome, Ok(ContentOutcome::TooLarge)));
         let events = captured.events();
         assert!(
@@ -294,11 +388,60 @@ mod tests {
     }
 
     #[test]
+    fn large_files_and_files_of_unknown_size_download_to_disk() {
+        let policy =
+            ContentPolicy { max_bytes: 50 << 20, spool_dir: Some(std::env::temp_dir()), ..pipeline_policy() };
+        let spooled = |doc: &Document, policy: &ContentPolicy| match plan(doc, policy) {
+            Plan::Download { reserve, spool } => Some((reserve, spool)),
+            Plan::Skip(_) => None,
+        };
+        // Large: no share while it downloads (its buffers are set aside), its own after.
+        assert_eq!(spooled(&attachment("a.pdf", Some(8 << 20)), &policy), Some((0, true)));
+        assert_eq!(spooled(&attachment("a.txt", Some(8 << 20)), &policy), Some((0, true)));
+        assert_eq!(spooled(&attachment("a.pdf", None), &policy), Some((0, true)), "unlisted");
+        // Small: in memory, its bytes and base64 reserved before the download.
+        assert_eq!(spooled(&attachment("a.pdf", Some(300)), &policy), Some((700, false)));
+        assert_eq!(
+            spooled(&attachment("a.pdf", Some(1 << 20)), &policy),
+            Some(((1 << 20) + (1u64 << 20).div_ceil(3) * 4, false))
+        );
+        // What a spool keeps: base64 for the pipeline's files, the file for text read here.
+        assert!(policy.sends_file("a.pdf") && policy.sends_file("deck.pptx"));
+        assert!(!policy.sends_file("a.txt") && !policy.sends_file("notes.html"));
+        let local = ContentPolicy { local_text: true, ..policy.clone() };
+        assert!(!local.sends_file("a.pdf") && !local.sends_file("a.docx"));
+        // No usable directory: everything in memory, as before.
+        let unwritable = ContentPolicy { spool_dir: None, ..policy };
+        assert_eq!(spooled(&attachment("a.pdf", Some(8 << 20)), &unwritable).map(|p| p.1), Some(false));
+    }
+
+    #[test]
+    fn an_unwritable_spool_directory_is_said_once_and_not_used() {
+        let captured = crate::logging::Captured::start();
+        let missing = std::env::temp_dir().join(format!("no-such-dir-{}", std::process::id()));
+        assert_eq!(spool_dir(missing.clone()), None);
+        let on_disk = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+        assert_eq!(spool_dir(on_disk.clone()), Some(on_disk));
+        let events = captured.events();
+        let said: Vec<_> = events
+            .iter()
+            .filter_map(|e| e["message"].as_str())
+            .filter(|m| m.contains("no temporary file can be made"))
+            .collect();
+        assert_eq!(said.len(), 1, "{events:?}");
+        assert!(
+            said[0].contains(&missing.display().to_string()) && said[0].contains("TMPDIR"),
+            "{}",
+            said[0]
+        );
+    }
+
+    #[test]
     fn the_plan_follows_the_listed_size() {
         let policy = pipeline_policy();
         fn reserve_with(doc: &Document, policy: &ContentPolicy) -> Option<u64> {
             match plan(doc, policy) {
-                Plan::Download { reserve } => Some(reserve),
+                Plan::Download { reserve, .. } => Some(reserve),
                 Plan::Skip(_) => None,
             }
         }

@@ -103,7 +103,9 @@ impl ContentSync {
     ) -> Ingested {
         let mut ingested = Ingested::default();
         let downloads = Arc::new(Semaphore::new(self.concurrent_downloads.max(1)));
-        let budget = DownloadBudget::new(self.content.memory_budget);
+        // Only a download holding one of the client's request slots holds buffers.
+        let streams = self.concurrent_downloads.min(self.client.max_concurrent_requests());
+        let budget = DownloadBudget::new(self.content.memory_budget, streams);
         let mut pending: JoinSet<Downloaded> = JoinSet::new();
         let mut stop = self.stop.clone();
 
@@ -117,6 +119,14 @@ impl ContentSync {
                     // by the next sync, the cursor having stayed.
                     pending.shutdown().await;
                     return ingested;
+                }
+                // A finished download goes to the sink at once, not with the next event: the
+                // crawl may wait long for one (its listing requests queue behind downloads
+                // for the client's slots), and the budget the download holds comes back
+                // only once Elasticsearch has its document.
+                Some(done) = pending.join_next(), if !pending.is_empty() => {
+                    self.downloaded(done, sink, report).await;
+                    continue;
                 }
                 event = rx.recv() => match event {
                     Some(event) => event,
@@ -164,18 +174,20 @@ impl ContentSync {
                             let plan =
                                 download.map(|reference| (attachment::plan(&doc, &self.content), reference));
                             match plan {
-                                Some((Plan::Download { reserve }, reference)) => {
+                                Some((Plan::Download { reserve, spool }, reference)) => {
                                     let (mut share, slot) = self
                                         .admit(reserve, &budget, &downloads, &mut pending, sink, report)
                                         .await;
                                     let (client, policy) = (self.client.clone(), self.content.clone());
+                                    let budget = budget.clone();
                                     let mut doc = *doc;
                                     pending.spawn(async move {
                                         // The slot is the download's; the share stays with
                                         // the document until Elasticsearch has answered.
                                         let _slot = slot;
                                         match attachment::fill(
-                                            &client, &mut doc, &reference, &policy, &mut share,
+                                            &client, &mut doc, &reference, &policy, spool, &mut share,
+                                            &budget,
                                         )
                                         .await
                                         {
@@ -205,9 +217,10 @@ impl ContentSync {
         ingested
     }
 
-    /// Waits for a download slot and `bytes` of the budget. Finished downloads are handed to
+    /// Waits for `bytes` of the budget and a download slot. Finished downloads are handed to
     /// the sink meanwhile: the budget they hold comes back only once they are queued, so
-    /// waiting without taking them would wait forever.
+    /// waiting without taking them would wait forever — for the budget, and for a slot too,
+    /// since a spooled download keeps its slot while it waits for the budget its base64 needs.
     async fn admit(
         &self,
         bytes: u64,
@@ -225,8 +238,15 @@ impl ContentSync {
                 Some(done) = pending.join_next() => self.downloaded(done, sink, report).await,
             }
         };
-        // A slot comes back when a download task ends, taken or not: no need to drain here.
-        (share, slots.clone().acquire_owned().await.ok())
+        let slot = slots.clone().acquire_owned();
+        tokio::pin!(slot);
+        let slot = loop {
+            tokio::select! {
+                slot = &mut slot => break slot.ok(),
+                Some(done) = pending.join_next() => self.downloaded(done, sink, report).await,
+            }
+        };
+        (share, slot)
     }
 
     /// The counters every sync ends with.

@@ -90,7 +90,7 @@ pub struct Document {
     /// The file, for the ingest pipeline's attachment processor: written as base64
     /// `_attachment` straight into the `_bulk` body ([`crate::elastic::bulk::Document::WithFile`]),
     /// never by [`Indexed`].
-    pub attachment: Option<bytes::Bytes>,
+    pub attachment: Option<crate::elastic::Attached>,
     /// Identities allowed to read (document level security).
     pub allow_access_control: Option<Vec<String>>,
 }

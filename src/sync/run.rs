@@ -209,6 +209,7 @@ async fn content_under_lease(
             extract_binary_content: source.pipeline.extract_binary_content,
             local_text: config.service.attachment_text == "local",
             extraction: crate::extract::service::from_config(config, source),
+            spool_dir: super::attachment::spool_dir(std::env::temp_dir()),
         },
         concurrent_downloads: source.concurrent_downloads,
         flags: PipelineFlags {

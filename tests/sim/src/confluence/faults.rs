@@ -52,11 +52,13 @@ pub enum FaultKind {
     /// A 200 listing whose first result has a `title` that is not a string (its `id` is
     /// intact): one malformed item among good ones.
     MalformedItem,
-    /// The body is sent in small chunks with a pause between them.
+    /// The body is sent in small chunks at a steady pace, as over a slow link: chunk `i`
+    /// leaves no earlier than `i × delay` after the first (a deadline, so the time each chunk
+    /// takes to send does not slow the pace, whatever the body's length).
     SlowBody {
         /// Bytes per chunk.
         chunk: usize,
-        /// Pause between chunks.
+        /// Time between chunks.
         delay: Duration,
     },
 }

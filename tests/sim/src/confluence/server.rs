@@ -381,10 +381,9 @@ async fn into_response(reply: Reply, body_fault: Option<FaultKind>) -> Response 
         Some(FaultKind::SlowBody { chunk, delay }) => {
             let chunks: Vec<Bytes> = bytes.chunks(chunk.max(1)).map(Bytes::copy_from_slice).collect();
             let stream = async_stream::stream! {
+                let start = tokio::time::Instant::now();
                 for (i, piece) in chunks.into_iter().enumerate() {
-                    if i > 0 {
-                        tokio::time::sleep(delay).await;
-                    }
+                    tokio::time::sleep_until(start + delay * i as u32).await;
                     yield Ok::<Bytes, std::io::Error>(piece);
                 }
             };
