@@ -25,7 +25,8 @@
 //! src/rules/       basic sync rules
 //! src/acl/         document-level security: who may read each document, identities
 //! src/extract/     storage format, office, PDF and text files to text (PDFs in a child
-//!                  process, `isolated`); the download byte budget
+//!                  process, `isolated`); the download byte budget, the spool of large
+//!                  files on disk
 //! src/sync/        the engine (run) and its stories: crawl, full, incremental, access control
 //! src/elastic/     client, content index, existing ids, bulk sink, state, lease, progress
 //! src/service/     `run`: timetable, clock, /healthz and /metrics

@@ -142,8 +142,8 @@ pub(super) enum Plan {
 ///
 /// A file listed over the size cap is never requested; it is named in the log. A file whose
 /// size is not listed reserves what it may become at most (the cap): the download enforces
-/// the cap while streaming, and the unused part is given back after. A file spooled to disk
-/// reserves only its buffers.
+/// the cap while streaming, and the unused part is given back after. A file downloaded to
+/// disk reserves nothing: its buffers are the budget's set-aside slice.
 pub(super) fn plan(doc: &Document, policy: &ContentPolicy) -> Plan {
     if !policy.downloads() || !is_supported_extension(&doc.title) {
         return Plan::Skip(ContentOutcome::Skipped);
@@ -223,33 +223,24 @@ pub(super) async fn fill(
     share: &mut Share,
     budget: &DownloadBudget,
 ) -> Result<ContentOutcome, ConfluenceError> {
-    let file = match policy.spool_dir.as_deref().filter(|_| spool) {
-        Some(dir) => {
-            let sends_file = policy.sends_file(&doc.title);
-            let encoding = if sends_file { Encoding::Base64 } else { Encoding::Raw };
-            let stream = budget.stream().await;
-            let file = match client.download_to_disk(reference, policy.max_bytes, dir, encoding).await {
-                Ok(file) => file,
-                Err(e) => return over_the_cap(doc, e, share),
-            };
-            drop(stream);
-            share.release();
-            if sends_file {
-                *share = budget.take(file.len()).await;
-                let bytes = file.raw_len();
-                doc.attachment = Some(Attached::Base64(file));
-                return Ok(ContentOutcome::Extracted { bytes });
+    let on_disk = match policy.spool_dir.as_deref().filter(|_| spool) {
+        Some(dir) => to_disk(client, doc, reference, policy, dir, share, budget).await?,
+        None => OnDisk::Refused,
+    };
+    let file = match on_disk {
+        OnDisk::Done(outcome) => return Ok(outcome),
+        OnDisk::Read(file) => file,
+        OnDisk::Refused => {
+            if spool {
+                // Its share was that of a download to disk: now that of one into memory.
+                let size = doc.size.unwrap_or(policy.max_bytes);
+                *share = budget.take(peak_bytes(&doc.title, size, policy)).await;
             }
-            *share = budget.take(peak_bytes(&doc.title, file.raw_len(), policy)).await;
-            file.read_all().await.map_err(|e| ConfluenceError::Spool {
-                url: doc.url.clone(),
-                detail: format!("its temporary file cannot be read back: {e}"),
-            })?
+            match client.download(reference, policy.max_bytes).await {
+                Ok(download) => download.bytes,
+                Err(e) => return over_the_cap(doc, e, share),
+            }
         }
-        None => match client.download(reference, policy.max_bytes).await {
-            Ok(download) => download.bytes,
-            Err(e) => return over_the_cap(doc, e, share),
-        },
     };
     let bytes = file.len() as u64;
     if let Some(service) = &policy.extraction {
@@ -294,6 +285,68 @@ pub(super) async fn fill(
     }
     share.shrink_to(carried_peak(doc));
     Ok(if not_text { ContentOutcome::NotText { bytes } } else { ContentOutcome::Extracted { bytes } })
+}
+
+/// What became of a download to disk.
+enum OnDisk {
+    /// Nothing more to do: the document carries the spooled base64, or indexes no content.
+    Done(ContentOutcome),
+    /// The file, read back into memory for its text.
+    Read(bytes::Bytes),
+    /// The disk took no file (full, or gone since the sync started): it is downloaded into
+    /// memory instead, as files are where `TMPDIR` cannot be used, rather than lost.
+    Refused,
+}
+
+/// Downloads `reference` into a spool in `dir`, with a slot of the buffers set aside in
+/// `budget` and no share; then takes the share of what is made from it ([`fill`]).
+async fn to_disk(
+    client: &ConfluenceClient,
+    doc: &mut Document,
+    reference: &AttachmentRef,
+    policy: &ContentPolicy,
+    dir: &std::path::Path,
+    share: &mut Share,
+    budget: &DownloadBudget,
+) -> Result<OnDisk, ConfluenceError> {
+    let sends_file = policy.sends_file(&doc.title);
+    let encoding = if sends_file { Encoding::Base64 } else { Encoding::Raw };
+    share.release();
+    let slot = budget.stream().await;
+    let file = match client.download_to_disk(reference, policy.max_bytes, dir, encoding).await {
+        Ok(file) => file,
+        Err(ConfluenceError::Spool { detail, .. }) => {
+            tracing::warn!(
+                id = doc.id.as_str(),
+                title = doc.title.as_str(),
+                "attachment {:?} could not be kept on disk ({detail}): downloaded into memory instead",
+                doc.title
+            );
+            return Ok(OnDisk::Refused);
+        }
+        Err(e) => return over_the_cap(doc, e, share).map(OnDisk::Done),
+    };
+    drop(slot);
+    if sends_file {
+        *share = budget.take(file.len()).await;
+        let bytes = file.raw_len();
+        doc.attachment = Some(Attached::Base64(file));
+        return Ok(OnDisk::Done(ContentOutcome::Extracted { bytes }));
+    }
+    *share = budget.take(peak_bytes(&doc.title, file.raw_len(), policy)).await;
+    match file.read_all().await {
+        Ok(bytes) => Ok(OnDisk::Read(bytes)),
+        Err(e) => {
+            tracing::warn!(
+                id = doc.id.as_str(),
+                title = doc.title.as_str(),
+                "attachment {:?} could not be read back from disk ({e}): downloaded into memory instead",
+                doc.title
+            );
+            share.release();
+            Ok(OnDisk::Refused)
+        }
+    }
 }
 
 /// A download stopped at the size cap ([`ConfluenceError::TooLarge`]) is an outcome, named
@@ -385,6 +438,66 @@ mod tests {
                 && e["message"].as_str().is_some_and(|m| m.contains("quarterly report.pdf"))),
             "{events:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_file_goes_to_disk_and_back_or_into_memory_when_the_disk_refuses_it() {
+        use crate::confluence::client::tests::test_client;
+        use crate::confluence::test_server::serve;
+        use crate::confluence::Flavour;
+        let (server, _) =
+            serve(|_, _| axum::response::Response::new(axum::body::Body::from(vec![b'x'; 4096]))).await;
+        let client = test_client(&server.origin, Flavour::Server).await;
+        let reference = AttachmentRef {
+            id: "att1".into(),
+            container_id: "1".into(),
+            download_path: Some("/download/attachments/1/file".into()),
+        };
+        let disk = tempfile::tempdir().unwrap();
+        let gone = tempfile::tempdir().unwrap();
+        let gone_path = gone.path().to_path_buf();
+        // Removed after the sync started, as a full or vanished volume refuses files.
+        drop(gone);
+        let captured = crate::logging::Captured::start();
+        for dir in [disk.path().to_path_buf(), gone_path] {
+            let refused = !dir.exists();
+            let policy = ContentPolicy { max_bytes: 1 << 20, spool_dir: Some(dir), ..pipeline_policy() };
+            let budget = crate::extract::budget::DownloadBudget::new(1 << 20, 1);
+            for title in ["a.pdf", "notes.txt"] {
+                let mut doc = attachment(title, Some(4096));
+                let mut share = budget.take(0).await;
+                let outcome = fill(&client, &mut doc, &reference, &policy, true, &mut share, &budget).await;
+                assert!(
+                    matches!(outcome, Ok(ContentOutcome::Extracted { bytes: 4096 })),
+                    "{title}: {outcome:?}"
+                );
+                match (title, &doc.attachment) {
+                    ("a.pdf", Some(Attached::Base64(spool))) => {
+                        assert!(!refused && spool.is_base64() && spool.raw_len() == 4096);
+                        assert_eq!(share.kib(), 6, "its base64's share, taken once downloaded");
+                    }
+                    ("a.pdf", Some(Attached::Bytes(bytes))) => {
+                        assert!(refused && bytes.len() == 4096);
+                        assert_eq!(share.kib(), 10, "the file and its base64, in memory");
+                    }
+                    ("notes.txt", None) => {
+                        assert_eq!(
+                            doc.body.as_deref().map(str::len),
+                            Some(4096),
+                            "read back, or downloaded again"
+                        );
+                        assert_eq!(share.kib(), 8, "the text and its serialized copy");
+                    }
+                    other => panic!("{other:?} (refused: {refused})"),
+                }
+            }
+        }
+        let said = captured
+            .events()
+            .iter()
+            .filter(|e| e["message"].as_str().is_some_and(|m| m.contains("could not be kept on disk")))
+            .count();
+        assert_eq!(said, 2, "each file the disk refused is named");
     }
 
     #[test]
