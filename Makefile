@@ -59,6 +59,7 @@ bench:
 	$(CARGO) bench --bench full_sync -- pages=10000 pages=100000 pages=1000000 runs=1 latency-ms=0 extract=off name=full_sync_scale
 	$(CARGO) bench --bench full_sync -- pages=2000 runs=3 latency-ms=0 attachments=8MiB name=full_sync_8mib
 	$(CARGO) bench --bench full_sync -- medium runs=3 latency-ms=0 attachments=mix name=full_sync_mix
+	$(CARGO) bench --bench full_sync -- pages=500 runs=5 latency-ms=0 attachments=8MiB equal-bytes=8 throughput-mibps=8 name=full_sync_equal_bytes
 	$(CARGO) bench --bench full_sync -- medium runs=3 latency-ms=0 name=full_sync_clean_0ms
 	$(CARGO) bench --bench full_sync -- medium runs=3 latency-ms=0 reject=0.3 name=full_sync_reject
 	$(CARGO) bench --bench incremental_sync -- pages=100000 rounds=3
