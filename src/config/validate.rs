@@ -292,7 +292,7 @@ fn normalise_connectors(key: &Key, value: &mut Value, out: &mut Checked) -> Resu
     let Value::Array(entries) = value else {
         return Err(format!("expected a list of connectors, found {}", describe(key, value)));
     };
-    let mut kept = Vec::new();
+    let (mut kept, mut foreign) = (Vec::new(), Vec::new());
     for (i, entry) in entries.iter().enumerate() {
         let Value::Object(map) = entry else {
             return Err(format!("[{i}]: expected {{connector_id, service_type, api_key}}"));
@@ -313,7 +313,18 @@ fn normalise_connectors(key: &Key, value: &mut Value, out: &mut Checked) -> Resu
             out.warnings.push(format!("connectors[{i}]: no connector_id, entry skipped"));
             continue;
         }
+        // Another source's connector would never be served, and nothing would say so.
+        if let Some(other) = clean.get("service_type").and_then(Value::as_str).filter(|t| *t != "confluence")
+        {
+            foreign.push(format!(
+                "[{i}].service_type: {other:?} is not served here: this service runs \"confluence\" \
+                 connectors (run Elastic's connector service for the others)"
+            ));
+        }
         kept.push(Value::Object(clean));
+    }
+    if !foreign.is_empty() {
+        return Err(foreign.join("; "));
     }
     *value = Value::Array(kept);
     Ok(())

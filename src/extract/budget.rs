@@ -17,10 +17,11 @@
 //!
 //! A share is counted in KiB (a tokio semaphore counts in `u32`) and never more than the whole
 //! budget, so a file larger than the budget is still downloaded — alone. A share is taken
-//! whole before the download starts, never grown while it runs: two half-done downloads
-//! each waiting for what the other holds would wait forever. A file whose size is not listed
-//! takes what it may become at most (the download size cap, or the whole budget), and gives
-//! back what it did not use once it is downloaded.
+//! whole, never grown: a task waits for a share holding none ([`Share::release`]), since two
+//! half-done downloads each waiting for what the other holds would wait forever. A file whose
+//! size is not listed goes to disk; where no disk can be used it takes what it may become at
+//! most (the download size cap, or the whole budget), and gives back what it did not use once
+//! it is downloaded.
 
 use std::sync::Arc;
 

@@ -1,9 +1,10 @@
 //! What every content sync (full, incremental, rule-driven) shares: the settings it runs
 //! with ([`ContentSync`]) and the path each document takes from the crawl to the sink —
 //! unchanged documents skipped, basic rules applied, attachment content downloaded (at most
-//! `concurrent_downloads` at once, inside one byte budget that each document's content holds
-//! until Elasticsearch has answered the request that wrote it: [`crate::extract::budget`]),
-//! and the rest sent to be written.
+//! `concurrent_downloads` at once, large files to disk, inside one byte budget that each
+//! document's content holds in memory until Elasticsearch has answered the request that wrote
+//! it: [`crate::extract::budget`]), and the rest sent to be written — a finished download at
+//! once, whatever the crawl is waiting for.
 
 use std::sync::Arc;
 use std::time::Instant;

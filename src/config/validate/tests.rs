@@ -195,6 +195,28 @@ fn connectors_without_id_are_skipped_with_a_warning() {
 }
 
 #[test]
+fn a_connector_of_another_service_type_is_refused_by_its_entry() {
+    let mut tree = json!({"connectors": [
+        {"connector_id": "a", "service_type": "jira"},
+        {"connector_id": "b"},
+        {"connector_id": "c", "service_type": "confluence"},
+        {"connector_id": "d", "service_type": "sharepoint_online"},
+    ]});
+    let checked = check(&mut tree);
+    assert_eq!(checked.errors.len(), 1, "{:?}", checked.errors);
+    let error = checked.errors[0].to_string();
+    for part in [
+        "connectors",
+        "[0].service_type: \"jira\"",
+        "[3].service_type: \"sharepoint_online\"",
+        "\"confluence\"",
+    ] {
+        assert!(error.contains(part), "{part} in {error}");
+    }
+    assert!(!error.contains("[1]") && !error.contains("[2]"), "{error}");
+}
+
+#[test]
 fn edit_distance_counts_edits() {
     assert_eq!(edit_distance("kitten", "sitting"), 3);
     assert_eq!(edit_distance("", "abc"), 3);
