@@ -297,15 +297,15 @@ async fn run_once(case: &Case, settings: Settings) -> anyhow::Result<Run> {
     } else {
         World::start(config).await?
     };
-    if let Some(mibps) = settings.throughput_mibps {
+    let pacing = settings.throughput_mibps.map(|mibps| {
         // 64 KiB at a time, paced to the throughput.
         let delay = Duration::from_secs_f64(64.0 / 1024.0 / mibps.max(0.001));
         world.confluence.faults().add(FaultRule::on(
             "/download/attachments/{id}/{file}",
             Trigger::Always,
             FaultKind::SlowBody { chunk: 64 * 1024, delay },
-        ));
-    }
+        ))
+    });
     let concurrency = format!("max_concurrent_requests: {MAX_CONCURRENT_REQUESTS}");
     let mut extra = vec![concurrency.as_str()];
     if !settings.extract {
@@ -326,6 +326,10 @@ async fn run_once(case: &Case, settings: Settings) -> anyhow::Result<Run> {
     std::fs::create_dir_all("target/bench")?;
     std::fs::write("target/bench/last-sync.log", &run.stderr)?;
     anyhow::ensure!(run.success, "the sync failed:\n{}", run.stderr);
+    if let Some(rule) = pacing {
+        // A rule whose route template matches nothing paces nothing, silently.
+        anyhow::ensure!(world.confluence.faults().seen(rule) > 0, "throughput-mibps paced no download");
+    }
     world.refresh("search-bench").await?;
     let documents = world.count("search-bench", json!({"match_all": {}})).await?;
     Ok(Run {
