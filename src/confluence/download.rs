@@ -13,11 +13,11 @@
 //! memory, or — a large file — into a spool on disk ([`crate::extract::spool`]): as base64
 //! when it is for the ingest pipeline.
 
-use bytes::{Bytes, BytesMut};
-use futures::StreamExt;
-
 use std::future::Future;
 use std::path::Path;
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
 
 use super::client::ConfluenceClient;
 use super::error::{display_url, ConfluenceError};
