@@ -225,12 +225,12 @@ pub(super) async fn fill(
 ) -> Result<ContentOutcome, ConfluenceError> {
     let on_disk = match policy.spool_dir.as_deref().filter(|_| spool) {
         Some(dir) => to_disk(client, doc, reference, policy, dir, share, budget).await?,
-        None => OnDisk::Refused,
+        None => OnDisk::Memory,
     };
     let file = match on_disk {
         OnDisk::Done(outcome) => return Ok(outcome),
         OnDisk::Read(file) => file,
-        OnDisk::Refused => {
+        OnDisk::Memory => {
             if spool {
                 // Its share was that of a download to disk: now that of one into memory.
                 let size = doc.size.unwrap_or(policy.max_bytes);
@@ -293,9 +293,9 @@ enum OnDisk {
     Done(ContentOutcome),
     /// The file, read back into memory for its text.
     Read(bytes::Bytes),
-    /// The disk took no file (full, or gone since the sync started): it is downloaded into
-    /// memory instead, as files are where `TMPDIR` cannot be used, rather than lost.
-    Refused,
+    /// Not on disk: no directory can be used, or the disk refused the file (full, or gone
+    /// since the sync started). It is downloaded into memory instead, rather than lost.
+    Memory,
 }
 
 /// Downloads `reference` into a spool in `dir`, with a slot of the buffers set aside in
@@ -322,7 +322,7 @@ async fn to_disk(
                 "attachment {:?} could not be kept on disk ({detail}): downloaded into memory instead",
                 doc.title
             );
-            return Ok(OnDisk::Refused);
+            return Ok(OnDisk::Memory);
         }
         Err(e) => return over_the_cap(doc, e, share).map(OnDisk::Done),
     };
@@ -344,7 +344,7 @@ async fn to_disk(
                 doc.title
             );
             share.release();
-            Ok(OnDisk::Refused)
+            Ok(OnDisk::Memory)
         }
     }
 }
