@@ -327,6 +327,9 @@ fn encode_lines(op: &Operation, buf: &mut BytesMut) -> std::io::Result<()> {
 /// Fails only when a spool cannot be read.
 fn write_with_file(json: &[u8], file: &Attached, buf: &mut BytesMut) -> std::io::Result<()> {
     use base64::Engine;
+    if matches!(file, Attached::Base64(spool) if !spool.is_base64()) {
+        return Err(std::io::Error::other("its spooled file holds the file, not its base64"));
+    }
     // `json` ends with `}` (checked by `Document::with_file`); an empty object takes no comma.
     let head = &json[..json.len() - 1];
     let empty = head.iter().all(|b| *b == b'{' || b.is_ascii_whitespace());
@@ -345,9 +348,6 @@ fn write_with_file(json: &[u8], file: &Attached, buf: &mut BytesMut) -> std::io:
                 base64::engine::general_purpose::STANDARD.encode_slice(bytes, &mut buf[start..]).unwrap_or(0);
             // The length is exact; a shorter write would only mean a bug here, never bad input.
             buf.truncate(start + written);
-        }
-        Attached::Base64(spool) if !spool.is_base64() => {
-            return Err(std::io::Error::other("its spooled file holds the file, not its base64"))
         }
         Attached::Base64(spool) => spool.read_into(&mut buf[start..]).map_err(|e| {
             std::io::Error::new(
